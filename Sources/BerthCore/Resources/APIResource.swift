@@ -1,0 +1,258 @@
+/// What every stored kind provides to the generic API machinery.
+public protocol APIResource: Codable, Sendable, Hashable {
+    var metadata: ObjectMeta { get set }
+    /// Fills in what Kubernetes defaults on write (restartPolicy, protocol, strategy …).
+    static func applyDefaults(_ object: inout Self)
+    /// Field errors of a new object, or of an update given the stored object.
+    static func validate(_ object: Self, old: Self?) -> FieldErrors
+}
+
+extension APIResource {
+    public static func applyDefaults(_ object: inout Self) {}
+    public static func validate(_ object: Self, old: Self?) -> FieldErrors { FieldErrors() }
+}
+
+extension Pod: APIResource {
+    public static func applyDefaults(_ object: inout Pod) {
+        if var spec = object.spec {
+            Defaults.podSpec(&spec)
+            object.spec = spec
+        }
+        if object.status == nil { object.status = PodStatus(phase: "Pending") }
+        if object.status?.phase == nil { object.status?.phase = "Pending" }
+    }
+
+    public static func validate(_ object: Pod, old: Pod?) -> FieldErrors {
+        var errors = FieldErrors()
+        guard let spec = object.spec else {
+            errors.required("spec")
+            return errors
+        }
+        PodValidation.validate(spec, path: "spec", into: &errors)
+        if let oldSpec = old?.spec { PodValidation.validateUpdate(spec, oldSpec, into: &errors) }
+        return errors
+    }
+}
+
+extension ReplicaSet: APIResource {
+    public static func applyDefaults(_ object: inout ReplicaSet) {
+        guard var spec = object.spec else { return }
+        if spec.replicas == nil { spec.replicas = 1 }
+        if var podSpec = spec.template?.spec {
+            Defaults.podSpec(&podSpec)
+            spec.template?.spec = podSpec
+        }
+        object.spec = spec
+    }
+
+    public static func validate(_ object: ReplicaSet, old: ReplicaSet?) -> FieldErrors {
+        var errors = FieldErrors()
+        guard let spec = object.spec else {
+            errors.required("spec")
+            return errors
+        }
+        KindValidation.workload(selector: spec.selector, template: spec.template, replicas: spec.replicas, into: &errors)
+        if let old, old.spec?.selector != spec.selector { errors.immutable("spec.selector") }
+        return errors
+    }
+}
+
+extension Deployment: APIResource {
+    public static func applyDefaults(_ object: inout Deployment) {
+        guard var spec = object.spec else { return }
+        if spec.replicas == nil { spec.replicas = 1 }
+        if spec.revisionHistoryLimit == nil { spec.revisionHistoryLimit = 10 }
+        if spec.progressDeadlineSeconds == nil { spec.progressDeadlineSeconds = 600 }
+        var strategy = spec.strategy ?? DeploymentStrategy()
+        if strategy.type == nil { strategy.type = "RollingUpdate" }
+        if strategy.type == "RollingUpdate" {
+            var rolling = strategy.rollingUpdate ?? RollingUpdateParameters()
+            if rolling.maxSurge == nil { rolling.maxSurge = .string("25%") }
+            if rolling.maxUnavailable == nil { rolling.maxUnavailable = .string("25%") }
+            strategy.rollingUpdate = rolling
+        }
+        spec.strategy = strategy
+        if var podSpec = spec.template.spec {
+            Defaults.podSpec(&podSpec)
+            spec.template.spec = podSpec
+        }
+        object.spec = spec
+    }
+
+    public static func validate(_ object: Deployment, old: Deployment?) -> FieldErrors {
+        var errors = FieldErrors()
+        KindValidation.deployment(object, into: &errors)
+        if let old, old.spec?.selector != object.spec?.selector { errors.immutable("spec.selector") }
+        return errors
+    }
+}
+
+extension DaemonSet: APIResource {
+    public static func applyDefaults(_ object: inout DaemonSet) {
+        guard var spec = object.spec else { return }
+        if spec.revisionHistoryLimit == nil { spec.revisionHistoryLimit = 10 }
+        var strategy = spec.updateStrategy ?? DaemonSetUpdateStrategy()
+        if strategy.type == nil { strategy.type = "RollingUpdate" }
+        if strategy.type == "RollingUpdate" {
+            var rolling = strategy.rollingUpdate ?? RollingUpdateParameters()
+            if rolling.maxSurge == nil { rolling.maxSurge = .int(0) }
+            if rolling.maxUnavailable == nil { rolling.maxUnavailable = .int(1) }
+            strategy.rollingUpdate = rolling
+        }
+        spec.updateStrategy = strategy
+        if var podSpec = spec.template.spec {
+            Defaults.podSpec(&podSpec)
+            spec.template.spec = podSpec
+        }
+        object.spec = spec
+    }
+
+    public static func validate(_ object: DaemonSet, old: DaemonSet?) -> FieldErrors {
+        var errors = FieldErrors()
+        guard let spec = object.spec else {
+            errors.required("spec")
+            return errors
+        }
+        KindValidation.workload(selector: spec.selector, template: spec.template, replicas: nil, into: &errors)
+        if let type = spec.updateStrategy?.type, !["RollingUpdate", "OnDelete"].contains(type) {
+            errors.notSupported("spec.updateStrategy.type", type, ["OnDelete", "RollingUpdate"])
+        }
+        if let old, old.spec?.selector != spec.selector { errors.immutable("spec.selector") }
+        return errors
+    }
+}
+
+extension Service: APIResource {
+    public static func applyDefaults(_ object: inout Service) {
+        guard var spec = object.spec else { return }
+        if spec.type == nil { spec.type = "ClusterIP" }
+        if spec.sessionAffinity == nil { spec.sessionAffinity = "None" }
+        if spec.internalTrafficPolicy == nil, spec.type != "ExternalName" { spec.internalTrafficPolicy = "Cluster" }
+        spec.ports = spec.ports?.map { port in
+            var port = port
+            if port.protocol == nil { port.protocol = "TCP" }
+            if port.targetPort == nil { port.targetPort = .int(Int(port.port)) }
+            return port
+        }
+        object.spec = spec
+    }
+
+    public static func validate(_ object: Service, old: Service?) -> FieldErrors {
+        var errors = FieldErrors()
+        KindValidation.service(object, into: &errors)
+        if let old, let oldIP = old.spec?.clusterIP, !oldIP.isEmpty, let newIP = object.spec?.clusterIP, newIP != oldIP {
+            errors.immutable("spec.clusterIP")
+        }
+        return errors
+    }
+}
+
+extension Endpoints: APIResource {}
+
+extension ConfigMap: APIResource {
+    public static func validate(_ object: ConfigMap, old: ConfigMap?) -> FieldErrors {
+        var errors = FieldErrors()
+        KindValidation.configMap(object, into: &errors)
+        if let old, old.immutable == true {
+            if old.data != object.data || old.binaryData != object.binaryData { errors.forbidden("data", "field is immutable when `immutable` is set") }
+            if object.immutable != true { errors.forbidden("immutable", "field is immutable when `immutable` is set") }
+        }
+        return errors
+    }
+}
+
+extension Secret: APIResource {
+    public static func applyDefaults(_ object: inout Secret) {
+        if object.type == nil || object.type == "" { object.type = "Opaque" }
+        // stringData is write-only: fold it into data as base64, as Kubernetes does.
+        if let plain = object.stringData {
+            var data = object.data ?? [:]
+            for (key, value) in plain { data[key] = Base64.encode(Array(value.utf8)) }
+            object.data = data
+            object.stringData = nil
+        }
+    }
+
+    public static func validate(_ object: Secret, old: Secret?) -> FieldErrors {
+        var errors = FieldErrors()
+        KindValidation.secret(object, into: &errors)
+        if let old {
+            if old.type != object.type { errors.immutable("type") }
+            if old.immutable == true, old.data != object.data { errors.forbidden("data", "field is immutable when `immutable` is set") }
+        }
+        return errors
+    }
+}
+
+extension Namespace: APIResource {
+    public static func applyDefaults(_ object: inout Namespace) {
+        if object.spec == nil { object.spec = NamespaceSpec(finalizers: ["kubernetes"]) }
+        if object.status?.phase == nil { object.status = NamespaceStatus(phase: "Active") }
+        var labels = object.metadata.labels ?? [:]
+        if let name = object.metadata.name { labels["kubernetes.io/metadata.name"] = name }
+        object.metadata.labels = labels
+    }
+}
+
+extension Node: APIResource {
+    public static func validate(_ object: Node, old: Node?) -> FieldErrors {
+        var errors = FieldErrors()
+        KindValidation.node(object, into: &errors)
+        if let oldCIDR = old?.spec?.podCIDR, !oldCIDR.isEmpty, object.spec?.podCIDR != oldCIDR {
+            errors.forbidden("spec.podCIDR", "node updates may not change podCIDR except from \"\" to valid")
+        }
+        return errors
+    }
+}
+
+extension Event: APIResource {}
+extension Lease: APIResource {}
+
+import Foundation
+
+public enum Base64 {
+    public static func encode(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+    public static func decode(_ text: String) -> [UInt8]? { Data(base64Encoded: text).map { Array($0) } }
+}
+
+enum Defaults {
+    static func podSpec(_ spec: inout PodSpec) {
+        if spec.restartPolicy == nil { spec.restartPolicy = "Always" }
+        if spec.dnsPolicy == nil { spec.dnsPolicy = "ClusterFirst" }
+        if spec.terminationGracePeriodSeconds == nil { spec.terminationGracePeriodSeconds = 30 }
+        if spec.schedulerName == nil { spec.schedulerName = "default-scheduler" }
+        if spec.securityContext == nil { spec.securityContext = PodSecurityContext() }
+        if spec.enableServiceLinks == nil { spec.enableServiceLinks = true }
+        spec.containers = spec.containers.map(container)
+        spec.initContainers = spec.initContainers?.map(container)
+        spec.volumes = spec.volumes?.map { volume in
+            var volume = volume
+            let hasSource = volume.hostPath != nil || volume.configMap != nil || volume.secret != nil || volume.persistentVolumeClaim != nil
+                || volume.projected != nil || volume.downwardAPI != nil || volume.ephemeral != nil || volume.csi != nil
+                || volume.nfs != nil || volume.image != nil
+            if volume.emptyDir == nil && !hasSource { volume.emptyDir = EmptyDirVolumeSource() }
+            if volume.configMap != nil, volume.configMap?.defaultMode == nil { volume.configMap?.defaultMode = 0o644 }
+            if volume.secret != nil, volume.secret?.defaultMode == nil { volume.secret?.defaultMode = 0o644 }
+            return volume
+        }
+    }
+
+    static func container(_ container: Container) -> Container {
+        var container = container
+        if container.imagePullPolicy == nil {
+            let image = container.image ?? ""
+            let lastComponent = image.split(separator: "/").last ?? ""
+            let untaggedOrLatest = !lastComponent.contains(":") || image.hasSuffix(":latest")
+            container.imagePullPolicy = untaggedOrLatest && !image.contains("@") ? "Always" : "IfNotPresent"
+        }
+        if container.terminationMessagePath == nil { container.terminationMessagePath = "/dev/termination-log" }
+        if container.terminationMessagePolicy == nil { container.terminationMessagePolicy = "File" }
+        if container.resources == nil { container.resources = ResourceRequirements() }
+        container.ports = container.ports?.map { port in
+            var port = port
+            if port.protocol == nil { port.protocol = "TCP" }
+            return port
+        }
+        return container
+    }
+}

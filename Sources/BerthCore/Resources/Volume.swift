@@ -1,0 +1,69 @@
+/// `core/v1` Volume: the sources Berth implements are typed; others are kept verbatim.
+public struct Volume: Codable, Sendable, Hashable {
+    public var name: String
+    public var emptyDir: EmptyDirVolumeSource?
+    public var hostPath: HostPathVolumeSource?
+    public var configMap: ConfigMapVolumeSource?
+    public var secret: SecretVolumeSource?
+    public var persistentVolumeClaim: PersistentVolumeClaimVolumeSource?
+    public var projected: ProjectedVolumeSource?
+    public var downwardAPI: DownwardAPIVolumeSource?
+    public var ephemeral: JSONValue?
+    public var csi: JSONValue?
+    public var nfs: JSONValue?
+    public var image: JSONValue?
+
+    public init(name: String) { self.name = name }
+}
+
+public struct EmptyDirVolumeSource: Codable, Sendable, Hashable {
+    public var medium: String?
+    public var sizeLimit: Quantity?
+}
+
+public struct HostPathVolumeSource: Codable, Sendable, Hashable {
+    public var path: String
+    public var type: String?
+}
+
+public struct KeyToPath: Codable, Sendable, Hashable {
+    public var key: String
+    public var path: String
+    public var mode: Int32?
+}
+
+public struct ConfigMapVolumeSource: Codable, Sendable, Hashable {
+    public var name: String?
+    public var items: [KeyToPath]?
+    public var defaultMode: Int32?
+    public var optional: Bool?
+}
+
+public struct SecretVolumeSource: Codable, Sendable, Hashable {
+    public var secretName: String?
+    public var items: [KeyToPath]?
+    public var defaultMode: Int32?
+    public var optional: Bool?
+}
+
+public struct PersistentVolumeClaimVolumeSource: Codable, Sendable, Hashable {
+    public var claimName: String
+    public var readOnly: Bool?
+}
+
+public struct ProjectedVolumeSource: Codable, Sendable, Hashable {
+    public var sources: [JSONValue]?
+    public var defaultMode: Int32?
+}
+
+public struct DownwardAPIVolumeSource: Codable, Sendable, Hashable {
+    public var items: [DownwardAPIVolumeFile]?
+    public var defaultMode: Int32?
+}
+
+public struct DownwardAPIVolumeFile: Codable, Sendable, Hashable {
+    public var path: String
+    public var fieldRef: ObjectFieldSelector?
+    public var resourceFieldRef: ResourceFieldSelector?
+    public var mode: Int32?
+}
