@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import BerthCore
+import Foundation
+import NIOCore
+
+/// HTTP access to etcd's v3 JSON gateway (grpc-gateway): keys and values are base64,
+/// int64 fields are strings, zero values are omitted. Tries each endpoint in turn so one
+/// dead member does not stop the store.
+struct EtcdGateway: Sendable {
+    let endpoints: [String]
+    let client: HTTPClient
+    let timeout: TimeAmount = .seconds(10)
+
+    func call(_ path: String, _ body: JSONValue) async throws(BerthError) -> JSONValue {
+        var lastError = BerthError(.unavailable, "failed to reach etcd: no endpoints")
+        for endpoint in endpoints {
+            do {
+                var request = HTTPClientRequest(url: endpoint + path)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body)))
+                let response = try await client.execute(request, timeout: timeout)
+                let bytes = try await response.body.collect(upTo: 512 * 1024 * 1024)
+                let value = try JSONParser.parse(bytes.readableBytesView)
+                if let message = value["error"]?.stringValue ?? (response.status.code >= 400 ? value["message"]?.stringValue : nil) {
+                    throw Self.translate(message, code: value["code"]?.intValue ?? 0)
+                }
+                return value
+            } catch let error as BerthError {
+                if error.code != .unavailable { throw error }
+                lastError = error
+            } catch {
+                lastError = BerthError(.unavailable, "failed to reach etcd at \(endpoint): \(error)")
+            }
+        }
+        throw lastError
+    }
+
+    /// Maps etcd's gRPC errors to Berth's codes.
+    static func translate(_ message: String, code: Int) -> BerthError {
+        if message.contains("compacted") { return BerthError(.gone, "too old resource version: \(message)") }
+        if message.contains("lease not found") { return BerthError(.notFound, "failed to use lease: \(message)") }
+        if message.contains("future revision") { return BerthError(.badRequest, "failed to read: \(message)") }
+        // 14 Unavailable, 4 DeadlineExceeded: try the next member.
+        if code == 14 || code == 4 || message.contains("leader") { return BerthError(.unavailable, "etcd unavailable: \(message)") }
+        return BerthError(.internalError, "etcd error: \(message)")
+    }
+
+    static func encode(_ text: String) -> JSONValue { .string(Base64.encode(Array(text.utf8))) }
+    static func encode(_ bytes: [UInt8]) -> JSONValue { .string(Base64.encode(bytes)) }
+
+    static func int64(_ value: JSONValue?) -> Int64 {
+        switch value {
+        case .string(let text): Int64(text) ?? 0
+        case .number(let text): Int64(text) ?? 0
+        default: 0
+        }
+    }
+
+    static func keyValue(_ value: JSONValue?) -> KeyValue? {
+        guard let value, let key = value["key"]?.stringValue.flatMap(Base64.decode) else { return nil }
+        return KeyValue(
+            key: String(decoding: key, as: UTF8.self), value: value["value"]?.stringValue.flatMap(Base64.decode) ?? [],
+            createRevision: int64(value["create_revision"]), modRevision: int64(value["mod_revision"]),
+            version: int64(value["version"]), lease: int64(value["lease"]))
+    }
+}

@@ -1,0 +1,91 @@
+import BerthCore
+import Synchronization
+
+/// Fans committed events out to live watchers. The writer publishes each committed batch under
+/// the hub's lock, and a new watcher registers under the same lock, so a watcher that replays
+/// history up to the hub's revision and then takes live events sees every change exactly once.
+final class WatchHub: Sendable {
+    /// A watcher whose buffer holds this many undelivered events is cut off (it can resume
+    /// from its last revision), so one stalled client cannot grow the server without bound.
+    static let bufferLimit = 50_000
+
+    struct Subscriber {
+        let prefix: String
+        /// Events at or below this revision were already delivered from history.
+        let after: Int64
+        let continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
+    }
+
+    struct State {
+        var revision: Int64
+        var nextID = 0
+        var subscribers: [Int: Subscriber] = [:]
+    }
+
+    private let state: Mutex<State>
+
+    init(revision: Int64) { state = Mutex(State(revision: revision)) }
+
+    var revision: Int64 { state.withLock { $0.revision } }
+
+    /// Publishes one committed transaction's events and advances the revision.
+    func publish(_ events: [WatchEvent], revision: Int64) {
+        state.withLock { state in
+            state.revision = max(state.revision, revision)
+            var overflowed: [Int] = []
+            for (id, subscriber) in state.subscribers {
+                for event in events where event.kv.modRevision > subscriber.after && event.kv.key.hasPrefix(subscriber.prefix) {
+                    if case .dropped = subscriber.continuation.yield(event) {
+                        overflowed.append(id)
+                        break
+                    }
+                }
+            }
+            for id in overflowed {
+                state.subscribers.removeValue(forKey: id)?.continuation.finish(
+                    throwing: BerthError(.gone, "watch closed: the client fell too far behind; resume from the last revision"))
+            }
+        }
+    }
+
+    /// Registers a watcher; `replay` runs under the lock with the hub's revision and returns
+    /// the historical events (after the requested revision, up to and including that one).
+    func subscribe(prefix: String, after revision: Int64, replay: (Int64) throws(BerthError) -> [WatchEvent]) throws(BerthError) -> AsyncThrowingStream<WatchEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream(bufferingPolicy: .bufferingOldest(Self.bufferLimit))
+        let result: Result<Int, BerthError> = state.withLock { state in
+            var delivered = revision
+            do {
+                let history = try replay(state.revision)
+                for event in history {
+                    continuation.yield(event)
+                    delivered = max(delivered, event.kv.modRevision)
+                }
+            } catch let error as BerthError {
+                return .failure(error)
+            } catch {
+                return .failure(BerthError(.internalError, "failed to replay watch: \(error)"))
+            }
+            let id = state.nextID
+            state.nextID += 1
+            state.subscribers[id] = Subscriber(prefix: prefix, after: max(delivered, state.revision), continuation: continuation)
+            return .success(id)
+        }
+        let id: Int
+        switch result {
+        case .success(let value): id = value
+        case .failure(let error): throw error
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    func closeAll() {
+        let subscribers = state.withLock { state in
+            defer { state.subscribers.removeAll() }
+            return Array(state.subscribers.values)
+        }
+        for subscriber in subscribers { subscriber.continuation.finish() }
+    }
+}
