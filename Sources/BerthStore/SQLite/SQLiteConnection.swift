@@ -52,7 +52,7 @@ final class SQLiteConnection {
                 let bytes = Array(text.utf8)
                 bytes.withUnsafeBufferPointer { buffer in
                     buffer.withMemoryRebound(to: CChar.self) { chars in
-                        _ = sqlite3_bind_text(statement, position, chars.baseAddress ?? "", Int32(chars.count), SQLiteConnection.transient)
+                        _ = sqlite3_bind_text(statement, position, chars.baseAddress, Int32(chars.count), SQLiteConnection.transient)
                     }
                 }
             case .blob(let bytes):
