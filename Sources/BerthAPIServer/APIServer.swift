@@ -1,0 +1,127 @@
+import BerthCore
+import BerthStore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+public struct APIServerConfiguration: Sendable {
+    /// The bearer token of the admin user; `nil` turns authentication off (unit tests only).
+    public var adminToken: String?
+    /// How often a watch that asked for bookmarks gets one.
+    public var bookmarkInterval: Duration = .seconds(60)
+    /// Longest watch when the client sets no `timeoutSeconds` (Kubernetes picks 30–60 min).
+    public var maximumWatchDuration: Duration = .seconds(1800)
+    /// Largest accepted request body (Kubernetes' limit is 3 MiB).
+    public var maximumBodyBytes = 3 * 1024 * 1024
+    /// Addresses handed to Services (DESIGN.md §6).
+    public var serviceCIDR = "100.64.0.0/13"
+
+    public init(adminToken: String? = nil) { self.adminToken = adminToken }
+}
+
+/// The Kubernetes-shaped API: routes a request to discovery, OpenAPI or a resource handler.
+public final class APIServer: Sendable {
+    let registry: ResourceRegistry
+    let storage: ObjectStorage
+    let configuration: APIServerConfiguration
+    let clock: ServerClock
+    let logger: Logger
+    let namespaceFinalizer: NamespaceFinalizer
+
+    public init(store: any KeyValueStore, registry: ResourceRegistry = .standard, configuration: APIServerConfiguration,
+                clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "berth.apiserver")) {
+        self.registry = registry
+        self.storage = ObjectStorage(kv: store)
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.namespaceFinalizer = NamespaceFinalizer(registry: registry, storage: storage, logger: logger)
+    }
+
+    /// The services that must run beside the HTTP server.
+    public var services: [any ServiceLifecycle.Service] { [namespaceFinalizer] }
+
+    /// Creates the namespaces every cluster starts with (idempotent).
+    public func bootstrap() async throws(BerthError) {
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease", "berth-system"] {
+            do {
+                var namespace = Namespace(metadata: ObjectMeta(name: name))
+                Namespace.applyDefaults(&namespace)
+                var object = try JSONValue(encoding: namespace)
+                object.set(.string(UUID().uuidString.lowercased()), at: ["metadata", "uid"])
+                object.set(.string(clock.timestamp()), at: ["metadata", "creationTimestamp"])
+                _ = try await storage.create(.namespace, object)
+            } catch where error.code == .alreadyExists {
+                continue
+            }
+        }
+    }
+
+    /// The responder that serves every request.
+    public var responder: APIResponder { APIResponder(server: self) }
+
+    func respond(to request: Request) async -> Response {
+        do throws(BerthError) {
+            try authenticate(request)
+            let routed = try PathRouter.route(request.uri.path, registry: registry)
+            switch routed {
+            case .resource(let target):
+                return try await handleResource(request, target)
+            case .coreVersions: return Responses.json(Discovery.coreVersions())
+            case .groupList: return Responses.json(Discovery.groupList(registry))
+            case .group(let group): return Responses.json(Discovery.group(group, registry))
+            case .resourceList(let group, let version): return Responses.json(Discovery.resourceList(group: group, version: version, registry))
+            case .version: return Responses.json(Discovery.version())
+            case .health(let name): return try await health(name, request)
+            case .openAPIRoot: return Responses.json(OpenAPIDocument.root(registry))
+            case .openAPIGroup(let group, let version):
+                guard let document = OpenAPIDocument.groupVersion(group: group, version: version, registry) else {
+                    throw BerthError(.notFound, "the server could not find the requested resource")
+                }
+                return Responses.json(document)
+            case .notFound:
+                throw BerthError(.notFound, "the server could not find the requested resource")
+            }
+        } catch {
+            if error.code == .internalError { logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error.message)"]) }
+            return Responses.status(error)
+        }
+    }
+
+    func authenticate(_ request: Request) throws(BerthError) {
+        guard let token = configuration.adminToken else { return }
+        let path = request.uri.path
+        if path == "/version" || path.hasPrefix("/healthz") || path.hasPrefix("/livez") || path.hasPrefix("/readyz") { return }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw BerthError(.unauthorized, "Unauthorized")
+        }
+        let presented = Array(header.dropFirst("Bearer ".count).utf8)
+        let expected = Array(token.utf8)
+        // Constant-time comparison: the time taken must not reveal how much of the token matched.
+        var difference = UInt8(presented.count == expected.count ? 0 : 1)
+        for index in 0..<min(presented.count, expected.count) { difference |= presented[index] ^ expected[index] }
+        if difference != 0 { throw BerthError(.unauthorized, "Unauthorized") }
+    }
+
+    func health(_ name: String, _ request: Request) async throws(BerthError) -> Response {
+        // Ready means the store answers.
+        if name == "readyz" || name == "healthz" { _ = try await storage.kv.currentRevision() }
+        var response = Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: "ok")))
+        response.headers[.cacheControl] = "no-cache, private"
+        return response
+    }
+}
+
+/// Hummingbird's entry point: one responder for every path (Kubernetes paths are too
+/// irregular for a route table: namespaces, subresources, legacy watch prefixes).
+public struct APIResponder: HTTPResponder {
+    public typealias Context = BasicRequestContext
+    let server: APIServer
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        await server.respond(to: request)
+    }
+}
+
+import NIOCore

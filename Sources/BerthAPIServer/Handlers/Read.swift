@@ -1,0 +1,161 @@
+import BerthCore
+import BerthStore
+import Foundation
+import Hummingbird
+
+/// Selection parameters shared by list and watch.
+struct ListSelection: Sendable {
+    var labels: LabelSelector
+    var fields: FieldSelector
+
+    init(_ query: QueryParameters, descriptor: ResourceDescriptor, name: String? = nil) throws(BerthError) {
+        labels = try LabelSelector(parsing: query["labelSelector"] ?? "")
+        fields = try FieldSelector(parsing: query["fieldSelector"] ?? "")
+        try fields.validate(supported: descriptor.fieldSelectors, kind: descriptor.kind)
+        if let name { fields.requirements.append(.init(field: "metadata.name", value: name, negated: false)) }
+    }
+
+    var isEverything: Bool { labels.isEmpty && fields.isEmpty }
+
+    func matches(_ object: JSONValue) -> Bool {
+        if !labels.isEmpty {
+            let labelMap = (object.value(at: ["metadata", "labels"])?.objectValue ?? [:]).compactMapValues(\.stringValue)
+            if !labels.matches(labelMap) { return false }
+        }
+        return fields.isEmpty || fields.matches(object)
+    }
+}
+
+/// The opaque `continue` token: the last key served and the list's revision.
+struct ContinueToken {
+    var key: String
+    var revision: Int64
+
+    var encoded: String { Base64.encode(JSONWriter.bytes(["start": .string(key), "rv": .number(String(revision))])) }
+
+    init(key: String, revision: Int64) {
+        self.key = key
+        self.revision = revision
+    }
+
+    init(_ text: String) throws(BerthError) {
+        guard let bytes = Base64.decode(text), let value = try? JSONParser.parse(bytes),
+              let key = value["start"]?.stringValue, let revision = value["rv"]?.intValue
+        else { throw BerthError(.badRequest, "continue key is not valid: illegal base64 data") }
+        self.key = key
+        self.revision = Int64(revision)
+    }
+}
+
+extension APIServer {
+    func get(_ target: ResourceTarget, _ name: String, _ query: QueryParameters, _ representation: Representation) async throws(BerthError) -> Response {
+        let object = try await storage.get(target.descriptor, namespace: target.namespace, name: name)
+        switch representation {
+        case .object: return Responses.json(object)
+        case .table(let apiVersion):
+            return Responses.json(TableBuilder.table(target.descriptor, [object], apiVersion: apiVersion, includeObject: query["includeObject"],
+                                                     listMeta: [:], now: clock.now()))
+        }
+    }
+
+    func list(_ target: ResourceTarget, _ query: QueryParameters, _ representation: Representation) async throws(BerthError) -> Response {
+        let descriptor = target.descriptor
+        let selection = try ListSelection(query, descriptor: descriptor)
+        let limit = max(0, try query.integer("limit") ?? 0)
+        var startAfter: String?
+        if let token = query["continue"], !token.isEmpty { startAfter = try ContinueToken(token).key }
+        if let requested = query["resourceVersion"], requested != "0", !requested.isEmpty {
+            guard let revision = Int64(requested) else { throw BerthError(.badRequest, "invalid resourceVersion \"\(requested)\"") }
+            try await waitForRevision(revision)
+        }
+        var kept: [KeyValue] = []
+        var parsed: [JSONValue] = []
+        var revision: Int64 = 0
+        var more = false
+        var lastKey: String?
+        let needsParsing = !selection.isEverything || representation != .object
+        // Fill the page even when selectors drop items, as a client expects `limit` items per page.
+        repeat {
+            let pageSize = limit > 0 ? max(limit - kept.count, selection.isEverything ? 0 : 500) : 0
+            let page = try await storage.list(descriptor, namespace: target.namespace, limit: pageSize, continueAfter: lastKey ?? startAfter)
+            if revision == 0 { revision = page.revision }
+            more = page.more
+            for kv in page.kvs {
+                lastKey = kv.key
+                if needsParsing {
+                    let object = try ObjectCodec.decode(kv)
+                    guard selection.matches(object) else { continue }
+                    parsed.append(object)
+                }
+                kept.append(kv)
+                if limit > 0, kept.count == limit {
+                    more = more || kv.key != page.kvs.last?.key
+                    break
+                }
+            }
+        } while more && limit > 0 && kept.count < limit
+        let token = more && limit > 0 ? ContinueToken(key: lastKey ?? "", revision: revision).encoded : nil
+        var listMeta: JSONValue = ["resourceVersion": .string(String(revision))]
+        if let token { listMeta["continue"] = .string(token) }
+        switch representation {
+        case .table(let apiVersion):
+            return Responses.json(TableBuilder.table(descriptor, parsed, apiVersion: apiVersion, includeObject: query["includeObject"], listMeta: listMeta, now: clock.now()))
+        case .object:
+            return Responses.bytes(listBytes(descriptor, kept, listMeta: listMeta))
+        }
+    }
+
+    /// Writes a list without re-serializing items: stored bytes with the revision spliced in.
+    func listBytes(_ descriptor: ResourceDescriptor, _ items: [KeyValue], listMeta: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(items.reduce(128) { $0 + $1.value.count + 32 })
+        out.append(contentsOf: "{\"apiVersion\":\"\(descriptor.apiVersion)\",\"kind\":\"\(descriptor.kind)List\",\"metadata\":".utf8)
+        JSONWriter.write(listMeta, into: &out)
+        out.append(contentsOf: ",\"items\":[".utf8)
+        for (index, kv) in items.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            ObjectCodec.splice(kv.value, revision: kv.modRevision, into: &out)
+        }
+        out.append(contentsOf: "]}".utf8)
+        return out
+    }
+
+    /// "Not older than" semantics: a revision the store has not reached yet is waited for briefly.
+    func waitForRevision(_ revision: Int64) async throws(BerthError) {
+        for _ in 0..<30 {
+            if try await storage.kv.currentRevision() >= revision { return }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        throw BerthError(.timeout, "Too large resource version: \(revision), current: \(try await storage.kv.currentRevision())")
+    }
+}
+
+/// Builds `meta.k8s.io/v1` Table responses.
+enum TableBuilder {
+    static func columnDefinitions(_ descriptor: ResourceDescriptor) -> JSONValue {
+        .array(descriptor.columns.map { column in
+            ["name": .string(column.name), "type": .string(column.type), "format": .string(column.format),
+             "description": .string(column.description), "priority": .number(String(column.priority))]
+        })
+    }
+
+    static func rowObject(_ object: JSONValue, includeObject: String?) -> JSONValue? {
+        switch includeObject ?? "Metadata" {
+        case "None": return nil
+        case "Object": return object
+        default:
+            return ["kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"] ?? [:]]
+        }
+    }
+
+    static func table(_ descriptor: ResourceDescriptor, _ objects: [JSONValue], apiVersion: String, includeObject: String?,
+                      listMeta: JSONValue, now: Date, withColumns: Bool = true) -> JSONValue {
+        let rows: [JSONValue] = objects.map { object in
+            var row: JSONValue = ["cells": .array(descriptor.row(object, now))]
+            if let included = rowObject(object, includeObject: includeObject) { row["object"] = included }
+            return row
+        }
+        return ["kind": "Table", "apiVersion": .string(apiVersion), "metadata": listMeta,
+                "columnDefinitions": withColumns ? columnDefinitions(descriptor) : .array([]), "rows": .array(rows)]
+    }
+}

@@ -1,0 +1,101 @@
+import BerthCore
+import BerthStore
+import Hummingbird
+import NIOCore
+
+extension APIServer {
+    /// Dispatches a request for a resource by verb and subresource.
+    func handleResource(_ request: Request, _ target: ResourceTarget) async throws(BerthError) -> Response {
+        let query = QueryParameters(request.uri.query)
+        let representation = try Representation.negotiate(request.headers[.accept])
+        let descriptor = target.descriptor
+        if let subresource = target.subresource, !descriptor.subresources.contains(subresource) {
+            throw BerthError(.notFound, "the server could not find the requested resource")
+        }
+        if let namespace = target.namespace, let problem = NameValidation.dns1123LabelProblem(namespace), request.method != .get {
+            throw BerthError(.badRequest, "invalid namespace \"\(namespace)\": \(problem)")
+        }
+        let watch = target.legacyWatch || query.flag("watch")
+        switch request.method {
+        case .get:
+            if watch { return try await self.watch(target, query, representation) }
+            guard let name = target.name else { return try await list(target, query, representation) }
+            if target.subresource == "scale" { return try await getScale(target, name) }
+            return try await get(target, name, query, representation)
+        case .post:
+            guard target.name == nil else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
+            return try await create(target, try await readJSON(request), query, request)
+        case .put:
+            guard let name = target.name else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
+            let body = try await readJSON(request)
+            if target.subresource == "scale" { return try await updateScale(target, name, body) }
+            return try await update(target, name, body, query, request)
+        case .patch:
+            guard let name = target.name else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
+            return try await patch(target, name, request, query)
+        case .delete:
+            let body = try await readBody(request)
+            let options = try DeleteOptions(body: body, query: query)
+            guard let name = target.name else { return try await deleteCollection(target, query, options) }
+            return try await delete(target, name, options)
+        default:
+            throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource")
+        }
+    }
+
+    func readBody(_ request: Request) async throws(BerthError) -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maximumBodyBytes {
+            throw BerthError(.requestEntityTooLarge, "the request body is \(length) bytes; the limit is \(configuration.maximumBodyBytes)")
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: configuration.maximumBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch {
+            throw BerthError(.requestEntityTooLarge, "the request body is larger than \(configuration.maximumBodyBytes) bytes")
+        }
+    }
+
+    func readJSON(_ request: Request) async throws(BerthError) -> JSONValue {
+        let contentType = request.headers[.contentType] ?? "application/json"
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard mediaType == "application/json" || mediaType == "" || mediaType == "*/*" else {
+            throw BerthError(.unsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json")
+        }
+        let bytes = try await readBody(request)
+        guard !bytes.isEmpty else { throw BerthError(.badRequest, "the request body is empty") }
+        let value = try JSONParser.parse(bytes)
+        guard case .object = value else { throw BerthError(.badRequest, "failed to decode object: the body must be a JSON object") }
+        return value
+    }
+}
+
+/// `meta/v1` DeleteOptions, from the body or the query string.
+struct DeleteOptions: Sendable {
+    var gracePeriodSeconds: Int?
+    var propagationPolicy: String?
+    var preconditionUID: String?
+    var preconditionResourceVersion: String?
+    var dryRun = false
+
+    init(body: [UInt8], query: QueryParameters) throws(BerthError) {
+        if !body.isEmpty {
+            let value = try JSONParser.parse(body)
+            gracePeriodSeconds = value["gracePeriodSeconds"]?.intValue
+            propagationPolicy = value["propagationPolicy"]?.stringValue
+            if value["orphanDependents"] == .bool(true) { propagationPolicy = "Orphan" }
+            preconditionUID = value.value(at: ["preconditions", "uid"])?.stringValue
+            preconditionResourceVersion = value.value(at: ["preconditions", "resourceVersion"])?.stringValue
+            dryRun = value["dryRun"]?.arrayValue?.contains("All") ?? false
+        }
+        if let grace = try query.integer("gracePeriodSeconds") { gracePeriodSeconds = grace }
+        if let policy = query["propagationPolicy"] { propagationPolicy = policy }
+        if query["orphanDependents"] == "true" { propagationPolicy = "Orphan" }
+        if query["dryRun"] == "All" { dryRun = true }
+        if let policy = propagationPolicy, !["Orphan", "Background", "Foreground"].contains(policy) {
+            throw BerthError.invalid(kind: "DeleteOptions", name: "", causes: [.notSupported("propagationPolicy", policy, ["Foreground", "Background", "Orphan"])])
+        }
+        if let grace = gracePeriodSeconds, grace < 0 { gracePeriodSeconds = 0 }
+    }
+}
+
+import Foundation

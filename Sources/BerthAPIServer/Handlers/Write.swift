@@ -1,0 +1,230 @@
+import BerthCore
+import BerthStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `fieldValidation`: what to do with fields the kind does not have.
+enum FieldValidation: String {
+    case strict = "Strict"
+    case warn = "Warn"
+    case ignore = "Ignore"
+
+    init(_ query: QueryParameters) throws(BerthError) {
+        guard let text = query["fieldValidation"], !text.isEmpty else {
+            self = .warn
+            return
+        }
+        guard let value = FieldValidation(rawValue: text) else {
+            throw BerthError(.badRequest, "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\"")
+        }
+        self = value
+    }
+}
+
+/// The result of admission: the object to store and any `Warning` headers for the client.
+struct PreparedWrite {
+    var object: JSONValue
+    var warnings: [String]
+}
+
+extension APIServer {
+    static let statusResetOnCreate: Set<String> = ["Deployment", "ReplicaSet", "DaemonSet", "Service"]
+
+    func create(_ target: ResourceTarget, _ body: JSONValue, _ query: QueryParameters, _ request: Request) async throws(BerthError) -> Response {
+        let descriptor = target.descriptor
+        var object = try checkTypeAndNamespace(body, target)
+        if descriptor.namespaced { try await requireNamespaceAcceptsWrites(object.value(at: ["metadata", "namespace"])?.stringValue ?? "") }
+        var metadata = object["metadata"]?.objectValue ?? [:]
+        if (metadata["name"]?.stringValue ?? "").isEmpty, let base = metadata["generateName"]?.stringValue, !base.isEmpty {
+            metadata["name"] = .string(String(base.prefix(58)) + Self.randomSuffix())
+        }
+        metadata["uid"] = .string(UUID().uuidString.lowercased())
+        metadata["creationTimestamp"] = .string(clock.timestamp())
+        for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"] { metadata.removeValue(forKey: field) }
+        if descriptor.tracksGeneration { metadata["generation"] = 1 } else { metadata.removeValue(forKey: "generation") }
+        object["metadata"] = .object(metadata)
+        if Self.statusResetOnCreate.contains(descriptor.kind) { object["status"] = nil }
+        if descriptor.kind == "Pod" { object["status"] = nil }
+        var prepared = try admit(descriptor, object, old: nil, query)
+        if descriptor.kind == "Service" { prepared.object = try await allocateServiceAddresses(prepared.object) }
+        let headers = warningHeaders(prepared.warnings)
+        if query["dryRun"] == "All" { return Responses.json(prepared.object, status: .created, headers: headers) }
+        let stored = try await storage.create(descriptor, prepared.object)
+        return Responses.json(stored, status: .created, headers: headers)
+    }
+
+    func update(_ target: ResourceTarget, _ name: String, _ body: JSONValue, _ query: QueryParameters, _ request: Request) async throws(BerthError) -> Response {
+        let object = try checkTypeAndNamespace(body, target)
+        guard object.value(at: ["metadata", "name"])?.stringValue == name else {
+            throw BerthError(.badRequest, "the name of the object (\(object.value(at: ["metadata", "name"])?.stringValue ?? "")) does not match the name on the URL (\(name))")
+        }
+        let (stored, warnings) = try await applyUpdate(target, name, query: query, preconditionFromBody: true) { _ in object }
+        return Responses.json(stored, headers: warningHeaders(warnings))
+    }
+
+    /// Reads, transforms and writes an object with optimistic concurrency. A `resourceVersion`
+    /// in the new object is a precondition; without one, conflicts are retried (as patches are).
+    func applyUpdate(_ target: ResourceTarget, _ name: String, query: QueryParameters, preconditionFromBody: Bool,
+                     transform: (JSONValue) throws(BerthError) -> JSONValue) async throws(BerthError) -> (JSONValue, [String]) {
+        let descriptor = target.descriptor
+        for _ in 0..<8 {
+            let current = try await storage.get(descriptor, namespace: target.namespace, name: name)
+            let currentRevision = Int64(current.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "") ?? 0
+            var updated = try transform(current)
+            let requested = updated.value(at: ["metadata", "resourceVersion"])?.stringValue ?? ""
+            if preconditionFromBody, !requested.isEmpty {
+                guard let requestedRevision = Int64(requested) else {
+                    throw BerthError.invalid(kind: descriptor.kind, name: name, group: descriptor.group,
+                                             causes: [.invalid("metadata.resourceVersion", requested, "must be a number")])
+                }
+                if requestedRevision != currentRevision { throw BerthError.conflict(descriptor.plural, name, group: descriptor.group) }
+            }
+            updated = try carryServerFields(descriptor, target.subresource, from: current, into: updated)
+            var prepared = try admit(descriptor, updated, old: current, query)
+            prepared.object = bumpGeneration(descriptor, prepared.object, old: current)
+            if query["dryRun"] == "All" { return (prepared.object, prepared.warnings) }
+            // Removing the last finalizer of an object being deleted completes the deletion.
+            if prepared.object.value(at: ["metadata", "deletionTimestamp"])?.stringValue != nil,
+               (prepared.object.value(at: ["metadata", "finalizers"])?.arrayValue ?? []).isEmpty,
+               descriptor.kind != "Namespace",
+               descriptor.kind != "Pod" || (prepared.object.value(at: ["spec", "nodeName"])?.stringValue ?? "").isEmpty {
+                do {
+                    return (try await storage.delete(descriptor, namespace: target.namespace, name: name, expectedRevision: currentRevision), prepared.warnings)
+                } catch where error.code == .conflict {
+                    continue
+                }
+            }
+            do {
+                return (try await storage.update(descriptor, prepared.object, expectedRevision: currentRevision), prepared.warnings)
+            } catch where error.code == .conflict && (!preconditionFromBody || requested.isEmpty) {
+                continue
+            }
+        }
+        throw BerthError.conflict(descriptor.plural, name, group: descriptor.group)
+    }
+
+    /// Keeps what clients may not change: identity, timestamps, and the half of the object the
+    /// endpoint does not own (status on the main resource, everything else on `/status`).
+    func carryServerFields(_ descriptor: ResourceDescriptor, _ subresource: String?, from current: JSONValue, into updated: JSONValue) throws(BerthError) -> JSONValue {
+        var result = updated
+        if subresource == "status" {
+            result = current
+            result["status"] = updated["status"]
+        } else if descriptor.subresources.contains("status") {
+            result["status"] = current["status"]
+        }
+        for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace"] {
+            result.set(current.value(at: ["metadata", field]), at: ["metadata", field])
+        }
+        result.set(nil, at: ["metadata", "resourceVersion"])
+        result.set(nil, at: ["metadata", "managedFields"])
+        result["apiVersion"] = .string(descriptor.apiVersion)
+        result["kind"] = .string(descriptor.kind)
+        return result
+    }
+
+    func bumpGeneration(_ descriptor: ResourceDescriptor, _ object: JSONValue, old: JSONValue) -> JSONValue {
+        guard descriptor.tracksGeneration else { return object }
+        func specPart(_ value: JSONValue) -> JSONValue {
+            var copy = value
+            copy["metadata"] = nil
+            copy["status"] = nil
+            return copy
+        }
+        var result = object
+        let generation = old.value(at: ["metadata", "generation"])?.intValue ?? 1
+        let changed = specPart(object) != specPart(old)
+        // A deletion in progress counts as a spec change, as in Kubernetes.
+        let deletionStarted = object.value(at: ["metadata", "deletionTimestamp"]) != nil && old.value(at: ["metadata", "deletionTimestamp"]) == nil
+        result.set(.number(String(changed || deletionStarted ? generation + 1 : generation)), at: ["metadata", "generation"])
+        return result
+    }
+
+    /// Decodes, defaults and validates; applies `fieldValidation` to unknown fields.
+    func admit(_ descriptor: ResourceDescriptor, _ object: JSONValue, old: JSONValue?, _ query: QueryParameters) throws(BerthError) -> PreparedWrite {
+        let validation = try FieldValidation(query)
+        var admitted: AdmittedObject
+        do {
+            admitted = try descriptor.admit(object, old: old)
+        } catch {
+            throw BerthError(.badRequest, "\(descriptor.kind) in version \"\(descriptor.version)\" cannot be handled as a \(descriptor.kind): \(error.message)", causes: error.causes)
+        }
+        var warnings: [String] = []
+        if !admitted.unknownFields.isEmpty {
+            switch validation {
+            case .strict:
+                let list = admitted.unknownFields.map { "unknown field \"\($0)\"" }
+                throw BerthError(.badRequest, "strict decoding error: " + list.joined(separator: ", "),
+                                 causes: admitted.unknownFields.map { StatusCause(reason: "FieldValueInvalid", message: "unknown field \"\($0)\"", field: $0) })
+            case .warn:
+                warnings = admitted.unknownFields.map { "unknown field \"\($0)\"" }
+            case .ignore:
+                break
+            }
+        }
+        if !admitted.causes.isEmpty {
+            let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+            throw BerthError.invalid(kind: descriptor.kind, name: name, group: descriptor.group, causes: admitted.causes)
+        }
+        return PreparedWrite(object: admitted.object, warnings: warnings)
+    }
+
+    func warningHeaders(_ warnings: [String]) -> HTTPFields {
+        var headers = HTTPFields()
+        for warning in warnings {
+            let escaped = warning.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            headers.append(HTTPField(name: HTTPField.Name("Warning")!, value: "299 - \"\(escaped)\""))
+        }
+        return headers
+    }
+
+    /// The object's kind and namespace must agree with the URL; missing ones are filled in.
+    func checkTypeAndNamespace(_ body: JSONValue, _ target: ResourceTarget) throws(BerthError) -> JSONValue {
+        let descriptor = target.descriptor
+        var object = body
+        if let apiVersion = body["apiVersion"]?.stringValue, !apiVersion.isEmpty, apiVersion != descriptor.apiVersion {
+            throw BerthError(.badRequest, "the API version in the data (\(apiVersion)) does not match the expected API version (\(descriptor.apiVersion))")
+        }
+        if let kind = body["kind"]?.stringValue, !kind.isEmpty, kind != descriptor.kind {
+            if target.subresource == nil {
+                throw BerthError(.badRequest, "the kind in the data (\(kind)) does not match the expected kind (\(descriptor.kind))")
+            }
+        }
+        if let metadata = body["metadata"], metadata.objectValue == nil, !metadata.isNull {
+            throw BerthError(.badRequest, "failed to decode \(descriptor.kind): metadata: expected object")
+        }
+        object["apiVersion"] = .string(descriptor.apiVersion)
+        object["kind"] = .string(descriptor.kind)
+        if object["metadata"] == nil || object["metadata"]!.isNull { object["metadata"] = [:] }
+        let bodyNamespace = body.value(at: ["metadata", "namespace"])?.stringValue ?? ""
+        if descriptor.namespaced {
+            let namespace = target.namespace ?? ""
+            guard !namespace.isEmpty else { throw BerthError(.badRequest, "a namespace must be specified for namespaced \(descriptor.plural)") }
+            if !bodyNamespace.isEmpty, bodyNamespace != namespace {
+                throw BerthError(.badRequest, "the namespace of the provided object does not match the namespace sent on the request")
+            }
+            object.set(.string(namespace), at: ["metadata", "namespace"])
+        } else {
+            object.set(nil, at: ["metadata", "namespace"])
+        }
+        return object
+    }
+
+    func requireNamespaceAcceptsWrites(_ namespace: String) async throws(BerthError) {
+        let object: JSONValue
+        do {
+            object = try await storage.get(.namespace, namespace: nil, name: namespace)
+        } catch where error.code == .notFound {
+            throw BerthError(.notFound, "namespaces \"\(namespace)\" not found", details: StatusDetails(name: namespace, kind: "namespaces"))
+        }
+        if object.value(at: ["metadata", "deletionTimestamp"]) != nil || object.value(at: ["status", "phase"])?.stringValue == "Terminating" {
+            throw BerthError(.forbidden, "unable to create new content in namespace \(namespace) because it is being terminated")
+        }
+    }
+
+    static func randomSuffix() -> String {
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        return String((0..<5).map { _ in alphabet.randomElement()! })
+    }
+}

@@ -1,0 +1,143 @@
+import BerthCore
+
+/// API objects on top of the key-value store: keys `/registry/GROUP/PLURAL[/NAMESPACE]/NAME`,
+/// values the object's JSON without `resourceVersion` (the key's mod revision is the object's
+/// resourceVersion, spliced in on read), and optimistic concurrency on the revision.
+public struct ObjectStorage: Sendable {
+    public let kv: any KeyValueStore
+
+    public init(kv: any KeyValueStore) { self.kv = kv }
+
+    public static func groupSegment(_ descriptor: ResourceDescriptor) -> String {
+        descriptor.group.isEmpty ? "core" : descriptor.group
+    }
+
+    public func key(_ descriptor: ResourceDescriptor, namespace: String?, name: String) -> String {
+        if descriptor.namespaced {
+            return "/registry/\(Self.groupSegment(descriptor))/\(descriptor.plural)/\(namespace ?? "")/\(name)"
+        }
+        return "/registry/\(Self.groupSegment(descriptor))/\(descriptor.plural)/\(name)"
+    }
+
+    /// The prefix of a kind's keys, in one namespace or (nil) all of them.
+    public func prefix(_ descriptor: ResourceDescriptor, namespace: String?) -> String {
+        if descriptor.namespaced, let namespace, !namespace.isEmpty {
+            return "/registry/\(Self.groupSegment(descriptor))/\(descriptor.plural)/\(namespace)/"
+        }
+        return "/registry/\(Self.groupSegment(descriptor))/\(descriptor.plural)/"
+    }
+
+    public func get(_ descriptor: ResourceDescriptor, namespace: String?, name: String) async throws(BerthError) -> JSONValue {
+        guard let kv = try await kv.get(key(descriptor, namespace: namespace, name: name)) else {
+            throw BerthError.notFound(descriptor.plural, name, group: descriptor.group)
+        }
+        return try ObjectCodec.decode(kv)
+    }
+
+    /// A page of a kind's objects in key order, starting after `continueAfter` (a key).
+    public func list(_ descriptor: ResourceDescriptor, namespace: String?, limit: Int, continueAfter: String?) async throws(BerthError) -> RangeResult {
+        let prefix = prefix(descriptor, namespace: namespace)
+        let start = continueAfter.map { $0 + "\u{0}" } ?? prefix
+        guard start.hasPrefix(prefix) else { throw BerthError(.badRequest, "invalid continue token") }
+        return try await kv.range(from: start, to: KeyRange.prefixEnd(prefix), limit: limit)
+    }
+
+    /// Stores a new object; 409 AlreadyExists when the name is taken.
+    public func create(_ descriptor: ResourceDescriptor, _ object: JSONValue) async throws(BerthError) -> JSONValue {
+        let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        let namespace = object.value(at: ["metadata", "namespace"])?.stringValue
+        let key = key(descriptor, namespace: namespace, name: name)
+        let bytes = ObjectCodec.encode(object)
+        let result = try await kv.txn(if: [.absent(key)], then: [.put(key: key, value: bytes)], else: [])
+        guard result.succeeded else { throw BerthError.alreadyExists(descriptor.plural, name, group: descriptor.group) }
+        return ObjectCodec.withResourceVersion(object, result.revision)
+    }
+
+    /// Replaces an object if it is still at `revision`; 409 Conflict otherwise, 404 if gone.
+    public func update(_ descriptor: ResourceDescriptor, _ object: JSONValue, expectedRevision revision: Int64) async throws(BerthError) -> JSONValue {
+        let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        let namespace = object.value(at: ["metadata", "namespace"])?.stringValue
+        let key = key(descriptor, namespace: namespace, name: name)
+        let result = try await kv.txn(if: [.unchanged(key, since: revision)], then: [.put(key: key, value: ObjectCodec.encode(object))], else: [.get(key: key)])
+        guard result.succeeded else {
+            if case .get(nil) = result.results.first { throw BerthError.notFound(descriptor.plural, name, group: descriptor.group) }
+            throw BerthError.conflict(descriptor.plural, name, group: descriptor.group)
+        }
+        return ObjectCodec.withResourceVersion(object, result.revision)
+    }
+
+    /// Deletes an object if it is still at `revision` (any revision when nil); returns its last state.
+    public func delete(_ descriptor: ResourceDescriptor, namespace: String?, name: String, expectedRevision revision: Int64?) async throws(BerthError) -> JSONValue {
+        let key = key(descriptor, namespace: namespace, name: name)
+        let compares: [Compare] = revision.map { [.unchanged(key, since: $0)] } ?? [Compare(key: key, .createRevision(0), .notEqual)]
+        let result = try await kv.txn(if: compares, then: [.delete(key: key)], else: [.get(key: key)])
+        guard result.succeeded, case .delete(let deleted) = result.results.first, let last = deleted.first else {
+            if case .get(.some) = result.results.first { throw BerthError.conflict(descriptor.plural, name, group: descriptor.group) }
+            throw BerthError.notFound(descriptor.plural, name, group: descriptor.group)
+        }
+        var object = try ObjectCodec.decode(last)
+        object = ObjectCodec.withResourceVersion(object, result.revision)
+        return object
+    }
+
+    public func watch(_ descriptor: ResourceDescriptor, namespace: String?, after revision: Int64) async throws(BerthError) -> AsyncThrowingStream<WatchEvent, any Error> {
+        try await kv.watch(prefix: prefix(descriptor, namespace: namespace), after: revision)
+    }
+}
+
+/// Stored bytes ⇄ API objects.
+public enum ObjectCodec {
+    static let metadataMarker = Array("\"metadata\":{".utf8)
+
+    /// Serializes an object for storage, without `resourceVersion` (the revision is the truth).
+    public static func encode(_ object: JSONValue) -> [UInt8] {
+        var stored = object
+        stored.set(nil, at: ["metadata", "resourceVersion"])
+        return JSONWriter.bytes(stored)
+    }
+
+    public static func decode(_ kv: KeyValue) throws(BerthError) -> JSONValue {
+        let object = try JSONParser.parse(kv.value)
+        return withResourceVersion(object, kv.modRevision)
+    }
+
+    public static func withResourceVersion(_ object: JSONValue, _ revision: Int64) -> JSONValue {
+        var object = object
+        object.set(.string(String(revision)), at: ["metadata", "resourceVersion"])
+        return object
+    }
+
+    /// The stored bytes with `"resourceVersion":"N"` inserted at the start of `metadata`,
+    /// without parsing: stored objects are written by `JSONWriter`, which puts `apiVersion`,
+    /// `kind` and `metadata` first, so the first `"metadata":{` is the object's own.
+    public static func splice(_ bytes: [UInt8], revision: Int64, into out: inout [UInt8]) {
+        guard let position = firstIndex(of: metadataMarker, in: bytes) else {
+            out.append(contentsOf: bytes)
+            return
+        }
+        let end = position + metadataMarker.count
+        out.append(contentsOf: bytes[..<end])
+        out.append(contentsOf: "\"resourceVersion\":\"\(revision)\"".utf8)
+        if end < bytes.count, bytes[end] != UInt8(ascii: "}") { out.append(UInt8(ascii: ",")) }
+        out.append(contentsOf: bytes[end...])
+    }
+
+    static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        // The marker sits within the first few hundred bytes; stop looking after that.
+        let limit = min(haystack.count - needle.count, 4096)
+        var index = 0
+        while index <= limit {
+            if haystack[index] == needle[0] {
+                var matched = true
+                for offset in 1..<needle.count where haystack[index + offset] != needle[offset] {
+                    matched = false
+                    break
+                }
+                if matched { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+}
