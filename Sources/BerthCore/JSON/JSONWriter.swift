@@ -42,7 +42,7 @@ public enum JSONWriter {
         }
     }
 
-    static func orderedKeys(_ fields: [String: JSONValue]) -> [String] {
+    public static func orderedKeys(_ fields: [String: JSONValue]) -> [String] {
         var keys: [String] = []
         keys.reserveCapacity(fields.count)
         for key in leadingKeys where fields[key] != nil { keys.append(key) }

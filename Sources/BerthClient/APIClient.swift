@@ -1,0 +1,120 @@
+import AsyncHTTPClient
+import BerthCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// A typed HTTP client for the Berth API, speaking the wire format kubectl speaks. Used by the
+/// CLI now and by agents and controllers later.
+public final class APIClient: Sendable {
+    public let config: Kubeconfig
+    public let registry: ResourceRegistry
+    let http: HTTPClient
+
+    public init(config: Kubeconfig, registry: ResourceRegistry = .standard) throws(BerthError) {
+        self.config = config
+        self.registry = registry
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if config.insecureSkipTLSVerify {
+            tls.certificateVerification = .none
+        } else if let ca = config.certificateAuthority {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.utf8)))
+            } catch {
+                throw BerthError(.badRequest, "failed to load the cluster CA from the kubeconfig: \(error)")
+            }
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout = .init(connect: .seconds(10))
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func shutdown() async { try? await http.shutdown() }
+
+    public struct Reply: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+        public var warnings: [String]
+
+        public func json() throws(BerthError) -> JSONValue { try JSONParser.parse(body) }
+
+        /// Turns a non-2xx reply into the server's `Status` as a `BerthError`.
+        public func checked() throws(BerthError) -> Reply {
+            guard status >= 300 else { return self }
+            let status = try? JSONCoding.decode(Status.self, from: Data(body))
+            let code = BerthError.Code(httpStatus: self.status)
+            throw BerthError(code, status?.message ?? String(decoding: body, as: UTF8.self), causes: status?.details?.causes ?? [], details: status?.details)
+        }
+    }
+
+    public func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
+                        accept: String = "application/json", timeout: TimeAmount = .seconds(60)) async throws(BerthError) -> Reply {
+        var request = HTTPClientRequest(url: config.server + path)
+        request.method = method
+        request.headers.add(name: "Accept", value: accept)
+        request.headers.add(name: "User-Agent", value: "berth/\(BerthVersion.current)")
+        if let token = config.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            let buffer = try await response.body.collect(upTo: 1 << 30)
+            return Reply(status: Int(response.status.code), body: Array(buffer.readableBytesView), warnings: response.headers["Warning"])
+        } catch {
+            throw BerthError(.unavailable, "failed to reach \(config.server): \(error)")
+        }
+    }
+
+    /// Streams a watch: one decoded `{"type","object"}` event per element.
+    public func watch(_ path: String, accept: String = "application/json") async throws(BerthError) -> AsyncThrowingStream<JSONValue, any Error> {
+        var request = HTTPClientRequest(url: config.server + path)
+        request.headers.add(name: "Accept", value: accept)
+        if let token = config.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, deadline: .distantFuture)
+        } catch {
+            throw BerthError(.unavailable, "failed to reach \(config.server): \(error)")
+        }
+        if response.status.code >= 300 {
+            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+            _ = try Reply(status: Int(response.status.code), body: body, warnings: []).checked()
+        }
+        let (stream, continuation) = AsyncThrowingStream<JSONValue, any Error>.makeStream()
+        let task = Task {
+            var pending: [UInt8] = []
+            do {
+                for try await chunk in response.body {
+                    pending.append(contentsOf: chunk.readableBytesView)
+                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                        let line = Array(pending[..<newline])
+                        pending.removeSubrange(...newline)
+                        if !line.isEmpty { continuation.yield(try JSONParser.parse(line)) }
+                    }
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    /// The collection path of a kind, e.g. `/apis/apps/v1/namespaces/default/deployments`.
+    public func path(_ descriptor: ResourceDescriptor, namespace: String?, name: String? = nil, subresource: String? = nil) -> String {
+        var path = descriptor.group.isEmpty ? "/api/\(descriptor.version)" : "/apis/\(descriptor.group)/\(descriptor.version)"
+        if descriptor.namespaced, let namespace { path += "/namespaces/\(namespace)" }
+        path += "/\(descriptor.plural)"
+        if let name { path += "/\(name)" }
+        if let subresource { path += "/\(subresource)" }
+        return path
+    }
+}
+
+public enum BerthVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,120 @@
+import BerthCore
+import Foundation
+import Yams
+
+/// YAML ⇄ `JSONValue`: manifests in, `-o yaml` out.
+public enum YAMLConversion {
+    /// Parses a multi-document YAML (or JSON) stream; empty documents are skipped.
+    public static func parseDocuments(_ text: String) throws(BerthError) -> [JSONValue] {
+        do {
+            var documents: [JSONValue] = []
+            for node in try Yams.compose_all(yaml: text) {
+                let value = try convert(node)
+                if !value.isNull { documents.append(value) }
+            }
+            return documents
+        } catch let error as BerthError {
+            throw error
+        } catch {
+            throw BerthError(.badRequest, "failed to parse yaml: \(error)")
+        }
+    }
+
+    static func convert(_ node: Yams.Node) throws -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            if [Yams.Node.Scalar.Style.doubleQuoted, .singleQuoted, .literal, .folded].contains(scalar.style) {
+                return .string(scalar.string)
+            }
+            switch node.tag.description {
+            case Tag.Name.null.rawValue: return .null
+            case Tag.Name.bool.rawValue: return .bool(node.bool ?? false)
+            case Tag.Name.int.rawValue: return node.int.map { .number(String($0)) } ?? .string(scalar.string)
+            case Tag.Name.float.rawValue:
+                guard let value = node.float, value.isFinite else { return .string(scalar.string) }
+                return .number(value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value))
+            default: return .string(scalar.string)
+            }
+        case .mapping(let mapping):
+            var fields: [String: JSONValue] = [:]
+            for (key, value) in mapping {
+                guard let name = key.string else { throw BerthError(.badRequest, "failed to parse yaml: mapping keys must be strings") }
+                fields[name] = try convert(value)
+            }
+            return .object(fields)
+        case .sequence(let sequence):
+            return .array(try sequence.map { try convert($0) })
+        case .alias:
+            throw BerthError(.badRequest, "failed to parse yaml: aliases are not supported")
+        }
+    }
+
+    /// Block-style YAML with `apiVersion`, `kind`, `metadata` first, as kubectl prints.
+    public static func emit(_ value: JSONValue) -> String {
+        var out = ""
+        emit(value, indent: 0, into: &out, inSequence: false)
+        return out
+    }
+
+    static func emit(_ value: JSONValue, indent: Int, into out: inout String, inSequence: Bool) {
+        let pad = String(repeating: "  ", count: indent)
+        switch value {
+        case .object(let fields):
+            if fields.isEmpty { out += "{}\n"; return }
+            var first = true
+            for key in JSONWriter.orderedKeys(fields) {
+                let child = fields[key]!
+                let prefix = first && inSequence ? "" : pad
+                first = false
+                out += prefix + scalarText(key) + ":"
+                switch child {
+                case .object(let nested) where !nested.isEmpty:
+                    out += "\n"
+                    emit(child, indent: indent + 1, into: &out, inSequence: false)
+                case .array(let items) where !items.isEmpty:
+                    out += "\n"
+                    emit(child, indent: indent, into: &out, inSequence: false)
+                default:
+                    out += " "
+                    emit(child, indent: indent + 1, into: &out, inSequence: false)
+                }
+            }
+        case .array(let items):
+            if items.isEmpty { out += "[]\n"; return }
+            for item in items {
+                out += pad + "- "
+                switch item {
+                case .object(let nested) where !nested.isEmpty:
+                    emit(item, indent: indent + 1, into: &out, inSequence: true)
+                case .array(let nested) where !nested.isEmpty:
+                    out += "\n"
+                    emit(item, indent: indent + 1, into: &out, inSequence: false)
+                default:
+                    emit(item, indent: indent + 1, into: &out, inSequence: false)
+                }
+            }
+        case .string(let text):
+            if text.contains("\n") {
+                out += "|" + (text.hasSuffix("\n") ? "" : "-") + "\n"
+                for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0) {
+                    out += pad + line + "\n"
+                }
+            } else {
+                out += scalarText(text) + "\n"
+            }
+        case .number(let text): out += text + "\n"
+        case .bool(let flag): out += (flag ? "true" : "false") + "\n"
+        case .null: out += "null\n"
+        }
+    }
+
+    /// A string as a YAML scalar: plain when unambiguous, JSON-quoted otherwise.
+    static func scalarText(_ text: String) -> String {
+        let reserved: Set<String> = ["", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "no", "No", "on", "On", "off", "Off", "y", "n", "Y", "N"]
+        let looksNumeric = Double(text) != nil || Int(text) != nil || text.hasPrefix("0x") || text.hasPrefix("0o") || text == ".inf" || text == ".nan"
+        let specialStart = text.first.map { "-?:,[]{}#&*!|>'\"%@` ".contains($0) } ?? true
+        let plain = !reserved.contains(text) && !looksNumeric && !specialStart && !text.contains(": ") && !text.contains(" #")
+            && !text.hasSuffix(":") && !text.hasSuffix(" ") && text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
+        return plain ? text : JSONWriter.string(.string(text))
+    }
+}

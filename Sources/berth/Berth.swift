@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct Berth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berth",
+        abstract: "Berth: a container cloud platform in one binary.",
+        version: "0.1.0",
+        subcommands: [
+            UpCommand.self, ServerCommand.self,
+            ApplyCommand.self, GetCommand.self, DescribeCommand.self, DeleteCommand.self,
+            CompletionCommand.self,
+        ]
+    )
+}

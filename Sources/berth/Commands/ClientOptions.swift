@@ -1,0 +1,81 @@
+import ArgumentParser
+import BerthClient
+import BerthCore
+import Foundation
+
+/// Options every client verb shares.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "Path to the kubeconfig (default: $KUBECONFIG, /var/lib/berth/admin.kubeconfig, ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(name: [.short, .long], help: "Namespace (default: the kubeconfig's, else \"default\").")
+    var namespace: String?
+
+    func client() throws -> APIClient {
+        try APIClient(config: Kubeconfig.load(path: Kubeconfig.defaultPath(explicit: kubeconfig)))
+    }
+
+    func effectiveNamespace(_ client: APIClient) -> String {
+        namespace ?? client.config.namespace ?? "default"
+    }
+
+    func resolve(_ client: APIClient, _ kind: String) throws -> ResourceDescriptor {
+        guard let descriptor = client.registry.resolve(kind) else {
+            throw BerthError(.notFound, "the server doesn't have a resource type \"\(kind)\"")
+        }
+        return descriptor
+    }
+}
+
+/// Reports a `BerthError` the way kubectl does and exits non-zero.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as BerthError {
+        FileHandle.standardError.write(Data("Error from server (\(error.code.rawValue)): \(error.message)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+extension ResourceDescriptor {
+    /// `deployment.apps`, `pod`: the type prefix kubectl prints before names.
+    var printedType: String { group.isEmpty ? singular : "\(singular).\(group)" }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Reads manifests from files, directories (`.yaml`, `.yml`, `.json`) or `-` (stdin), expanding `List`s.
+func readManifests(_ sources: [String]) throws -> [JSONValue] {
+    var documents: [JSONValue] = []
+    for source in sources {
+        var texts: [String] = []
+        if source == "-" {
+            texts.append(String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self))
+        } else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
+                throw BerthError(.notFound, "the path \"\(source)\" does not exist")
+            }
+            if isDirectory.boolValue {
+                let entries = try FileManager.default.contentsOfDirectory(atPath: source).sorted()
+                for entry in entries where [".yaml", ".yml", ".json"].contains(where: entry.hasSuffix) {
+                    texts.append(try String(contentsOfFile: source + "/" + entry, encoding: .utf8))
+                }
+            } else {
+                texts.append(try String(contentsOfFile: source, encoding: .utf8))
+            }
+        }
+        for text in texts {
+            for document in try YAMLConversion.parseDocuments(text) {
+                if document["kind"]?.stringValue == "List" || (document["kind"]?.stringValue ?? "").hasSuffix("List") && document["items"] != nil {
+                    documents.append(contentsOf: document["items"]?.arrayValue ?? [])
+                } else {
+                    documents.append(document)
+                }
+            }
+        }
+    }
+    return documents
+}

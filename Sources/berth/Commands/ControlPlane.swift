@@ -1,0 +1,78 @@
+import BerthAPIServer
+import BerthClient
+import BerthCore
+import BerthStore
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOSSL
+
+/// Starts the control plane: store, certificates, admin credentials, API server.
+struct ControlPlane {
+    var dataDirectory: String
+    var listen: String
+    /// `sqlite:PATH` or `etcd://HOST:PORT[,HOST:PORT…]`; nil means SQLite in the data directory.
+    var store: String?
+
+    func run() async throws {
+        var logger = Logger(label: "berth.server")
+        logger.logLevel = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let (host, port) = try Self.parseListen(listen)
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let kv = try openStore()
+        let token = try Self.loadOrCreateToken(dataDirectory + "/admin.token")
+        let certificates = try ClusterCertificates.loadOrCreate(directory: dataDirectory, hosts: [host])
+        let advertised = host == "0.0.0.0" ? "127.0.0.1" : host
+        let kubeconfig = Kubeconfig(server: "https://\(advertised):\(port)", certificateAuthority: certificates.caCertificatePEM, token: token)
+        FileManager.default.createFile(atPath: dataDirectory + "/admin.kubeconfig", contents: Data(kubeconfig.yaml().utf8), attributes: [.posixPermissions: 0o600])
+
+        let readyLogger = logger
+        let server = APIServer(store: kv, configuration: APIServerConfiguration(adminToken: token), logger: logger)
+        try await server.bootstrap()
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificates.serverCertificatePEM.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.serverKeyPEM.utf8), format: .pem)))
+        tls.applicationProtocols = ["http/1.1"]
+        let app = Application(
+            responder: server.responder,
+            server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            services: server.services + [CompactionService(store: kv, logger: logger)],
+            onServerRunning: { _ in
+                readyLogger.info("berth api server ready", metadata: ["url": "https://\(advertised):\(port)", "kubeconfig": "\(dataDirectory)/admin.kubeconfig"])
+            },
+            logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            await kv.close()
+            throw error
+        }
+        await kv.close()
+    }
+
+    func openStore() throws -> any KeyValueStore {
+        guard let store, !store.isEmpty else { return try SQLiteStore(path: dataDirectory + "/state.db") }
+        if store.hasPrefix("sqlite:") { return try SQLiteStore(path: String(store.dropFirst("sqlite:".count))) }
+        if store.hasPrefix("etcd://") { return try EtcdStore(url: store) }
+        throw BerthError(.badRequest, "failed to parse --store \(store): expected sqlite:PATH or etcd://HOST:PORT[,HOST:PORT...]")
+    }
+
+    static func parseListen(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+            throw BerthError(.badRequest, "failed to parse --listen \(text): expected HOST:PORT")
+        }
+        return (String(text[..<colon]), port)
+    }
+
+    static func loadOrCreateToken(_ path: String) throws -> String {
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !existing.isEmpty {
+            return existing
+        }
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        FileManager.default.createFile(atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+        return token
+    }
+}
