@@ -84,6 +84,10 @@ extension APIServer {
             var prepared = try admit(descriptor, updated, old: current, query)
             prepared.object = bumpGeneration(descriptor, prepared.object, old: current)
             if query["dryRun"] == "All" { return (prepared.object, prepared.warnings) }
+            // A write that changes nothing is not a write: the resourceVersion stays, no event fires.
+            var unchanged = current
+            unchanged.set(nil, at: ["metadata", "resourceVersion"])
+            if prepared.object == unchanged { return (current, prepared.warnings) }
             // Removing the last finalizer of an object being deleted completes the deletion.
             if prepared.object.value(at: ["metadata", "deletionTimestamp"])?.stringValue != nil,
                (prepared.object.value(at: ["metadata", "finalizers"])?.arrayValue ?? []).isEmpty,

@@ -5,11 +5,14 @@ public protocol APIResource: Codable, Sendable, Hashable {
     static func applyDefaults(_ object: inout Self)
     /// Field errors of a new object, or of an update given the stored object.
     static func validate(_ object: Self, old: Self?) -> FieldErrors
+    /// Fields accepted on write but folded into others by defaulting (Secret `stringData`).
+    static var writeOnlyFields: Set<String> { get }
 }
 
 extension APIResource {
     public static func applyDefaults(_ object: inout Self) {}
     public static func validate(_ object: Self, old: Self?) -> FieldErrors { FieldErrors() }
+    public static var writeOnlyFields: Set<String> { [] }
 }
 
 extension Pod: APIResource {
@@ -162,6 +165,8 @@ extension ConfigMap: APIResource {
 }
 
 extension Secret: APIResource {
+    public static var writeOnlyFields: Set<String> { ["stringData"] }
+
     public static func applyDefaults(_ object: inout Secret) {
         if object.type == nil || object.type == "" { object.type = "Opaque" }
         // stringData is write-only: fold it into data as base64, as Kubernetes does.

@@ -92,6 +92,7 @@ enum Admission {
         let normalized = try JSONValue(encoding: typed)
         var unknown: [String] = []
         collectUnknown(input: json, output: normalized, path: "", into: &unknown)
+        unknown.removeAll { T.writeOnlyFields.contains($0) }
         var errors = FieldErrors()
         MetaValidation.validate(typed.metadata, rule: nameRule, namespaced: namespaced, into: &errors)
         errors.append(contentsOf: T.validate(typed, old: oldTyped))

@@ -1,0 +1,30 @@
+# Berth: `make run` starts the all-in-one platform, `make test` runs every test.
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+DATA_DIR ?= /var/lib/berth
+LISTEN ?= 127.0.0.1:6443
+
+.PHONY: deps build release run test bench clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+run: release
+	.build/release/berth up --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+test: deps
+	swift build --build-tests
+	swift test --skip-build --no-parallel
+
+bench: release
+	bash bench/run-all.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what Berth needs on a fresh Debian 12 machine, as root. Idempotent: packages already
+# present are left alone, and apt is only consulted when something is missing.
+set -euo pipefail
+
+packages=(
+  libsqlite3-dev   # the embedded store links the system SQLite
+  etcd-server      # the distributed store's tests start a real etcd
+  curl             # end-to-end tests and benchmarks
+  ca-certificates
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Swift lives in /opt/swift on these machines; fail early and clearly when it is missing.
+if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then
+  echo "swift toolchain not found (expected on PATH or at /opt/swift/usr/bin)" >&2
+  exit 1
+fi
+
+# kubectl for the end-to-end tests: the cloud SDK's pinned 1.33 build when present.
+if [ ! -x /usr/lib/google-cloud-sdk/bin/kubectl.1.33 ] && ! command -v kubectl >/dev/null 2>&1; then
+  echo "note: kubectl not found; the kubectl end-to-end test will be skipped" >&2
+fi
