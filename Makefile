@@ -21,7 +21,7 @@ run: release
 
 test: deps
 	swift build --build-tests
-	swift test --skip-build --no-parallel
+	swift test --skip-build
 
 bench: release
 	bash bench/run-all.sh

@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "BerthAPIServer", "BerthStore", "BerthCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),
