@@ -80,6 +80,12 @@ public struct LabelSelectorRequirement: Codable, Sendable, Hashable {
     public var key: String
     public var `operator`: String
     public var values: [String]?
+
+    public init(key: String, operator: String, values: [String]? = nil) {
+        self.key = key
+        self.operator = `operator`
+        self.values = values
+    }
 }
 
 /// The common header of every object: enough to route and validate before decoding the kind.

@@ -1,0 +1,30 @@
+import BerthCore
+import Testing
+
+@Suite("names and validation")
+struct ValidationTests {
+    @Test(arguments: [("web", true), ("web-1", true), ("a.b", false), ("Web", false), ("-a", false), (String(repeating: "a", count: 64), false)])
+    func dnsLabels(_ name: String, _ valid: Bool) {
+        #expect((NameValidation.dns1123LabelProblem(name) == nil) == valid)
+    }
+
+    @Test(arguments: [("a.b.c", true), ("a..b", false), ("a_b", false), ("x", true)])
+    func dnsSubdomains(_ name: String, _ valid: Bool) {
+        #expect((NameValidation.dns1123SubdomainProblem(name) == nil) == valid)
+    }
+
+    @Test(arguments: [("app", true), ("example.com/app", true), ("a/b/c", false), ("/x", false), ("Ab_c.d-e", true), ("-x", false)])
+    func qualifiedNames(_ name: String, _ valid: Bool) {
+        #expect((NameValidation.qualifiedNameProblem(name) == nil) == valid)
+    }
+
+    @Test func podValidationNamesEveryField() throws {
+        let pod = try JSONParser.parse(#"""
+            {"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i","ports":[{"containerPort":0,"protocol":"ICMP"}],
+            "env":[{"name":"A=B"}],"volumeMounts":[{"name":"missing","mountPath":"/x"}]},{"name":"c","image":"i"}],"restartPolicy":"Sometimes"}}
+            """#).decode(Pod.self)
+        let fields = Set(Pod.validate(pod, old: nil).causes.compactMap(\.field))
+        #expect(fields == ["spec.containers[0].ports[0].containerPort", "spec.containers[0].ports[0].protocol", "spec.containers[0].env[0].name",
+                           "spec.containers[0].volumeMounts[0].name", "spec.containers[1].name", "spec.restartPolicy"])
+    }
+}
