@@ -15,7 +15,7 @@ struct DeleteCommand: AsyncParsableCommand {
     @Option(name: [.short, .customLong("filename")], help: "Delete what these manifests describe.")
     var files: [String] = []
 
-    @Option(name: [.short, .customLong("selector")], help: "Delete objects matching this label selector.")
+    @Option(name: [.customShort("l"), .customLong("selector")], help: "Delete objects matching this label selector.")
     var selector: String?
 
     @Flag(help: "Delete every object of the kind in the namespace.")

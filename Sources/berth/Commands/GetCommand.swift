@@ -18,7 +18,7 @@ struct GetCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "wide, yaml, json or name.")
     var output: String?
 
-    @Option(name: [.short, .customLong("selector")], help: "Label selector, e.g. app=web,tier!=db.")
+    @Option(name: [.customShort("l"), .customLong("selector")], help: "Label selector, e.g. app=web,tier!=db.")
     var selector: String?
 
     @Option(name: .customLong("field-selector"), help: "Field selector, e.g. status.phase=Running.")

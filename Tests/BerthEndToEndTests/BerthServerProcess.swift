@@ -1,0 +1,131 @@
+import BerthClient
+import BerthCore
+import Foundation
+
+/// A real `berth up` started from the build directory on a free loopback port with its own
+/// data directory; stopped by PID (SIGKILL when asked to simulate a crash).
+final class BerthServerProcess: @unchecked Sendable {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var binary: String { packageRoot.appendingPathComponent(".build/debug/berth").path }
+
+    let dataDirectory: String
+    let port: Int
+    private(set) var process: Process?
+    private let logPath: String
+
+    init() {
+        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-e2e-\(UUID().uuidString)").path
+        port = Self.freePort()
+        logPath = dataDirectory + ".log"
+    }
+
+    var kubeconfigPath: String { dataDirectory + "/admin.kubeconfig" }
+
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["up", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)"]
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)
+        log?.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+        for _ in 0..<200 {
+            if FileManager.default.fileExists(atPath: kubeconfigPath), let client = try? client() {
+                let reply = try? await client.request(.GET, "/readyz", timeout: .seconds(2))
+                await client.shutdown()
+                if reply?.status == 200 { return }
+            }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        throw BerthError(.unavailable, "berth up did not become ready: \(output)")
+    }
+
+    func client() throws -> APIClient {
+        try APIClient(config: Kubeconfig.load(path: kubeconfigPath))
+    }
+
+    /// SIGKILL: no graceful shutdown, as in a crash or power cut of the process.
+    func kill9() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<100 where process.isRunning { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    func cleanUp() {
+        stop()
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, length) }
+        }
+        withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Runs a command to completion (bounded by a timeout), capturing stdout and stderr.
+struct CommandResult {
+    var status: Int32
+    var output: String
+    var error: String
+}
+
+func runCommand(_ executable: String, _ arguments: [String], input: String? = nil, timeout: TimeInterval = 60) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    let error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    let inputPipe = Pipe()
+    process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
+    try process.run()
+    if let input {
+        inputPipe.fileHandleForWriting.write(Data(input.utf8))
+        try? inputPipe.fileHandleForWriting.close()
+    }
+    let deadline = Date().addingTimeInterval(timeout)
+    // Drain both pipes while waiting so a chatty command cannot block on a full pipe.
+    let outData = DataBox()
+    let errData = DataBox()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { outData.data = output.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter()
+    DispatchQueue.global().async { errData.data = error.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    group.wait()
+    return CommandResult(status: process.terminationStatus, output: String(decoding: outData.data, as: UTF8.self), error: String(decoding: errData.data, as: UTF8.self))
+}
+
+/// Collects a pipe's bytes on a reader thread; read only after the thread is done.
+final class DataBox: @unchecked Sendable {
+    var data = Data()
+}

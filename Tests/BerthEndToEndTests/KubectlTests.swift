@@ -1,0 +1,165 @@
+import BerthClient
+import BerthCore
+import Foundation
+import Testing
+
+let kubectlPath = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
+
+/// A stock kubectl 1.33 against a live `berth up`.
+@Suite("kubectl 1.33 end to end", .serialized)
+struct KubectlTests {
+    static let kubectl = kubectlPath
+
+    static let manifest = """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: web-config
+        data:
+          greeting: hello
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: web-secret
+        stringData:
+          password: s3cret
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: web
+          labels: {app: web}
+        spec:
+          replicas: 2
+          selector:
+            matchLabels: {app: web}
+          template:
+            metadata:
+              labels: {app: web}
+            spec:
+              containers:
+              - name: web
+                image: berth/busybox:latest
+                command: ["httpd", "-f", "-p", "8080"]
+                ports: [{containerPort: 8080}]
+                env:
+                - name: GREETING
+                  valueFrom: {configMapKeyRef: {name: web-config, key: greeting}}
+                resources:
+                  requests: {cpu: 100m, memory: 64Mi}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: web
+        spec:
+          selector: {app: web}
+          ports: [{port: 80, targetPort: 8080}]
+        """
+
+    func kubectl(_ server: BerthServerProcess, _ arguments: String..., input: String? = nil) throws -> CommandResult {
+        try runCommand(Self.kubectl, ["--kubeconfig", server.kubeconfigPath] + arguments, input: input)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: kubectlPath)))
+    func everydayKubectlWorkflow() async throws {
+        let server = BerthServerProcess()
+        defer { server.cleanUp() }
+        try await server.start()
+
+        let applied = try kubectl(server, "apply", "-f", "-", input: Self.manifest)
+        #expect(applied.status == 0, "\(applied.error)")
+        #expect(applied.output.contains("deployment.apps/web created"))
+        #expect(applied.output.contains("service/web created"))
+        #expect(applied.output.contains("configmap/web-config created"))
+        #expect(applied.output.contains("secret/web-secret created"))
+        let again = try kubectl(server, "apply", "-f", "-", input: Self.manifest)
+        #expect(again.output.contains("configmap/web-config unchanged"))
+
+        let table = try kubectl(server, "get", "deployments")
+        let header = table.output.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(header.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"])
+        #expect(table.output.contains("web    0/2"))
+        let services = try kubectl(server, "get", "svc", "web")
+        #expect(services.output.contains("ClusterIP") && services.output.contains("80/TCP"))
+
+        let yaml = try kubectl(server, "get", "deployment", "web", "-o", "yaml")
+        #expect(yaml.output.contains("kind: Deployment"))
+        #expect(yaml.output.contains("image: berth/busybox:latest"))
+
+        // `get -w` sees an update made while it watches.
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: Self.kubectl)
+        watcher.arguments = ["--kubeconfig", server.kubeconfigPath, "get", "configmap", "web-config", "-w", "-o", "jsonpath={.data.greeting}{\"\\n\"}"]
+        let pipe = Pipe()
+        watcher.standardOutput = pipe
+        watcher.standardError = FileHandle.nullDevice
+        try watcher.run()
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(try kubectl(server, "patch", "configmap", "web-config", "--type=merge", "-p", #"{"data":{"greeting":"bonjour"}}"#).status == 0)
+        var watched = ""
+        for _ in 0..<50 where !watched.contains("bonjour") {
+            try await Task.sleep(for: .milliseconds(100))
+            watched += String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        kill(watcher.processIdentifier, SIGKILL)
+        watcher.waitUntilExit()
+        #expect(watched.contains("hello") && watched.contains("bonjour"))
+
+        #expect(try kubectl(server, "scale", "deployment", "web", "--replicas=5").output.contains("scaled"))
+        #expect(try kubectl(server, "label", "deployment", "web", "tier=frontend").output.contains("labeled"))
+        #expect(try kubectl(server, "annotate", "deployment", "web", "owner=team-a").output.contains("annotated"))
+        let strategic = try kubectl(server, "patch", "deployment", "web", "-p", #"{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"berth/busybox:2"}]}}}}"#)
+        #expect(strategic.status == 0, "\(strategic.error)")
+        #expect(try kubectl(server, "patch", "deployment", "web", "--type=merge", "-p", #"{"metadata":{"labels":{"stage":"beta"}}}"#).status == 0)
+        #expect(try kubectl(server, "patch", "deployment", "web", "--type=json", "-p", #"[{"op":"add","path":"/spec/minReadySeconds","value":3}]"#).status == 0)
+        let fields = try kubectl(server, "get", "deployment", "web", "-o",
+                                 "jsonpath={.spec.replicas} {.metadata.labels.tier} {.metadata.annotations.owner} {.spec.template.spec.containers[0].image} {.metadata.labels.stage} {.spec.minReadySeconds} {.spec.template.spec.containers[0].env[0].name}")
+        #expect(fields.output == "5 frontend team-a berth/busybox:2 beta 3 GREETING")
+
+        let invalid = try kubectl(server, "apply", "-f", "-", input: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndatta:\n  a: b\n")
+        #expect(invalid.status != 0)
+        #expect(invalid.error.contains("unknown field \"datta\""))
+
+        let raw = try kubectl(server, "get", "--raw", "/api/v1")
+        #expect(raw.output.contains("\"kind\":\"APIResourceList\""))
+
+        let deleted = try kubectl(server, "delete", "-f", "-", input: Self.manifest)
+        #expect(deleted.status == 0)
+        #expect(deleted.output.contains("deployment.apps \"web\" deleted"))
+        let empty = try kubectl(server, "get", "deployments,services,configmaps,secrets")
+        #expect(empty.output.isEmpty)
+        #expect(empty.error.contains("No resources found"))
+    }
+
+    @Test func berthCLIWorkflow() async throws {
+        let server = BerthServerProcess()
+        defer { server.cleanUp() }
+        try await server.start()
+        let berth = BerthServerProcess.binary
+        let applied = try runCommand(berth, ["apply", "--kubeconfig", server.kubeconfigPath, "-f", "-"], input: Self.manifest)
+        #expect(applied.status == 0, "\(applied.error)")
+        #expect(applied.output.contains("deployment.apps/web created"))
+        let again = try runCommand(berth, ["apply", "--kubeconfig", server.kubeconfigPath, "-f", "-"], input: Self.manifest)
+        #expect(again.output.contains("deployment.apps/web unchanged"))
+        let table = try runCommand(berth, ["get", "deploy", "--kubeconfig", server.kubeconfigPath])
+        #expect(table.output.hasPrefix("NAME   READY   UP-TO-DATE   AVAILABLE   AGE"))
+        let wide = try runCommand(berth, ["get", "deploy", "-o", "wide", "--kubeconfig", server.kubeconfigPath])
+        #expect(wide.output.contains("CONTAINERS") && wide.output.contains("berth/busybox:latest"))
+        let all = try runCommand(berth, ["get", "configmaps", "-A", "--kubeconfig", server.kubeconfigPath])
+        #expect(all.output.hasPrefix("NAMESPACE") && all.output.contains("web-config"))
+        let yaml = try runCommand(berth, ["get", "svc", "web", "-o", "yaml", "--kubeconfig", server.kubeconfigPath])
+        #expect(yaml.output.contains("kind: Service") && yaml.output.contains("clusterIP: 100."))
+        let described = try runCommand(berth, ["describe", "deployment", "web", "--kubeconfig", server.kubeconfigPath])
+        #expect(described.output.contains("Name:              web") && described.output.contains("Events:"))
+        let selected = try runCommand(berth, ["get", "deploy", "-l", "app=nothing", "--kubeconfig", server.kubeconfigPath])
+        #expect(selected.error.contains("No resources found"))
+        let deleted = try runCommand(berth, ["delete", "deployment", "web", "--kubeconfig", server.kubeconfigPath])
+        #expect(deleted.output.contains("deployment.apps \"web\" deleted"))
+        let missing = try runCommand(berth, ["get", "deployment", "web", "--kubeconfig", server.kubeconfigPath])
+        #expect(missing.status != 0 && missing.error.contains("NotFound"))
+        let completion = try runCommand(berth, ["completion", "bash"])
+        #expect(completion.output.contains("complete"))
+    }
+}
