@@ -76,6 +76,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "berth-bench",
+            dependencies: [
+                "BerthCore", "BerthClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "bench/Sources/berth-bench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(

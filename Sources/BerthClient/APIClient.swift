@@ -27,6 +27,8 @@ public final class APIClient: Sendable {
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10))
+        // Watches hold a connection each; controllers and benchmarks run many at once.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

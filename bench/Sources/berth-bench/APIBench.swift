@@ -1,0 +1,79 @@
+import BerthClient
+import BerthCore
+import Foundation
+import Synchronization
+
+struct APIBench {
+    let client: APIClient
+    let namespace: String
+    let pods: Int
+    let clients: Int
+    let watchers: Int
+
+    func run() async throws -> [String: JSONValue] {
+        let path = client.path(.pod, namespace: namespace)
+        let start = try await client.request(.GET, path + "?limit=1").checked().json()
+        let revision = start.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "0"
+        let latencies = Samples()
+        let ready = Counter()
+
+        let (client, pods, clients, watchers) = (self.client, self.pods, self.clients, self.watchers)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<watchers {
+                group.addTask {
+                    let events = try await client.watch(path + "?watch=true&resourceVersion=\(revision)")
+                    _ = ready.next()
+                    var local: [Double] = []
+                    local.reserveCapacity(pods)
+                    for try await event in events {
+                        let now = monotonicNanoseconds()
+                        if let sent = event.value(at: ["object", "metadata", "annotations", "bench/sent-ns"])?.stringValue.flatMap(UInt64.init) {
+                            local.append(Double(now &- sent) / 1e6)
+                        }
+                        if local.count == pods { break }
+                    }
+                    latencies.append(local)
+                }
+            }
+            while ready.current < watchers { try await Task.sleep(for: .milliseconds(20)) }
+            try await Task.sleep(for: .milliseconds(300))
+
+            let next = Counter()
+            let began = monotonicNanoseconds()
+            try await withThrowingTaskGroup(of: Void.self) { creators in
+                for _ in 0..<clients {
+                    creators.addTask {
+                        while true {
+                            let index = next.next()
+                            if index >= pods { return }
+                            let body = JSONWriter.bytes(benchPod(index, sent: monotonicNanoseconds()))
+                            _ = try await client.request(.POST, path, body: body).checked()
+                        }
+                    }
+                }
+                try await creators.waitForAll()
+            }
+            let seconds = Double(monotonicNanoseconds() - began) / 1e9
+            try await group.waitForAll()
+
+            var listTimes: [Double] = []
+            var listed = 0
+            for _ in 0..<5 {
+                let t0 = monotonicNanoseconds()
+                let reply = try await client.request(.GET, path, timeout: .seconds(120)).checked()
+                listTimes.append(Double(monotonicNanoseconds() - t0) / 1e6)
+                listed = reply.body.count
+            }
+            let sorted = latencies.sorted
+            return [
+                "bench": "api-sqlite", "pods": .number(String(pods)), "clients": .number(String(clients)), "watchers": .number(String(watchers)),
+                "creates_per_s": .number(String(format: "%.0f", Double(pods) / seconds)),
+                "list_ms_median": .number(String(format: "%.1f", percentile(listTimes.sorted(), 0.5))),
+                "list_bytes": .number(String(listed)),
+                "watch_events": .number(String(sorted.count)),
+                "watch_p50_ms": .number(String(format: "%.1f", percentile(sorted, 0.5))),
+                "watch_p99_ms": .number(String(format: "%.1f", percentile(sorted, 0.99))),
+            ]
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import BerthClient
+import BerthCore
+import Foundation
+import NIOCore
+import Synchronization
+
+/// API benchmark (issue 2): N pod creates over HTTPS with C concurrent clients while W watchers
+/// measure delivery latency, then LIST latency; the same creates straight into etcd as the
+/// reference. Prints one JSON line. Usage:
+///   berth-bench api --kubeconfig K --pods N --clients C --watchers W [--etcd http://127.0.0.1:P]
+@main
+struct BenchMain {
+    static func main() async throws {
+        let arguments = CommandLine.arguments
+        func option(_ name: String, _ fallback: String) -> String {
+            guard let index = arguments.firstIndex(of: "--\(name)"), index + 1 < arguments.count else { return fallback }
+            return arguments[index + 1]
+        }
+        let kubeconfig = option("kubeconfig", "/var/lib/berth/admin.kubeconfig")
+        let pods = Int(option("pods", "20000"))!
+        let clients = Int(option("clients", "32"))!
+        let watchers = Int(option("watchers", "100"))!
+        let etcd = option("etcd", "")
+        let namespace = option("namespace", "bench")
+
+        let client = try APIClient(config: Kubeconfig.load(path: kubeconfig))
+        _ = try? await client.request(.POST, "/api/v1/namespaces", body: JSONWriter.bytes(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]]))
+        let result = try await APIBench(client: client, namespace: namespace, pods: pods, clients: clients, watchers: watchers).run()
+        var line = result
+        if !etcd.isEmpty {
+            let reference = try await EtcdBench(endpoint: etcd, count: pods, clients: clients).run()
+            line["etcd_creates_per_s"] = .number(String(format: "%.0f", reference))
+            if let berth = result["creates_per_s"].flatMap({ Double(JSONWriter.string($0)) }) {
+                line["ratio_berth_over_etcd"] = .number(String(format: "%.3f", berth / reference))
+            }
+        }
+        print(JSONWriter.string(.object(line)))
+        await client.shutdown()
+    }
+}
+
+/// A pod of realistic size (about 1 KB of JSON), named by index.
+func benchPod(_ index: Int, sent: UInt64) -> JSONValue {
+    [
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": ["name": .string("bench-\(index)"), "labels": ["app": "bench", "shard": .string(String(index % 16))],
+                     "annotations": ["bench/sent-ns": .string(String(sent))]],
+        "spec": [
+            "containers": [[
+                "name": "app", "image": "berth/busybox:latest", "command": ["sleep", "3600"],
+                "env": [["name": "MODE", "value": "bench"], ["name": "INDEX", "value": .string(String(index))]],
+                "ports": [["containerPort": 8080, "name": "http"]],
+                "resources": ["requests": ["cpu": "10m", "memory": "16Mi"], "limits": ["cpu": "100m", "memory": "64Mi"]],
+                "readinessProbe": ["httpGet": ["path": "/healthz", "port": 8080], "periodSeconds": 5],
+            ]],
+            "restartPolicy": "Always", "terminationGracePeriodSeconds": 5,
+        ],
+    ]
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+
+func monotonicNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// Shared counters and buffers for the benchmark's concurrent tasks.
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    func next() -> Int { value.add(1, ordering: .relaxed).oldValue }
+    var current: Int { value.load(ordering: .relaxed) }
+}
+
+final class Samples: Sendable {
+    private let values = Mutex<[Double]>([])
+    func append(_ more: [Double]) { values.withLock { $0.append(contentsOf: more) } }
+    var sorted: [Double] { values.withLock { $0.sorted() } }
+}

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Runs every benchmark; each prints one JSON line.
+set -euo pipefail
+cd "$(dirname "$0")"
+bash api.sh
