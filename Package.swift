@@ -86,8 +86,9 @@ let package = Package(
             path: "bench/Sources/berth-bench",
             swiftSettings: swiftSettings
         ),
+        .target(name: "BerthTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BerthAPIServerTests",
             dependencies: [
@@ -99,7 +100,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthEndToEndTests",
-            dependencies: ["BerthCore", "BerthClient"],
+            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -19,7 +19,8 @@ public struct CompactionService: ServiceLifecycle.Service {
     public func run() async throws {
         var previous: Int64 = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            // Sleep, but wake at once when the server shuts down.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
             guard let current = try? await store.currentRevision() else { continue }
             if previous > 0 {

@@ -39,18 +39,22 @@ extension JSONValue: Codable {
 extension JSONValue {
     /// Converts a typed value to a `JSONValue` (through Foundation's encoder, then our parser).
     public init(encoding value: some Encodable) throws(BerthError) {
-        let data: Data
         do {
-            data = try JSONCoding.encoder.encode(value)
+            self = try JSONValueEncoder().encode(value)
         } catch {
             throw BerthError(.internalError, "failed to encode object: \(error)")
         }
-        self = try JSONParser.parse(data)
     }
 
     /// Decodes this value into a typed value.
     public func decode<T: Decodable>(_ type: T.Type) throws(BerthError) -> T {
-        try JSONCoding.decode(type, from: Data(JSONWriter.bytes(self)))
+        do {
+            return try JSONValueDecoder().decode(type, from: self)
+        } catch let error as DecodingError {
+            throw BerthError.decoding(error, kind: String(describing: T.self))
+        } catch {
+            throw BerthError(.badRequest, "failed to decode \(T.self): \(error)")
+        }
     }
 }
 
@@ -58,7 +62,7 @@ extension JSONValue {
 public enum JSONCoding {
     public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         return encoder
     }()
     public static let decoder = JSONDecoder()

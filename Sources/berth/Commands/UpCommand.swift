@@ -5,14 +5,10 @@ import ArgumentParser
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "up", abstract: "Run the all-in-one platform (control plane on SQLite).")
 
-    @Option(help: "Where state, certificates and the admin kubeconfig live.")
-    var dataDir = "/var/lib/berth"
-
-    @Option(help: "HOST:PORT the API server listens on (HTTPS).")
-    var listen = "127.0.0.1:6443"
+    @OptionGroup var options: ControlPlaneOptions
 
     func run() async throws {
-        try await ControlPlane(dataDirectory: dataDir, listen: listen, store: nil).run()
+        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil).run()
     }
 }
 
@@ -20,17 +16,13 @@ struct UpCommand: AsyncParsableCommand {
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "server", abstract: "Run the control plane on the chosen store.")
 
-    @Option(help: "Where certificates and the admin kubeconfig live (and the SQLite file by default).")
-    var dataDir = "/var/lib/berth"
-
-    @Option(help: "HOST:PORT the API server listens on (HTTPS).")
-    var listen = "127.0.0.1:6443"
+    @OptionGroup var options: ControlPlaneOptions
 
     @Option(help: "sqlite:PATH or etcd://HOST:PORT[,HOST:PORT...]")
     var store: String?
 
     func run() async throws {
-        try await ControlPlane(dataDirectory: dataDir, listen: listen, store: store).run()
+        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store).run()
     }
 }
 
@@ -46,4 +38,13 @@ struct CompletionCommand: ParsableCommand {
         }
         print(Berth.completionScript(for: kind))
     }
+}
+
+/// Options of the roles that run a control plane.
+struct ControlPlaneOptions: ParsableArguments {
+    @Option(help: "Where state, certificates and the admin kubeconfig live.")
+    var dataDir = "/var/lib/berth"
+
+    @Option(help: "HOST:PORT the API server listens on (HTTPS).")
+    var listen = "127.0.0.1:6443"
 }
