@@ -3,17 +3,12 @@ import BerthStore
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// Watch streams: newline-delimited `{"type","object"}` events over a chunked response,
 /// with ADDED/MODIFIED/DELETED computed against the selectors (an object that stops matching
 /// is DELETED for this watcher), optional bookmarks, and 410 Gone for compacted revisions.
 extension APIServer {
-    enum WatchSignal: Sendable {
-        case event(WatchEvent)
-        case bookmark
-        case finished((any Error)?)
-    }
-
     func watch(_ target: ResourceTarget, _ query: QueryParameters, _ representation: Representation) async throws(BerthError) -> Response {
         let descriptor = target.descriptor
         let selection = try ListSelection(query, descriptor: descriptor, name: target.name)
@@ -44,47 +39,62 @@ extension APIServer {
         let body = ResponseBody { writer in
             var lastRevision = startRevision
             for object in initialObjects { try await writer.write(context.line(type: "ADDED", object)) }
-            let (signals, continuation) = AsyncStream<WatchSignal>.makeStream()
+            // Producers record what happened in `pending` and wake the writer; the writer takes
+            // everything pending at once, so a burst of events becomes one write (one TLS record
+            // run) per watcher instead of one per event.
+            let pending = WatchPending()
+            let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     do {
-                        for try await event in events { continuation.yield(.event(event)) }
-                        continuation.yield(.finished(nil))
+                        for try await event in events {
+                            pending.add(event)
+                            wake.yield()
+                        }
+                        pending.finish(nil)
                     } catch {
-                        continuation.yield(.finished(error))
+                        pending.finish(error)
                     }
+                    wake.yield()
                 }
                 group.addTask {
                     try? await Task.sleep(for: watchDuration)
-                    continuation.yield(.finished(nil))
+                    pending.finish(nil)
+                    wake.yield()
                 }
                 if bookmarks {
                     group.addTask {
                         while !Task.isCancelled {
                             try? await Task.sleep(for: interval)
-                            continuation.yield(.bookmark)
+                            pending.requestBookmark()
+                            wake.yield()
                         }
                     }
                 }
-                loop: for await signal in signals {
-                    switch signal {
-                    case .event(let event):
+                loop: for await _ in wakes {
+                    let batch = pending.take()
+                    var buffer = ByteBuffer()
+                    for event in batch.events {
                         lastRevision = max(lastRevision, event.kv.modRevision)
-                        if let fast = context.fastLine(event) {
-                            try await writer.write(fast)
+                        if var fast = context.fastLine(event) {
+                            buffer.writeBuffer(&fast)
                         } else if let (type, object) = try context.convert(event) {
-                            try await writer.write(context.line(type: type, object))
+                            var line = context.line(type: type, object)
+                            buffer.writeBuffer(&line)
                         }
-                    case .bookmark:
-                        try await writer.write(context.line(type: "BOOKMARK", context.bookmark(lastRevision), raw: true))
-                    case .finished(let error):
-                        if let error {
-                            let failure = (error as? BerthError) ?? BerthError(.internalError, "watch failed: \(error)")
-                            let status = (try? JSONValue(encoding: Status(error: failure))) ?? [:]
-                            try await writer.write(context.line(type: "ERROR", status, raw: true))
-                        }
-                        break loop
                     }
+                    if batch.bookmark {
+                        var line = context.line(type: "BOOKMARK", context.bookmark(lastRevision), raw: true)
+                        buffer.writeBuffer(&line)
+                    }
+                    if let outcome = batch.finished, let error = outcome {
+                        let failure = (error as? BerthError) ?? BerthError(.internalError, "watch failed: \(error)")
+                        let status = (try? JSONValue(encoding: Status(error: failure))) ?? [:]
+                        var line = context.line(type: "ERROR", status, raw: true)
+                        buffer.writeBuffer(&line)
+                    }
+                    if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                    if batch.finished != nil { break loop }
                 }
                 group.cancelAll()
             }
@@ -151,5 +161,36 @@ struct WatchContext: Sendable {
         JSONWriter.write(payload, into: &out)
         out.append(contentsOf: "}\n".utf8)
         return ByteBuffer(bytes: out)
+    }
+}
+
+/// What a watch's producers have collected for its writer since the writer last looked.
+final class WatchPending: Sendable {
+    struct Batch {
+        var events: [WatchEvent] = []
+        var bookmark = false
+        /// Set once the watch ends: `.some(nil)` for a normal end, `.some(error)` for a failure.
+        var finished: (any Error)??
+    }
+
+    private let state = Mutex(Batch())
+
+    func add(_ event: WatchEvent) { state.withLock { $0.events.append(event) } }
+    func requestBookmark() { state.withLock { $0.bookmark = true } }
+
+    func finish(_ error: (any Error)?) {
+        state.withLock { batch in
+            if batch.finished == nil { batch.finished = .some(error) }
+        }
+    }
+
+    func take() -> Batch {
+        state.withLock { batch in
+            var taken = batch
+            batch.events.removeAll(keepingCapacity: true)
+            batch.bookmark = false
+            taken.finished = batch.finished
+            return taken
+        }
     }
 }
