@@ -33,4 +33,6 @@ line=$("$BIN/berth-bench" api --kubeconfig "$work/berth/admin.kubeconfig" --pods
   --watchers "$WATCHERS" --etcd "http://127.0.0.1:$etcd_port")
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
 hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
-echo "${line%\}},\"server_rss_mb\":$((rss_kb / 1024)),\"server_peak_rss_mb\":$((hwm_kb / 1024))}"
+cpu_ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
+cpu_s=$(python3 -c "print(round($cpu_ticks / $(getconf CLK_TCK), 1))")
+echo "${line%\}},\"server_rss_mb\":$((rss_kb / 1024)),\"server_peak_rss_mb\":$((hwm_kb / 1024)),\"server_cpu_s\":$cpu_s}"

@@ -111,6 +111,9 @@ public struct RangeResult: Sendable {
     }
 }
 
+/// Ordered batches of watch events.
+public typealias WatchStream = AsyncThrowingStream<[WatchEvent], any Error>
+
 public struct WatchEvent: Sendable, Hashable {
     public enum Kind: Sendable, Hashable { case put, delete }
     public var kind: Kind
@@ -133,9 +136,10 @@ public protocol KeyValueStore: Sendable {
     /// Keys in `[key, end)`; `end == nil` reads the single key. `limit` 0 means no limit.
     func range(from key: String, to end: String?, limit: Int) async throws(BerthError) -> RangeResult
     func txn(if compares: [Compare], then success: [Operation], else failure: [Operation]) async throws(BerthError) -> TxnResult
-    /// Every change to keys with the prefix after `revision`, in order. Throws `.gone` when
-    /// `revision` is at or below the compacted revision.
-    func watch(prefix: String, after revision: Int64) async throws(BerthError) -> AsyncThrowingStream<WatchEvent, any Error>
+    /// Every change to keys with the prefix after `revision`, in order, in batches (what one
+    /// commit or one etcd message carried), so a busy watcher wakes once per batch, not per
+    /// event. Throws `.gone` when `revision` is below the compacted revision.
+    func watch(prefix: String, after revision: Int64) async throws(BerthError) -> WatchStream
     /// Drops history at and below `revision`; watches from there answer 410 Gone.
     func compact(upTo revision: Int64) async throws(BerthError)
     func currentRevision() async throws(BerthError) -> Int64

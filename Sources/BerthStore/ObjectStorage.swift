@@ -80,7 +80,7 @@ public struct ObjectStorage: Sendable {
         return object
     }
 
-    public func watch(_ descriptor: ResourceDescriptor, namespace: String?, after revision: Int64) async throws(BerthError) -> AsyncThrowingStream<WatchEvent, any Error> {
+    public func watch(_ descriptor: ResourceDescriptor, namespace: String?, after revision: Int64) async throws(BerthError) -> WatchStream {
         try await kv.watch(prefix: prefix(descriptor, namespace: namespace), after: revision)
     }
 }

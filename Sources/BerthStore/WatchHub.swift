@@ -7,13 +7,13 @@ import Synchronization
 final class WatchHub: Sendable {
     /// A watcher whose buffer holds this many undelivered events is cut off (it can resume
     /// from its last revision), so one stalled client cannot grow the server without bound.
-    static let bufferLimit = 50_000
+    static let bufferLimit = 20_000
 
     struct Subscriber {
         let prefix: String
         /// Events at or below this revision were already delivered from history.
         let after: Int64
-        let continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
+        let continuation: WatchStream.Continuation
     }
 
     struct State {
@@ -34,12 +34,9 @@ final class WatchHub: Sendable {
             state.revision = max(state.revision, revision)
             var overflowed: [Int] = []
             for (id, subscriber) in state.subscribers {
-                for event in events where event.kv.modRevision > subscriber.after && event.kv.key.hasPrefix(subscriber.prefix) {
-                    if case .dropped = subscriber.continuation.yield(event) {
-                        overflowed.append(id)
-                        break
-                    }
-                }
+                let matching = events.filter { $0.kv.modRevision > subscriber.after && $0.kv.key.hasPrefix(subscriber.prefix) }
+                if matching.isEmpty { continue }
+                if case .dropped = subscriber.continuation.yield(matching) { overflowed.append(id) }
             }
             for id in overflowed {
                 state.subscribers.removeValue(forKey: id)?.continuation.finish(
@@ -50,16 +47,19 @@ final class WatchHub: Sendable {
 
     /// Registers a watcher; `replay` runs under the lock with the hub's revision and returns
     /// the historical events (after the requested revision, up to and including that one).
-    func subscribe(prefix: String, after revision: Int64, replay: (Int64) throws(BerthError) -> [WatchEvent]) throws(BerthError) -> AsyncThrowingStream<WatchEvent, any Error> {
-        let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream(bufferingPolicy: .bufferingOldest(Self.bufferLimit))
+    func subscribe(prefix: String, after revision: Int64, replay: (Int64) throws(BerthError) -> [WatchEvent]) throws(BerthError) -> WatchStream {
+        let (stream, continuation) = WatchStream.makeStream(bufferingPolicy: .bufferingOldest(Self.bufferLimit))
         let result: Result<Int, BerthError> = state.withLock { state in
             var delivered = revision
             do {
                 let history = try replay(state.revision)
-                for event in history {
-                    continuation.yield(event)
-                    delivered = max(delivered, event.kv.modRevision)
+                var start = 0
+                while start < history.count {
+                    let end = min(start + 1000, history.count)
+                    continuation.yield(Array(history[start..<end]))
+                    start = end
                 }
+                if let last = history.last { delivered = max(delivered, last.kv.modRevision) }
             } catch let error as BerthError {
                 return .failure(error)
             } catch {

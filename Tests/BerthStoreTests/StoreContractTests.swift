@@ -101,9 +101,11 @@ struct StoreContractTests {
             _ = try await store.delete("/t/w/a")
             _ = try await store.put("/t/w/b", bytes("3"))
             var seen: [(WatchEvent.Kind, String, String, Int64)] = []
-            for try await event in stream {
-                seen.append((event.kind, event.kv.key, String(decoding: event.kv.value, as: UTF8.self), event.kv.modRevision))
-                if seen.count == 4 { break }
+            outer: for try await batch in stream {
+                for event in batch {
+                    seen.append((event.kind, event.kv.key, String(decoding: event.kv.value, as: UTF8.self), event.kv.modRevision))
+                    if seen.count == 4 { break outer }
+                }
             }
             #expect(seen.map(\.0) == [.put, .put, .delete, .put])
             #expect(seen.map(\.1) == ["/t/w/a", "/t/w/a", "/t/w/a", "/t/w/b"])
@@ -131,8 +133,8 @@ struct StoreContractTests {
             }
             let stream = try await store.watch(prefix: "/t/", after: last - 1)
             var iterator = stream.makeAsyncIterator()
-            let event = try await iterator.next()
-            #expect(event?.kv.modRevision == last)
+            let batch = try await iterator.next()
+            #expect(batch?.first?.kv.modRevision == last)
         }
     }
 
@@ -176,11 +178,13 @@ struct StoreContractTests {
             #expect(Set(revisions).count == writers)
             var seen = Set<String>()
             var last: Int64 = 0
-            for try await event in stream {
-                #expect(event.kv.modRevision > last)
-                last = event.kv.modRevision
-                seen.insert(event.kv.key)
-                if seen.count == writers { break }
+            outer: for try await batch in stream {
+                for event in batch {
+                    #expect(event.kv.modRevision > last)
+                    last = event.kv.modRevision
+                    seen.insert(event.kv.key)
+                    if seen.count == writers { break outer }
+                }
             }
             #expect(seen.count == writers)
         }

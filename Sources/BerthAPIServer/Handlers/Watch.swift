@@ -47,8 +47,8 @@ extension APIServer {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     do {
-                        for try await event in events {
-                            pending.add(event)
+                        for try await batch in events {
+                            pending.add(batch)
                             wake.yield()
                         }
                         pending.finish(nil)
@@ -175,7 +175,7 @@ final class WatchPending: Sendable {
 
     private let state = Mutex(Batch())
 
-    func add(_ event: WatchEvent) { state.withLock { $0.events.append(event) } }
+    func add(_ events: [WatchEvent]) { state.withLock { $0.events.append(contentsOf: events) } }
     func requestBookmark() { state.withLock { $0.bookmark = true } }
 
     func finish(_ error: (any Error)?) {

@@ -87,7 +87,7 @@ public final class EtcdStore: KeyValueStore {
         }
     }
 
-    public func watch(prefix: String, after revision: Int64) async throws(BerthError) -> AsyncThrowingStream<WatchEvent, any Error> {
+    public func watch(prefix: String, after revision: Int64) async throws(BerthError) -> WatchStream {
         if revision > 0 {
             // A read at the revision fails exactly when history after it was compacted away.
             _ = try await gateway.call("/v3/kv/range", ["key": EtcdGateway.encode(prefix), "limit": "1", "revision": .string(String(revision))])

@@ -9,14 +9,14 @@ struct EtcdWatchStream: Sendable {
     let gateway: EtcdGateway
     let body: JSONValue
 
-    func open() async throws(BerthError) -> AsyncThrowingStream<WatchEvent, any Error> {
+    func open() async throws(BerthError) -> WatchStream {
         let response: HTTPClientResponse
         do {
             response = try await connect(body)
         } catch {
             throw BerthError(.unavailable, "failed to watch etcd: \(error)")
         }
-        let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream()
+        let (stream, continuation) = WatchStream.makeStream()
         let task = Task {
             do {
                 try await Self.pump(response.body, into: continuation)
@@ -44,7 +44,7 @@ struct EtcdWatchStream: Sendable {
         throw lastError
     }
 
-    static func pump(_ body: HTTPClientResponse.Body, into continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation) async throws {
+    static func pump(_ body: HTTPClientResponse.Body, into continuation: WatchStream.Continuation) async throws {
         var pending: [UInt8] = []
         for try await chunk in body {
             pending.append(contentsOf: chunk.readableBytesView)
@@ -61,17 +61,19 @@ struct EtcdWatchStream: Sendable {
                     let compacted = EtcdGateway.int64(result["compact_revision"])
                     throw BerthError(.gone, "too old resource version (compacted at \(compacted))")
                 }
+                var batch: [WatchEvent] = []
                 for event in result["events"]?.arrayValue ?? [] {
                     guard var kv = EtcdGateway.keyValue(event["kv"]) else { continue }
                     let previous = EtcdGateway.keyValue(event["prev_kv"])
                     if event["type"]?.stringValue == "DELETE" {
                         kv.value = previous?.value ?? []
                         kv.createRevision = previous?.createRevision ?? 0
-                        continuation.yield(WatchEvent(kind: .delete, kv: kv, previous: previous))
+                        batch.append(WatchEvent(kind: .delete, kv: kv, previous: previous))
                     } else {
-                        continuation.yield(WatchEvent(kind: .put, kv: kv, previous: previous))
+                        batch.append(WatchEvent(kind: .put, kv: kv, previous: previous))
                     }
                 }
+                if !batch.isEmpty { continuation.yield(batch) }
             }
         }
     }

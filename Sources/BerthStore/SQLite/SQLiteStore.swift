@@ -85,7 +85,7 @@ public final class SQLiteStore: KeyValueStore {
         return try result.get()
     }
 
-    public func watch(prefix: String, after revision: Int64) async throws(BerthError) -> AsyncThrowingStream<WatchEvent, any Error> {
+    public func watch(prefix: String, after revision: Int64) async throws(BerthError) -> WatchStream {
         let end = KeyRange.prefixEnd(prefix)
         return try hub.subscribe(prefix: prefix, after: revision) { (upTo: Int64) throws(BerthError) -> [WatchEvent] in
             guard revision < upTo else { return [] }

@@ -132,7 +132,8 @@ final class SQLiteWriter: @unchecked Sendable {
             for request in batch { Self.fail(request, BerthError(.unavailable, "failed to commit: \(error)")) }
             return
         }
-        for entry in published { hub.publish(entry.events, revision: entry.revision) }
+        // One publication per commit: watchers wake once for the whole group.
+        if !published.isEmpty { hub.publish(published.flatMap(\.events), revision: revision) }
         for reply in replies { reply() }
     }
 

@@ -21,13 +21,13 @@ struct APIBench {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<watchers {
                 group.addTask {
-                    let events = try await client.watch(path + "?watch=true&resourceVersion=\(revision)")
+                    let events = try await client.watchLines(path + "?watch=true&resourceVersion=\(revision)")
                     _ = ready.next()
                     var local: [Double] = []
                     local.reserveCapacity(pods)
                     for try await event in events {
                         let now = monotonicNanoseconds()
-                        if let sent = event.value(at: ["object", "metadata", "annotations", "bench/sent-ns"])?.stringValue.flatMap(UInt64.init) {
+                        if let sent = sentTimestamp(event) {
                             local.append(Double(now &- sent) / 1e6)
                         }
                         if local.count == pods { break }
@@ -76,4 +76,26 @@ struct APIBench {
             ]
         }
     }
+}
+
+private let sentMarker = Array("\"bench/sent-ns\":\"".utf8)
+
+/// Finds the send time in a raw event line without parsing the whole event (the benchmark
+/// client must not be the bottleneck it measures).
+func sentTimestamp(_ line: [UInt8]) -> UInt64? {
+    guard line.count > sentMarker.count else { return nil }
+    var index = 0
+    while index + sentMarker.count < line.count {
+        if line[index] == sentMarker[0], Array(line[index..<(index + sentMarker.count)]) == sentMarker {
+            var value: UInt64 = 0
+            var cursor = index + sentMarker.count
+            while cursor < line.count, line[cursor] >= 0x30, line[cursor] <= 0x39 {
+                value = value * 10 + UInt64(line[cursor] - 0x30)
+                cursor += 1
+            }
+            return value
+        }
+        index += 1
+    }
+    return nil
 }
