@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "BerthCore", swiftSettings: swiftSettings),
         .target(
@@ -68,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient",
+                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
