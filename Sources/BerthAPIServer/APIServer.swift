@@ -28,6 +28,8 @@ public final class APIServer: Sendable {
     let clock: ServerClock
     let logger: Logger
     let namespaceFinalizer: NamespaceFinalizer
+    /// Where logs and exec streams of pods come from (the node agents).
+    public let nodeStreams = NodeStreams()
 
     public init(store: any KeyValueStore, registry: ResourceRegistry = .standard, configuration: APIServerConfiguration,
                 clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "berth.apiserver")) {

@@ -58,6 +58,11 @@ enum Discovery {
             for subresource in descriptor.subresources.sorted() {
                 var sub: JSONValue = ["name": .string("\(descriptor.plural)/\(subresource)"), "singularName": "",
                                       "namespaced": .bool(descriptor.namespaced), "kind": .string(descriptor.kind), "verbs": ["get", "patch", "update"]]
+                if subresource == "log" { sub["verbs"] = ["get"] }
+                if subresource == "exec" {
+                    sub["verbs"] = ["create", "get"]
+                    sub["kind"] = "PodExecOptions"
+                }
                 if subresource == "scale" {
                     sub["group"] = "autoscaling"
                     sub["version"] = "v1"

@@ -15,6 +15,10 @@ extension APIServer {
         if let namespace = target.namespace, let problem = NameValidation.dns1123LabelProblem(namespace), request.method != .get {
             throw BerthError(.badRequest, "invalid namespace \"\(namespace)\": \(problem)")
         }
+        if target.subresource == "log", let name = target.name {
+            guard request.method == .get else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
+            return try await podLogs(request, target, name)
+        }
         let watch = target.legacyWatch || query.flag("watch")
         switch request.method {
         case .get:

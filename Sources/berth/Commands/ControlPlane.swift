@@ -1,4 +1,5 @@
 import BerthAPIServer
+import BerthAgent
 import BerthClient
 import BerthCore
 import BerthStore
@@ -16,6 +17,8 @@ struct ControlPlane {
     var listen: String
     /// `sqlite:PATH` or `etcd://HOST:PORT[,HOST:PORT…]`; nil means SQLite in the data directory.
     var store: String?
+    /// `berth up` runs a node agent beside the control plane; `berth server` does not.
+    var agent: AgentOptions?
 
     func run() async throws {
         // Few malloc arenas: the server's many short-lived buffers (LIST bodies, watch batches)
@@ -39,11 +42,23 @@ struct ControlPlane {
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificates.serverCertificatePEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.serverKeyPEM.utf8), format: .pem)))
         tls.applicationProtocols = ["http/1.1"]
+        var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), MemoryTrimService()]
+        if let agent {
+            let client = try APIClient(config: kubeconfig)
+            var agentLogger = Logger(label: "berth.agent")
+            agentLogger.logLevel = logger.logLevel
+            let configuration = AgentConfiguration(
+                nodeName: agent.nodeName ?? AgentConfiguration.hostName, dataDirectory: dataDirectory + "/node",
+                podSubnet: agent.podSubnet, nodeAddress: advertised)
+            let service = try AgentService(configuration: configuration, client: client, logger: agentLogger)
+            server.nodeStreams.set(LocalNodeStreams(agent: service))
+            services.append(service)
+        }
         let app = Application(
             responder: server.responder,
             server: try .tls(.http1(), tlsConfiguration: tls),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
-            services: server.services + [CompactionService(store: kv, logger: logger), MemoryTrimService()],
+            services: services,
             onServerRunning: { _ in
                 readyLogger.info("berth api server ready", metadata: ["url": "https://\(advertised):\(port)", "kubeconfig": "\(dataDirectory)/admin.kubeconfig"])
             },

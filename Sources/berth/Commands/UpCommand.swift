@@ -1,14 +1,15 @@
 import ArgumentParser
 
-/// `berth up`: the all-in-one role. This release runs the control plane on the embedded SQLite
-/// store; the local node agent joins it when the runtime lands.
+/// `berth up`: the all-in-one role — the control plane on the embedded SQLite store plus a node
+/// agent that runs pods on this host.
 struct UpCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "up", abstract: "Run the all-in-one platform (control plane on SQLite).")
+    static let configuration = CommandConfiguration(commandName: "up", abstract: "Run the all-in-one platform: control plane on SQLite and a node agent for this host.")
 
     @OptionGroup var options: ControlPlaneOptions
+    @OptionGroup var agent: AgentOptions
 
     func run() async throws {
-        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil).run()
+        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent).run()
     }
 }
 
@@ -22,7 +23,7 @@ struct ServerCommand: AsyncParsableCommand {
     var store: String?
 
     func run() async throws {
-        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store).run()
+        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, agent: nil).run()
     }
 }
 
@@ -47,4 +48,13 @@ struct ControlPlaneOptions: ParsableArguments {
 
     @Option(help: "HOST:PORT the API server listens on (HTTPS).")
     var listen = "127.0.0.1:6443"
+}
+
+/// Options of the node agent `berth up` runs.
+struct AgentOptions: ParsableArguments {
+    @Option(help: "This node's name (default: the host name).")
+    var nodeName: String?
+
+    @Option(help: "This node's pod subnet, out of the cluster pod CIDR 100.96.0.0/11.")
+    var podSubnet = "100.96.0.0/24"
 }

@@ -1,0 +1,36 @@
+import Foundation
+
+/// What one node agent needs to run pods on its host.
+public struct AgentConfiguration: Sendable {
+    public var nodeName: String
+    /// Pods, images, runtime state and logs live under here.
+    public var dataDirectory: String
+    /// This node's pod subnet (DESIGN §6: one /24 per node out of 100.96.0.0/11).
+    public var podSubnet: String
+    /// The address other hosts reach this node on.
+    public var nodeAddress: String
+    public var bridgeName = "berth0"
+    public var cniPluginDirectory = "/usr/lib/cni"
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// How often each pod is checked for exits, probes and restarts due.
+    public var syncInterval: Duration = .milliseconds(500)
+    public var maxPods = 250
+
+    public init(nodeName: String, dataDirectory: String, podSubnet: String = "100.96.0.0/24", nodeAddress: String = "127.0.0.1") {
+        self.nodeName = nodeName
+        self.dataDirectory = dataDirectory
+        self.podSubnet = podSubnet
+        self.nodeAddress = nodeAddress
+    }
+
+    var podsDirectory: String { "\(dataDirectory)/pods" }
+    var imagesDirectory: String { "\(dataDirectory)/images" }
+    var runtimeDirectory: String { "\(dataDirectory)/runtime" }
+    var logsDirectory: String { "\(dataDirectory)/logs" }
+    var cniDirectory: String { "\(dataDirectory)/cni" }
+
+    /// The host's name, lowercased as a DNS-1123 node name.
+    public static var hostName: String {
+        ProcessInfo.processInfo.hostName.lowercased().split(separator: ".").first.map(String.init) ?? "localhost"
+    }
+}

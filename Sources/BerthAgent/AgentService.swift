@@ -1,0 +1,115 @@
+import BerthClient
+import BerthCore
+import BerthImages
+import BerthRuntime
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The node agent: registers the Node, renews its Lease, and runs the pods bound to it.
+public final class AgentService: ServiceLifecycle.Service, Sendable {
+    public let configuration: AgentConfiguration
+    let client: APIClient
+    let logger: Logger
+    let manager: PodManager
+    let context: PodContext
+
+    public init(configuration: AgentConfiguration, client: APIClient, puller: (any ImagePulling)? = nil,
+                logger: Logger = Logger(label: "berth.agent")) throws(BerthError) {
+        self.configuration = configuration
+        self.client = client
+        self.logger = logger
+        for directory in [configuration.podsDirectory, configuration.logsDirectory, configuration.cniDirectory] {
+            try PodVolumes.makeDirectory(directory, mode: 0o755)
+        }
+        let api = AgentAPI(client: client)
+        let imageStore = try ImageStore(root: configuration.imagesDirectory)
+        let runtime = try ConmonDriver(stateDirectory: configuration.runtimeDirectory, logger: logger)
+        context = PodContext(
+            configuration: configuration, api: api, runtime: runtime,
+            images: PodImages(store: imageStore, puller: puller), imageStore: imageStore,
+            network: PodNetwork(configuration: configuration), volumes: PodVolumes(api: api),
+            specs: ContainerSpecFactory(api: api), probes: ProbeRunner(runtime: runtime), logger: logger)
+        manager = PodManager(context: context)
+    }
+
+    public var imageStore: ImageStore { context.imageStore }
+
+    public func run() async throws {
+        try Self.checkHost()
+        if FileManager.default.fileExists(atPath: "/bin/busybox") {
+            do { try BusyboxImage.ensure(in: context.imageStore) } catch {
+                logger.warning("could not build the local busybox image", metadata: ["error": "\(error.message)"])
+            }
+        }
+        let registration = NodeRegistration(configuration: configuration, api: context.api, logger: logger)
+        while true {
+            do {
+                try await registration.register()
+                break
+            } catch {
+                logger.warning("node registration failed, retrying", metadata: ["error": "\(error.message)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+        let watcher = PodWatcher(configuration: configuration, client: client, manager: manager, logger: logger)
+        try await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await watcher.run() }
+                group.addTask { [configuration, logger] in
+                    while !Task.isCancelled {
+                        do { try await registration.heartbeat() } catch {
+                            logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                        }
+                        try? await Task.sleep(for: configuration.heartbeatInterval)
+                    }
+                }
+            }
+        } onGracefulShutdown: { [manager] in
+            // Containers keep running under conmon; the next agent adopts them.
+            Task { await manager.shutdown() }
+        }
+    }
+
+    /// The host programs the agent drives; a clear message beats a failed pod.
+    static func checkHost() throws(BerthError) {
+        let needed = ["/usr/sbin/runc", "/usr/bin/conmon", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback", "/usr/sbin/ip"]
+        let missing = needed.filter { !FileManager.default.isExecutableFile(atPath: $0) }
+        guard missing.isEmpty else {
+            throw BerthError(.unavailable, "the node agent needs \(missing.joined(separator: ", ")): run `make deps` (apt-get install runc conmon containernetworking-plugins iproute2)")
+        }
+    }
+
+    // MARK: - Streams for the API server (logs, exec)
+
+    /// A container's log, for `pods/{name}/log`.
+    public func logs(namespace: String, pod: String, container: String?, previous: Bool, options: LogOptions) async throws(BerthError) -> AsyncStream<[UInt8]> {
+        guard let worker = await manager.worker(namespace: namespace, name: pod) else {
+            throw BerthError(.notFound, "pod \"\(pod)\" is not running on node \(configuration.nodeName)")
+        }
+        let (path, _) = try await worker.logPath(container: container, previous: previous)
+        let name = container
+        var follow = options
+        if previous { follow.follow = false }
+        return ContainerLog.follow(path: path, options: follow) {
+            guard let name else { return !(await worker.isAnyRunning()) }
+            return !(await worker.isRunning(container: name))
+        }
+    }
+
+    /// The runc id of a running container, for exec.
+    public func containerID(namespace: String, pod: String, container: String?) async throws(BerthError) -> String {
+        guard let worker = await manager.worker(namespace: namespace, name: pod) else {
+            throw BerthError(.notFound, "pod \"\(pod)\" is not running on node \(configuration.nodeName)")
+        }
+        return try await worker.runtimeID(container: container)
+    }
+
+    public var runtime: ConmonDriver { context.runtime }
+}
+
+extension PodWorker {
+    func isAnyRunning() -> Bool {
+        record.containers.keys.contains { isRunning(container: $0) }
+    }
+}

@@ -1,0 +1,74 @@
+import BerthCore
+import BerthImages
+import BerthRuntime
+import Foundation
+
+extension PodWorker {
+    /// Stops every container (TERM, the grace period, then KILL) and removes everything the pod
+    /// made on this host: runc state, mounts, network namespace and address, directories, logs.
+    /// Safe to call after a partial set-up and to repeat.
+    func terminate(deleteFromAPI: Bool) async {
+        let grace = removed ? min(gracePeriod, 2) : gracePeriod
+        let names = Set(record.containers.keys).union((pod.spec?.containers ?? []).map(\.name)).union((pod.spec?.initContainers ?? []).map(\.name))
+        await withTaskGroup(of: Void.self) { group in
+            for name in names { group.addTask { await self.stop(name, grace: grace) } }
+        }
+        for name in names { OverlayMount.unmount("\(podDirectory)/containers/\(name)/rootfs") }
+        PodVolumes.tearDown(podDirectory: podDirectory)
+        await context.network.tearDown(podUID: uid)
+        await removeCgroups()
+        try? FileManager.default.removeItem(atPath: podDirectory)
+        try? FileManager.default.removeItem(atPath: logDirectory)
+        if deleteFromAPI {
+            // The agent finishes a graceful deletion, as the kubelet does: delete with grace 0,
+            // only if the object is still this pod.
+            let body: JSONValue = ["kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0, "preconditions": ["uid": .string(uid)]]
+            try? await context.api.delete("/api/v1/namespaces/\(record.namespace)/pods/\(record.name)", body: body)
+        }
+        terminated = true
+        context.logger.info("pod cleaned up", metadata: ["pod": "\(record.namespace)/\(record.name)"])
+    }
+
+    /// Stops one container: TERM, up to `grace` seconds, then KILL; then removes it from runc.
+    func stop(_ name: String, grace: Int64) async {
+        let entry = containerRecord(name)
+        let bundlePath = bundle(name)
+        switch await context.runtime.state(entry.id) {
+        case .running, .created:
+            if context.runtime.exit(bundle: bundlePath) == nil {
+                await context.runtime.kill(entry.id, signal: "TERM")
+                let deadline = Date().addingTimeInterval(Double(max(0, grace)))
+                while Date() < deadline, context.runtime.exit(bundle: bundlePath) == nil {
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+                if context.runtime.exit(bundle: bundlePath) == nil {
+                    await context.runtime.kill(entry.id, signal: "KILL", all: true)
+                    let killDeadline = Date().addingTimeInterval(5)
+                    while Date() < killDeadline, context.runtime.exit(bundle: bundlePath) == nil {
+                        try? await Task.sleep(for: .milliseconds(20))
+                    }
+                }
+            }
+        case .stopped, .missing:
+            break
+        }
+        await context.runtime.delete(entry.id)
+    }
+
+    /// runc removes a container's own cgroup; the pod's parent cgroup is ours to remove.
+    private func removeCgroups() async {
+        let relative = "berth/pod-\(uid)"
+        if FileSystemInfo.cgroupVersion == 2 {
+            rmdir("/sys/fs/cgroup/\(relative)")
+            return
+        }
+        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            let path = "/sys/fs/cgroup/\(controller)/\(relative)"
+            for child in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: "\(path)/\(child)", isDirectory: &isDirectory), isDirectory.boolValue { rmdir("\(path)/\(child)") }
+            }
+            rmdir(path)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import BerthCore
+import BerthImages
+import BerthRuntime
+import Foundation
+import Logging
+
+/// Everything a pod worker needs from its agent.
+struct PodContext: Sendable {
+    let configuration: AgentConfiguration
+    let api: AgentAPI
+    let runtime: ConmonDriver
+    let images: PodImages
+    let imageStore: ImageStore
+    let network: PodNetwork
+    let volumes: PodVolumes
+    let specs: ContainerSpecFactory
+    let probes: ProbeRunner
+    let logger: Logger
+}
+
+/// Realizes one pod on this host: its own loop that runs whenever the pod changes or the sync
+/// interval passes, compares what should run with what runs, and acts. Steps are idempotent, so a
+/// worker started on an agent restart adopts what the previous one made.
+actor PodWorker {
+    let uid: String
+    let context: PodContext
+    var pod: Pod
+    var record: PodRecord
+    var removed = false
+    var terminated = false
+    var lastReportedStatus: PodStatus?
+    var probeStates: [String: ProbeState] = [:]
+    var sandboxReady = false
+    var sandboxError: (reason: String, message: String)?
+    private let wakeUp: AsyncStream<Void>.Continuation
+    private let wakeUps: AsyncStream<Void>
+
+    init(pod: Pod, context: PodContext) {
+        uid = pod.metadata.uid ?? ""
+        self.pod = pod
+        self.context = context
+        record = PodRecord.load("\(context.configuration.podsDirectory)/\(pod.metadata.uid ?? "")/record.json")
+            ?? PodRecord(uid: pod.metadata.uid ?? "", namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name ?? "")
+        (wakeUps, wakeUp) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    var podDirectory: String { "\(context.configuration.podsDirectory)/\(uid)" }
+    var logDirectory: String { "\(context.configuration.logsDirectory)/\(record.namespace)_\(record.name)_\(uid)" }
+
+    func update(_ newPod: Pod) {
+        pod = newPod
+        wakeUp.yield()
+    }
+
+    /// The pod is gone from the API (or no longer bound here): stop everything and clean up.
+    func remove() {
+        removed = true
+        wakeUp.yield()
+    }
+
+    func poke() { wakeUp.yield() }
+
+    /// Runs until the pod is terminated and cleaned up.
+    func run() async {
+        while !Task.isCancelled {
+            await sync()
+            if terminated { break }
+            // Wait for a change or the next periodic check, whichever comes first.
+            await withTaskGroup(of: Void.self) { group in
+                let stream = wakeUps
+                group.addTask { for await _ in stream { return } }
+                group.addTask { [interval = context.configuration.syncInterval] in try? await Task.sleep(for: interval) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    func sync() async {
+        if removed || pod.metadata.deletionTimestamp != nil {
+            await terminate(deleteFromAPI: !removed)
+            return
+        }
+        if !sandboxReady {
+            do {
+                try await prepareSandbox()
+                sandboxReady = true
+                sandboxError = nil
+            } catch {
+                if sandboxError?.message != error.message {
+                    await context.api.event(pod: pod, reason: "FailedMount", message: error.message, type: "Warning", node: context.configuration.nodeName)
+                }
+                sandboxError = (error.code == .notFound ? "CreateContainerConfigError" : "ContainerCreating", error.message)
+                context.logger.warning("pod sandbox failed", metadata: ["pod": "\(record.namespace)/\(record.name)", "error": "\(error.message)"])
+                await reportStatus()
+                return
+            }
+        }
+        if await syncInitContainers() {
+            await syncContainers()
+        }
+        record.save("\(podDirectory)/record.json")
+        await reportStatus()
+    }
+
+    /// Directories, network namespace, /etc files and volumes.
+    private func prepareSandbox() async throws(BerthError) {
+        try PodVolumes.makeDirectory(podDirectory, mode: 0o755)
+        if record.startTime == nil { record.startTime = Date() }
+        let ip = try await context.network.setUp(podUID: uid)
+        record.podIP = ip
+        let hostname = pod.spec?.hostname ?? pod.metadata.name ?? "pod"
+        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\(ip)\t\(hostname)\n"
+        for alias in pod.spec?.hostAliases ?? [] { hosts += "\(alias.ip)\t\((alias.hostnames ?? []).joined(separator: " "))\n" }
+        try write("hosts", hosts)
+        try write("hostname", hostname + "\n")
+        try write("resolv.conf", Self.resolvConf(pod))
+        volumePaths = try await context.volumes.setUp(pod, podDirectory: podDirectory)
+        record.save("\(podDirectory)/record.json")
+    }
+
+    var volumePaths: [String: String] = [:]
+
+    private func write(_ name: String, _ text: String) throws(BerthError) {
+        guard FileManager.default.createFile(atPath: "\(podDirectory)/\(name)", contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
+            throw BerthError(.internalError, "failed to write \(podDirectory)/\(name)")
+        }
+    }
+
+    /// DNS for the pod: the cluster DNS comes with the network layer; until then the host's
+    /// resolvers (dnsPolicy Default) or what `dnsConfig` says.
+    static func resolvConf(_ pod: Pod) -> String {
+        var text = ""
+        let host = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        let nameservers = pod.spec?.dnsConfig?.nameservers ?? host.split(separator: "\n").filter { $0.hasPrefix("nameserver") }.map {
+            String($0.split(separator: " ").last ?? "")
+        }
+        for server in nameservers where !server.isEmpty { text += "nameserver \(server)\n" }
+        if let searches = pod.spec?.dnsConfig?.searches, !searches.isEmpty { text += "search \(searches.joined(separator: " "))\n" }
+        return text
+    }
+}

@@ -1,0 +1,22 @@
+// Linux calls that `import Glibc` does not surface (macros, or declared only under _GNU_SOURCE).
+// The header stays free of system includes so it cannot clash with other modules' views of them.
+#pragma once
+#include <stddef.h>
+
+unsigned long berth_makedev(unsigned int major, unsigned int minor);
+int berth_mknod(const char *path, unsigned int mode, unsigned int major, unsigned int minor);
+/// Marks a directory opaque for overlayfs (xattr trusted.overlay.opaque=y).
+int berth_set_opaque(const char *path);
+/// The f_type of the file system holding `path`, or -1.
+long berth_statfs_type(const char *path);
+int berth_set_winsize(int fd, unsigned short rows, unsigned short cols);
+/// Opens a pseudo-terminal pair: the master (close-on-exec) and the slave's path.
+int berth_open_pty(int *master, char *slave_name, size_t length);
+int berth_wifexited(int status);
+int berth_wexitstatus(int status);
+int berth_wifsignaled(int status);
+int berth_wtermsig(int status);
+/// pipe2(fds, O_CLOEXEC).
+int berth_pipe_cloexec(int fds[2]);
+/// POSIX_SPAWN_SETSID (a GNU extension).
+short berth_spawn_setsid_flag(void);

@@ -1,0 +1,48 @@
+#define _GNU_SOURCE
+#include "CBerthSys.h"
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <termios.h>
+#include <unistd.h>
+
+unsigned long berth_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
+
+int berth_mknod(const char *path, unsigned int mode, unsigned int major, unsigned int minor) {
+    return mknod(path, mode, makedev(major, minor));
+}
+
+int berth_set_opaque(const char *path) { return setxattr(path, "trusted.overlay.opaque", "y", 1, 0); }
+
+long berth_statfs_type(const char *path) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -1;
+    return (long)info.f_type;
+}
+
+int berth_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize size = { .ws_row = rows, .ws_col = cols };
+    return ioctl(fd, TIOCSWINSZ, &size);
+}
+
+int berth_open_pty(int *master, char *slave_name, size_t length) {
+    int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (grantpt(fd) != 0 || unlockpt(fd) != 0 || ptsname_r(fd, slave_name, length) != 0) { close(fd); return -1; }
+    *master = fd;
+    return 0;
+}
+
+int berth_wifexited(int status) { return WIFEXITED(status); }
+int berth_wexitstatus(int status) { return WEXITSTATUS(status); }
+int berth_wifsignaled(int status) { return WIFSIGNALED(status); }
+int berth_wtermsig(int status) { return WTERMSIG(status); }
+
+#include <spawn.h>
+int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+short berth_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }

@@ -1,0 +1,22 @@
+import BerthAPIServer
+import BerthAgent
+import BerthClient
+import BerthCore
+import BerthRuntime
+import Foundation
+
+/// Connects the API server of `berth up` to its in-process agent: logs (and exec) of pods on
+/// this node are served straight from the agent.
+struct LocalNodeStreams: NodeStreamProvider {
+    let agent: AgentService
+
+    func logs(node: String, namespace: String, pod: String, request: PodLogRequest) async throws(BerthError) -> AsyncStream<[UInt8]> {
+        guard node == agent.configuration.nodeName else {
+            throw BerthError(.unavailable, "node \(node) is not reachable from this server (remote agents come with cluster support)")
+        }
+        var since = request.sinceTime
+        if let seconds = request.sinceSeconds { since = Date().addingTimeInterval(-Double(seconds)) }
+        let options = LogOptions(follow: request.follow, tailLines: request.tailLines, since: since, timestamps: request.timestamps, limitBytes: request.limitBytes)
+        return try await agent.logs(namespace: namespace, pod: pod, container: request.container, previous: request.previous, options: options)
+    }
+}
