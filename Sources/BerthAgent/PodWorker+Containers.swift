@@ -197,7 +197,9 @@ extension PodWorker {
         relevant.readinessProbe = nil
         relevant.startupProbe = nil
         relevant.resources = nil
-        let bytes = (try? JSONCoding.encode(relevant)) ?? Data()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // dictionary order must not change the identity
+        let bytes = (try? encoder.encode(relevant)) ?? Data()
         return SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 

@@ -10,12 +10,13 @@ extension PodWorker {
     func terminate(deleteFromAPI: Bool) async {
         let grace = removed ? min(gracePeriod, 2) : gracePeriod
         let names = Set(record.containers.keys).union((pod.spec?.containers ?? []).map(\.name)).union((pod.spec?.initContainers ?? []).map(\.name))
-        await withTaskGroup(of: Void.self) { group in
-            for name in names { group.addTask { await self.stop(name, grace: grace) } }
-        }
+        context.logger.debug("pod terminating", metadata: ["pod": "\(record.namespace)/\(record.name)", "grace": "\(grace)"])
+        await stopAll(Array(names), grace: grace)
+        context.logger.debug("pod containers stopped", metadata: ["pod": "\(record.namespace)/\(record.name)"])
         for name in names { OverlayMount.unmount("\(podDirectory)/containers/\(name)/rootfs") }
         PodVolumes.tearDown(podDirectory: podDirectory)
         await context.network.tearDown(podUID: uid)
+        context.logger.debug("pod network removed", metadata: ["pod": "\(record.namespace)/\(record.name)"])
         await removeCgroups()
         try? FileManager.default.removeItem(atPath: podDirectory)
         try? FileManager.default.removeItem(atPath: logDirectory)
@@ -27,6 +28,28 @@ extension PodWorker {
         }
         terminated = true
         context.logger.info("pod cleaned up", metadata: ["pod": "\(record.namespace)/\(record.name)"])
+    }
+
+    /// Stops several containers together: TERM to all, one shared grace period, KILL to what is
+    /// left, then removes them from runc.
+    func stopAll(_ names: [String], grace: Int64) async {
+        var running: [String] = []
+        for name in names where context.runtime.exit(bundle: bundle(name)) == nil {
+            switch await context.runtime.state(containerRecord(name).id) {
+            case .running, .created:
+                running.append(name)
+                await context.runtime.kill(containerRecord(name).id, signal: "TERM")
+            case .stopped, .missing:
+                break
+            }
+        }
+        let stillRunning = { running.filter { self.context.runtime.exit(bundle: self.bundle($0)) == nil } }
+        let deadline = Date().addingTimeInterval(Double(max(0, grace)))
+        while Date() < deadline, !stillRunning().isEmpty { try? await Task.sleep(for: .milliseconds(50)) }
+        for name in stillRunning() { await context.runtime.kill(containerRecord(name).id, signal: "KILL", all: true) }
+        let killDeadline = Date().addingTimeInterval(5)
+        while Date() < killDeadline, !stillRunning().isEmpty { try? await Task.sleep(for: .milliseconds(20)) }
+        for name in names { await context.runtime.delete(containerRecord(name).id) }
     }
 
     /// Stops one container: TERM, up to `grace` seconds, then KILL; then removes it from runc.

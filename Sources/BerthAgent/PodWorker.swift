@@ -32,8 +32,8 @@ actor PodWorker {
     var probeStates: [String: ProbeState] = [:]
     var sandboxReady = false
     var sandboxError: (reason: String, message: String)?
-    private let wakeUp: AsyncStream<Void>.Continuation
-    private let wakeUps: AsyncStream<Void>
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var wokenEarly = false
 
     init(pod: Pod, context: PodContext) {
         uid = pod.metadata.uid ?? ""
@@ -41,7 +41,6 @@ actor PodWorker {
         self.context = context
         record = PodRecord.load("\(context.configuration.podsDirectory)/\(pod.metadata.uid ?? "")/record.json")
             ?? PodRecord(uid: pod.metadata.uid ?? "", namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name ?? "")
-        (wakeUps, wakeUp) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     var podDirectory: String { "\(context.configuration.podsDirectory)/\(uid)" }
@@ -49,34 +48,51 @@ actor PodWorker {
 
     func update(_ newPod: Pod) {
         pod = newPod
-        wakeUp.yield()
+        wake()
     }
 
     /// The pod is gone from the API (or no longer bound here): stop everything and clean up.
     func remove() {
         removed = true
-        wakeUp.yield()
+        wake()
     }
 
-    func poke() { wakeUp.yield() }
+    func poke() { wake() }
 
     /// Runs until the pod is terminated and cleaned up.
     func run() async {
         while !Task.isCancelled {
             await sync()
             if terminated { break }
-            // Wait for a change or the next periodic check, whichever comes first.
-            await withTaskGroup(of: Void.self) { group in
-                let stream = wakeUps
-                group.addTask { for await _ in stream { return } }
-                group.addTask { [interval = context.configuration.syncInterval] in try? await Task.sleep(for: interval) }
-                await group.next()
-                group.cancelAll()
-            }
+            await waitForWork()
+        }
+    }
+
+    /// Returns on the next change (`wake`) or after the sync interval, whichever comes first.
+    private func waitForWork() async {
+        if wokenEarly {
+            wokenEarly = false
+            return
+        }
+        let timer = Task { [interval = context.configuration.syncInterval] in
+            try? await Task.sleep(for: interval)
+            await self.wake()
+        }
+        await withCheckedContinuation { waiter = $0 }
+        timer.cancel()
+    }
+
+    private func wake() {
+        if let waiter {
+            self.waiter = nil
+            waiter.resume()
+        } else {
+            wokenEarly = true
         }
     }
 
     func sync() async {
+        context.logger.trace("pod sync", metadata: ["pod": "\(record.namespace)/\(record.name)"])
         if removed || pod.metadata.deletionTimestamp != nil {
             await terminate(deleteFromAPI: !removed)
             return
@@ -99,8 +115,10 @@ actor PodWorker {
         if await syncInitContainers() {
             await syncContainers()
         }
+        context.logger.trace("pod containers synced", metadata: ["pod": "\(record.namespace)/\(record.name)"])
         record.save("\(podDirectory)/record.json")
         await reportStatus()
+        context.logger.trace("pod status reported", metadata: ["pod": "\(record.namespace)/\(record.name)"])
     }
 
     /// Directories, network namespace, /etc files and volumes.

@@ -79,6 +79,10 @@ public enum Subprocess {
         for (child, parent) in descriptors.sorted(by: { $0.key < $1.key }) {
             posix_spawn_file_actions_adddup2(&actions, parent, child)
         }
+        // Not every descriptor in this process is close-on-exec (NIO's listening sockets are
+        // not): close everything above the ones handed over, or conmon and the containers would
+        // hold the API server's port open after the agent exits.
+        _ = berth_spawn_close_from(&actions, (descriptors.keys.max() ?? 2) + 1)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -46,3 +46,6 @@ int berth_wtermsig(int status) { return WTERMSIG(status); }
 #include <spawn.h>
 int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 short berth_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
+int berth_spawn_close_from(void *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, lowest);
+}

@@ -20,3 +20,6 @@ int berth_wtermsig(int status);
 int berth_pipe_cloexec(int fds[2]);
 /// POSIX_SPAWN_SETSID (a GNU extension).
 short berth_spawn_setsid_flag(void);
+/// Adds "close every descriptor from `lowest` up" to spawn file actions (glibc 2.34+), so a
+/// child never inherits the parent's sockets.
+int berth_spawn_close_from(void *actions, int lowest);

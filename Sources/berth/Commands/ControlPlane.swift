@@ -43,8 +43,10 @@ struct ControlPlane {
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.serverKeyPEM.utf8), format: .pem)))
         tls.applicationProtocols = ["http/1.1"]
         var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), MemoryTrimService()]
+        var agentClient: APIClient?
         if let agent {
             let client = try APIClient(config: kubeconfig)
+            agentClient = client
             var agentLogger = Logger(label: "berth.agent")
             agentLogger.logLevel = logger.logLevel
             let configuration = AgentConfiguration(
@@ -66,9 +68,11 @@ struct ControlPlane {
         do {
             try await app.runService()
         } catch {
+            await agentClient?.shutdown()
             await kv.close()
             throw error
         }
+        await agentClient?.shutdown()
         await kv.close()
     }
 
