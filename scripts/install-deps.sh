@@ -8,6 +8,17 @@ packages=(
   etcd-server      # the distributed store's tests start a real etcd
   curl             # end-to-end tests and benchmarks
   ca-certificates
+  zlib1g-dev       # gzip layers are inflated with the system zlib
+  runc             # the OCI runtime every container runs under
+  conmon           # one monitor per container: logs, exit codes, survives agent restarts
+  containernetworking-plugins  # CNI bridge, host-local, loopback, bandwidth, portmap
+  iproute2         # network namespaces
+  nftables
+  busybox-static   # the offline berth/busybox image is built from it
+  docker-registry  # registry pull tests start a local Distribution registry
+  apache2-utils    # htpasswd for the registry's basic-auth test
+  skopeo           # pushes test images into that registry
+  podman           # the pod-start benchmark's competitor
 )
 
 missing=()

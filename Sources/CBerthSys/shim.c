@@ -49,3 +49,7 @@ short berth_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
 int berth_spawn_close_from(void *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, lowest);
 }
+int berth_is_opaque(const char *path) {
+    char value[4] = {0};
+    return getxattr(path, "trusted.overlay.opaque", value, sizeof(value)) == 1 && value[0] == 'y';
+}

@@ -23,3 +23,5 @@ short berth_spawn_setsid_flag(void);
 /// Adds "close every descriptor from `lowest` up" to spawn file actions (glibc 2.34+), so a
 /// child never inherits the parent's sockets.
 int berth_spawn_close_from(void *actions, int lowest);
+/// 1 when the directory carries trusted.overlay.opaque=y.
+int berth_is_opaque(const char *path);

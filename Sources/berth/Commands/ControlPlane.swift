@@ -49,9 +49,10 @@ struct ControlPlane {
             agentClient = client
             var agentLogger = Logger(label: "berth.agent")
             agentLogger.logLevel = logger.logLevel
-            let configuration = AgentConfiguration(
+            var configuration = AgentConfiguration(
                 nodeName: agent.nodeName ?? AgentConfiguration.hostName, dataDirectory: dataDirectory + "/node",
                 podSubnet: agent.podSubnet, nodeAddress: advertised)
+            configuration.bridgeName = agent.bridgeName
             let service = try AgentService(configuration: configuration, client: client, logger: agentLogger)
             server.nodeStreams.set(LocalNodeStreams(agent: service))
             services.append(service)

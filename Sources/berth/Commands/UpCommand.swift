@@ -57,4 +57,7 @@ struct AgentOptions: ParsableArguments {
 
     @Option(help: "This node's pod subnet, out of the cluster pod CIDR 100.96.0.0/11.")
     var podSubnet = "100.96.0.0/24"
+
+    @Option(help: "The Linux bridge pods attach to.")
+    var bridgeName = "berth0"
 }
