@@ -109,7 +109,7 @@ let package = Package(
             path: "bench/Sources/berth-bench",
             swiftSettings: swiftSettings
         ),
-        .target(name: "BerthTestSupport", swiftSettings: swiftSettings),
+        .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthClient"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthCore", "BerthTestSupport", "CBerthSys"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
@@ -120,6 +120,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BerthNodeTests",
+            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import BerthClient
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 

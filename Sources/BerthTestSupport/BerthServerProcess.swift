@@ -1,31 +1,33 @@
 import BerthClient
 import BerthCore
-import BerthTestSupport
 import Foundation
 
 /// A real `berth up` started from the build directory on a free loopback port with its own
 /// data directory; stopped by PID (SIGKILL when asked to simulate a crash).
-final class BerthServerProcess: @unchecked Sendable {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var binary: String { packageRoot.appendingPathComponent(".build/debug/berth").path }
+public final class BerthServerProcess: @unchecked Sendable {
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static var binary: String { packageRoot.appendingPathComponent(".build/debug/berth").path }
 
-    let dataDirectory: String
-    let port: Int
-    private(set) var process: Process?
+    public let dataDirectory: String
+    public let port: Int
+    public private(set) var process: Process?
     private let logPath: String
 
-    init() {
+    let extraArguments: [String]
+
+    public init(extraArguments: [String] = []) {
+        self.extraArguments = extraArguments
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-e2e-\(UUID().uuidString)").path
         port = Self.freePort()
         logPath = dataDirectory + ".log"
     }
 
-    var kubeconfigPath: String { dataDirectory + "/admin.kubeconfig" }
+    public var kubeconfigPath: String { dataDirectory + "/admin.kubeconfig" }
 
-    func start() async throws {
+    public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["up", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)"]
+        process.arguments = ["up", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)"] + extraArguments
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)
         log?.seekToEndOfFile()
@@ -46,18 +48,18 @@ final class BerthServerProcess: @unchecked Sendable {
         throw BerthError(.unavailable, "berth up did not become ready: \(output)")
     }
 
-    func client() throws -> APIClient {
+    public func client() throws -> APIClient {
         try APIClient(config: Kubeconfig.load(path: kubeconfigPath))
     }
 
     /// SIGKILL: no graceful shutdown, as in a crash or power cut of the process.
-    func kill9() {
+    public func kill9() {
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
-    func stop() {
+    public func stop() {
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
         for _ in 0..<100 where process.isRunning { usleep(50_000) }
@@ -65,23 +67,23 @@ final class BerthServerProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    func cleanUp() {
+    public func cleanUp() {
         stop()
         try? FileManager.default.removeItem(atPath: dataDirectory)
         try? FileManager.default.removeItem(atPath: logPath)
     }
 
-    static func freePort() -> Int { FreePort.next() }
+    public static func freePort() -> Int { FreePort.next() }
 }
 
 /// Runs a command to completion (bounded by a timeout), capturing stdout and stderr.
-struct CommandResult {
-    var status: Int32
-    var output: String
-    var error: String
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var output: String
+    public var error: String
 }
 
-func runCommand(_ executable: String, _ arguments: [String], input: String? = nil, timeout: TimeInterval = 60) throws -> CommandResult {
+public func runCommand(_ executable: String, _ arguments: [String], input: String? = nil, timeout: TimeInterval = 60) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

@@ -1,0 +1,95 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Real pods on a real node: runc under conmon, CNI bridge, overlay root file systems. Root only.
+@Suite("pods on a node", .serialized)
+struct PodBasicsTests {
+    @Test("two containers share localhost; env, command, args and working dir are applied; logs come through the API")
+    func localhostAndSpec() async throws {
+        try await withNode { node in
+            try await node.createPod(Manifest.pod("web", [
+                Manifest.container("server", "mkdir -p /www && echo hi-$GREETING > /www/index.html && exec httpd -f -p 8080 -h /www",
+                                   extra: ["env": [["name": "GREETING", "value": "there"]]]),
+                ["name": "client", "image": "berth/busybox:latest", "workingDir": "/tmp",
+                 "command": ["sh", "-c", "pwd; echo args: $0 $1; sleep 1; wget -qO- http://127.0.0.1:8080/index.html; echo GREETING=${GREETING:-unset}; sleep 3600", "x", "y"]],
+            ]))
+            let pod = try await node.waitForPod("web", "Running and ready") { $0.status?.phase == "Running" && $0.isReady }
+            #expect(pod.status?.podIP?.hasPrefix("100.96.\(50 + node.index).") == true)
+            var logs = ""
+            for _ in 0..<40 {
+                logs = try await node.logs("web", query: "container=client")
+                if logs.contains("GREETING=") { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(logs.contains("/tmp\n"))
+            #expect(logs.contains("args: x y"))
+            #expect(logs.contains("hi-there"))
+            #expect(logs.contains("GREETING=unset"))
+            let tail = try await node.logs("web", query: "container=client&tailLines=1")
+            #expect(tail == "GREETING=unset\n")
+            try await node.deletePod("web")
+            #expect(node.leftovers(podUID: pod.metadata.uid ?? "").isEmpty)
+        }
+    }
+
+    @Test("the sandbox: own processes only, Docker's capabilities, no new privileges, seccomp, masked /proc/kcore")
+    func isolation() async throws {
+        try await withNode { node in
+            try await node.createPod(Manifest.pod("box", [Manifest.container("main", "sleep 3600")]))
+            let pod = try await node.waitForPod("box", "Running") { $0.status?.phase == "Running" }
+            let ps = try node.runcExec(pod, container: "main", ["ps", "-o", "pid,comm"])
+            let processes = ps.output.split(separator: "\n").dropFirst()
+            #expect(processes.count == 2, "only sleep and ps itself: \(ps.output)")
+            let status = try node.runcExec(pod, container: "main", ["cat", "/proc/self/status"]).output
+            #expect(status.contains("CapEff:\t00000000a80425fb"))
+            #expect(status.contains("NoNewPrivs:\t1"))
+            #expect(status.contains("Seccomp:\t2"))
+            let kcore = try node.runcExec(pod, container: "main", ["sh", "-c", "wc -c < /proc/kcore"])
+            #expect(kcore.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0" || kcore.status != 0)
+            let mount = try node.runcExec(pod, container: "main", ["mount", "-t", "tmpfs", "none", "/mnt"])
+            #expect(mount.status != 0, "mount is refused in the sandbox")
+        }
+    }
+
+    @Test("restart policies: Always backs off (CrashLoopBackOff), OnFailure succeeds, Never fails with the exit code")
+    func restartPolicies() async throws {
+        try await withNode { node in
+            try await node.createPod(Manifest.pod("crash", [Manifest.container("main", "echo run; exit 3")]))
+            try await node.createPod(Manifest.pod("done", [Manifest.container("main", "exit 0")], restartPolicy: "OnFailure"))
+            try await node.createPod(Manifest.pod("fail", [Manifest.container("main", "exit 7")], restartPolicy: "Never"))
+            let crash = try await node.waitForPod("crash", timeout: 40, "restarted once and backing off") {
+                ($0.container("main")?.restartCount ?? 0) >= 1 && $0.container("main")?.state?.waiting?.reason == "CrashLoopBackOff"
+            }
+            #expect(crash.container("main")?.lastState?.terminated?.exitCode == 3)
+            let done = try await node.waitForPod("done", "Succeeded") { $0.status?.phase == "Succeeded" }
+            #expect(done.container("main")?.state?.terminated?.reason == "Completed")
+            let fail = try await node.waitForPod("fail", "Failed") { $0.status?.phase == "Failed" }
+            #expect(fail.container("main")?.state?.terminated?.exitCode == 7)
+            #expect(fail.container("main")?.restartCount == 0)
+            let previous = try await node.logs("crash", query: "previous=true")
+            #expect(previous == "run\n")
+        }
+    }
+
+    @Test("an image that does not exist and a command that does not exist are reported, other pods unaffected")
+    func badInput() async throws {
+        try await withNode { node in
+            try await node.createPod(Manifest.pod("noimage", [["name": "main", "image": "berth/does-not-exist:1"]]))
+            try await node.createPod(Manifest.pod("nocommand", [["name": "main", "image": "berth/busybox:latest", "command": ["/no/such/binary"]]]))
+            try await node.createPod(Manifest.pod("fine", [Manifest.container("main", "sleep 3600")]))
+            let noImage = try await node.waitForPod("noimage", "image error") {
+                ["ErrImagePull", "ImagePullBackOff"].contains($0.container("main")?.state?.waiting?.reason ?? "")
+            }
+            #expect(noImage.status?.phase == "Pending")
+            let noCommand = try await node.waitForPod("nocommand", "command error") {
+                let waiting = $0.container("main")?.state?.waiting?.reason ?? ""
+                let terminated = $0.container("main")?.lastState?.terminated?.exitCode
+                return waiting == "CreateContainerError" || (terminated ?? 0) != 0
+            }
+            #expect(noCommand.status?.phase != "Running" || noCommand.container("main")?.ready == false)
+            _ = try await node.waitForPod("fine", "Running") { $0.status?.phase == "Running" }
+        }
+    }
+}
