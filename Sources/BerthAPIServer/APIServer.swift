@@ -92,10 +92,13 @@ public final class APIServer: Sendable {
     }
 
     func authenticate(_ request: Request) throws(BerthError) {
+        try authenticate(path: request.uri.path, headers: request.headers)
+    }
+
+    func authenticate(path: String, headers: HTTPFields) throws(BerthError) {
         guard let token = configuration.adminToken else { return }
-        let path = request.uri.path
         if path == "/version" || path.hasPrefix("/healthz") || path.hasPrefix("/livez") || path.hasPrefix("/readyz") { return }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let header = headers[.authorization], header.hasPrefix("Bearer ") else {
             throw BerthError(.unauthorized, "Unauthorized")
         }
         let presented = Array(header.dropFirst("Bearer ".count).utf8)

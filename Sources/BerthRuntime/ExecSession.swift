@@ -60,6 +60,7 @@ public final class ExecSession: Sendable {
         let (stream, continuation) = AsyncStream<(stream: UInt8, bytes: [UInt8])>.makeStream()
         output = stream
         let group = DispatchGroup()
+        let terminal = terminalFD
         for reader in readers {
             group.enter()
             DispatchQueue.global().async {
@@ -70,7 +71,7 @@ public final class ExecSession: Sendable {
                     if count <= 0 { break }  // EOF, or EIO once the terminal's last user is gone
                     continuation.yield((reader.stream, Array(buffer[0..<count])))
                 }
-                if reader.fd != terminalFD { close(reader.fd) }
+                if reader.fd != terminal { close(reader.fd) }
                 group.leave()
             }
         }

@@ -8,6 +8,28 @@ import Synchronization
 /// `berth up` plugs its in-process agent in; remote agents come with the cluster issue.
 public protocol NodeStreamProvider: Sendable {
     func logs(node: String, namespace: String, pod: String, request: PodLogRequest) async throws(BerthError) -> AsyncStream<[UInt8]>
+    func exec(node: String, namespace: String, pod: String, request: PodExecRequest) async throws(BerthError) -> any ExecProcess
+}
+
+/// The query of `pods/{name}/exec`.
+public struct PodExecRequest: Sendable {
+    public var container: String?
+    public var command: [String] = []
+    public var stdin = false
+    public var stdout = true
+    public var stderr = true
+    public var tty = false
+}
+
+/// A process started by exec, as the API server drives it.
+public protocol ExecProcess: Sendable {
+    /// Output chunks; stream 1 is stdout, 2 stderr.
+    var output: AsyncStream<(stream: UInt8, bytes: [UInt8])> { get }
+    func write(_ bytes: [UInt8])
+    func closeStdin()
+    func resize(width: UInt16, height: UInt16)
+    func wait() async -> Int32
+    func terminate()
 }
 
 /// The query of `GET pods/{name}/log`.

@@ -15,6 +15,11 @@ extension APIServer {
         if let namespace = target.namespace, let problem = NameValidation.dns1123LabelProblem(namespace), request.method != .get {
             throw BerthError(.badRequest, "invalid namespace \"\(namespace)\": \(problem)")
         }
+        if target.subresource == "exec", let name = target.name {
+            // Reached only when the request was not a WebSocket upgrade, or the upgrade was refused.
+            _ = try await startExec(namespace: target.namespace ?? "default", name: name, query: query)
+            throw BerthError(.badRequest, "exec needs a WebSocket upgrade with the v5.channel.k8s.io or v4.channel.k8s.io protocol")
+        }
         if target.subresource == "log", let name = target.name {
             guard request.method == .get else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
             return try await podLogs(request, target, name)

@@ -100,6 +100,9 @@ struct QueryParameters: Sendable {
 
     subscript(_ key: String) -> String? { values[key]?.first }
 
+    /// Every value of a repeated key (`command=sh&command=-c`).
+    func all(_ key: String) -> [String] { values[key] ?? [] }
+
     func flag(_ key: String) -> Bool {
         guard let value = values[key]?.first else { return false }
         return value == "" || value == "true" || value == "1"

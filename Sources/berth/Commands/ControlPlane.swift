@@ -6,6 +6,7 @@ import BerthStore
 import Foundation
 import Hummingbird
 import HummingbirdTLS
+import HummingbirdWebSocket
 import Logging
 import NIOSSL
 import CMalloc
@@ -59,7 +60,9 @@ struct ControlPlane {
         }
         let app = Application(
             responder: server.responder,
-            server: try .tls(.http1(), tlsConfiguration: tls),
+            server: try .tls(.http1WebSocketUpgrade { request, _, logger in
+                await server.shouldUpgrade(request, logger: logger)
+            }, tlsConfiguration: tls),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             services: services,
             onServerRunning: { _ in

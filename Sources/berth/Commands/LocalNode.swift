@@ -20,3 +20,15 @@ struct LocalNodeStreams: NodeStreamProvider {
         return try await agent.logs(namespace: namespace, pod: pod, container: request.container, previous: request.previous, options: options)
     }
 }
+
+extension LocalNodeStreams {
+    func exec(node: String, namespace: String, pod: String, request: PodExecRequest) async throws(BerthError) -> any ExecProcess {
+        guard node == agent.configuration.nodeName else {
+            throw BerthError(.unavailable, "node \(node) is not reachable from this server (remote agents come with cluster support)")
+        }
+        let id = try await agent.containerID(namespace: namespace, pod: pod, container: request.container)
+        return try ExecSession(runtime: agent.runtime, containerID: id, command: request.command, tty: request.tty, stdin: request.stdin)
+    }
+}
+
+extension ExecSession: ExecProcess {}
