@@ -10,6 +10,7 @@
 #include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
+#include <string.h>
 
 unsigned long berth_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
 
@@ -53,3 +54,21 @@ int berth_is_opaque(const char *path) {
     char value[4] = {0};
     return getxattr(path, "trusted.overlay.opaque", value, sizeof(value)) == 1 && value[0] == 'y';
 }
+int berth_get_winsize(int fd, unsigned short *rows, unsigned short *cols) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
+    *rows = size.ws_row;
+    *cols = size.ws_col;
+    return 0;
+}
+
+int berth_make_raw(int fd, void *saved, size_t length) {
+    if (length < sizeof(struct termios)) return -1;
+    struct termios mode;
+    if (tcgetattr(fd, &mode) != 0) return -1;
+    memcpy(saved, &mode, sizeof(mode));
+    cfmakeraw(&mode);
+    return tcsetattr(fd, TCSANOW, &mode);
+}
+
+int berth_restore_terminal(int fd, const void *saved) { return tcsetattr(fd, TCSANOW, (const struct termios *)saved); }

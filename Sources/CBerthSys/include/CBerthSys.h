@@ -25,3 +25,8 @@ short berth_spawn_setsid_flag(void);
 int berth_spawn_close_from(void *actions, int lowest);
 /// 1 when the directory carries trusted.overlay.opaque=y.
 int berth_is_opaque(const char *path);
+/// The terminal size of `fd` (0 on success).
+int berth_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
+/// Puts a terminal into raw mode, saving the old settings in `saved` (a struct termios, 60+ bytes).
+int berth_make_raw(int fd, void *saved, size_t length);
+int berth_restore_terminal(int fd, const void *saved);

@@ -15,6 +15,19 @@ struct ClientOptions: ParsableArguments {
         try APIClient(config: Kubeconfig.load(path: Kubeconfig.defaultPath(explicit: kubeconfig)))
     }
 
+    /// Runs `body` with a client that is shut down afterwards, also when `body` throws.
+    func withClient<T>(_ body: (APIClient) async throws -> T) async throws -> T {
+        let api = try client()
+        do {
+            let result = try await body(api)
+            await api.shutdown()
+            return result
+        } catch {
+            await api.shutdown()
+            throw error
+        }
+    }
+
     func effectiveNamespace(_ client: APIClient) -> String {
         namespace ?? client.config.namespace ?? "default"
     }
@@ -40,6 +53,16 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 extension ResourceDescriptor {
     /// `deployment.apps`, `pod`: the type prefix kubectl prints before names.
     var printedType: String { group.isEmpty ? singular : "\(singular).\(group)" }
+}
+
+/// Writes to stdout without Foundation's FileHandle, which traps on a closed pipe (`| head`).
+func writeOutput(_ bytes: [UInt8], to fd: Int32 = 1) {
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written <= 0 { if errno == EINTR { continue }; Foundation.exit(0) }
+        offset += written
+    }
 }
 
 func printError(_ text: String) {

@@ -62,3 +62,8 @@ struct TablePrinter {
         return widths
     }
 }
+
+/// Prints plain rows under upper-case headers in kubectl's column style.
+func printTable(_ headers: [String], _ rows: [[String]]) {
+    print(TablePrinter(wide: false, withNamespace: false).render([headers] + rows))
+}

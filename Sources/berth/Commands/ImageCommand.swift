@@ -1,0 +1,117 @@
+import ArgumentParser
+import BerthCore
+import BerthImages
+import Foundation
+
+/// `berth image import|ls|inspect|rm|prune` on this node's image store (root, like `ctr`).
+struct ImageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image", abstract: "Manage the images on this node.",
+        subcommands: [Import.self, List.self, Inspect.self, Remove.self, Prune.self, Export.self])
+
+    struct StoreOptions: ParsableArguments {
+        @Option(help: "The node's data directory (berth up --data-dir).") var dataDir = "/var/lib/berth"
+        func store() throws -> ImageStore { try ImageStore(root: dataDir + "/node/images") }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "import", abstract: "Import an OCI layout directory (skopeo copy oci:DIR, umoci).")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The OCI layout directory.") var path: String
+        @Option(help: "Name for an image the layout names only by tag.") var name: String?
+        func run() async throws {
+            try await reportingErrors {
+                for image in try OCILayout.importImages(from: path, name: name, into: try options.store()) {
+                    print("imported \(image.reference) \(image.manifestDigest)")
+                }
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "export", abstract: "Write an image as an OCI layout directory.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The image.") var image: String
+        @Argument(help: "Target directory.") var path: String
+        func run() async throws {
+            try await reportingErrors {
+                let store = try options.store()
+                guard let local = try store.image(try ImageReference(parsing: image)) else { throw BerthError(.notFound, "image \(image) not found") }
+                try OCILayout.export(local, to: path, from: store)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images.")
+        @OptionGroup var options: StoreOptions
+        func run() async throws {
+            try await reportingErrors {
+                let images = try options.store().list()
+                let rows = images.map { [$0.reference, String($0.manifestDigest.hex.prefix(12)), Self.size($0.size)] }
+                printTable(["IMAGE", "DIGEST", "SIZE"], rows)
+            }
+        }
+
+        static func size(_ bytes: Int64) -> String {
+            bytes >= 1 << 20 ? String(format: "%.1fMB", Double(bytes) / 1_048_576) : String(format: "%.1fkB", Double(bytes) / 1024)
+        }
+    }
+
+    struct Inspect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show an image's manifest and configuration.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The image.") var image: String
+        func run() async throws {
+            try await reportingErrors {
+                guard let local = try options.store().image(try ImageReference(parsing: image)) else { throw BerthError(.notFound, "image \(image) not found") }
+                let summary: JSONValue = [
+                    "reference": .string(local.reference), "digest": .string(local.manifestDigest.description),
+                    "manifest": try JSONValue(encoding: local.manifest), "config": try JSONValue(encoding: local.configuration),
+                ]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: try JSONSerialization.jsonObject(with: Data(JSONWriter.bytes(summary))), options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove an image name; unused content goes with it.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The images.") var images: [String]
+        func run() async throws {
+            try await reportingErrors {
+                let store = try options.store()
+                for image in images {
+                    try store.remove(try ImageReference(parsing: image))
+                    print("removed \(image)")
+                }
+                store.collectGarbage(keeping: Self.inUse(dataDir: options.dataDir))
+            }
+        }
+
+        /// Layers mounted by containers on this node stay, whatever their image's name.
+        static func inUse(dataDir: String) -> Set<Digest> {
+            let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+            var digests = Set<Digest>()
+            for line in mounts.split(separator: "\n") where line.contains(dataDir + "/node/images/layers/") {
+                for part in line.split(separator: ",") {
+                    for path in part.replacingOccurrences(of: "lowerdir=", with: "").split(separator: ":") where path.contains("/layers/") {
+                        if let hex = path.split(separator: "/").last, let digest = try? Digest(parsing: "sha256:\(hex)") { digests.insert(digest) }
+                    }
+                }
+            }
+            return digests
+        }
+    }
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "prune", abstract: "Delete content no image name refers to.")
+        @OptionGroup var options: StoreOptions
+        func run() async throws {
+            try await reportingErrors {
+                let removed = try options.store().collectGarbage(keeping: Remove.inUse(dataDir: options.dataDir))
+                print("removed \(removed.count) blobs")
+            }
+        }
+    }
+}
