@@ -1,0 +1,40 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Logs and exec through the API with real clients: kubectl 1.33 and the berth CLI.
+@Suite("logs and exec with kubectl and berth", .serialized)
+struct PodStreamsTests {
+    static let kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
+
+    @Test("kubectl logs (tail, follow) and exec (exit code, stdin); berth logs and exec the same")
+    func kubectlAndBerth() async throws {
+        try await withNode { node in
+            try await node.createPod(Manifest.pod("talk", [Manifest.container("main", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.3; done")]))
+            _ = try await node.waitForPod("talk", "Running") { $0.status?.phase == "Running" }
+            try await Task.sleep(for: .seconds(1))
+            let kubeconfig = ["--kubeconfig", node.server.kubeconfigPath]
+            let tail = try runCommand(Self.kubectl, kubeconfig + ["logs", "talk", "--tail=1"])
+            #expect(tail.status == 0 && tail.output.hasPrefix("line ") && tail.output.split(separator: "\n").count == 1, "\(tail)")
+            // follow: new lines keep arriving until kubectl is stopped.
+            let follow = try runCommand(Self.kubectl, kubeconfig + ["logs", "-f", "talk"], timeout: 2)
+            let followed = follow.output.split(separator: "\n")
+            #expect(followed.count >= 5, "follow streamed \(followed.count) lines")
+            let exec = try runCommand(Self.kubectl, kubeconfig + ["exec", "talk", "--", "sh", "-c", "echo out; echo err >&2; exit 3"])
+            #expect(exec.status == 3)
+            #expect(exec.output == "out\n")
+            #expect(exec.error.contains("err"))
+            let stdin = try runCommand(Self.kubectl, kubeconfig + ["exec", "-i", "talk", "--", "tr", "a-z", "A-Z"], input: "hello exec\n")
+            #expect(stdin.output == "HELLO EXEC\n")
+            let berth = BerthServerProcess.binary
+            let berthExec = try runCommand(berth, ["exec", "--kubeconfig", node.server.kubeconfigPath, "talk", "--", "sh", "-c", "hostname; exit 5"])
+            #expect(berthExec.status == 5)
+            #expect(berthExec.output == "talk\n")
+            let berthLogs = try runCommand(berth, ["logs", "--kubeconfig", node.server.kubeconfigPath, "talk", "--tail", "2"])
+            #expect(berthLogs.output.split(separator: "\n").count == 2)
+            let missing = try runCommand(Self.kubectl, kubeconfig + ["logs", "talk", "-c", "nope"])
+            #expect(missing.status != 0 && missing.error.contains("nope"))
+        }
+    }
+}
