@@ -32,7 +32,14 @@ let package = Package(
         .target(name: "BerthCore", swiftSettings: swiftSettings),
         .target(
             name: "BerthImages",
-            dependencies: ["BerthCore", "CZlib", "CBerthSys", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "BerthCore", "CZlib", "CBerthSys",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

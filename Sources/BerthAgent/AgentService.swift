@@ -14,7 +14,9 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
     let manager: PodManager
     let context: PodContext
 
-    public init(configuration: AgentConfiguration, client: APIClient, puller: (any ImagePulling)? = nil,
+    let registry: RegistryClient
+
+    public init(configuration: AgentConfiguration, client: APIClient, insecureRegistries: Set<String> = [],
                 logger: Logger = Logger(label: "berth.agent")) throws(BerthError) {
         self.configuration = configuration
         self.client = client
@@ -25,9 +27,10 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
         let api = AgentAPI(client: client)
         let imageStore = try ImageStore(root: configuration.imagesDirectory)
         let runtime = try ConmonDriver(stateDirectory: configuration.runtimeDirectory, logger: logger)
+        registry = RegistryClient(store: imageStore, insecureRegistries: insecureRegistries, logger: logger)
         context = PodContext(
             configuration: configuration, api: api, runtime: runtime,
-            images: PodImages(store: imageStore, puller: puller), imageStore: imageStore,
+            images: PodImages(store: imageStore, puller: registry), imageStore: imageStore,
             network: PodNetwork(configuration: configuration), volumes: PodVolumes(api: api),
             specs: ContainerSpecFactory(api: api), probes: ProbeRunner(runtime: runtime), logger: logger)
         manager = PodManager(context: context)
@@ -36,6 +39,16 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
     public var imageStore: ImageStore { context.imageStore }
 
     public func run() async throws {
+        do {
+            try await runAgent()
+        } catch {
+            await registry.shutdown()
+            throw error
+        }
+        await registry.shutdown()
+    }
+
+    private func runAgent() async throws {
         try Self.checkHost()
         if FileManager.default.fileExists(atPath: "/bin/busybox") {
             do { try BusyboxImage.ensure(in: context.imageStore) } catch {

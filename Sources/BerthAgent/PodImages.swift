@@ -8,7 +8,7 @@ struct PodImages: Sendable {
     let puller: (any ImagePulling)?
 
     /// The local image, pulling it when the policy asks or it is missing.
-    func ensure(_ container: Container, pod: Pod, credentials: [RegistryCredential]) async throws(BerthError) -> LocalImage {
+    func ensure(_ container: Container, pod: Pod, credentials: [RegistryCredential]) async throws(BerthError) -> (image: LocalImage, pulled: Bool) {
         let name = container.image ?? ""
         let reference: ImageReference
         do { reference = try ImageReference(parsing: name) } catch {
@@ -18,7 +18,7 @@ struct PodImages: Sendable {
         let local = try? store.image(reference)
         // Locally built images (berth/busybox) have no registry to ask; use them whatever the policy.
         let isLocalOnly = reference.registry == ImageReference.defaultRegistry && reference.repository.hasPrefix("berth/")
-        if let local, policy != "Always" || isLocalOnly || puller == nil { return local }
+        if let local, policy != "Always" || isLocalOnly || puller == nil { return (local, false) }
         if policy == "Never" {
             throw BerthError(.notFound, "ErrImageNeverPull: image \"\(name)\" is not present and the pull policy is Never")
         }
@@ -26,28 +26,11 @@ struct PodImages: Sendable {
             throw BerthError(.notFound, "image \"\(name)\" is not present on this node and no registry client is configured")
         }
         do {
-            return try await puller.pull(reference, credentials: credentials)
+            return (try await puller.pull(reference, credentials: credentials), true)
         } catch {
-            if let local { return local }  // registry unreachable: a cached copy still runs
+            if let local { return (local, false) }  // registry unreachable: a cached copy still runs
             throw error
         }
     }
 }
 
-/// Credentials for one registry host, from a `kubernetes.io/dockerconfigjson` secret.
-public struct RegistryCredential: Sendable, Hashable {
-    public var registry: String
-    public var username: String
-    public var password: String
-
-    public init(registry: String, username: String, password: String) {
-        self.registry = registry
-        self.username = username
-        self.password = password
-    }
-}
-
-/// Pulls an image from its registry into the local store.
-public protocol ImagePulling: Sendable {
-    func pull(_ reference: ImageReference, credentials: [RegistryCredential]) async throws(BerthError) -> LocalImage
-}

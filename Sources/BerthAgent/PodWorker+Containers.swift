@@ -121,9 +121,14 @@ extension PodWorker {
     private func pullImage(_ container: Container, entry: inout ContainerRecord) async throws -> LocalImage {
         do {
             let credentials = await registryCredentials()
-            let image = try await context.images.ensure(container, pod: pod, credentials: credentials)
-            if entry.imageID != image.manifestDigest.description {
-                await context.api.event(pod: pod, reason: "Pulled", message: "Container image \"\(container.image ?? "")\" present on this node",
+            let started = Date()
+            let (image, pulled) = try await context.images.ensure(container, pod: pod, credentials: credentials)
+            if pulled {
+                let seconds = String(format: "%.3f", Date().timeIntervalSince(started))
+                await context.api.event(pod: pod, reason: "Pulled", message: "Successfully pulled image \"\(container.image ?? "")\" in \(seconds)s",
+                                        node: context.configuration.nodeName)
+            } else if entry.imageID != image.manifestDigest.description {
+                await context.api.event(pod: pod, reason: "Pulled", message: "Container image \"\(container.image ?? "")\" already present on machine",
                                         node: context.configuration.nodeName)
             }
             return image

@@ -7,7 +7,7 @@ import Foundation
 struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage the images on this node.",
-        subcommands: [Import.self, List.self, Inspect.self, Remove.self, Prune.self, Export.self])
+        subcommands: [Pull.self, Import.self, Export.self, List.self, Inspect.self, Remove.self, Prune.self])
 
     struct StoreOptions: ParsableArguments {
         @Option(help: "The node's data directory (berth up --data-dir).") var dataDir = "/var/lib/berth"
@@ -111,6 +111,34 @@ struct ImageCommand: AsyncParsableCommand {
             try await reportingErrors {
                 let removed = try options.store().collectGarbage(keeping: Remove.inUse(dataDir: options.dataDir))
                 print("removed \(removed.count) blobs")
+            }
+        }
+    }
+}
+
+extension ImageCommand {
+    struct Pull: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "pull", abstract: "Pull an image from its registry into this node's store.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The image, e.g. nginx:1.25 or 127.0.0.1:5000/app:v1.") var image: String
+        @Option(help: "Registry user name (password from BERTH_REGISTRY_PASSWORD).") var username: String?
+        @Option(help: "Registries to reach over plain HTTP (loopback always is).") var insecureRegistry: [String] = []
+
+        func run() async throws {
+            try await reportingErrors {
+                let reference = try ImageReference(parsing: image)
+                let client = RegistryClient(store: try options.store(), insecureRegistries: Set(insecureRegistry))
+                let credentials = username.map {
+                    [RegistryCredential(registry: reference.registry, username: $0, password: ProcessInfo.processInfo.environment["BERTH_REGISTRY_PASSWORD"] ?? "")]
+                } ?? []
+                do {
+                    let pulled = try await client.pull(reference, credentials: credentials)
+                    print("pulled \(pulled.reference) \(pulled.manifestDigest)")
+                } catch {
+                    await client.shutdown()
+                    throw error
+                }
+                await client.shutdown()
             }
         }
     }

@@ -1,0 +1,94 @@
+import AsyncHTTPClient
+import BerthCore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Pulls images over the OCI Distribution API: manifest (or index → this platform's manifest),
+/// config and layers, each verified against its digest as it streams into the content store.
+/// Anonymous, Basic and bearer-token (Docker token spec) authentication.
+public final class RegistryClient: ImagePulling, Sendable {
+    let store: ImageStore
+    let http: HTTPClient
+    let logger: Logger
+    /// Registries spoken to over plain HTTP (loopback ones always are, as Docker does).
+    let insecureRegistries: Set<String>
+    let layerConcurrency: Int
+
+    public init(store: ImageStore, insecureRegistries: Set<String> = [], layerConcurrency: Int = 3, logger: Logger = Logger(label: "berth.images")) {
+        self.store = store
+        self.insecureRegistries = insecureRegistries
+        self.layerConcurrency = layerConcurrency
+        self.logger = logger
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .follow(max: 5, allowCycles: false))
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func shutdown() async { try? await http.shutdown() }
+
+    static let manifestAccept = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].joined(separator: ", ")
+
+    public func pull(_ reference: ImageReference, credentials: [RegistryCredential]) async throws(BerthError) -> LocalImage {
+        let session = RegistrySession(client: self, reference: reference,
+                                      authenticator: RegistryAuthenticator(credential: credentials.first { Self.host(matches: $0.registry, reference.registry) }))
+        var (mediaType, bytes) = try await session.manifest(reference.reference)
+        var manifestDigest = Digest.sha256(of: bytes)
+        if let pinned = reference.digest, pinned != manifestDigest {
+            throw BerthError(.badRequest, "manifest digest mismatch: asked for \(pinned), registry sent \(manifestDigest)")
+        }
+        if MediaType.isIndex(mediaType) {
+            _ = try store.content.write(bytes, expected: manifestDigest)
+            let index = try JSONCoding.decode(ImageIndex.self, from: Data(bytes))
+            guard let chosen = index.manifest(for: .host) else {
+                throw BerthError(.notFound, "image \(reference) has no \(Platform.host.os)/\(Platform.host.architecture) variant")
+            }
+            (mediaType, bytes) = try await session.manifest(chosen.digest.description)
+            manifestDigest = Digest.sha256(of: bytes)
+            guard manifestDigest == chosen.digest else {
+                throw BerthError(.badRequest, "manifest digest mismatch: index names \(chosen.digest), registry sent \(manifestDigest)")
+            }
+        }
+        let manifest = try JSONCoding.decode(ImageManifest.self, from: Data(bytes))
+        try await session.blob(manifest.config)
+        let layers = manifest.layers
+        let concurrency = layerConcurrency
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var pending = layers.makeIterator()
+                for _ in 0..<concurrency {
+                    if let layer = pending.next() { group.addTask { try await session.blob(layer) } }
+                }
+                while try await group.next() != nil {
+                    if let layer = pending.next() { group.addTask { try await session.blob(layer) } }
+                }
+            }
+        } catch let error as BerthError {
+            throw error
+        } catch {
+            throw BerthError(.unavailable, "failed to pull \(reference): \(error)")
+        }
+        _ = try store.content.write(bytes, expected: manifestDigest)
+        var tagged = reference
+        tagged.digest = nil
+        if tagged.tag == nil { tagged.tag = "latest" }
+        let image = reference.tag == nil && reference.digest != nil
+            ? try store.tag(reference, manifest: manifestDigest)
+            : try store.tag(tagged, manifest: manifestDigest)
+        logger.info("image pulled", metadata: ["image": "\(reference)", "digest": "\(manifestDigest)", "layers": "\(layers.count)"])
+        return image
+    }
+
+    func baseURL(for registry: String) -> String {
+        let host = registry == ImageReference.defaultRegistry ? "registry-1.docker.io" : registry
+        let name = host.split(separator: ":").first.map(String.init) ?? host
+        let plain = insecureRegistries.contains(registry) || name == "localhost" || name.hasPrefix("127.") || name == "[::1]"
+        return "\(plain ? "http" : "https")://\(host)"
+    }
+
+    static func host(matches credentialHost: String, _ registry: String) -> Bool {
+        credentialHost == registry || (registry == ImageReference.defaultRegistry && credentialHost.contains("docker.io"))
+    }
+}
+

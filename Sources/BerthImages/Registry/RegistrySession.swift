@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import BerthCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One pull's conversation with a registry: requests for one repository, answering auth
+/// challenges once and retrying.
+struct RegistrySession: Sendable {
+    let client: RegistryClient
+    let reference: ImageReference
+    let authenticator: RegistryAuthenticator
+
+    var scope: String { "repository:\(reference.repository):pull" }
+    var base: String { client.baseURL(for: reference.registry) + "/v2/\(reference.repository)" }
+
+    /// The manifest (or index) for a tag or digest, with its media type.
+    func manifest(_ tagOrDigest: String) async throws(BerthError) -> (String, [UInt8]) {
+        let response = try await send("\(base)/manifests/\(tagOrDigest)", accept: RegistryClient.manifestAccept)
+        guard response.status == .ok else {
+            throw Self.error(response.status, what: "manifest \(reference.name):\(tagOrDigest)")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try await response.body.collect(upTo: 8 << 20).readableBytesView)
+        } catch {
+            throw BerthError(.badRequest, "failed to read manifest of \(reference): \(error)")
+        }
+        var mediaType = response.headers.first(name: "Content-Type")?.split(separator: ";").first.map(String.init) ?? ""
+        if !MediaType.isIndex(mediaType) && !MediaType.isManifest(mediaType) {
+            // Some registries answer application/json; the document says what it is.
+            let json = try? JSONParser.parse(bytes)
+            mediaType = json?["mediaType"]?.stringValue ?? (json?["manifests"] != nil ? MediaType.ociIndex : MediaType.ociManifest)
+        }
+        return (mediaType, bytes)
+    }
+
+    /// Streams a blob into the content store, verifying digest and size; skips blobs already there.
+    func blob(_ descriptor: Descriptor) async throws(BerthError) {
+        if client.store.content.contains(descriptor.digest) { return }
+        let response = try await send("\(base)/blobs/\(descriptor.digest)", accept: "*/*")
+        guard response.status == .ok else { throw Self.error(response.status, what: "blob \(descriptor.digest)") }
+        let writer = try BlobWriter(store: client.store.content, algorithm: descriptor.digest.algorithm)
+        do {
+            for try await chunk in response.body {
+                try chunk.withUnsafeReadableBytes { (raw) throws(BerthError) in try writer.append(raw) }
+                if writer.written > descriptor.size { break }
+            }
+        } catch let error as BerthError {
+            throw error
+        } catch {
+            throw BerthError(.unavailable, "failed to download \(descriptor.digest): \(error)")
+        }
+        _ = try writer.commit(expected: descriptor.digest, expectedSize: descriptor.size)
+        client.logger.debug("blob fetched", metadata: ["digest": "\(descriptor.digest)", "bytes": "\(descriptor.size)"])
+    }
+
+    /// GET with the current credentials; on 401, answers the challenge and tries once more.
+    private func send(_ url: String, accept: String) async throws(BerthError) -> HTTPClientResponse {
+        var response = try await get(url, accept: accept, authorization: await authenticator.header(scope: scope))
+        if response.status == .unauthorized, let header = response.headers.first(name: "WWW-Authenticate"), let challenge = AuthChallenge(header: header) {
+            let http = client.http
+            try await authenticator.respond(to: challenge, scope: scope) { (url, authorization) throws(BerthError) in
+                var request = HTTPClientRequest(url: url.absoluteString)
+                if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+                do {
+                    let reply = try await http.execute(request, timeout: .seconds(30))
+                    return (Int(reply.status.code), Array(try await reply.body.collect(upTo: 1 << 20).readableBytesView))
+                } catch {
+                    throw BerthError(.unavailable, "failed to reach the token service \(url): \(error)")
+                }
+            }
+            response = try await get(url, accept: accept, authorization: await authenticator.header(scope: scope))
+            if response.status == .unauthorized {
+                throw BerthError(.unauthorized, "the registry refused the credentials for \(reference.name)")
+            }
+        }
+        return response
+    }
+
+    private func get(_ url: String, accept: String, authorization: String?) async throws(BerthError) -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: accept)
+        request.headers.add(name: "User-Agent", value: "berth/0.1")
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        do {
+            return try await client.http.execute(request, timeout: .seconds(300))
+        } catch {
+            throw BerthError(.unavailable, "failed to reach registry \(reference.registry): \(error)")
+        }
+    }
+
+    static func error(_ status: HTTPResponseStatus, what: String) -> BerthError {
+        switch status.code {
+        case 404: BerthError(.notFound, "\(what) not found")
+        case 401, 403: BerthError(.unauthorized, "access to \(what) denied")
+        case 429: BerthError(.tooManyRequests, "registry rate limit reached fetching \(what)")
+        default: BerthError(.unavailable, "registry answered HTTP \(status.code) for \(what)")
+        }
+    }
+}

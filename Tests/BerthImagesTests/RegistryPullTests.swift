@@ -1,0 +1,145 @@
+@testable import BerthImages
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Pulls from a real Distribution registry (`docker-registry`, Debian) started on loopback, with
+/// images pushed by skopeo: anonymous and basic auth, a tampered blob, a missing image.
+@Suite("registry pulls", .serialized)
+struct RegistryPullTests {
+    final class Registry {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-registry-\(UUID().uuidString)").path
+        let port = FreePort.next()
+        var process: Process?
+
+        init(basicAuth: (user: String, password: String)? = nil) throws {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var config = "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: \(directory)/data\nhttp:\n  addr: 127.0.0.1:\(port)\n"
+            if let basicAuth {
+                let hash = try runCommand("/usr/bin/htpasswd", ["-Bbn", basicAuth.user, basicAuth.password])
+                try Data(hash.output.utf8).write(to: URL(fileURLWithPath: directory + "/htpasswd"))
+                config += "auth:\n  htpasswd:\n    realm: berth-test\n    path: \(directory)/htpasswd\n"
+            }
+            try Data(config.utf8).write(to: URL(fileURLWithPath: directory + "/config.yml"))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
+            process.arguments = ["serve", directory + "/config.yml"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            self.process = process
+            for _ in 0..<100 {
+                if let result = try? runCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/v2/"]),
+                   result.output == "200" || result.output == "401" { return }
+                usleep(50_000)
+            }
+        }
+
+        /// Pushes the local busybox image as `name` with skopeo.
+        func push(_ store: ImageStore, as name: String, credentials: String? = nil) throws {
+            let image = try BusyboxImage.ensure(in: store)
+            let layout = directory + "/layout"
+            try OCILayout.export(image, to: layout, from: store)
+            var arguments = ["copy", "--dest-tls-verify=false"]
+            if let credentials { arguments += ["--dest-creds", credentials] }
+            let result = try runCommand("/usr/bin/skopeo", arguments + ["oci:\(layout):latest", "docker://127.0.0.1:\(port)/\(name)"], timeout: 120)
+            guard result.status == 0 else { throw BerthError(.internalError, "skopeo push failed: \(result.error)") }
+        }
+
+        func stop() {
+            if let process, process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    func withStores(_ body: (ImageStore, ImageStore, String) async throws -> Void) async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-pull-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await body(try ImageStore(root: root + "/source"), try ImageStore(root: root + "/node"), root)
+    }
+
+    @Test("anonymous pull: manifest, config and layers land verified; the image unpacks and names the same content")
+    func anonymous() async throws {
+        let registry = try Registry()
+        defer { registry.stop() }
+        try await withStores { source, node, _ in
+            try registry.push(source, as: "tools/busybox:v1")
+            let client = RegistryClient(store: node)
+            let image: LocalImage
+            do { image = try await client.pull(try ImageReference(parsing: "127.0.0.1:\(registry.port)/tools/busybox:v1"), credentials: []) } catch {
+                await client.shutdown()
+                throw error
+            }
+            #expect(image.reference == "127.0.0.1:\(registry.port)/tools/busybox:v1")
+            let lower = try node.layers.lowerDirectories(for: image)
+            #expect(FileManager.default.isExecutableFile(atPath: lower[0] + "/bin/busybox"))
+            let missing = await #expect(throws: BerthError.self) {
+                try await client.pull(try ImageReference(parsing: "127.0.0.1:\(registry.port)/tools/nothing:v1"), credentials: [])
+            }
+            #expect(missing?.code == .notFound)
+            await client.shutdown()
+        }
+    }
+
+    @Test("basic auth: refused without credentials, pulled with them")
+    func basicAuth() async throws {
+        let registry = try Registry(basicAuth: ("berth", "s3cret"))
+        defer { registry.stop() }
+        try await withStores { source, node, _ in
+            try registry.push(source, as: "private/busybox:v1", credentials: "berth:s3cret")
+            let client = RegistryClient(store: node)
+            let reference = try ImageReference(parsing: "127.0.0.1:\(registry.port)/private/busybox:v1")
+            let refused = await #expect(throws: BerthError.self) { try await client.pull(reference, credentials: []) }
+            #expect(refused?.code == .unauthorized)
+            let wrong = RegistryCredential(registry: "127.0.0.1:\(registry.port)", username: "berth", password: "wrong")
+            await #expect(throws: BerthError.self) { try await client.pull(reference, credentials: [wrong]) }
+            let right = RegistryCredential(registry: "127.0.0.1:\(registry.port)", username: "berth", password: "s3cret")
+            let image = try await client.pull(reference, credentials: [right])
+            #expect(node.content.contains(image.manifest.layers[0].digest))
+            await client.shutdown()
+        }
+    }
+
+    @Test("a tampered blob is refused and nothing of it is stored")
+    func tampered() async throws {
+        let registry = try Registry()
+        defer { registry.stop() }
+        try await withStores { source, node, _ in
+            try registry.push(source, as: "tools/busybox:v1")
+            // Corrupt the layer in the registry's own storage.
+            let blobs = registry.directory + "/data/docker/registry/v2/blobs/sha256"
+            var largest = ("", 0)
+            for prefix in try FileManager.default.contentsOfDirectory(atPath: blobs) {
+                for hex in try FileManager.default.contentsOfDirectory(atPath: blobs + "/" + prefix) {
+                    let path = "\(blobs)/\(prefix)/\(hex)/data"
+                    let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+                    if size > largest.1 { largest = (path, size) }
+                }
+            }
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: largest.0))
+            bytes[bytes.count / 2] ^= 0xff
+            try bytes.write(to: URL(fileURLWithPath: largest.0))
+            let client = RegistryClient(store: node)
+            let error = await #expect(throws: BerthError.self) {
+                try await client.pull(try ImageReference(parsing: "127.0.0.1:\(registry.port)/tools/busybox:v1"), credentials: [])
+            }
+            #expect(error?.message.contains("mismatch") == true)
+            #expect(node.list().isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: node.content.root + "/ingest").isEmpty)
+            await client.shutdown()
+        }
+    }
+
+    @Test("WWW-Authenticate challenges are parsed, commas inside quotes included")
+    func challenges() {
+        let bearer = AuthChallenge(header: #"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#)
+        #expect(bearer?.scheme == "bearer")
+        #expect(bearer?.parameters["realm"] == "https://auth.example/token")
+        #expect(bearer?.parameters["scope"] == "repository:a/b:pull,push")
+        #expect(AuthChallenge(header: #"Basic realm="x""#)?.scheme == "basic")
+    }
+}
