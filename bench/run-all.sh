@@ -3,3 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash api.sh
+bash node.sh

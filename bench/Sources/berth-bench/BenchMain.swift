@@ -26,6 +26,19 @@ struct BenchMain {
 
         let client = try APIClient(config: Kubeconfig.load(path: kubeconfig))
         _ = try? await client.request(.POST, "/api/v1/namespaces", body: JSONWriter.bytes(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]]))
+        if arguments.count > 1 && (arguments[1] == "podstart" || arguments[1] == "density") {
+            let bench = NodeBench(client: client, namespace: namespace, node: option("node", "vm"))
+            if arguments[1] == "podstart" {
+                let samples = try await bench.podStart(count: pods).sorted()
+                print(JSONWriter.string(["samples_ms": .array(samples.map { .number(String(format: "%.1f", $0)) }),
+                                         "median_ms": .number(String(format: "%.1f", percentile(samples, 0.5)))]))
+            } else {
+                let seconds = try await bench.density(count: pods)
+                print(JSONWriter.string(["all_running_s": .number(String(format: "%.2f", seconds))]))
+            }
+            await client.shutdown()
+            return
+        }
         let result = try await APIBench(client: client, namespace: namespace, pods: pods, clients: clients, watchers: watchers).run()
         var line = result
         if !etcd.isEmpty {
