@@ -11,7 +11,9 @@ cd "$(dirname "$0")/.."
 STARTS=${STARTS:-30}
 DENSITY=${DENSITY:-200}
 BIN=$PWD/.build/release
-work=$(mktemp -d /tmp/berth-node-bench.XXXXXX)
+# Lower-case path: podman derives an image name from an oci: layout path.
+work=/tmp/berth-node-bench-$$
+mkdir -p "$work"
 server_pid=""; agent_pid=""
 export CONTAINERS_CONF=$work/podman/containers.conf CONTAINERS_STORAGE_CONF=$work/podman/storage.conf
 cleanup() {
@@ -31,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 median() { python3 -c 'import sys,statistics; print(round(statistics.median(float(x) for x in sys.argv[1:]),1))' "$@"; }
-now_ms() { python3 -c 'import time; print(time.monotonic()*1000)'; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }  # one fork of date: ~1 ms, same for every sample
 
 api_port=$(port)
 "$BIN/berth" server --data-dir "$work/server" --listen "127.0.0.1:$api_port" >"$work/server.log" 2>&1 &
@@ -73,11 +75,12 @@ CONF
 "$BIN/berth" image export --data-dir "$work/node" berth/busybox:latest "$work/layout"
 podman pull -q "oci:$work/layout:latest" >/dev/null
 image=$(podman images -q | head -1)
+echo "$berth_line" >&2
 podman run -d --name warm "$image" sleep 3600 >/dev/null
 podman_samples=()
 for i in $(seq "$STARTS"); do
   t0=$(now_ms); podman run -d --name "p$i" "$image" sleep 3600 >/dev/null; t1=$(now_ms)
-  podman_samples+=("$(python3 -c "print($t1-$t0)")")
+  podman_samples+=($((t1 - t0)))
 done
 podman_median=$(median "${podman_samples[@]}")
 podman rm -f --all -t 0 >/dev/null
@@ -98,7 +101,7 @@ PY
 runc_samples=()
 for i in $(seq "$STARTS"); do
   t0=$(now_ms); runc --root "$work/runc-root" run -d -b "$work/bundle" "r$i" </dev/null >/dev/null 2>&1; t1=$(now_ms)
-  runc_samples+=("$(python3 -c "print($t1-$t0)")")
+  runc_samples+=($((t1 - t0)))
 done
 runc_median=$(median "${runc_samples[@]}")
 for id in $(runc --root "$work/runc-root" list -q); do runc --root "$work/runc-root" delete --force "$id"; done
@@ -112,8 +115,11 @@ density_line=$("$BIN/berth-bench" density --kubeconfig "$kubeconfig" --pods "$DE
 sleep 2
 rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$agent_pid/status")
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status")
+# RSS counts the binary's and libraries' code pages (shared with the server); the private dirty
+# pages are what the agent itself costs.
+private_kb=$(awk '/^Private_Dirty/ {print $2}' "/proc/$agent_pid/smaps_rollup")
 conmon_kb=$(ps -o rss= -C conmon | awk '{s+=$1} END {print s+0}')
 conmons=$(pgrep -c conmon || true)
 seconds=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["all_running_s"])' "$density_line")
-python3 -c "import json,sys; a=sys.argv; print(json.dumps({'bench':'density','pods':int(a[1]),'all_running_s':float(a[2]),'agent_rss_mb':round(int(a[3])/1024,1),'agent_peak_rss_mb':round(int(a[4])/1024,1),'agent_rss_idle_mb':round(int(a[5])/1024,1),'conmon_rss_per_pod_kb':round(int(a[6])/max(1,int(a[7])))}))" \
-  "$DENSITY" "$seconds" "$rss_after" "$hwm" "$rss_before" "$conmon_kb" "$conmons"
+python3 -c "import json,sys; a=sys.argv; print(json.dumps({'bench':'density','pods':int(a[1]),'all_running_s':float(a[2]),'agent_rss_mb':round(int(a[3])/1024,1),'agent_peak_rss_mb':round(int(a[4])/1024,1),'agent_rss_idle_mb':round(int(a[5])/1024,1),'agent_private_mb':round(int(a[8])/1024,1),'conmon_rss_per_pod_kb':round(int(a[6])/max(1,int(a[7])))}))" \
+  "$DENSITY" "$seconds" "$rss_after" "$hwm" "$rss_before" "$conmon_kb" "$conmons" "$private_kb"

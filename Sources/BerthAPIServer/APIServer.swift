@@ -66,6 +66,7 @@ public final class APIServer: Sendable {
     func respond(to request: Request) async -> Response {
         do throws(BerthError) {
             try authenticate(request)
+            if let response = try await nodeProxy(request) { return response }
             let routed = try PathRouter.route(request.uri.path, registry: registry)
             switch routed {
             case .resource(let target):

@@ -56,7 +56,9 @@ struct AgentAPI: Sendable {
             "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
             "reportingComponent": "berth-agent", "reportingInstance": .string(node),
         ]
-        _ = try? await client.request(.POST, "/api/v1/namespaces/\(namespace)/events", body: JSONWriter.bytes(event))
+        // Events are informational: they never hold up starting or stopping a container.
+        let client = self.client
+        Task { _ = try? await client.request(.POST, "/api/v1/namespaces/\(namespace)/events", body: JSONWriter.bytes(event)) }
     }
 }
 

@@ -66,10 +66,13 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
             }
         }
         let watcher = PodWatcher(configuration: configuration, client: client, manager: manager, logger: logger)
-        try await withGracefulShutdownHandler {
+        let (configuration, logger) = (self.configuration, self.logger)
+        // On shutdown the loops stop at once; containers keep running under conmon and the next
+        // agent adopts them.
+        try await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await watcher.run() }
-                group.addTask { [configuration, logger] in
+                group.addTask {
                     while !Task.isCancelled {
                         do { try await registration.heartbeat() } catch {
                             logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
@@ -78,10 +81,8 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                     }
                 }
             }
-        } onGracefulShutdown: { [manager] in
-            // Containers keep running under conmon; the next agent adopts them.
-            Task { await manager.shutdown() }
         }
+        await manager.shutdown()
     }
 
     /// The host programs the agent drives; a clear message beats a failed pod.

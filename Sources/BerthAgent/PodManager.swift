@@ -7,6 +7,7 @@ import Foundation
 actor PodManager {
     let context: PodContext
     private var workers: [String: PodWorker] = [:]
+    var workersByUID: [String: PodWorker] { workers }
     private var tasks: [String: Task<Void, Never>] = [:]
 
     init(context: PodContext) { self.context = context }

@@ -21,8 +21,9 @@ struct PodNetwork: Sendable {
             guard result.succeeded || FileManager.default.fileExists(atPath: path) else {
                 throw BerthError(.internalError, "failed to create network namespace \(name): \(result.errorText)")
             }
+        } else if let existing = try await address(of: path) {
+            return existing  // set up before an agent restart: keep the address
         }
-        if let existing = try await address(of: path) { return existing }
         _ = try await invoke("loopback", command: "ADD", podUID: podUID, namespace: path, interface: "lo",
                              config: ["cniVersion": "1.0.0", "name": "berth-lo", "type": "loopback"])
         let result = try await invoke("bridge", command: "ADD", podUID: podUID, namespace: path, interface: "eth0", config: bridgeConfig)

@@ -87,7 +87,8 @@ extension PodWorker {
             } catch {
                 throw ContainerStartError(reason: "CreateContainerConfigError", message: error.message)
             }
-            await context.runtime.delete(entry.id)
+            // A previous instance (exited, or left by a crash) must go before its id is reused.
+            if context.runtime.exists(entry.id) { await context.runtime.delete(entry.id) }
             // A container that ran before is a restart: it counts, and logs to a new file.
             if entry.lastTermination != nil && !isInit || (isInit && entry.lastTermination != nil) { entry.restartCount += 1 }
             let logPath = "\(logDirectory)/\(container.name)/\(entry.restartCount).log"

@@ -114,6 +114,11 @@ public struct ConmonDriver: Sendable {
         return Int32(containerPID)
     }
 
+    /// Whether runc keeps state for this id (a cheap check: runc's state directory).
+    public func exists(_ id: String) -> Bool {
+        FileManager.default.fileExists(atPath: "\(runcRoot)/\(id)")
+    }
+
     /// Starts the user process of a created container.
     public func start(_ id: String) async throws(BerthError) {
         let result = try await Subprocess.run(runc, ["--root", runcRoot, "start", id])

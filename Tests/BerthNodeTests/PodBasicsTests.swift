@@ -53,6 +53,27 @@ struct PodBasicsTests {
         }
     }
 
+    @Test("stats/summary reports CPU time, memory working set, pids and network bytes from the node")
+    func stats() async throws {
+        try await withNode { node in
+            try await node.createPod(Manifest.pod("busy", [Manifest.container("main", "head -c 20m /dev/zero > /dev/shm/fill; while :; do :; done", extra: [
+                "resources": ["limits": ["cpu": "300m"]],
+            ])]))
+            _ = try await node.waitForPod("busy", "Running") { $0.status?.phase == "Running" }
+            try await Task.sleep(for: .seconds(2))
+            let reply = try await node.api().request(.GET, "/api/v1/nodes/\(node.nodeName)/proxy/stats/summary").checked()
+            let summary = try reply.json()
+            let pod = summary["pods"]?.arrayValue?.first { $0["podRef"]?["name"]?.stringValue == "busy" }
+            let container = pod?["containers"]?.arrayValue?.first
+            let cpu = Int(container?["cpu"]?["usageCoreNanoSeconds"].map(JSONWriter.string) ?? "0") ?? 0
+            let memory = Int(container?["memory"]?["workingSetBytes"].map(JSONWriter.string) ?? "0") ?? 0
+            #expect(cpu > 300_000_000, "CPU time \(cpu) ns after 2 s at 300m")
+            #expect(memory > 20_000_000, "working set \(memory) bytes with 20 MB in /dev/shm")
+            #expect(pod?["network"]?["name"]?.stringValue == "eth0")
+            #expect((pod?["process_stats"]?["process_count"]?.intValue ?? 0) >= 1)
+        }
+    }
+
     @Test("restart policies: Always backs off (CrashLoopBackOff), OnFailure succeeds, Never fails with the exit code")
     func restartPolicies() async throws {
         try await withNode { node in

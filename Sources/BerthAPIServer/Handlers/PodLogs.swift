@@ -9,6 +9,8 @@ import Synchronization
 public protocol NodeStreamProvider: Sendable {
     func logs(node: String, namespace: String, pod: String, request: PodLogRequest) async throws(BerthError) -> AsyncStream<[UInt8]>
     func exec(node: String, namespace: String, pod: String, request: PodExecRequest) async throws(BerthError) -> any ExecProcess
+    /// The kubelet-style `/stats/summary` of a node.
+    func statsSummary(node: String) async throws(BerthError) -> JSONValue
 }
 
 /// The query of `pods/{name}/exec`.

@@ -28,7 +28,9 @@ struct AgentCommand: AsyncParsableCommand {
             podSubnet: agent.podSubnet, nodeAddress: nodeAddress)
         configuration.bridgeName = agent.bridgeName
         let service = try AgentService(configuration: configuration, client: client, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [service, MemoryTrimService()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(services: [service, MemoryTrimService()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
+        let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await group.run()
         } catch {

@@ -69,8 +69,13 @@ struct ControlPlane {
                 readyLogger.info("berth api server ready", metadata: ["url": "https://\(advertised):\(port)", "kubeconfig": "\(dataDirectory)/admin.kubeconfig"])
             },
             logger: logger)
+        // Open watch streams (kubectl -w, agents) do not end on their own: after a short grace
+        // the group cancels what is still running, so SIGTERM/SIGINT always stop the process.
+        var groupConfiguration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
         do {
-            try await app.runService()
+            try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
             await agentClient?.shutdown()
             await kv.close()

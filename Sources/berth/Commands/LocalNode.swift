@@ -32,3 +32,12 @@ extension LocalNodeStreams {
 }
 
 extension ExecSession: ExecProcess {}
+
+extension LocalNodeStreams {
+    func statsSummary(node: String) async throws(BerthError) -> JSONValue {
+        guard node == agent.configuration.nodeName else {
+            throw BerthError(.unavailable, "node \(node) is not reachable from this server (remote agents come with cluster support)")
+        }
+        return await agent.statsSummary()
+    }
+}
