@@ -19,7 +19,7 @@ export CONTAINERS_CONF=$work/podman/containers.conf CONTAINERS_STORAGE_CONF=$wor
 cleanup() {
   set +e
   if [ -n "$server_pid" ] && [ -f "$work/server/admin.kubeconfig" ]; then
-    /usr/lib/google-cloud-sdk/bin/kubectl.1.33 --kubeconfig "$work/server/admin.kubeconfig" -n bench delete pods --all --grace-period=0 --wait=true --timeout=120s >/dev/null 2>&1
+    /usr/lib/google-cloud-sdk/bin/kubectl.1.33 --kubeconfig "$work/server/admin.kubeconfig" delete pods --all -A --grace-period=0 --wait=true --timeout=120s >/dev/null 2>&1
   fi
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
@@ -27,6 +27,7 @@ cleanup() {
   for id in $(runc --root "$work/runc-root" list -q 2>/dev/null); do runc --root "$work/runc-root" delete --force "$id"; done
   [ -f "$CONTAINERS_CONF" ] && { podman rm -f --all -t 0 >/dev/null 2>&1; podman system reset -f >/dev/null 2>&1; }
   awk -v w="$work" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
+  for uid in $(ls "$work/node/node/pods" 2>/dev/null); do ip netns delete "berth-${uid:0:18}" 2>/dev/null; done
   ip link delete brbench 2>/dev/null
   rm -rf "$work"
 }
