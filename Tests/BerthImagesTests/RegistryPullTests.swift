@@ -134,6 +134,22 @@ struct RegistryPullTests {
         }
     }
 
+    @Test("a docker-archive written by skopeo imports and unpacks to the same file system")
+    func dockerArchive() async throws {
+        try await withStores { source, node, root in
+            let image = try BusyboxImage.ensure(in: source)
+            try OCILayout.export(image, to: root + "/layout", from: source)
+            let archive = root + "/busybox.tar"
+            let copy = try runCommand("/usr/bin/skopeo", ["copy", "oci:\(root)/layout:latest", "docker-archive:\(archive):tools/busybox:v2"], timeout: 120)
+            #expect(copy.status == 0, "\(copy.error)")
+            let imported = try DockerArchive.importImages(from: archive, into: node)
+            #expect(imported.map(\.reference) == ["docker.io/tools/busybox:v2"])
+            let lower = try node.layers.lowerDirectories(for: imported[0])
+            #expect(FileManager.default.isExecutableFile(atPath: lower[0] + "/bin/busybox"))
+            #expect(throws: BerthError.self) { try DockerArchive.importImages(from: root + "/layout/index.json", into: node) }
+        }
+    }
+
     @Test("WWW-Authenticate challenges are parsed, commas inside quotes included")
     func challenges() {
         let bearer = AuthChallenge(header: #"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#)

@@ -15,13 +15,19 @@ struct ImageCommand: AsyncParsableCommand {
     }
 
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "import", abstract: "Import an OCI layout directory (skopeo copy oci:DIR, umoci).")
+        static let configuration = CommandConfiguration(commandName: "import", abstract: "Import an OCI layout directory (skopeo copy oci:DIR, umoci) or a docker-archive tarball (docker save).")
         @OptionGroup var options: StoreOptions
         @Argument(help: "The OCI layout directory.") var path: String
         @Option(help: "Name for an image the layout names only by tag.") var name: String?
         func run() async throws {
             try await reportingErrors {
-                for image in try OCILayout.importImages(from: path, name: name, into: try options.store()) {
+                var isDirectory: ObjCBool = false
+                _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+                let store = try options.store()
+                let images = isDirectory.boolValue
+                    ? try OCILayout.importImages(from: path, name: name, into: store)
+                    : try DockerArchive.importImages(from: path, into: store)
+                for image in images {
                     print("imported \(image.reference) \(image.manifestDigest)")
                 }
             }
