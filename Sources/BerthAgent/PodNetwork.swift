@@ -11,19 +11,23 @@ struct PodNetwork: Sendable {
     static func namespaceName(podUID: String) -> String { "berth-\(podUID.prefix(18))" }
     static func namespacePath(podUID: String) -> String { "/run/netns/\(namespaceName(podUID: podUID))" }
 
-    /// Creates (or finds) the namespace and attaches it; returns the pod's IP. Idempotent: a pod
-    /// that already has its address keeps it.
-    func setUp(podUID: String) async throws(BerthError) -> String {
+    /// Creates the namespace if it does not exist (cheap: containers can be created in it while
+    /// `attach` plumbs it).
+    func createNamespace(podUID: String) async throws(BerthError) {
         let name = Self.namespaceName(podUID: podUID)
         let path = Self.namespacePath(podUID: podUID)
-        if !FileManager.default.fileExists(atPath: path) {
-            let result = try await Subprocess.run("/usr/sbin/ip", ["netns", "add", name])
-            guard result.succeeded || FileManager.default.fileExists(atPath: path) else {
-                throw BerthError(.internalError, "failed to create network namespace \(name): \(result.errorText)")
-            }
-        } else if let existing = try await address(of: path) {
-            return existing  // set up before an agent restart: keep the address
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        let result = try await Subprocess.run("/usr/sbin/ip", ["netns", "add", name])
+        guard result.succeeded || FileManager.default.fileExists(atPath: path) else {
+            throw BerthError(.internalError, "failed to create network namespace \(name): \(result.errorText)")
         }
+    }
+
+    /// Attaches the namespace (lo up, eth0 on the bridge) and returns the pod's IP. Idempotent:
+    /// a pod that already has its address (set up before an agent restart) keeps it.
+    func attach(podUID: String) async throws(BerthError) -> String {
+        let path = Self.namespacePath(podUID: podUID)
+        if let existing = try await address(of: path) { return existing }
         _ = try await invoke("loopback", command: "ADD", podUID: podUID, namespace: path, interface: "lo",
                              config: ["cniVersion": "1.0.0", "name": "berth-lo", "type": "loopback"])
         let result = try await invoke("bridge", command: "ADD", podUID: podUID, namespace: path, interface: "eth0", config: bridgeConfig)

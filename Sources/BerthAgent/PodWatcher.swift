@@ -28,7 +28,7 @@ struct PodWatcher: Sendable {
                 let events = try await client.watch("/api/v1/pods?watch=true&allowWatchBookmarks=true&fieldSelector=\(selector)&resourceVersion=\(revision)")
                 for try await event in events {
                     guard let type = event["type"]?.stringValue, let object = event["object"] else { continue }
-                    logger.debug("pod event", metadata: ["type": "\(type)", "pod": "\(object["metadata"]?["name"]?.stringValue ?? "")"])
+                    logger.debug("pod event", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "type": "\(type)", "pod": "\(object["metadata"]?["name"]?.stringValue ?? "")"])
                     switch type {
                     case "ADDED", "MODIFIED":
                         await manager.apply(try object.decode(Pod.self))

@@ -78,6 +78,10 @@ extension PodWorker {
         do {
             let image = try await pullImage(container, entry: &entry)
             let rootfs = try prepareRootfs(container.name, image: image, entry: &entry)
+            // The address is needed before create only when the environment refers to it.
+            if container.env?.contains(where: { ($0.valueFrom?.fieldRef?.fieldPath ?? "").hasPrefix("status.podIP") }) == true {
+                _ = try await networkAddress()
+            }
             let sandbox = ContainerSpecFactory.Sandbox(
                 podDirectory: podDirectory, networkNamespace: PodNetwork.namespacePath(podUID: uid), podIP: record.podIP ?? "",
                 hostIP: context.configuration.nodeAddress, nodeName: context.configuration.nodeName, volumePaths: volumePaths)
@@ -93,8 +97,12 @@ extension PodWorker {
             if entry.lastTermination != nil && !isInit || (isInit && entry.lastTermination != nil) { entry.restartCount += 1 }
             let logPath = "\(logDirectory)/\(container.name)/\(entry.restartCount).log"
             do {
+                context.logger.debug("container creating", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "pod": "\(record.name)", "container": "\(container.name)"])
                 _ = try await context.runtime.create(configuration, bundle: bundle(container.name), logPath: logPath)
+                context.logger.debug("container created", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "pod": "\(record.name)", "container": "\(container.name)"])
+                _ = try await networkAddress()
                 try await context.runtime.start(entry.id)
+                context.logger.debug("container started", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "pod": "\(record.name)", "container": "\(container.name)"])
             } catch {
                 await context.runtime.delete(entry.id)
                 throw ContainerStartError(reason: "CreateContainerError", message: error.message)

@@ -8,12 +8,18 @@ extension PodWorker {
         guard status != lastReportedStatus else { return }
         let namespace = record.namespace
         let path = "/api/v1/namespaces/\(namespace)/pods/\(record.name)/status"
-        for _ in 0..<3 {
-            guard var current = try? await context.api.getIfPresent(Pod.self, "/api/v1/namespaces/\(namespace)/pods/\(record.name)"),
-                  current.metadata.uid == uid else { return }
+        for attempt in 0..<3 {
+            // The pod last seen on the watch is usually current; only a conflict costs a GET.
+            var current = pod
+            if attempt > 0 {
+                guard let fresh = try? await context.api.getIfPresent(Pod.self, "/api/v1/namespaces/\(namespace)/pods/\(record.name)"),
+                      fresh.metadata.uid == uid else { return }
+                current = fresh
+            }
             current.status = status
             do {
                 try await context.api.put(path, current)
+                context.logger.debug("status reported", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "pod": "\(record.name)", "phase": "\(status.phase ?? "")"])
                 lastReportedStatus = status
                 return
             } catch where error.code == .conflict {

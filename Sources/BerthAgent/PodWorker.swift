@@ -32,6 +32,7 @@ actor PodWorker {
     var probeStates: [String: ProbeState] = [:]
     var sandboxReady = false
     var sandboxError: (reason: String, message: String)?
+    var attachment: Task<Result<String, BerthError>, Never>?
     private var waiter: CheckedContinuation<Void, Never>?
     private var wokenEarly = false
 
@@ -99,7 +100,9 @@ actor PodWorker {
         }
         if !sandboxReady {
             do {
+                context.logger.debug("sandbox preparing", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "pod": "\(record.name)"])
                 try await prepareSandbox()
+                context.logger.debug("sandbox ready", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "pod": "\(record.name)"])
                 sandboxReady = true
                 sandboxError = nil
             } catch {
@@ -121,20 +124,57 @@ actor PodWorker {
         context.logger.trace("pod status reported", metadata: ["pod": "\(record.namespace)/\(record.name)"])
     }
 
-    /// Directories, network namespace, /etc files and volumes.
+    /// Directories, network namespace, /etc files and volumes. The namespace's interfaces are
+    /// plumbed in the background (`attachment`): containers are created meanwhile and started
+    /// only once the pod has its address (`networkAddress`).
     private func prepareSandbox() async throws(BerthError) {
         try PodVolumes.makeDirectory(podDirectory, mode: 0o755)
         if record.startTime == nil { record.startTime = Date() }
-        let ip = try await context.network.setUp(podUID: uid)
-        record.podIP = ip
+        try await context.network.createNamespace(podUID: uid)
+        if record.podIP == nil && attachment == nil {
+            let (network, podUID) = (context.network, uid)
+            attachment = Task {
+                do throws(BerthError) { return .success(try await network.attach(podUID: podUID)) } catch { return .failure(error) }
+            }
+        }
         let hostname = pod.spec?.hostname ?? pod.metadata.name ?? "pod"
-        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\(ip)\t\(hostname)\n"
-        for alias in pod.spec?.hostAliases ?? [] { hosts += "\(alias.ip)\t\((alias.hostnames ?? []).joined(separator: " "))\n" }
-        try write("hosts", hosts)
+        try write("hosts", hostsFile(ip: record.podIP))
         try write("hostname", hostname + "\n")
         try write("resolv.conf", Self.resolvConf(pod))
         volumePaths = try await context.volumes.setUp(pod, podDirectory: podDirectory)
         record.save("\(podDirectory)/record.json")
+    }
+
+    /// The pod's IP once its network is attached; writes it into /etc/hosts in place (the file
+    /// is bind-mounted into containers already created, so its inode must stay).
+    func networkAddress() async throws(BerthError) -> String {
+        if let ip = record.podIP { return ip }
+        guard let attachment else { throw BerthError(.internalError, "pod network was never set up") }
+        let ip: String
+        switch await attachment.value {
+        case .success(let address):
+            ip = address
+        case .failure(let error):
+            self.attachment = nil
+            sandboxReady = false
+            throw error
+        }
+        record.podIP = ip
+        record.save("\(podDirectory)/record.json")
+        if let handle = FileHandle(forWritingAtPath: "\(podDirectory)/hosts") {
+            try? handle.truncate(atOffset: 0)
+            try? handle.write(contentsOf: Data(hostsFile(ip: ip).utf8))
+            try? handle.close()
+        }
+        return ip
+    }
+
+    private func hostsFile(ip: String?) -> String {
+        let hostname = pod.spec?.hostname ?? pod.metadata.name ?? "pod"
+        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        if let ip { hosts += "\(ip)\t\(hostname)\n" }
+        for alias in pod.spec?.hostAliases ?? [] { hosts += "\(alias.ip)\t\((alias.hostnames ?? []).joined(separator: " "))\n" }
+        return hosts
     }
 
     var volumePaths: [String: String] = [:]
@@ -157,4 +197,9 @@ actor PodWorker {
         if let searches = pod.spec?.dnsConfig?.searches, !searches.isEmpty { text += "search \(searches.joined(separator: " "))\n" }
         return text
     }
+}
+
+extension PodWorker {
+    /// Milliseconds since boot, for debug logs that time the steps of a pod start.
+    static var uptimeMilliseconds: String { String(format: "%.1f", ProcessInfo.processInfo.systemUptime * 1000) }
 }

@@ -12,7 +12,9 @@ public final class APIClient: Sendable {
     public let registry: ResourceRegistry
     let http: HTTPClient
 
-    public init(config: Kubeconfig, registry: ResourceRegistry = .standard) throws(BerthError) {
+    /// `maximumConnections` bounds the connection pool per server: each TLS connection costs
+    /// memory on both ends, and an agent with hundreds of pods needs only a few.
+    public init(config: Kubeconfig, registry: ResourceRegistry = .standard, maximumConnections: Int = 256) throws(BerthError) {
         self.config = config
         self.registry = registry
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -28,7 +30,7 @@ public final class APIClient: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10))
         // Watches hold a connection each; controllers and benchmarks run many at once.
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnections)
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -22,7 +22,7 @@ struct AgentCommand: AsyncParsableCommand {
         _ = mallopt(M_ARENA_MAX, 2)
         var logger = Logger(label: "berth.agent")
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        let client = try APIClient(config: Kubeconfig.load(path: kubeconfig))
+        let client = try APIClient(config: Kubeconfig.load(path: kubeconfig), maximumConnections: 8)
         var configuration = AgentConfiguration(
             nodeName: agent.nodeName ?? AgentConfiguration.hostName, dataDirectory: dataDir + "/node",
             podSubnet: agent.podSubnet, nodeAddress: nodeAddress)

@@ -46,7 +46,7 @@ struct ControlPlane {
         var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), MemoryTrimService()]
         var agentClient: APIClient?
         if let agent {
-            let client = try APIClient(config: kubeconfig)
+            let client = try APIClient(config: kubeconfig, maximumConnections: 8)
             agentClient = client
             var agentLogger = Logger(label: "berth.agent")
             agentLogger.logLevel = logger.logLevel
