@@ -15,6 +15,10 @@ public struct AgentConfiguration: Sendable {
     /// How often each pod is checked for exits, probes and restarts due.
     public var syncInterval: Duration = .milliseconds(500)
     public var maxPods = 250
+    /// A container log is rotated past this size (the kubelet's containerLogMaxSize, 10 MiB).
+    public var containerLogMaxSize: Int64 = 10 << 20
+    /// Log files kept per container, the current one included (containerLogMaxFiles).
+    public var containerLogMaxFiles = 5
 
     public init(nodeName: String, dataDirectory: String, podSubnet: String = "100.96.0.0/24", nodeAddress: String = "127.0.0.1") {
         self.nodeName = nodeName

@@ -26,7 +26,8 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
         }
         let api = AgentAPI(client: client)
         let imageStore = try ImageStore(root: configuration.imagesDirectory)
-        let runtime = try ConmonDriver(stateDirectory: configuration.runtimeDirectory, logger: logger)
+        // conmon's cap sits above the agent's rotation size: it only acts while no agent runs.
+        let runtime = try ConmonDriver(stateDirectory: configuration.runtimeDirectory, logSizeMax: configuration.containerLogMaxSize * 4, logger: logger)
         registry = RegistryClient(store: imageStore, insecureRegistries: insecureRegistries, logger: logger)
         context = PodContext(
             configuration: configuration, api: api, runtime: runtime,

@@ -118,6 +118,7 @@ actor PodWorker {
         if await syncInitContainers() {
             await syncContainers()
         }
+        rotateLogs()
         context.logger.trace("pod containers synced", metadata: ["pod": "\(record.namespace)/\(record.name)"])
         record.save("\(podDirectory)/record.json")
         await reportStatus()

@@ -32,6 +32,7 @@ final class NodeFixture: @unchecked Sendable {
         bridge = "brt\(index)"
         server = BerthServerProcess(extraArguments: [
             "--node-name", "node-\(index)", "--bridge-name", "brt\(index)", "--pod-subnet", "100.96.\(50 + index).0/24",
+            "--container-log-max-size", "65536",
         ])
     }
 

@@ -37,4 +37,22 @@ struct PodStreamsTests {
             #expect(missing.status != 0 && missing.error.contains("nope"))
         }
     }
+
+    @Test("logs are rotated by size: at most 5 files, the current one below the limit, reading continues in the new file")
+    func rotation() async throws {
+        try await withNode { node in
+            // ~200 bytes a line, 40 lines every 0.1 s: the 64 KiB limit is passed every second.
+            let line = String(repeating: "x", count: 190)
+            try await node.createPod(Manifest.pod("chatty", [Manifest.container("main", "i=0; while true; do for j in $(seq 40); do echo \"$i \(line)\"; done; i=$((i+1)); sleep 0.1; done")]))
+            let pod = try await node.waitForPod("chatty", "Running") { $0.status?.phase == "Running" }
+            try await Task.sleep(for: .seconds(10))
+            let directory = node.server.dataDirectory + "/node/logs/default_chatty_\(pod.metadata.uid ?? "")/main"
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+            #expect(files.count >= 2 && files.count <= 5, "log files: \(files.sorted())")
+            let current = (try FileManager.default.attributesOfItem(atPath: directory + "/0.log")[.size] as? Int) ?? 0
+            #expect(current < 65536 * 3, "current log \(current) bytes")
+            let tail = try await node.logs("chatty", query: "tailLines=3")
+            #expect(tail.split(separator: "\n").count == 3 && tail.contains(line))
+        }
+    }
 }

@@ -27,6 +27,7 @@ struct AgentCommand: AsyncParsableCommand {
             nodeName: agent.nodeName ?? AgentConfiguration.hostName, dataDirectory: dataDir + "/node",
             podSubnet: agent.podSubnet, nodeAddress: nodeAddress)
         configuration.bridgeName = agent.bridgeName
+            configuration.containerLogMaxSize = agent.containerLogMaxSize
         let service = try AgentService(configuration: configuration, client: client, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(services: [service, MemoryTrimService()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)

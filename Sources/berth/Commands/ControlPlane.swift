@@ -54,6 +54,7 @@ struct ControlPlane {
                 nodeName: agent.nodeName ?? AgentConfiguration.hostName, dataDirectory: dataDirectory + "/node",
                 podSubnet: agent.podSubnet, nodeAddress: advertised)
             configuration.bridgeName = agent.bridgeName
+            configuration.containerLogMaxSize = agent.containerLogMaxSize
             let service = try AgentService(configuration: configuration, client: client, logger: agentLogger)
             server.nodeStreams.set(LocalNodeStreams(agent: service))
             services.append(service)

@@ -60,4 +60,7 @@ struct AgentOptions: ParsableArguments {
 
     @Option(help: "The Linux bridge pods attach to.")
     var bridgeName = "berth0"
+
+    @Option(help: "Rotate a container's log past this many bytes (keeping 5 files).")
+    var containerLogMaxSize: Int64 = 10 << 20
 }
