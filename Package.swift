@@ -52,6 +52,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "BerthScheduler", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "BerthControllers",
+            dependencies: [
+                "BerthCore", "BerthClient", "BerthScheduler",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "BerthRuntime",
             dependencies: ["BerthCore", "CBerthSys", .product(name: "Logging", package: "swift-log")],
@@ -103,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthRuntime", "BerthImages", "CMalloc",
+                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthControllers", "BerthScheduler", "BerthRuntime", "BerthImages", "CMalloc",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -115,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "berth-bench",
             dependencies: [
-                "BerthCore", "BerthClient",
+                "BerthCore", "BerthClient", "BerthScheduler",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -124,6 +134,8 @@ let package = Package(
         ),
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthClient"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "BerthSchedulerTests", dependencies: ["BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "BerthControllersTests", dependencies: ["BerthControllers", "BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthCore", "BerthTestSupport", "CBerthSys"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

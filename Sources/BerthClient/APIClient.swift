@@ -47,7 +47,8 @@ public final class APIClient: Sendable {
         public func checked() throws(BerthError) -> Reply {
             guard status >= 300 else { return self }
             let status = try? JSONCoding.decode(Status.self, from: Data(body))
-            let code = BerthError.Code(httpStatus: self.status)
+            // 409 is both AlreadyExists and Conflict: the Status reason tells them apart.
+            let code = status?.reason.flatMap(BerthError.Code.init(rawValue:)) ?? BerthError.Code(httpStatus: self.status)
             throw BerthError(code, status?.message ?? String(decoding: body, as: UTF8.self), causes: status?.details?.causes ?? [], details: status?.details)
         }
     }

@@ -63,6 +63,16 @@ enum Discovery {
                     sub["verbs"] = ["create", "get"]
                     sub["kind"] = "PodExecOptions"
                 }
+                if subresource == "binding" {
+                    sub["verbs"] = ["create"]
+                    sub["kind"] = "Binding"
+                }
+                if subresource == "eviction" {
+                    sub["verbs"] = ["create"]
+                    sub["group"] = "policy"
+                    sub["version"] = "v1"
+                    sub["kind"] = "Eviction"
+                }
                 if subresource == "scale" {
                     sub["group"] = "autoscaling"
                     sub["version"] = "v1"

@@ -24,6 +24,9 @@ extension APIServer {
             guard request.method == .get else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
             return try await podLogs(request, target, name)
         }
+        if target.subresource == "binding" || target.subresource == "eviction", request.method != .post {
+            throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource")
+        }
         let watch = target.legacyWatch || query.flag("watch")
         switch request.method {
         case .get:
@@ -32,6 +35,8 @@ extension APIServer {
             if target.subresource == "scale" { return try await getScale(target, name) }
             return try await get(target, name, query, representation)
         case .post:
+            if let name = target.name, target.subresource == "binding" { return try await bindPod(target, name, try await readJSON(request)) }
+            if let name = target.name, target.subresource == "eviction" { return try await evictPod(target, name, try await readEviction(request)) }
             guard target.name == nil else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
             return try await create(target, try await readJSON(request), query, request)
         case .put:

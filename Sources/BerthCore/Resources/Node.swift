@@ -22,6 +22,13 @@ public struct Taint: Codable, Sendable, Hashable {
     public var value: String?
     public var effect: String
     public var timeAdded: String?
+
+    public init(key: String, value: String? = nil, effect: String, timeAdded: String? = nil) {
+        self.key = key
+        self.value = value
+        self.effect = effect
+        self.timeAdded = timeAdded
+    }
 }
 
 public struct NodeStatus: Codable, Sendable, Hashable {

@@ -12,6 +12,13 @@ public struct ReplicaSetSpec: Codable, Sendable, Hashable {
     public var minReadySeconds: Int32?
     public var selector: LabelSelectorSpec
     public var template: PodTemplateSpec?
+
+    public init(replicas: Int32?, minReadySeconds: Int32? = nil, selector: LabelSelectorSpec, template: PodTemplateSpec?) {
+        self.replicas = replicas
+        self.minReadySeconds = minReadySeconds
+        self.selector = selector
+        self.template = template
+    }
 }
 
 public struct ReplicaSetStatus: Codable, Sendable, Hashable {
@@ -22,6 +29,17 @@ public struct ReplicaSetStatus: Codable, Sendable, Hashable {
     public var terminatingReplicas: Int32?
     public var observedGeneration: Int64?
     public var conditions: [WorkloadCondition]?
+
+    public init(replicas: Int32, fullyLabeledReplicas: Int32? = nil, readyReplicas: Int32? = nil, availableReplicas: Int32? = nil,
+                terminatingReplicas: Int32? = nil, observedGeneration: Int64? = nil, conditions: [WorkloadCondition]? = nil) {
+        self.replicas = replicas
+        self.fullyLabeledReplicas = fullyLabeledReplicas
+        self.readyReplicas = readyReplicas
+        self.availableReplicas = availableReplicas
+        self.terminatingReplicas = terminatingReplicas
+        self.observedGeneration = observedGeneration
+        self.conditions = conditions
+    }
 }
 
 /// The condition shape shared by ReplicaSet, Deployment and DaemonSet status.
@@ -32,6 +50,15 @@ public struct WorkloadCondition: Codable, Sendable, Hashable {
     public var lastTransitionTime: String?
     public var reason: String?
     public var message: String?
+
+    public init(type: String, status: String, lastUpdateTime: String? = nil, lastTransitionTime: String? = nil, reason: String? = nil, message: String? = nil) {
+        self.type = type
+        self.status = status
+        self.lastUpdateTime = lastUpdateTime
+        self.lastTransitionTime = lastTransitionTime
+        self.reason = reason
+        self.message = message
+    }
 }
 
 public struct Deployment: Codable, Sendable, Hashable {
@@ -62,6 +89,11 @@ public struct DeploymentStrategy: Codable, Sendable, Hashable {
 public struct RollingUpdateParameters: Codable, Sendable, Hashable {
     public var maxUnavailable: IntOrString?
     public var maxSurge: IntOrString?
+
+    public init(maxUnavailable: IntOrString? = nil, maxSurge: IntOrString? = nil) {
+        self.maxUnavailable = maxUnavailable
+        self.maxSurge = maxSurge
+    }
 }
 
 public struct DeploymentStatus: Codable, Sendable, Hashable {
@@ -74,6 +106,8 @@ public struct DeploymentStatus: Codable, Sendable, Hashable {
     public var terminatingReplicas: Int32?
     public var conditions: [WorkloadCondition]?
     public var collisionCount: Int32?
+
+    public init() {}
 }
 
 public struct DaemonSet: Codable, Sendable, Hashable {
@@ -108,6 +142,13 @@ public struct DaemonSetStatus: Codable, Sendable, Hashable {
     public var numberUnavailable: Int32?
     public var collisionCount: Int32?
     public var conditions: [WorkloadCondition]?
+
+    public init(currentNumberScheduled: Int32, numberMisscheduled: Int32, desiredNumberScheduled: Int32, numberReady: Int32) {
+        self.currentNumberScheduled = currentNumberScheduled
+        self.numberMisscheduled = numberMisscheduled
+        self.desiredNumberScheduled = desiredNumberScheduled
+        self.numberReady = numberReady
+    }
 }
 
 /// `autoscaling/v1` Scale, the body of the `scale` subresource.

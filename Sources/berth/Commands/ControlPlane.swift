@@ -1,6 +1,7 @@
 import BerthAPIServer
 import BerthAgent
 import BerthClient
+import BerthControllers
 import BerthCore
 import BerthStore
 import Foundation
@@ -20,6 +21,9 @@ struct ControlPlane {
     var store: String?
     /// `berth up` runs a node agent beside the control plane; `berth server` does not.
     var agent: AgentOptions?
+    /// Node lifecycle timings for the controllers.
+    var nodeGrace: Duration = .seconds(10)
+    var podEvictionTimeout: Duration = .seconds(10)
 
     func run() async throws {
         // Few malloc arenas: the server's many short-lived buffers (LIST bodies, watch batches)
@@ -44,6 +48,14 @@ struct ControlPlane {
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.serverKeyPEM.utf8), format: .pem)))
         tls.applicationProtocols = ["http/1.1"]
         var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), MemoryTrimService()]
+        // Controllers and the scheduler talk to the API like any client (HTTPS, admin token).
+        let controllerClient = try APIClient(config: kubeconfig, maximumConnections: 64)
+        var controllerConfiguration = ControllerConfiguration(identity: "\(AgentConfiguration.hostName)-\(ProcessInfo.processInfo.processIdentifier)")
+        controllerConfiguration.nodeGrace = nodeGrace
+        controllerConfiguration.podEvictionTimeout = podEvictionTimeout
+        var controllerLogger = Logger(label: "berth.controllers")
+        controllerLogger.logLevel = logger.logLevel
+        services.append(ControllerManager(api: ResourceAPI(client: controllerClient), configuration: controllerConfiguration, logger: controllerLogger))
         var agentClient: APIClient?
         if let agent {
             let client = try APIClient(config: kubeconfig, maximumConnections: 8)
@@ -78,10 +90,12 @@ struct ControlPlane {
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
+            await controllerClient.shutdown()
             await agentClient?.shutdown()
             await kv.close()
             throw error
         }
+        await controllerClient.shutdown()
         await agentClient?.shutdown()
         await kv.close()
     }

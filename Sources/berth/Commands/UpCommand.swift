@@ -9,7 +9,8 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var agent: AgentOptions
 
     func run() async throws {
-        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent).run()
+        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent,
+                               nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout)).run()
     }
 }
 
@@ -23,7 +24,8 @@ struct ServerCommand: AsyncParsableCommand {
     var store: String?
 
     func run() async throws {
-        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, agent: nil).run()
+        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, agent: nil,
+                               nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout)).run()
     }
 }
 
@@ -48,6 +50,12 @@ struct ControlPlaneOptions: ParsableArguments {
 
     @Option(help: "HOST:PORT the API server listens on (HTTPS).")
     var listen = "127.0.0.1:6443"
+
+    @Option(help: "Seconds without a Lease renewal before a node is NotReady.")
+    var nodeGrace = 10
+
+    @Option(help: "Seconds a node stays NotReady before its pods are replaced elsewhere.")
+    var podEvictionTimeout = 10
 }
 
 /// Options of the node agent `berth up` runs.

@@ -1,0 +1,81 @@
+import BerthCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Settings of the controllers and the scheduler.
+public struct ControllerConfiguration: Sendable {
+    /// A node whose Lease is not renewed for this long becomes NotReady.
+    public var nodeGrace: Duration = .seconds(10)
+    /// Pods of a NotReady node are replaced elsewhere after this much longer.
+    public var podEvictionTimeout: Duration = .seconds(10)
+    public var identity: String
+
+    public init(identity: String) { self.identity = identity }
+}
+
+/// Runs the scheduler and the controllers over shared informers, while this server holds the
+/// controller lease.
+public struct ControllerManager: ServiceLifecycle.Service, Sendable {
+    let api: ResourceAPI
+    let configuration: ControllerConfiguration
+    let logger: Logger
+
+    public init(api: ResourceAPI, configuration: ControllerConfiguration, logger: Logger) {
+        self.api = api
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let election = LeaderElection(api: api, identity: configuration.identity, logger: logger)
+        await cancelWhenGracefulShutdown {
+            await election.run { await runControllers() }
+        }
+    }
+
+    func runControllers() async {
+        let pods = Informer<Pod>(ResourceDescriptor.pod, api: api, logger: logger)
+        let nodes = Informer<Node>(ResourceDescriptor.node, api: api, logger: logger)
+        let leases = Informer<Lease>(ResourceDescriptor.lease, api: api, logger: logger)
+        let replicaSets = Informer<ReplicaSet>(ResourceDescriptor.replicaSet, api: api, logger: logger)
+        let deployments = Informer<Deployment>(ResourceDescriptor.deployment, api: api, logger: logger)
+        let daemonSets = Informer<DaemonSet>(ResourceDescriptor.daemonSet, api: api, logger: logger)
+        let scheduler = SchedulerService(pods: pods, nodes: nodes, api: api, logger: logger)
+        let replicaSetController = ReplicaSetController(replicaSets: replicaSets, pods: pods, api: api, logger: logger)
+        let deploymentController = DeploymentController(deployments: deployments, replicaSets: replicaSets, api: api, logger: logger)
+        let collector = GarbageCollector(pods: pods, replicaSets: replicaSets, deployments: deployments, daemonSets: daemonSets, api: api, logger: logger)
+        let lifecycle = NodeLifecycleController(nodes: nodes, leases: leases, pods: pods, api: api,
+                                                grace: configuration.nodeGrace, evictionTimeout: configuration.podEvictionTimeout, logger: logger)
+        let logger = self.logger
+        await withDiscardingTaskGroup { group in
+            group.addTask { await nodes.run() }
+            group.addTask { await pods.run() }
+            group.addTask { await leases.run() }
+            group.addTask { await replicaSets.run() }
+            group.addTask { await deployments.run() }
+            group.addTask { await daemonSets.run() }
+            group.addTask {
+                // Nodes first: a scheduler that starts with pods but no nodes reports every pod
+                // unschedulable once for nothing.
+                await nodes.waitForSync()
+                await pods.waitForSync()
+                await scheduler.run()
+            }
+            group.addTask { await replicaSetController.runWorkers(logger: logger) }
+            group.addTask { await deploymentController.runWorkers(logger: logger) }
+            group.addTask {
+                for informer in [pods.waitForSync, replicaSets.waitForSync, deployments.waitForSync, daemonSets.waitForSync] as [@Sendable () async -> Void] {
+                    await informer()
+                }
+                collector.scanAll()
+                await collector.runWorkers(logger: logger)
+            }
+            group.addTask {
+                await nodes.waitForSync()
+                await leases.waitForSync()
+                await lifecycle.run()
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import BerthCore
+import Foundation
+import Logging
+
+/// Rolls Deployments out through ReplicaSets: one per template revision, scaled by the
+/// strategy, old ones kept up to `revisionHistoryLimit` for `kubectl rollout undo`.
+public final class DeploymentController: Reconciler {
+    public let name = "deployment"
+    public let queue = WorkQueue()
+    let deployments: Informer<Deployment>
+    let replicaSets: Informer<ReplicaSet>
+    let api: ResourceAPI
+    let logger: Logger
+
+    public init(deployments: Informer<Deployment>, replicaSets: Informer<ReplicaSet>, api: ResourceAPI, logger: Logger) {
+        self.deployments = deployments
+        self.replicaSets = replicaSets
+        self.api = api
+        self.logger = logger
+        deployments.addHandler { [queue] event in
+            switch event {
+            case .added(let object), .deleted(let object): queue.add(Informer<Deployment>.key(object))
+            case .updated(let old, let new):
+                if old.spec != new.spec || old.metadata.annotations != new.metadata.annotations || old.metadata.deletionTimestamp != new.metadata.deletionTimestamp
+                    || new.status?.observedGeneration != new.metadata.generation {
+                    queue.add(Informer<Deployment>.key(new))
+                }
+            }
+        }
+        replicaSets.addHandler { [queue] event in
+            let replicaSet: ReplicaSet
+            switch event {
+            case .added(let object), .deleted(let object): replicaSet = object
+            case .updated(_, let new): replicaSet = new
+            }
+            guard let owner = replicaSet.metadata.ownerReferences?.first(where: { $0.controller == true }), owner.kind == "Deployment" else { return }
+            queue.add(Informer<Deployment>.key(namespace: replicaSet.metadata.namespace, name: owner.name))
+        }
+    }
+
+    public func reconcile(_ key: String) async throws {
+        guard let deployment = deployments.get(key), let uid = deployment.metadata.uid else { return }
+        let owned = replicaSets.owned(by: uid)
+        let now = Date()
+        let plan = DeploymentPlanner.plan(deployment, replicaSets: owned, now: now)
+        if let create = plan.create {
+            let failure = await createReplicaSet(create)
+            if let failure {
+                if failure.code == .alreadyExists {
+                    // A ReplicaSet of that name with another template (a hash collision): bump
+                    // the collision count so the next attempt picks another name.
+                    var updated = deployment
+                    updated.status = plan.status
+                    updated.status?.collisionCount = (deployment.status?.collisionCount ?? 0) + 1
+                    try await api.update(ResourceDescriptor.deployment, updated, subresource: "status")
+                }
+                throw failure
+            }
+        }
+        for replicaSet in plan.update { try await api.update(ResourceDescriptor.replicaSet, replicaSet) }
+        for replicaSet in plan.delete {
+            try await api.delete(ResourceDescriptor.replicaSet, namespace: replicaSet.metadata.namespace, name: replicaSet.metadata.name ?? "", uid: replicaSet.metadata.uid)
+        }
+        var current = deployment
+        if let revision = plan.revisionAnnotation {
+            current.metadata.annotations = (current.metadata.annotations ?? [:]).merging([DeploymentRevisions.revisionAnnotation: revision]) { $1 }
+            current = try await api.update(ResourceDescriptor.deployment, current)
+        }
+        if current.status != plan.status {
+            current.status = plan.status
+            try await api.update(ResourceDescriptor.deployment, current, subresource: "status")
+        }
+        if let recheck = plan.recheckAt {
+            queue.add(key, after: .milliseconds(Int64(max(0, recheck.timeIntervalSince(now)) * 1000)))
+        }
+    }
+
+    private func createReplicaSet(_ replicaSet: ReplicaSet) async -> BerthError? {
+        do {
+            try await api.create(ResourceDescriptor.replicaSet, namespace: replicaSet.metadata.namespace, replicaSet)
+            return nil
+        } catch {
+            return error
+        }
+    }
+}

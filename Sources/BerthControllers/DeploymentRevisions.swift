@@ -1,0 +1,43 @@
+import BerthCore
+
+/// Revision bookkeeping shared by the Deployment planner and `rollout` tooling: the
+/// `pod-template-hash` that names a template's ReplicaSet and the revision annotation.
+public enum DeploymentRevisions {
+    public static let hashLabel = "pod-template-hash"
+    public static let revisionAnnotation = "deployment.kubernetes.io/revision"
+    public static let changeCauseAnnotation = "kubernetes.io/change-cause"
+
+    public static func revision(_ replicaSet: ReplicaSet) -> Int64 {
+        Int64(replicaSet.metadata.annotations?[revisionAnnotation] ?? "") ?? 0
+    }
+
+    /// FNV-1a over the template's canonical JSON (and the collision count), spelled with
+    /// Kubernetes' safe alphabet, so names never form words or look like numbers.
+    public static func templateHash(_ template: PodTemplateSpec, collisionCount: Int32?) -> String {
+        var hash: UInt32 = 2_166_136_261
+        let json = (try? JSONValue(encoding: template)).map(JSONWriter.bytes) ?? []
+        for byte in json {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        if let collisionCount {
+            for byte in String(collisionCount).utf8 {
+                hash ^= UInt32(byte)
+                hash = hash &* 16_777_619
+            }
+        }
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        return String(String(hash).utf8.map { alphabet[Int($0) % alphabet.count] })
+    }
+
+    /// Templates equal once the hash label is ignored.
+    public static func sameTemplate(_ replicaSet: ReplicaSet, _ template: PodTemplateSpec) -> Bool {
+        guard var candidate = replicaSet.spec?.template else { return false }
+        var wanted = template
+        candidate.metadata?.labels?[hashLabel] = nil
+        wanted.metadata?.labels?[hashLabel] = nil
+        if candidate.metadata?.labels?.isEmpty == true { candidate.metadata?.labels = nil }
+        if wanted.metadata?.labels?.isEmpty == true { wanted.metadata?.labels = nil }
+        return candidate == wanted
+    }
+}

@@ -1,0 +1,97 @@
+import BerthCore
+import Foundation
+import Logging
+
+/// Deletes objects whose owners are gone (`ownerReferences`), and carries out the Foreground
+/// and Orphan propagation policies the API server records as finalizers on the owner.
+public final class GarbageCollector: Reconciler {
+    public let name = "garbage-collector"
+    public let queue = WorkQueue()
+    let pods: Informer<Pod>
+    let replicaSets: Informer<ReplicaSet>
+    let deployments: Informer<Deployment>
+    let daemonSets: Informer<DaemonSet>
+    let api: ResourceAPI
+    let logger: Logger
+
+    static let foreground = "foregroundDeletion"
+    static let orphan = "orphan"
+
+    /// Queue keys: `dependent|KIND|ns/name` checks one dependent; `owner|KIND|ns/name` works a
+    /// deleting owner's finalizer.
+    enum Item {
+        case dependent(kind: String, key: String)
+        case owner(kind: String, key: String)
+
+        init?(_ text: String) {
+            let parts = text.split(separator: "|", maxSplits: 2).map(String.init)
+            guard parts.count == 3 else { return nil }
+            self = parts[0] == "owner" ? .owner(kind: parts[1], key: parts[2]) : .dependent(kind: parts[1], key: parts[2])
+        }
+
+        var text: String {
+            switch self {
+            case .dependent(let kind, let key): "dependent|\(kind)|\(key)"
+            case .owner(let kind, let key): "owner|\(kind)|\(key)"
+            }
+        }
+    }
+
+    public init(pods: Informer<Pod>, replicaSets: Informer<ReplicaSet>, deployments: Informer<Deployment>, daemonSets: Informer<DaemonSet>,
+                api: ResourceAPI, logger: Logger) {
+        self.pods = pods
+        self.replicaSets = replicaSets
+        self.deployments = deployments
+        self.daemonSets = daemonSets
+        self.api = api
+        self.logger = logger
+        pods.addHandler { [queue] event in
+            if case .added(let pod) = event, pod.metadata.ownerReferences?.isEmpty == false {
+                queue.add(Item.dependent(kind: "Pod", key: Informer<Pod>.key(pod)).text)
+            }
+        }
+        replicaSets.addHandler { [weak self] event in self?.ownerChanged("ReplicaSet", event, dependentOf: { $0.metadata }) }
+        deployments.addHandler { [weak self] event in self?.ownerChanged("Deployment", event, dependentOf: { $0.metadata }) }
+        daemonSets.addHandler { [weak self] event in self?.ownerChanged("DaemonSet", event, dependentOf: { $0.metadata }) }
+    }
+
+    private func ownerChanged<T: APIResource>(_ kind: String, _ event: InformerEvent<T>, dependentOf meta: (T) -> ObjectMeta) {
+        switch event {
+        case .added(let object):
+            if meta(object).ownerReferences?.isEmpty == false { queue.add(Item.dependent(kind: kind, key: Informer<T>.key(object)).text) }
+            if meta(object).deletionTimestamp != nil { queue.add(Item.owner(kind: kind, key: Informer<T>.key(object)).text) }
+        case .updated(_, let new):
+            if meta(new).deletionTimestamp != nil { queue.add(Item.owner(kind: kind, key: Informer<T>.key(new)).text) }
+        case .deleted(let object):
+            guard let uid = meta(object).uid else { return }
+            for key in dependentKeys(of: uid) { queue.add(key) }
+        }
+    }
+
+    private func dependentKeys(of uid: String) -> [String] {
+        pods.owned(by: uid).map { Item.dependent(kind: "Pod", key: Informer<Pod>.key($0)).text }
+            + replicaSets.owned(by: uid).map { Item.dependent(kind: "ReplicaSet", key: Informer<ReplicaSet>.key($0)).text }
+    }
+
+    /// After the caches are filled: every dependent whose owner may have gone while no
+    /// controller was running.
+    public func scanAll() {
+        for pod in pods.list() where pod.metadata.ownerReferences?.isEmpty == false {
+            queue.add(Item.dependent(kind: "Pod", key: Informer<Pod>.key(pod)).text)
+        }
+        for replicaSet in replicaSets.list() where replicaSet.metadata.ownerReferences?.isEmpty == false {
+            queue.add(Item.dependent(kind: "ReplicaSet", key: Informer<ReplicaSet>.key(replicaSet)).text)
+        }
+        for deployment in deployments.list() where deployment.metadata.deletionTimestamp != nil {
+            queue.add(Item.owner(kind: "Deployment", key: Informer<Deployment>.key(deployment)).text)
+        }
+    }
+
+    public func reconcile(_ text: String) async throws {
+        switch Item(text) {
+        case .dependent(let kind, let key): try await checkDependent(kind: kind, key: key)
+        case .owner(let kind, let key): try await finishOwner(kind: kind, key: key)
+        case nil: return
+        }
+    }
+}

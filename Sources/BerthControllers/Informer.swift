@@ -1,0 +1,155 @@
+import BerthCore
+import Logging
+import Synchronization
+
+/// A change an informer saw. Handlers only enqueue keys; they must not block.
+public enum InformerEvent<T: Sendable>: Sendable {
+    case added(T)
+    case updated(old: T, new: T)
+    case deleted(T)
+}
+
+/// List + watch of one kind into an in-memory cache, shared by every controller that reads the
+/// kind. Re-lists when the watch ends or its revision was compacted (410), and reports the
+/// difference to handlers as ordinary events, so nothing is missed across a reconnect.
+public final class Informer<T: APIResource>: Sendable {
+    public typealias Handler = @Sendable (InformerEvent<T>) -> Void
+
+    let descriptor: ResourceDescriptor
+    let api: ResourceAPI
+    let fieldSelector: String?
+    let logger: Logger
+    private let state = Mutex(State())
+    private let synced = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    struct State {
+        var objects: [String: T] = [:]
+        /// Keys of objects per controlling owner UID.
+        var byOwner: [String: Set<String>] = [:]
+        var handlers: [Handler] = []
+    }
+
+    public init(_ descriptor: ResourceDescriptor, api: ResourceAPI, fieldSelector: String? = nil, logger: Logger) {
+        self.descriptor = descriptor
+        self.api = api
+        self.fieldSelector = fieldSelector
+        self.logger = logger
+    }
+
+    public func addHandler(_ handler: @escaping Handler) { state.withLock { $0.handlers.append(handler) } }
+
+    public func get(_ key: String) -> T? { state.withLock { $0.objects[key] } }
+
+    public func list() -> [T] { state.withLock { Array($0.objects.values) } }
+
+    public var count: Int { state.withLock { $0.objects.count } }
+
+    /// Objects whose controlling owner has this UID.
+    public func owned(by uid: String) -> [T] {
+        state.withLock { state in (state.byOwner[uid] ?? []).compactMap { state.objects[$0] } }
+    }
+
+    /// Returns once the first list has been loaded into the cache.
+    public func waitForSync() async {
+        await withCheckedContinuation { continuation in
+            let ready = synced.withLock { value -> Bool in
+                if value.done { return true }
+                value.waiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                let result = try await api.list(descriptor, as: T.self, fieldSelector: fieldSelector)
+                replaceAll(result.items)
+                markSynced()
+                var revision = result.resourceVersion
+                let events = try await api.watch(descriptor, from: revision, fieldSelector: fieldSelector)
+                for try await event in events {
+                    guard let type = event["type"]?.stringValue, let object = event["object"] else { continue }
+                    if let version = object["metadata"]?["resourceVersion"]?.stringValue { revision = version }
+                    switch type {
+                    case "ADDED", "MODIFIED": upsert(try object.decode(T.self))
+                    case "DELETED": remove(try object.decode(T.self))
+                    case "ERROR": throw BerthError(.gone, object["message"]?.stringValue ?? "watch error")
+                    default: continue
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("informer watch ended, re-listing", metadata: ["kind": "\(descriptor.plural)", "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    public static func key(_ object: T) -> String { key(namespace: object.metadata.namespace, name: object.metadata.name ?? "") }
+
+    public static func key(namespace: String?, name: String) -> String {
+        guard let namespace, !namespace.isEmpty else { return name }
+        return namespace + "/" + name
+    }
+
+    private func markSynced() {
+        let waiters = synced.withLock { value -> [CheckedContinuation<Void, Never>] in
+            value.done = true
+            defer { value.waiters = [] }
+            return value.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Applies a fresh list: new and changed objects as adds/updates, vanished ones as deletes.
+    private func replaceAll(_ items: [T]) {
+        var fresh: [String: T] = [:]
+        for item in items { fresh[Self.key(item)] = item }
+        let (events, handlers) = state.withLock { state -> ([InformerEvent<T>], [Handler]) in
+            var events: [InformerEvent<T>] = []
+            for (key, old) in state.objects where fresh[key] == nil { events.append(.deleted(old)) }
+            for (key, new) in fresh {
+                if let old = state.objects[key] {
+                    if old.metadata.resourceVersion != new.metadata.resourceVersion { events.append(.updated(old: old, new: new)) }
+                } else {
+                    events.append(.added(new))
+                }
+            }
+            state.objects = fresh
+            state.byOwner = [:]
+            for (key, object) in fresh { if let owner = Self.ownerUID(object) { state.byOwner[owner, default: []].insert(key) } }
+            return (events, state.handlers)
+        }
+        for event in events { for handler in handlers { handler(event) } }
+    }
+
+    private func upsert(_ object: T) {
+        let key = Self.key(object)
+        let (event, handlers) = state.withLock { state -> (InformerEvent<T>, [Handler]) in
+            let old = state.objects.updateValue(object, forKey: key)
+            if let old, let owner = Self.ownerUID(old) { state.byOwner[owner]?.remove(key) }
+            if let owner = Self.ownerUID(object) { state.byOwner[owner, default: []].insert(key) }
+            return (old.map { .updated(old: $0, new: object) } ?? .added(object), state.handlers)
+        }
+        for handler in handlers { handler(event) }
+    }
+
+    private func remove(_ object: T) {
+        let key = Self.key(object)
+        let (removed, handlers) = state.withLock { state -> (T?, [Handler]) in
+            let old = state.objects.removeValue(forKey: key)
+            if let old, let owner = Self.ownerUID(old) {
+                state.byOwner[owner]?.remove(key)
+                if state.byOwner[owner]?.isEmpty == true { state.byOwner[owner] = nil }
+            }
+            return (old, state.handlers)
+        }
+        for handler in handlers { handler(.deleted(removed ?? object)) }
+    }
+
+    static func ownerUID(_ object: T) -> String? {
+        object.metadata.ownerReferences?.first { $0.controller == true }?.uid
+    }
+}

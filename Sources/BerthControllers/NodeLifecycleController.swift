@@ -1,0 +1,118 @@
+import BerthCore
+import Foundation
+import Logging
+import Synchronization
+
+/// Watches node Leases: a node that stops renewing for `grace` becomes NotReady (Ready=Unknown)
+/// and is tainted unreachable, so nothing new lands on it; after `evictionTimeout` more its pods
+/// are deleted so their controllers replace them elsewhere. When the node's agent comes back it
+/// finds those pods gone and stops their containers, so no app runs twice.
+public final class NodeLifecycleController: Sendable {
+    let nodes: Informer<Node>
+    let leases: Informer<Lease>
+    let pods: Informer<Pod>
+    let api: ResourceAPI
+    let logger: Logger
+    private let tracker: Mutex<NodeHealthTracker>
+    static let taintEffects = ["NoSchedule", "NoExecute"]
+
+    public init(nodes: Informer<Node>, leases: Informer<Lease>, pods: Informer<Pod>, api: ResourceAPI,
+                grace: Duration, evictionTimeout: Duration, logger: Logger) {
+        self.nodes = nodes
+        self.leases = leases
+        self.pods = pods
+        self.api = api
+        self.logger = logger
+        tracker = Mutex(NodeHealthTracker(grace: grace, evictionTimeout: evictionTimeout))
+    }
+
+    public func run() async {
+        while !Task.isCancelled {
+            await checkAll()
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    func checkAll() async {
+        let now = ContinuousClock.now
+        for lease in leases.list() where lease.metadata.namespace == "kube-node-lease" {
+            tracker.withLock { $0.observe(node: lease.metadata.name ?? "", renewTime: lease.spec?.renewTime, now: now) }
+        }
+        for node in nodes.list() {
+            let name = node.metadata.name ?? ""
+            let tainted = node.spec?.taints?.contains { $0.key == TaintKeysForLifecycle.unreachable } ?? false
+            let verdict = tracker.withLock { $0.judge(node: name, markedLost: tainted, now: now) }
+            do {
+                switch verdict {
+                case .healthy: continue
+                case .lost: if !tainted { try await markLost(node) }
+                case .evict:
+                    if !tainted { try await markLost(node) }
+                    try await evictPods(of: name)
+                case .recovered: try await liftTaints(node)
+                }
+            } catch {
+                logger.warning("node lifecycle step failed", metadata: ["node": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func markLost(_ node: Node) async throws {
+        let name = node.metadata.name ?? ""
+        logger.info("node stopped renewing its lease, marking it not ready", metadata: ["node": "\(name)"])
+        let stamp = JSONValue.string(TableCells.formatTimestamp(Date()))
+        var conditions: [JSONValue] = []
+        for condition in node.status?.conditions ?? [] {
+            var value = try JSONValue(encoding: condition)
+            if condition.type == "Ready" {
+                value["status"] = "Unknown"
+                value["reason"] = "NodeStatusUnknown"
+                value["message"] = "Kubelet stopped posting node status."
+                value["lastTransitionTime"] = stamp
+            }
+            conditions.append(value)
+        }
+        try await api.mergePatch(ResourceDescriptor.node, namespace: nil, name: name, ["status": ["conditions": .array(conditions)]], subresource: "status")
+        var updated = node
+        var taints = (node.spec?.taints ?? []).filter { $0.key != TaintKeysForLifecycle.unreachable }
+        for effect in Self.taintEffects {
+            taints.append(Taint(key: TaintKeysForLifecycle.unreachable, effect: effect, timeAdded: TableCells.formatTimestamp(Date())))
+        }
+        if updated.spec == nil { updated.spec = try JSONValue.object([:]).decode(NodeSpec.self) }
+        updated.spec?.taints = taints
+        if let fresh = try await api.get(ResourceDescriptor.node, namespace: nil, name: name, as: Node.self) {
+            updated.metadata.resourceVersion = fresh.metadata.resourceVersion
+            updated.status = fresh.status
+        }
+        try await api.update(ResourceDescriptor.node, updated)
+        await api.event(about: ObjectReferenceValue(kind: "Node", apiVersion: "v1", namespace: nil, name: name, uid: node.metadata.uid),
+                        reason: "NodeNotReady", message: "Node \(name) status is now: NodeNotReady", type: "Warning", component: "node-controller")
+    }
+
+    /// Deletes the lost node's pods at once (grace 0): their agent cannot confirm a graceful
+    /// stop, and their replacements should not wait. DaemonSet pods stay, as in Kubernetes.
+    private func evictPods(of node: String) async throws {
+        let victims = pods.list().filter { pod in
+            pod.spec?.nodeName == node && pod.metadata.ownerReferences?.contains { $0.controller == true && $0.kind == "DaemonSet" } != true
+        }
+        for pod in victims {
+            logger.info("evicting pod from lost node", metadata: ["node": "\(node)", "pod": "\(pod.metadata.namespace ?? "")/\(pod.metadata.name ?? "")"])
+            await api.event(about: ObjectReferenceValue(pod), reason: "TaintManagerEviction", message: "Marking for deletion Pod \(pod.metadata.namespace ?? "")/\(pod.metadata.name ?? "") from lost node \(node)",
+                            component: "node-controller")
+            try await api.delete(ResourceDescriptor.pod, namespace: pod.metadata.namespace, name: pod.metadata.name ?? "", uid: pod.metadata.uid, gracePeriodSeconds: 0)
+        }
+    }
+
+    private func liftTaints(_ node: Node) async throws {
+        let name = node.metadata.name ?? ""
+        logger.info("node renews its lease again, lifting the unreachable taints", metadata: ["node": "\(name)"])
+        guard var fresh = try await api.get(ResourceDescriptor.node, namespace: nil, name: name, as: Node.self) else { return }
+        let remaining = (fresh.spec?.taints ?? []).filter { $0.key != TaintKeysForLifecycle.unreachable }
+        fresh.spec?.taints = remaining.isEmpty ? nil : remaining
+        try await api.update(ResourceDescriptor.node, fresh)
+    }
+}
+
+enum TaintKeysForLifecycle {
+    static let unreachable = "node.kubernetes.io/unreachable"
+}

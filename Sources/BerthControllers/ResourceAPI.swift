@@ -1,0 +1,122 @@
+import BerthClient
+import BerthCore
+import Foundation
+
+/// The API calls controllers and the scheduler make, typed, over `APIClient` (the same wire
+/// format kubectl speaks, so controllers could as well run outside the server).
+public struct ResourceAPI: Sendable {
+    public let client: APIClient
+
+    public init(client: APIClient) { self.client = client }
+
+    public struct ListResult<T: Sendable>: Sendable {
+        public var items: [T]
+        public var resourceVersion: String
+    }
+
+    public func list<T: APIResource>(_ descriptor: ResourceDescriptor, as type: T.Type, fieldSelector: String? = nil) async throws(BerthError) -> ListResult<T> {
+        var path = client.path(descriptor, namespace: nil)
+        if let fieldSelector { path += "?fieldSelector=" + Self.escape(fieldSelector) }
+        let reply = try await client.request(.GET, path, timeout: .seconds(300)).checked()
+        let list = try JSONParser.parse(reply.body)
+        var items: [T] = []
+        for item in list["items"]?.arrayValue ?? [] { items.append(try item.decode(T.self)) }
+        return ListResult(items: items, resourceVersion: list["metadata"]?["resourceVersion"]?.stringValue ?? "0")
+    }
+
+    public func watch(_ descriptor: ResourceDescriptor, from resourceVersion: String, fieldSelector: String? = nil) async throws(BerthError) -> AsyncThrowingStream<JSONValue, any Error> {
+        var path = client.path(descriptor, namespace: nil) + "?watch=true&allowWatchBookmarks=true&resourceVersion=\(resourceVersion)"
+        if let fieldSelector { path += "&fieldSelector=" + Self.escape(fieldSelector) }
+        return try await client.watch(path)
+    }
+
+    public func get<T: APIResource>(_ descriptor: ResourceDescriptor, namespace: String?, name: String, as type: T.Type) async throws(BerthError) -> T? {
+        let reply = try await client.request(.GET, client.path(descriptor, namespace: namespace, name: name))
+        if reply.status == 404 { return nil }
+        return try JSONParser.parse(try reply.checked().body).decode(T.self)
+    }
+
+    @discardableResult
+    public func create<T: APIResource>(_ descriptor: ResourceDescriptor, namespace: String?, _ object: T) async throws(BerthError) -> T {
+        let reply = try await client.request(.POST, client.path(descriptor, namespace: namespace), body: Array(try JSONCoding.encode(object))).checked()
+        return try JSONParser.parse(reply.body).decode(T.self)
+    }
+
+    /// PUT of the whole object (optimistic concurrency on its resourceVersion), or of its status.
+    @discardableResult
+    public func update<T: APIResource>(_ descriptor: ResourceDescriptor, _ object: T, subresource: String? = nil) async throws(BerthError) -> T {
+        let path = client.path(descriptor, namespace: object.metadata.namespace, name: object.metadata.name ?? "", subresource: subresource)
+        let reply = try await client.request(.PUT, path, body: Array(try JSONCoding.encode(object))).checked()
+        return try JSONParser.parse(reply.body).decode(T.self)
+    }
+
+    public func mergePatch(_ descriptor: ResourceDescriptor, namespace: String?, name: String, _ patch: JSONValue, subresource: String? = nil) async throws(BerthError) {
+        let path = client.path(descriptor, namespace: namespace, name: name, subresource: subresource)
+        _ = try await client.request(.PATCH, path, body: JSONWriter.bytes(patch), contentType: "application/merge-patch+json").checked()
+    }
+
+    /// Deletes; a missing object counts as deleted. `uid` guards against deleting a newer object
+    /// that took the same name.
+    public func delete(_ descriptor: ResourceDescriptor, namespace: String?, name: String, uid: String? = nil,
+                       gracePeriodSeconds: Int? = nil, propagationPolicy: String? = nil) async throws(BerthError) {
+        var options: JSONValue = ["apiVersion": "v1", "kind": "DeleteOptions"]
+        if let uid { options["preconditions"] = ["uid": .string(uid)] }
+        if let gracePeriodSeconds { options["gracePeriodSeconds"] = .number(String(gracePeriodSeconds)) }
+        if let propagationPolicy { options["propagationPolicy"] = .string(propagationPolicy) }
+        let reply = try await client.request(.DELETE, client.path(descriptor, namespace: namespace, name: name), body: JSONWriter.bytes(options))
+        if reply.status == 404 { return }
+        _ = try reply.checked()
+    }
+
+    public func bind(namespace: String, pod: String, uid: String?, node: String) async throws(BerthError) {
+        var metadata: JSONValue = ["name": .string(pod), "namespace": .string(namespace)]
+        if let uid { metadata["uid"] = .string(uid) }
+        let binding: JSONValue = ["apiVersion": "v1", "kind": "Binding", "metadata": metadata, "target": ["apiVersion": "v1", "kind": "Node", "name": .string(node)]]
+        let path = client.path(ResourceDescriptor.pod, namespace: namespace, name: pod, subresource: "binding")
+        _ = try await client.request(.POST, path, body: JSONWriter.bytes(binding)).checked()
+    }
+
+    /// Records an Event about an object, as Kubernetes components do; best effort.
+    public func event(about object: ObjectReferenceValue, reason: String, message: String, type: String = "Normal", component: String) async {
+        let now = Date()
+        let stamp = JSONValue.string(TableCells.formatTimestamp(now))
+        let namespace = object.namespace ?? "default"
+        let name = "\(object.name).\(String(UInt64(now.timeIntervalSince1970 * 1e9), radix: 16))"
+        var involved: JSONValue = ["kind": .string(object.kind), "apiVersion": .string(object.apiVersion), "name": .string(object.name)]
+        if let ns = object.namespace { involved["namespace"] = .string(ns) }
+        if let uid = object.uid { involved["uid"] = .string(uid) }
+        let event: JSONValue = [
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": ["name": .string(name), "namespace": .string(namespace)],
+            "involvedObject": involved, "reason": .string(reason), "message": .string(message), "type": .string(type),
+            "source": ["component": .string(component)], "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+            "reportingComponent": .string(component),
+        ]
+        _ = try? await client.request(.POST, "/api/v1/namespaces/\(namespace)/events", body: JSONWriter.bytes(event))
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_"))) ?? text
+    }
+}
+
+/// Enough of an object to name it in an Event.
+public struct ObjectReferenceValue: Sendable, Hashable {
+    public var kind: String
+    public var apiVersion: String
+    public var namespace: String?
+    public var name: String
+    public var uid: String?
+
+    public init(kind: String, apiVersion: String, namespace: String?, name: String, uid: String?) {
+        self.kind = kind
+        self.apiVersion = apiVersion
+        self.namespace = namespace
+        self.name = name
+        self.uid = uid
+    }
+
+    public init(_ pod: Pod) {
+        self.init(kind: "Pod", apiVersion: "v1", namespace: pod.metadata.namespace, name: pod.metadata.name ?? "", uid: pod.metadata.uid)
+    }
+}

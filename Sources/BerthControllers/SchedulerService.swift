@@ -1,0 +1,168 @@
+import BerthCore
+import BerthScheduler
+import Foundation
+import Logging
+import Synchronization
+
+/// Places pods that have no node: takes them from a queue one at a time, runs the pure
+/// scheduler over the snapshot it keeps from the node and pod informers, counts the pod against
+/// the chosen node at once, and binds through `pods/binding` concurrently. A pod that fits
+/// nowhere gets a `FailedScheduling` Event and waits with backoff, and is tried again as soon
+/// as a node or a pod changes.
+public final class SchedulerService: Sendable {
+    public static let names: Set<String> = ["default-scheduler", "berth-scheduler"]
+    let pods: Informer<Pod>
+    let nodes: Informer<Node>
+    let api: ResourceAPI
+    let logger: Logger
+    let queue = WorkQueue()
+    private let state: Mutex<State>
+
+    struct State {
+        var snapshot = SchedulingSnapshot()
+        var scheduler = Scheduler()
+        var startIndex = 0
+        var generator = SystemRandomNumberGenerator()
+        /// Pods that fit nowhere, with their attempt count.
+        var waiting: [String: Int] = [:]
+    }
+
+    public init(pods: Informer<Pod>, nodes: Informer<Node>, api: ResourceAPI, logger: Logger) {
+        self.pods = pods
+        self.nodes = nodes
+        self.api = api
+        self.logger = logger
+        state = Mutex(State())
+        nodes.addHandler { [weak self] event in self?.nodeChanged(event) }
+        pods.addHandler { [weak self] event in self?.podChanged(event) }
+    }
+
+    static func needsScheduling(_ pod: Pod) -> Bool {
+        guard let spec = pod.spec, spec.nodeName?.isEmpty ?? true, pod.metadata.deletionTimestamp == nil else { return false }
+        guard names.contains(spec.schedulerName ?? "default-scheduler") else { return false }
+        return !PodState.isTerminal(pod)
+    }
+
+    private func nodeChanged(_ event: InformerEvent<Node>) {
+        let retry = state.withLock { state -> [String] in
+            switch event {
+            case .added(let node): state.snapshot.upsert(node)
+            case .updated(let old, let new):
+                state.snapshot.upsert(new)
+                // Heartbeats rewrite condition timestamps every few seconds; only changes that
+                // can make a waiting pod fit are worth another attempt.
+                guard Self.schedulingRelevant(old) != Self.schedulingRelevant(new) else { return [] }
+            case .deleted(let node): state.snapshot.removeNode(named: node.metadata.name ?? "")
+            }
+            return Array(state.waiting.keys)
+        }
+        for key in retry { queue.add(key) }
+    }
+
+    static func schedulingRelevant(_ node: Node) -> [String] {
+        [String(describing: node.metadata.labels ?? [:]), String(describing: node.spec?.taints ?? []), String(node.spec?.unschedulable ?? false),
+         String(describing: node.status?.allocatable ?? [:]), node.status?.conditions?.first { $0.type == "Ready" }?.status ?? ""]
+    }
+
+    private func podChanged(_ event: InformerEvent<Pod>) {
+        switch event {
+        case .added(let pod), .updated(_, let pod):
+            if Self.needsScheduling(pod) {
+                // Our own status patches (PodScheduled=False) come back as updates: only a new
+                // pod or a changed spec is worth another attempt right away.
+                if case .updated(let old, _) = event, old.spec == pod.spec, old.metadata.labels == pod.metadata.labels { return }
+                queue.add(Informer<Pod>.key(pod))
+            } else if pod.spec?.nodeName?.isEmpty == false {
+                let terminal = PodState.isTerminal(pod)
+                state.withLock { state in
+                    if terminal { state.snapshot.forget(uid: pod.metadata.uid ?? "") } else { state.snapshot.place(pod) }
+                }
+            }
+        case .deleted(let pod):
+            // Freed resources may let a waiting pod fit.
+            let retry = state.withLock { state -> [String] in
+                state.snapshot.forget(uid: pod.metadata.uid ?? "")
+                state.waiting[Informer<Pod>.key(pod)] = nil
+                return Array(state.waiting.keys)
+            }
+            for key in retry { queue.add(key) }
+        }
+    }
+
+    public func run() async {
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                while let key = await queue.next() {
+                    guard let pod = pods.get(key), Self.needsScheduling(pod) else {
+                        state.withLock { _ = $0.waiting.removeValue(forKey: key) }
+                        queue.done(key)
+                        continue
+                    }
+                    let (result, attempts) = decide(pod, key: key)
+                    switch result {
+                    case .placed(let node, _):
+                        group.addTask { await self.bind(pod, key: key, node: node) }
+                    case .unschedulable(let message, _):
+                        queue.done(key)
+                        group.addTask { await self.reportUnschedulable(pod, key: key, message: message, attempts: attempts) }
+                    }
+                }
+            }
+        } onCancel: {
+            queue.shutDown()
+        }
+    }
+
+    /// Runs the algorithm and, when it places the pod, counts it on the node right away.
+    private func decide(_ pod: Pod, key: String) -> (SchedulingResult, Int) {
+        state.withLock { state in
+            let (result, evaluated) = state.scheduler.schedule(pod, in: state.snapshot, startIndex: state.startIndex, using: &state.generator)
+            if state.snapshot.count > 0 { state.startIndex = (state.startIndex + evaluated) % state.snapshot.count }
+            switch result {
+            case .placed(_, let index):
+                state.snapshot.assume(PodSummary(pod), on: index)
+                state.waiting[key] = nil
+                return (result, 0)
+            case .unschedulable:
+                let attempts = (state.waiting[key] ?? 0) + 1
+                state.waiting[key] = attempts
+                return (result, attempts)
+            }
+        }
+    }
+
+    private func bind(_ pod: Pod, key: String, node: String) async {
+        let namespace = pod.metadata.namespace ?? "default"
+        let name = pod.metadata.name ?? ""
+        do {
+            try await api.bind(namespace: namespace, pod: name, uid: pod.metadata.uid, node: node)
+            logger.debug("pod bound", metadata: ["pod": "\(key)", "node": "\(node)"])
+            queue.forget(key)
+        } catch {
+            state.withLock { $0.snapshot.forget(uid: pod.metadata.uid ?? "") }
+            if error.code != .notFound && error.code != .conflict {
+                logger.warning("binding failed", metadata: ["pod": "\(key)", "node": "\(node)", "error": "\(error)"])
+                queue.retry(key)
+            }
+        }
+        queue.done(key)
+    }
+
+    private func reportUnschedulable(_ pod: Pod, key: String, message: String, attempts: Int) async {
+        logger.debug("pod does not fit", metadata: ["pod": "\(key)", "reason": "\(message)"])
+        await api.event(about: ObjectReferenceValue(pod), reason: "FailedScheduling", message: message, type: "Warning", component: "default-scheduler")
+        let current = pod.status?.conditions?.first { $0.type == "PodScheduled" }
+        if current?.message == message { return scheduleRetry(key, attempts: attempts) }
+        let condition: JSONValue = ["type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": .string(message),
+                                    "lastTransitionTime": .string(TableCells.formatTimestamp(Date()))]
+        try? await api.mergePatch(ResourceDescriptor.pod, namespace: pod.metadata.namespace, name: pod.metadata.name ?? "",
+                                  ["status": ["conditions": [condition]]], subresource: "status")
+        scheduleRetry(key, attempts: attempts)
+    }
+
+    /// 1 s, 2 s, 4 s … up to 10 s; node and pod changes retry sooner.
+    private func scheduleRetry(_ key: String, attempts: Int) {
+        let delay = Duration.milliseconds(min(10_000, 1000 << min(attempts - 1, 4)))
+        queue.add(key, after: delay)
+    }
+}
