@@ -16,6 +16,8 @@ public struct APIServerConfiguration: Sendable {
     public var maximumBodyBytes = 3 * 1024 * 1024
     /// Addresses handed to Services (DESIGN.md §6).
     public var serviceCIDR = "100.64.0.0/13"
+    /// Signs node client certificates for hosts that join; nil means joining is off.
+    public var nodeCertificates: NodeCertificateIssuer?
 
     public init(adminToken: String? = nil) { self.adminToken = adminToken }
 }
@@ -63,13 +65,29 @@ public final class APIServer: Sendable {
     /// The responder that serves every request.
     public var responder: APIResponder { APIResponder(server: self) }
 
-    func respond(to request: Request) async -> Response {
+    func respond(to request: Request, channel: (any Channel)? = nil) async -> Response {
         do throws(BerthError) {
-            try authenticate(request)
+            var request = request
+            let path = request.uri.path
+            let caller = try await identify(request, channel: channel)
+            if path == JoinPaths.clusterCA { return try clusterCA() }
+            if path == JoinPaths.join { return try await join(request, caller: caller) }
+            switch caller {
+            case .admin, .node: break
+            case .anonymous:
+                if Self.publicPaths.contains(path) || path.hasPrefix("/healthz") || path.hasPrefix("/livez") || path.hasPrefix("/readyz") { break }
+                throw BerthError(.unauthorized, "Unauthorized")
+            case .bootstrap:
+                throw BerthError(.forbidden, "a bootstrap token may only be used to join (\(JoinPaths.join))")
+            }
+            if case .node = caller, path.hasPrefix("/api/v1/nodes/"), path.contains("/proxy/") {
+                throw BerthError(.forbidden, "nodes may not use the node proxy")
+            }
             if let response = try await nodeProxy(request) { return response }
             let routed = try PathRouter.route(request.uri.path, registry: registry)
             switch routed {
             case .resource(let target):
+                if case .node(let node) = caller { try await authorizeNode(node, &request, target) }
                 return try await handleResource(request, target)
             case .coreVersions: return Responses.json(Discovery.coreVersions())
             case .groupList: return Responses.json(Discovery.groupList(registry))
@@ -92,22 +110,14 @@ public final class APIServer: Sendable {
         }
     }
 
-    func authenticate(_ request: Request) throws(BerthError) {
-        try authenticate(path: request.uri.path, headers: request.headers)
-    }
-
+    /// Authentication for paths served outside `respond` (WebSocket upgrades): admin only.
     func authenticate(path: String, headers: HTTPFields) throws(BerthError) {
         guard let token = configuration.adminToken else { return }
         if path == "/version" || path.hasPrefix("/healthz") || path.hasPrefix("/livez") || path.hasPrefix("/readyz") { return }
-        guard let header = headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let header = headers[.authorization], header.hasPrefix("Bearer "),
+              Self.constantTimeEqual(String(header.dropFirst("Bearer ".count)), token) else {
             throw BerthError(.unauthorized, "Unauthorized")
         }
-        let presented = Array(header.dropFirst("Bearer ".count).utf8)
-        let expected = Array(token.utf8)
-        // Constant-time comparison: the time taken must not reveal how much of the token matched.
-        var difference = UInt8(presented.count == expected.count ? 0 : 1)
-        for index in 0..<min(presented.count, expected.count) { difference |= presented[index] ^ expected[index] }
-        if difference != 0 { throw BerthError(.unauthorized, "Unauthorized") }
     }
 
     func health(_ name: String, _ request: Request) async throws(BerthError) -> Response {
@@ -122,11 +132,11 @@ public final class APIServer: Sendable {
 /// Hummingbird's entry point: one responder for every path (Kubernetes paths are too
 /// irregular for a route table: namespaces, subresources, legacy watch prefixes).
 public struct APIResponder: HTTPResponder {
-    public typealias Context = BasicRequestContext
+    public typealias Context = APIRequestContext
     let server: APIServer
 
     public func respond(to request: Request, context: Context) async throws -> Response {
-        await server.respond(to: request)
+        await server.respond(to: request, channel: context.channel)
     }
 }
 

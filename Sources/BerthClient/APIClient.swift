@@ -27,6 +27,14 @@ public final class APIClient: Sendable {
                 throw BerthError(.badRequest, "failed to load the cluster CA from the kubeconfig: \(error)")
             }
         }
+        if let certificate = config.clientCertificate, let key = config.clientKey {
+            do {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem))
+            } catch {
+                throw BerthError(.badRequest, "failed to load the client certificate from the kubeconfig: \(error)")
+            }
+        }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10))
         // Watches hold a connection each; controllers and benchmarks run many at once.

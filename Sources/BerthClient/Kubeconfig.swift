@@ -8,6 +8,9 @@ public struct Kubeconfig: Sendable {
     public var certificateAuthority: String?
     public var insecureSkipTLSVerify = false
     public var token: String?
+    /// PEM client certificate and key, for mutual TLS (node agents that joined).
+    public var clientCertificate: String?
+    public var clientKey: String?
     public var namespace: String?
 
     public init(server: String, certificateAuthority: String?, token: String?, namespace: String? = nil) {
@@ -53,11 +56,17 @@ public struct Kubeconfig: Sendable {
         var config = Kubeconfig(server: server, certificateAuthority: ca, token: user?["token"]?.stringValue,
                                 namespace: context?.value(at: ["context", "namespace"])?.stringValue)
         config.insecureSkipTLSVerify = cluster["insecure-skip-tls-verify"] == .bool(true)
+        if let data = user?["client-certificate-data"]?.stringValue, let bytes = Base64.decode(data) { config.clientCertificate = String(decoding: bytes, as: UTF8.self) }
+        if let data = user?["client-key-data"]?.stringValue, let bytes = Base64.decode(data) { config.clientKey = String(decoding: bytes, as: UTF8.self) }
         return config
     }
 
     public func yaml() -> String {
         let ca = Base64.encode(Array((certificateAuthority ?? "").utf8))
+        var user = "    token: \(token ?? "")"
+        if let clientCertificate, let clientKey {
+            user = "    client-certificate-data: \(Base64.encode(Array(clientCertificate.utf8)))\n    client-key-data: \(Base64.encode(Array(clientKey.utf8)))"
+        }
         return """
             apiVersion: v1
             kind: Config
@@ -67,14 +76,14 @@ public struct Kubeconfig: Sendable {
                 server: \(server)
                 certificate-authority-data: \(ca)
             users:
-            - name: admin
+            - name: \(clientCertificate == nil ? "admin" : "node")
               user:
-                token: \(token ?? "")
+            \(user)
             contexts:
             - name: berth
               context:
                 cluster: berth
-                user: admin
+                user: \(clientCertificate == nil ? "admin" : "node")
                 namespace: \(namespace ?? "default")
             current-context: berth
 

@@ -7,13 +7,17 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// `berth agent`: the node role alone, against a control plane reached with a kubeconfig.
-/// Joining with a bootstrap token and mutual TLS comes with the cluster issue; until then the
-/// agent uses the admin kubeconfig (e.g. a second process beside `berth server`).
+/// `berth agent`: the node role alone. `--join URL --token T --ca-cert-hash H` trades a
+/// bootstrap token for a node certificate once (kept in DATA/node.kubeconfig) and talks mutual
+/// TLS from then on; `--kubeconfig` uses an existing kubeconfig instead.
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "agent", abstract: "Run the node agent for this host against a control plane.")
 
-    @Option(help: "Kubeconfig of the control plane.") var kubeconfig: String
+    @Option(help: "Kubeconfig of the control plane (instead of --join).") var kubeconfig: String?
+    @Option(help: "URL of the API server to join, e.g. https://100.72.0.1:6443.") var join: String?
+    @Option(help: "Bootstrap token from `berth token create`.") var token: String?
+    @Option(help: "sha256:HEX of the cluster CA (printed by `berth token create`).") var caCertHash: String?
+    @Option(help: "The cluster CA certificate file (instead of --ca-cert-hash).") var caFile: String?
     @Option(help: "Where pods, images and runtime state live.") var dataDir = "/var/lib/berth"
     @Option(help: "The address other hosts reach this node on.") var nodeAddress = "127.0.0.1"
     @OptionGroup var agent: AgentOptions
@@ -22,12 +26,13 @@ struct AgentCommand: AsyncParsableCommand {
         _ = mallopt(M_ARENA_MAX, 2)
         var logger = Logger(label: "berth.agent")
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        let client = try APIClient(config: Kubeconfig.load(path: kubeconfig), maximumConnections: 8)
+        let nodeName = agent.nodeName ?? AgentConfiguration.hostName
+        let client = try APIClient(config: try await clientConfig(nodeName: nodeName, logger: logger), maximumConnections: 8)
         var configuration = AgentConfiguration(
-            nodeName: agent.nodeName ?? AgentConfiguration.hostName, dataDirectory: dataDir + "/node",
+            nodeName: nodeName, dataDirectory: dataDir + "/node",
             podSubnet: agent.podSubnet, nodeAddress: nodeAddress)
         configuration.bridgeName = agent.bridgeName
-            configuration.containerLogMaxSize = agent.containerLogMaxSize
+        configuration.containerLogMaxSize = agent.containerLogMaxSize
         let service = try AgentService(configuration: configuration, client: client, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(services: [service, MemoryTrimService()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
@@ -39,5 +44,21 @@ struct AgentCommand: AsyncParsableCommand {
             throw error
         }
         await client.shutdown()
+    }
+
+    /// The kubeconfig to use: given, kept from an earlier join, or obtained by joining now.
+    func clientConfig(nodeName: String, logger: Logger) async throws -> Kubeconfig {
+        if let kubeconfig { return try Kubeconfig.load(path: kubeconfig) }
+        guard let join else { throw ValidationError("pass --join URL --token TOKEN --ca-cert-hash HASH, or --kubeconfig") }
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let saved = dataDir + "/node.kubeconfig"
+        if FileManager.default.fileExists(atPath: saved) {
+            let config = try Kubeconfig.load(path: saved)
+            if config.server == join { return config }
+        }
+        guard let token else { throw ValidationError("joining needs --token (from `berth token create`)") }
+        let config = try await AgentJoin(server: join, token: token, caCertHash: caCertHash, caFile: caFile, nodeName: nodeName).run(savingTo: saved)
+        logger.info("joined the cluster", metadata: ["server": "\(join)", "node": "\(nodeName)"])
+        return config
     }
 }

@@ -41,12 +41,18 @@ struct ControlPlane {
         FileManager.default.createFile(atPath: dataDirectory + "/admin.kubeconfig", contents: Data(kubeconfig.yaml().utf8), attributes: [.posixPermissions: 0o600])
 
         let readyLogger = logger
-        let server = APIServer(store: kv, configuration: APIServerConfiguration(adminToken: token), logger: logger)
+        var serverConfiguration = APIServerConfiguration(adminToken: token)
+        serverConfiguration.nodeCertificates = try NodeCertificateIssuer(caCertificatePEM: certificates.caCertificatePEM, caKeyPEM: certificates.caKeyPEM)
+        let server = APIServer(store: kv, configuration: serverConfiguration, logger: logger)
         try await server.bootstrap()
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificates.serverCertificatePEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.serverKeyPEM.utf8), format: .pem)))
         tls.applicationProtocols = ["http/1.1"]
+        // Nodes that joined present client certificates from the cluster CA; everyone else
+        // (kubectl, the admin) uses a bearer token, so a certificate is checked when presented.
+        tls.certificateVerification = .optionalVerification
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificates.caCertificatePEM.utf8)))
         var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), MemoryTrimService()]
         // Controllers and the scheduler talk to the API like any client (HTTPS, admin token).
         let controllerClient = try APIClient(config: kubeconfig, maximumConnections: 64)

@@ -1,0 +1,118 @@
+import BerthCore
+import BerthStore
+import Hummingbird
+
+/// What a node may do, after Kubernetes' Node authorizer: its own Node and Lease, the pods bound
+/// to it (read, status, delete), Events, read access to what networking needs, and the Secrets
+/// and ConfigMaps that pods bound to it use — nothing of another node.
+extension APIServer {
+    func authorizeNode(_ node: String, _ request: inout Request, _ target: ResourceTarget) async throws(BerthError) {
+        let descriptor = target.descriptor
+        let verb = Self.verb(request, target)
+        func deny(_ reason: String) -> BerthError {
+            let resource = target.subresource.map { "\(descriptor.plural)/\($0)" } ?? descriptor.plural
+            let scope = target.namespace.map { " in the namespace \"\($0)\"" } ?? ""
+            let subject = target.name.map { "\(descriptor.plural) \"\($0)\"" } ?? descriptor.plural
+            logger.notice("refused a node request", metadata: ["node": "\(node)", "verb": "\(verb)", "resource": "\(resource)", "name": "\(target.name ?? "")"])
+            return BerthError(.forbidden, "\(subject) is forbidden: User \"system:node:\(node)\" cannot \(verb) resource \"\(resource)\" in API group \"\(descriptor.group)\"\(scope): \(reason)")
+        }
+        switch descriptor.kind {
+        case "Pod":
+            switch verb {
+            case "list", "watch":
+                let selector = QueryParameters(request.uri.query)["fieldSelector"] ?? ""
+                guard selector.split(separator: ",").contains(where: { $0 == "spec.nodeName=\(node)" || $0 == "spec.nodeName==\(node)" }) else {
+                    throw deny("a node may only list pods with fieldSelector spec.nodeName=\(node)")
+                }
+            case "get", "update", "patch", "delete":
+                guard target.subresource == nil || target.subresource == "status", let name = target.name else { throw deny("not allowed for nodes") }
+                let pod = try await storage.get(descriptor, namespace: target.namespace, name: name)
+                guard pod.value(at: ["spec", "nodeName"])?.stringValue == node else { throw deny("the pod is not bound to this node") }
+            default: throw deny("not allowed for nodes")
+            }
+        case "Node":
+            switch verb {
+            case "get", "list", "watch": return
+            case "create":
+                guard try await bodyName(&request) == node else { throw deny("a node may only register itself") }
+            case "update", "patch":
+                guard target.name == node else { throw deny("a node may only modify itself") }
+            default: throw deny("not allowed for nodes")
+            }
+        case "Lease":
+            guard target.namespace == "kube-node-lease" else { throw deny("a node may only use its lease in kube-node-lease") }
+            switch verb {
+            case "get", "update", "patch": guard target.name == node else { throw deny("a node may only use its own lease") }
+            case "create": guard try await bodyName(&request) == node else { throw deny("a node may only use its own lease") }
+            default: throw deny("not allowed for nodes")
+            }
+        case "Event":
+            guard verb == "create" || verb == "patch" || verb == "update" else { throw deny("a node may only record events") }
+        case "Secret", "ConfigMap":
+            guard verb == "get", let name = target.name, let namespace = target.namespace else {
+                throw deny("a node may only get \(descriptor.plural) used by pods bound to it")
+            }
+            guard try await podsOnNodeReference(node: node, namespace: namespace, kind: descriptor.kind, name: name) else {
+                throw deny("no relationship found between node '\(node)' and this object")
+            }
+        case "Service", "Endpoints", "Namespace":
+            guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
+        default:
+            throw deny("not allowed for nodes")
+        }
+    }
+
+    static func verb(_ request: Request, _ target: ResourceTarget) -> String {
+        let watch = target.legacyWatch || QueryParameters(request.uri.query).flag("watch")
+        switch request.method {
+        case .get: return watch ? "watch" : (target.name == nil ? "list" : "get")
+        case .post: return "create"
+        case .put: return "update"
+        case .patch: return "patch"
+        case .delete: return target.name == nil ? "deletecollection" : "delete"
+        default: return request.method.rawValue.lowercased()
+        }
+    }
+
+    /// The `metadata.name` of a create's body; the body stays readable for the handler.
+    func bodyName(_ request: inout Request) async throws(BerthError) -> String? {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: configuration.maximumBodyBytes)
+        } catch {
+            throw BerthError(.requestEntityTooLarge, "the request body is larger than \(configuration.maximumBodyBytes) bytes")
+        }
+        let value = try? JSONParser.parse(Array(buffer.readableBytesView))
+        return value?["metadata"]?["name"]?.stringValue
+    }
+
+    /// Whether a pod bound to `node` uses the Secret or ConfigMap: volumes, env, envFrom,
+    /// projected sources, imagePullSecrets.
+    func podsOnNodeReference(node: String, namespace: String, kind: String, name: String) async throws(BerthError) -> Bool {
+        let page = try await storage.list(.pod, namespace: namespace, limit: 0, continueAfter: nil)
+        for kv in page.kvs {
+            let pod = try ObjectCodec.decode(kv)
+            guard pod.value(at: ["spec", "nodeName"])?.stringValue == node, let spec = pod["spec"] else { continue }
+            if Self.references(spec, kind: kind, name: name) { return true }
+        }
+        return false
+    }
+
+    static func references(_ spec: JSONValue, kind: String, name: String) -> Bool {
+        let volumeKey = kind == "Secret" ? "secret" : "configMap"
+        let nameKey = kind == "Secret" ? "secretName" : "name"
+        for volume in spec["volumes"]?.arrayValue ?? [] {
+            if volume[volumeKey]?[nameKey]?.stringValue == name { return true }
+            for source in volume["projected"]?["sources"]?.arrayValue ?? [] where source[volumeKey]?["name"]?.stringValue == name { return true }
+        }
+        if kind == "Secret", spec["imagePullSecrets"]?.arrayValue?.contains(where: { $0["name"]?.stringValue == name }) == true { return true }
+        let refKey = kind == "Secret" ? "secretKeyRef" : "configMapKeyRef"
+        let fromKey = kind == "Secret" ? "secretRef" : "configMapRef"
+        let containers = (spec["containers"]?.arrayValue ?? []) + (spec["initContainers"]?.arrayValue ?? [])
+        for container in containers {
+            for variable in container["env"]?.arrayValue ?? [] where variable["valueFrom"]?[refKey]?["name"]?.stringValue == name { return true }
+            for source in container["envFrom"]?.arrayValue ?? [] where source[fromKey]?["name"]?.stringValue == name { return true }
+        }
+        return false
+    }
+}

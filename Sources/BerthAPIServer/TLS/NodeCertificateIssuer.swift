@@ -1,0 +1,89 @@
+import BerthCore
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// Signs node client certificates with the cluster CA. A node presents a CSR whose subject is
+/// `CN=system:node:NAME, O=system:nodes` (Kubernetes' convention); the certificate it gets
+/// back is what the node authorizer later reads its identity from.
+public struct NodeCertificateIssuer: Sendable {
+    let caKey: P256.Signing.PrivateKey
+    let caCertificate: Certificate
+    public let caCertificatePEM: String
+    public var validity: TimeInterval = 365 * 86400
+
+    public init(caCertificatePEM: String, caKeyPEM: String) throws(BerthError) {
+        do {
+            caKey = try P256.Signing.PrivateKey(pemRepresentation: caKeyPEM)
+            caCertificate = try Certificate(pemEncoded: caCertificatePEM)
+            self.caCertificatePEM = caCertificatePEM
+        } catch {
+            throw BerthError(.internalError, "failed to load the cluster CA: \(error)")
+        }
+    }
+
+    public static let nodeGroup = "system:nodes"
+    public static let nodePrefix = "system:node:"
+
+    /// Checks the CSR (its own signature, and a subject naming exactly this node) and signs it.
+    public func issue(csrPEM: String, nodeName: String) throws(BerthError) -> String {
+        let csr: CertificateSigningRequest
+        do {
+            csr = try CertificateSigningRequest(pemEncoded: csrPEM)
+        } catch {
+            throw BerthError.invalid(kind: "NodeJoin", name: nodeName, causes: [.invalid("csr", "", "not a PEM certificate signing request: \(error)")])
+        }
+        guard csr.publicKey.isValidSignature(csr.signature, for: csr) else {
+            throw BerthError.invalid(kind: "NodeJoin", name: nodeName, causes: [.invalid("csr", "", "the signature does not match the request's key")])
+        }
+        let (commonName, organizations) = Self.identity(of: csr.subject)
+        guard commonName == Self.nodePrefix + nodeName, organizations.contains(Self.nodeGroup) else {
+            throw BerthError.invalid(kind: "NodeJoin", name: nodeName, causes: [
+                .invalid("csr", "CN=\(commonName ?? "")", "the subject must be CN=\(Self.nodePrefix)\(nodeName), O=\(Self.nodeGroup)"),
+            ])
+        }
+        do {
+            let now = Date()
+            let certificate = try Certificate(
+                version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: csr.publicKey,
+                notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(validity),
+                issuer: caCertificate.subject, subject: csr.subject, signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.notCertificateAuthority)
+                    Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                    try ExtendedKeyUsage([.clientAuth])
+                },
+                issuerPrivateKey: .init(caKey))
+            return try certificate.serializeAsPEM().pemString
+        } catch {
+            throw BerthError(.internalError, "failed to sign the node certificate: \(error)")
+        }
+    }
+
+    /// The common name and organizations of a subject.
+    public static func identity(of name: DistinguishedName) -> (commonName: String?, organizations: [String]) {
+        var commonName: String?
+        var organizations: [String] = []
+        for rdn in name {
+            for attribute in rdn {
+                let text = String(describing: attribute.value)
+                if attribute.type == .RDNAttributeType.commonName { commonName = text }
+                if attribute.type == .RDNAttributeType.organizationName { organizations.append(text) }
+            }
+        }
+        return (commonName, organizations)
+    }
+
+    /// SHA-256 of the CA certificate's DER, as `sha256:HEX`: what a joining node pins.
+    public static func caHash(pem: String) throws(BerthError) -> String {
+        do {
+            let certificate = try Certificate(pemEncoded: pem)
+            var serializer = DER.Serializer()
+            try serializer.serialize(certificate)
+            return "sha256:" + SHA256.hash(data: serializer.serializedBytes).map { String(format: "%02x", $0) }.joined()
+        } catch {
+            throw BerthError(.badRequest, "failed to read the CA certificate: \(error)")
+        }
+    }
+}

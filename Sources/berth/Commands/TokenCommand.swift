@@ -1,0 +1,54 @@
+import ArgumentParser
+import BerthAPIServer
+import BerthClient
+import BerthCore
+import Foundation
+
+/// `berth token create`: a bootstrap token for `berth agent --join`, stored as a Secret in
+/// kube-system the way Kubernetes stores them, with an expiry.
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage bootstrap tokens for joining hosts.",
+                                                    subcommands: [TokenCreateCommand.self])
+}
+
+struct TokenCreateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a bootstrap token and print the join command.")
+
+    @OptionGroup var options: ClientOptions
+
+    @Option(help: "How long the token stays valid, e.g. 30m, 24h, 7d.")
+    var ttl = "24h"
+
+    func run() async throws {
+        guard let seconds = Self.parseDuration(ttl), seconds > 0 else { throw ValidationError("invalid --ttl \(ttl): use e.g. 30m, 24h or 7d") }
+        try await reportingErrors {
+            try await options.withClient { client in
+                let (id, secret) = BootstrapToken.generate()
+                let expiration = TableCells.formatTimestamp(Date().addingTimeInterval(seconds))
+                let object: JSONValue = [
+                    "apiVersion": "v1", "kind": "Secret", "type": .string(BootstrapToken.secretType),
+                    "metadata": ["name": .string("bootstrap-token-\(id)"), "namespace": "kube-system"],
+                    "stringData": [
+                        "token-id": .string(id), "token-secret": .string(secret), "expiration": .string(expiration),
+                        "usage-bootstrap-authentication": "true", "description": "created by berth token create",
+                    ],
+                ]
+                _ = try await client.request(.POST, "/api/v1/namespaces/kube-system/secrets", body: JSONWriter.bytes(object)).checked()
+                let hash = try NodeCertificateIssuer.caHash(pem: client.config.certificateAuthority ?? "")
+                print("\(id).\(secret)")
+                printError("join a host (valid until \(expiration)):\n  berth agent --join \(client.config.server) --token \(id).\(secret) --ca-cert-hash \(hash)")
+            }
+        }
+    }
+
+    static func parseDuration(_ text: String) -> TimeInterval? {
+        guard let unit = text.last, let value = Double(text.dropLast()) else { return Double(text) }
+        switch unit {
+        case "s": return value
+        case "m": return value * 60
+        case "h": return value * 3600
+        case "d": return value * 86400
+        default: return Double(text)
+        }
+    }
+}
