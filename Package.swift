@@ -155,6 +155,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BerthClusterTests",
+            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BerthEndToEndTests",
             dependencies: ["BerthCore", "BerthClient", "BerthTestSupport"],
             swiftSettings: swiftSettings

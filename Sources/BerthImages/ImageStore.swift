@@ -47,6 +47,13 @@ public final class ImageStore: Sendable {
     public func image(_ reference: ImageReference) throws(BerthError) -> LocalImage? {
         let key = reference.description
         if let digest = table.withLock({ $0[key] }) { return try load(key, manifest: digest) }
+        // `berth image import|tag` from another process (the CLI beside a running agent) writes
+        // the table file: look there before calling the image missing.
+        if PosixFS.exists(tablePath), let onDisk = try? JSONCoding.decode([String: Digest].self, from: Data(try PosixFS.readAll(tablePath))),
+           let digest = onDisk[key] {
+            table.withLock { $0[key] = digest }
+            return try load(key, manifest: digest)
+        }
         if let digest = reference.digest, content.contains(digest) { return try load(key, manifest: digest) }
         return nil
     }

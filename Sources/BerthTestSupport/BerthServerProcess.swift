@@ -14,9 +14,15 @@ public final class BerthServerProcess: @unchecked Sendable {
     private let logPath: String
 
     let extraArguments: [String]
+    /// `up` (control plane and a local agent) or `server` (control plane alone).
+    let role: String
+    /// The address to listen on; 127.0.0.1 unless a test builds its own underlay.
+    public let host: String
 
-    public init(extraArguments: [String] = []) {
+    public init(extraArguments: [String] = [], role: String = "up", host: String = "127.0.0.1") {
         self.extraArguments = extraArguments
+        self.role = role
+        self.host = host
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-e2e-\(UUID().uuidString)").path
         port = Self.freePort()
         logPath = dataDirectory + ".log"
@@ -27,7 +33,7 @@ public final class BerthServerProcess: @unchecked Sendable {
     public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["up", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)"] + extraArguments
+        process.arguments = [role, "--data-dir", dataDirectory, "--listen", "\(host):\(port)"] + extraArguments
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)
         log?.seekToEndOfFile()
@@ -45,7 +51,7 @@ public final class BerthServerProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        throw BerthError(.unavailable, "berth up did not become ready: \(output)")
+        throw BerthError(.unavailable, "berth \(role) did not become ready: \(output)")
     }
 
     public func client() throws -> APIClient {

@@ -128,16 +128,7 @@ final class NodeFixture: @unchecked Sendable {
         await liveClient?.shutdown()
         server.stop()
         // Whatever a failed test left behind.
-        let ids = (try? runCommand("/usr/sbin/runc", ["--root", runcRoot, "list", "-q"]).output) ?? ""
-        for id in ids.split(separator: "\n") { _ = try? runCommand("/usr/sbin/runc", ["--root", runcRoot, "delete", "--force", String(id)]) }
-        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
-        for line in mounts.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            if fields.count > 1, fields[1].hasPrefix(server.dataDirectory) { _ = try? runCommand("/bin/umount", ["-l", String(fields[1])]) }
-        }
-        for uid in (try? FileManager.default.contentsOfDirectory(atPath: server.dataDirectory + "/node/pods")) ?? [] {
-            _ = try? runCommand("/usr/sbin/ip", ["netns", "delete", "berth-\(uid.prefix(18))"])
-        }
+        HostLeftovers.remove(dataDirectory: server.dataDirectory)
         _ = try? runCommand("/usr/sbin/ip", ["link", "delete", bridge])
         server.cleanUp()
     }

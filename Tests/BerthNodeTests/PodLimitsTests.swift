@@ -64,9 +64,9 @@ struct PodLimitsTests {
     @Test("readiness drives Ready; a passing liveness probe never restarts")
     func readiness() async throws {
         try await withNode { node in
-            try await node.createPod(Manifest.pod("ready", [Manifest.container("main", "mkdir /www; echo ok > /www/index.html; sleep 3; exec httpd -f -p 8080 -h /www", extra: [
+            try await node.createPod(Manifest.pod("ready", [Manifest.container("main", "mkdir /www; echo ok > /www/index.html; sleep 6; exec httpd -f -p 8080 -h /www", extra: [
                 "readinessProbe": ["httpGet": ["path": "/index.html", "port": 8080], "periodSeconds": 1],
-                "livenessProbe": ["tcpSocket": ["port": 8080], "initialDelaySeconds": 6, "periodSeconds": 1],
+                "livenessProbe": ["tcpSocket": ["port": 8080], "initialDelaySeconds": 10, "periodSeconds": 1],
             ])]))
             let running = try await node.waitForPod("ready", "Running") { $0.status?.phase == "Running" }
             let readyAtStart = running.isReady

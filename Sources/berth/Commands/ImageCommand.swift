@@ -7,7 +7,7 @@ import Foundation
 struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage the images on this node.",
-        subcommands: [Pull.self, Import.self, Export.self, List.self, Inspect.self, Remove.self, Prune.self])
+        subcommands: [Pull.self, Import.self, Export.self, List.self, Inspect.self, Tag.self, Remove.self, Prune.self])
 
     struct StoreOptions: ParsableArguments {
         @Option(help: "The node's data directory (berth up --data-dir).") var dataDir = "/var/lib/berth"
@@ -145,6 +145,26 @@ extension ImageCommand {
                     throw error
                 }
                 await client.shutdown()
+            }
+        }
+    }
+}
+
+extension ImageCommand {
+    struct Tag: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "tag", abstract: "Give a local image another name.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "An image in this node's store.") var source: String
+        @Argument(help: "The new name.") var target: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let store = try options.store()
+                guard let image = try store.image(try ImageReference(parsing: source)) else {
+                    throw BerthError(.notFound, "image \(source) is not in this node's store")
+                }
+                let tagged = try store.tag(try ImageReference(parsing: target), manifest: image.manifestDigest)
+                print("tagged \(tagged.reference) \(tagged.manifestDigest)")
             }
         }
     }

@@ -1,0 +1,242 @@
+import BerthClient
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Three hosts (network namespaces with their own agent) joined to one control plane.
+@Suite("Cluster of three hosts", .serialized)
+struct ClusterTests {
+    static func spreadDeployment(replicas: Int) -> String {
+        """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: spread}
+        spec:
+          replicas: \(replicas)
+          selector: {matchLabels: {app: spread}}
+          template:
+            metadata: {labels: {app: spread}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              affinity:
+                podAntiAffinity:
+                  preferredDuringSchedulingIgnoredDuringExecution:
+                  - weight: 100
+                    podAffinityTerm:
+                      topologyKey: kubernetes.io/hostname
+                      labelSelector: {matchLabels: {app: spread}}
+              containers:
+              - name: c
+                image: berth/busybox:latest
+                command: [sleep, "3600"]
+        """
+    }
+
+    @Test("six replicas spread 2-2-2; a dead host's replicas run elsewhere within 30 s; its return leaves exactly six")
+    func spreadFailoverAndReturn() async throws {
+        let cluster = try await ClusterFixture.start()
+        do {
+            try cluster.apply(Self.spreadDeployment(replicas: 6))
+            let spread = try await waitFor("6 replicas running", timeout: 60) {
+                let counts = try await cluster.runningByNode(selector: "app%3Dspread")
+                return counts.values.reduce(0, +) == 6 ? counts : nil
+            }
+            #expect(spread == Dictionary(uniqueKeysWithValues: cluster.hosts.map { ($0.name, 2) }))
+
+            let victim = cluster.hosts[2]
+            let killedAt = Date()
+            cluster.killHost(victim)
+            let after = try await waitFor("replicas replaced on the other hosts", timeout: 45) {
+                let pods = try await cluster.pods(selector: "app%3Dspread")
+                let live = pods.filter { $0.metadata.deletionTimestamp == nil }
+                let running = live.filter { $0.status?.phase == "Running" && $0.spec?.nodeName != victim.name }
+                return running.count == 6 && live.count == 6 ? running : nil
+            }
+            let seconds = Date().timeIntervalSince(killedAt)
+            print("failover: replicas of the killed host running elsewhere after \(String(format: "%.1f", seconds)) s")
+            #expect(seconds <= 30, "failover took \(seconds) s")
+            #expect(Set(after.compactMap { $0.spec?.nodeName }) == [cluster.hosts[0].name, cluster.hosts[1].name])
+            let node = try await cluster.api().request(.GET, "/api/v1/nodes/\(victim.name)").json()
+            #expect(node["spec"]?["taints"]?.arrayValue?.contains { $0["key"]?.stringValue == "node.kubernetes.io/unreachable" } == true)
+
+            // The host comes back: it rejoins with its saved certificate, keeps nothing of the
+            // replaced pods, and the Deployment still has exactly six replicas.
+            try cluster.startAgent(victim, token: "unused.after-join")
+            try await cluster.waitForNode(victim.name, ready: true)
+            try await Task.sleep(for: .seconds(5))
+            let final = try await cluster.pods(selector: "app%3Dspread").filter { $0.metadata.deletionTimestamp == nil }
+            #expect(final.count == 6)
+            #expect(final.allSatisfy { $0.spec?.nodeName != victim.name })
+            let containers = try runCommand("/usr/sbin/runc", ["--root", victim.runcRoot, "list", "--format", "json"]).output
+            #expect(!containers.contains("\"running\""), "the returned host still runs replaced containers: \(containers)")
+            let taints = try await cluster.api().request(.GET, "/api/v1/nodes/\(victim.name)").json()["spec"]?["taints"]?.arrayValue ?? []
+            #expect(!taints.contains { $0["key"]?.stringValue == "node.kubernetes.io/unreachable" })
+        } catch {
+            await cluster.tearDown()
+            throw error
+        }
+        await cluster.tearDown()
+    }
+
+    @Test("rolling update under readiness checks keeps replicas - maxUnavailable ready; undo restores the image; drain empties a host")
+    func rollingUpdateUndoAndDrain() async throws {
+        let cluster = try await ClusterFixture.start()
+        do {
+            for host in cluster.hosts {
+                let tagged = try runCommand(BerthServerProcess.binary, ["image", "tag", "--data-dir", host.dataDirectory, "berth/busybox:latest", "berth/busybox:v2"])
+                #expect(tagged.status == 0, "\(tagged.error)")
+            }
+            try cluster.apply("""
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: roll}
+                spec:
+                  replicas: 4
+                  selector: {matchLabels: {app: roll}}
+                  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 1}}
+                  template:
+                    metadata: {labels: {app: roll}}
+                    spec:
+                      terminationGracePeriodSeconds: 1
+                      containers:
+                      - name: c
+                        image: berth/busybox:latest
+                        command: [sh, -c, "sleep 1; touch /tmp/ready; exec sleep 3600"]
+                        readinessProbe:
+                          exec: {command: [test, -f, /tmp/ready]}
+                          periodSeconds: 1
+                """)
+            #expect(try cluster.kubectl(["rollout", "status", "deployment/roll", "--timeout=90s"]).status == 0)
+
+            let monitor = Task { () -> Int in
+                var lowest = Int.max
+                while !Task.isCancelled {
+                    if let pods = try? await cluster.pods(selector: "app%3Droll") {
+                        let ready = pods.filter { pod in
+                            pod.metadata.deletionTimestamp == nil && pod.status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } == true
+                        }.count
+                        lowest = min(lowest, ready)
+                    }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                return lowest
+            }
+            #expect(try cluster.kubectl(["set", "image", "deployment/roll", "c=berth/busybox:v2"]).status == 0)
+            let rollout = try cluster.kubectl(["rollout", "status", "deployment/roll", "--timeout=120s"])
+            monitor.cancel()
+            let lowest = await monitor.value
+            #expect(rollout.status == 0, "\(rollout.output) \(rollout.error)")
+            #expect(lowest >= 3, "ready pods fell to \(lowest) during the rollout (replicas 4, maxUnavailable 1)")
+            let updated = try await cluster.pods(selector: "app%3Droll").filter { $0.metadata.deletionTimestamp == nil }
+            #expect(updated.count == 4 && updated.allSatisfy { $0.spec?.containers.first?.image == "berth/busybox:v2" })
+
+            let history = try cluster.kubectl(["rollout", "history", "deployment/roll"])
+            #expect(history.output.contains("1 ") && history.output.contains("2 "), "\(history.output)")
+            #expect(try cluster.kubectl(["rollout", "undo", "deployment/roll"]).status == 0)
+            #expect(try cluster.kubectl(["rollout", "status", "deployment/roll", "--timeout=120s"]).status == 0)
+            let restored = try await waitFor("pods back on the previous image", timeout: 30) {
+                let pods = try await cluster.pods(selector: "app%3Droll").filter { $0.metadata.deletionTimestamp == nil }
+                return pods.count == 4 && pods.allSatisfy({ $0.spec?.containers.first?.image == "berth/busybox:latest" }) ? pods : nil
+            }
+            #expect(restored.count == 4)
+
+            let drained = cluster.hosts[1].name
+            let drain = try cluster.kubectl(["drain", drained, "--ignore-daemonsets", "--timeout=90s"])
+            #expect(drain.status == 0, "\(drain.output) \(drain.error)")
+            let afterDrain = try await waitFor("4 replicas running off the drained host", timeout: 60) {
+                let counts = try await cluster.runningByNode(selector: "app%3Droll")
+                return counts.values.reduce(0, +) == 4 && counts[drained] == nil ? counts : nil
+            }
+            #expect(afterDrain[drained] == nil)
+            let node = try await cluster.api().request(.GET, "/api/v1/nodes/\(drained)").json()
+            #expect(node["spec"]?["unschedulable"] == .bool(true))
+            #expect(try cluster.kubectl(["uncordon", drained]).status == 0)
+        } catch {
+            await cluster.tearDown()
+            throw error
+        }
+        await cluster.tearDown()
+    }
+
+    @Test("join refusals: wrong, expired and foreign credentials; a node touching another node's objects")
+    func joinRefusals() async throws {
+        let cluster = try await ClusterFixture.start(hosts: 2)
+        do {
+            let url = "https://\(cluster.server.host):\(cluster.server.port)"
+            func join(_ token: String, hash: String? = nil) throws -> CommandResult {
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-intruder-\(UUID().uuidString)").path
+                defer { try? FileManager.default.removeItem(atPath: directory) }
+                return try runCommand(BerthServerProcess.binary, ["agent", "--join", url, "--token", token, "--ca-cert-hash", hash ?? cluster.caHash,
+                                                                   "--data-dir", directory, "--node-name", "intruder"], timeout: 30)
+            }
+            let wrong = try join("abcdef.0123456789abcdef")
+            #expect(wrong.status != 0 && wrong.error.contains("Unauthorized"), "\(wrong.error)")
+            let expiredID = "exp123"
+            let expired: JSONValue = [
+                "apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
+                "metadata": ["name": .string("bootstrap-token-\(expiredID)"), "namespace": "kube-system"],
+                "stringData": ["token-id": .string(expiredID), "token-secret": "0123456789abcdef", "expiration": "2020-01-01T00:00:00Z",
+                               "usage-bootstrap-authentication": "true"],
+            ]
+            _ = try await cluster.api().request(.POST, "/api/v1/namespaces/kube-system/secrets", body: JSONWriter.bytes(expired)).checked()
+            let stale = try join("\(expiredID).0123456789abcdef")
+            #expect(stale.status != 0 && stale.error.contains("Unauthorized"), "\(stale.error)")
+            let pinned = try join(cluster.token, hash: "sha256:" + String(repeating: "0", count: 64))
+            #expect(pinned.status != 0 && pinned.error.contains("does not match"), "\(pinned.error)")
+            // A bootstrap token may join and nothing else.
+            let tokenUse = try runCommand("/usr/bin/curl", ["-s", "-k", "-H", "Authorization: Bearer \(cluster.token)", "\(url)/api/v1/pods"])
+            #expect(tokenUse.output.contains("\"code\":403"), "\(tokenUse.output)")
+
+            // Node h-1's own certificate, from the kubeconfig its join saved.
+            let first = cluster.hosts[0], second = cluster.hosts[1]
+            let saved = try Kubeconfig.load(path: first.dataDirectory + "/node.kubeconfig")
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-certs-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try saved.clientCertificate?.write(toFile: directory + "/node.crt", atomically: true, encoding: .utf8)
+            try saved.clientKey?.write(toFile: directory + "/node.key", atomically: true, encoding: .utf8)
+            try saved.certificateAuthority?.write(toFile: directory + "/ca.crt", atomically: true, encoding: .utf8)
+            func asNode(_ arguments: [String]) throws -> String {
+                try runCommand("/usr/bin/curl", ["-s", "--cacert", directory + "/ca.crt", "--cert", directory + "/node.crt", "--key", directory + "/node.key"] + arguments).output
+            }
+            let secret: JSONValue = ["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "other-secret"], "stringData": ["k": "v"]]
+            _ = try await cluster.api().request(.POST, "/api/v1/namespaces/default/secrets", body: JSONWriter.bytes(secret)).checked()
+            #expect(try asNode(["\(url)/api/v1/nodes/\(first.name)"]).contains("\"kind\":\"Node\""))
+            #expect(try asNode(["\(url)/api/v1/namespaces/default/secrets/other-secret"]).contains("\"code\":403"))
+            #expect(try asNode(["\(url)/api/v1/pods"]).contains("\"code\":403"))
+            let patch = ["-X", "PATCH", "-H", "Content-Type: application/merge-patch+json", "-d", "{\"metadata\":{\"labels\":{\"owned\":\"yes\"}}}"]
+            #expect(try asNode(patch + ["\(url)/api/v1/nodes/\(second.name)"]).contains("\"code\":403"))
+            #expect(try asNode(patch + ["\(url)/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/\(second.name)"]).contains("\"code\":403"))
+            #expect(try asNode(patch + ["\(url)/api/v1/nodes/\(first.name)"]).contains("\"owned\":\"yes\""))
+            // A certificate for the same name from another CA does not get past TLS.
+            _ = try runCommand("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                                   "-keyout", directory + "/forged.key", "-out", directory + "/forged.crt",
+                                                   "-subj", "/O=system:nodes/CN=system:node:\(first.name)", "-days", "1"])
+            let forged = try runCommand("/usr/bin/curl", ["-s", "--cacert", directory + "/ca.crt", "--cert", directory + "/forged.crt", "--key", directory + "/forged.key",
+                                                         "\(url)/api/v1/nodes"])
+            #expect(forged.status != 0 && !forged.output.contains("NodeList"), "a foreign certificate got through: \(forged.output)")
+            let log = (try? String(contentsOfFile: cluster.server.dataDirectory + ".log", encoding: .utf8)) ?? ""
+            #expect(log.contains("refused a node request"))
+        } catch {
+            await cluster.tearDown()
+            throw error
+        }
+        await cluster.tearDown()
+    }
+}
+
+/// Polls `probe` until it returns a value, failing after `timeout` seconds.
+func waitFor<T>(_ what: String, timeout: Double, _ probe: () async throws -> T?) async throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    var lastError: (any Error)?
+    while Date() < deadline {
+        do {
+            if let value = try await probe() { return value }
+        } catch {
+            lastError = error
+        }
+        try await Task.sleep(for: .milliseconds(250))
+    }
+    throw BerthError(.timeout, "\(what): not reached in \(timeout) s\(lastError.map { " (last error: \($0))" } ?? "")")
+}
