@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash api.sh
 bash node.sh
+bash cluster.sh

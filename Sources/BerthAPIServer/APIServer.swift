@@ -73,21 +73,22 @@ public final class APIServer: Sendable {
             if path == JoinPaths.clusterCA { return try clusterCA() }
             if path == JoinPaths.join { return try await join(request, caller: caller) }
             switch caller {
-            case .admin, .node: break
+            case .admin, .node, .nodePool: break
             case .anonymous:
                 if Self.publicPaths.contains(path) || path.hasPrefix("/healthz") || path.hasPrefix("/livez") || path.hasPrefix("/readyz") { break }
                 throw BerthError(.unauthorized, "Unauthorized")
             case .bootstrap:
                 throw BerthError(.forbidden, "a bootstrap token may only be used to join (\(JoinPaths.join))")
             }
-            if case .node = caller, path.hasPrefix("/api/v1/nodes/"), path.contains("/proxy/") {
+            if caller != .admin, path.hasPrefix("/api/v1/nodes/"), path.contains("/proxy/") {
                 throw BerthError(.forbidden, "nodes may not use the node proxy")
             }
             if let response = try await nodeProxy(request) { return response }
             let routed = try PathRouter.route(request.uri.path, registry: registry)
             switch routed {
             case .resource(let target):
-                if case .node(let node) = caller { try await authorizeNode(node, &request, target) }
+                if case .node(let node) = caller { try await authorizeNode(NodeScope(node: node), &request, target) }
+                if case .nodePool(let prefix) = caller { try await authorizeNode(NodeScope(pool: prefix), &request, target) }
                 return try await handleResource(request, target)
             case .coreVersions: return Responses.json(Discovery.coreVersions())
             case .groupList: return Responses.json(Discovery.groupList(registry))

@@ -44,6 +44,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let scheduler = SchedulerService(pods: pods, nodes: nodes, api: api, logger: logger)
         let replicaSetController = ReplicaSetController(replicaSets: replicaSets, pods: pods, api: api, logger: logger)
         let deploymentController = DeploymentController(deployments: deployments, replicaSets: replicaSets, api: api, logger: logger)
+        let daemonSetController = DaemonSetController(daemonSets: daemonSets, nodes: nodes, pods: pods, api: api, logger: logger)
         let collector = GarbageCollector(pods: pods, replicaSets: replicaSets, deployments: deployments, daemonSets: daemonSets, api: api, logger: logger)
         let lifecycle = NodeLifecycleController(nodes: nodes, leases: leases, pods: pods, api: api,
                                                 grace: configuration.nodeGrace, evictionTimeout: configuration.podEvictionTimeout, logger: logger)
@@ -64,6 +65,11 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             }
             group.addTask { await replicaSetController.runWorkers(logger: logger) }
             group.addTask { await deploymentController.runWorkers(logger: logger) }
+            group.addTask {
+                await nodes.waitForSync()
+                await pods.waitForSync()
+                await daemonSetController.runWorkers(logger: logger)
+            }
             group.addTask {
                 for informer in [pods.waitForSync, replicaSets.waitForSync, deployments.waitForSync, daemonSets.waitForSync] as [@Sendable () async -> Void] {
                     await informer()

@@ -102,3 +102,16 @@ public struct Scheduler: Sendable {
         return "0/\(nodeCount) nodes are available: \(parts.joined(separator: ", "))."
     }
 }
+
+extension Scheduler {
+    /// Whether `node` would take `pod` as far as placement rules go (node selector, required
+    /// node affinity, NoSchedule/NoExecute taints, cordoning), leaving resources aside. The
+    /// DaemonSet controller uses it to decide which nodes should run a daemon pod.
+    public static func nodeAccepts(_ pod: Pod, _ node: Node) -> Bool {
+        let request = SchedulingRequest(pod)
+        let info = NodeInfo(node: node)
+        let unschedulable = Taint(key: TaintKeys.unschedulable, effect: "NoSchedule")
+        if info.unschedulable, !request.tolerations.contains(where: { $0.tolerates(unschedulable) }) { return false }
+        return SchedulingFilters.untoleratedTaint(request, info) == nil && SchedulingFilters.matchesNodeSelection(request, info)
+    }
+}

@@ -38,12 +38,13 @@ struct APIHarness {
 /// Small helpers so tests read like the requests they make.
 extension TestClientProtocol {
     @discardableResult
-    func send(_ method: HTTPRequest.Method, _ path: String, json: JSONValue? = nil, body: String? = nil,
+    func send(_ method: HTTPRequest.Method, _ path: String, json: JSONValue? = nil, body: String? = nil, bytes: [UInt8]? = nil,
               contentType: String = "application/json", headers: HTTPFields = [:]) async throws -> (status: Int, json: JSONValue, headers: HTTPFields) {
         var fields = headers
         var buffer: ByteBuffer?
         if let json { buffer = ByteBuffer(bytes: JSONWriter.bytes(json)) }
         if let body { buffer = ByteBuffer(string: body) }
+        if let bytes { buffer = ByteBuffer(bytes: bytes) }
         if buffer != nil { fields[.contentType] = contentType }
         return try await execute(uri: path, method: method, headers: fields, body: buffer) { response in
             let bytes = Array(response.body.readableBytesView)

@@ -135,6 +135,41 @@ struct KubectlTests {
         #expect(empty.error.contains("No resources found"))
     }
 
+    @Test("kubectl create (protobuf bodies), run without nodeName, and a Deployment scheduled onto the node",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: kubectlPath)))
+    func kubectlCreateAndSchedule() async throws {
+        let server = BerthServerProcess(extraArguments: ["--node-name", "create-node", "--bridge-name", "brcreate", "--pod-subnet", "100.96.49.0/24"])
+        defer {
+            _ = try? kubectl(server, "delete", "deployment,pods", "--all", "--grace-period=1", "--wait=true", "--timeout=60s")
+            server.cleanUp()
+            HostLeftovers.remove(dataDirectory: server.dataDirectory)
+            _ = try? runCommand("/usr/sbin/ip", ["link", "delete", "brcreate"])
+        }
+        try await server.start()
+        for arguments in [["create", "namespace", "team-a"], ["create", "configmap", "settings", "--from-literal=mode=fast"],
+                          ["create", "secret", "generic", "token", "--from-literal=key=s3cret"],
+                          ["create", "service", "clusterip", "front", "--tcp=80:8080"],
+                          ["create", "deployment", "hello", "--image=berth/busybox:latest", "--replicas=2", "--", "sleep", "3600"]] {
+            let result = try kubectl(server, arguments)
+            #expect(result.status == 0, "kubectl \(arguments.joined(separator: " ")): \(result.error)")
+        }
+        #expect(try kubectl(server, "get", "configmap", "settings", "-o", "jsonpath={.data.mode}").output == "fast")
+        #expect(try kubectl(server, "get", "secret", "token", "-o", "jsonpath={.data.key}").output == Base64.encode(Array("s3cret".utf8)))
+        #expect(try kubectl(server, "get", "service", "front", "-o", "jsonpath={.spec.ports[0].port}/{.spec.ports[0].targetPort}").output == "80/8080")
+        #expect(try kubectl(server, "get", "namespace", "team-a", "-o", "name").output.contains("namespace/team-a"))
+        let rollout = try kubectl(server, "rollout", "status", "deployment/hello", "--timeout=60s")
+        #expect(rollout.status == 0, "\(rollout.output) \(rollout.error)")
+        let nodes = try kubectl(server, "get", "pods", "-l", "app=hello", "-o", "jsonpath={.items[*].spec.nodeName}")
+        #expect(nodes.output == "create-node create-node")
+        let run = try kubectl(server, "run", "solo", "--image=berth/busybox:latest", "--command", "--", "sleep", "3600")
+        #expect(run.status == 0)
+        #expect(try kubectl(server, "wait", "--for=condition=Ready", "pod/solo", "--timeout=60s").status == 0)
+    }
+
+    func kubectl(_ server: BerthServerProcess, _ arguments: [String]) throws -> CommandResult {
+        try runCommand(Self.kubectl, ["--kubeconfig", server.kubeconfigPath] + arguments)
+    }
+
     @Test func berthCLIWorkflow() async throws {
         let server = BerthServerProcess()
         defer { server.cleanUp() }

@@ -11,6 +11,8 @@ import X509
 enum Caller: Sendable, Equatable {
     case admin
     case node(String)
+    /// Simulated nodes `PREFIX-N` (`berth agent --simulate`), one certificate for all.
+    case nodePool(prefix: String)
     case bootstrap(tokenID: String)
     case anonymous
 }
@@ -49,6 +51,9 @@ extension APIServer {
             let (commonName, organizations) = NodeCertificateIssuer.identity(of: parsed.subject)
             if let commonName, commonName.hasPrefix(NodeCertificateIssuer.nodePrefix), organizations.contains(NodeCertificateIssuer.nodeGroup) {
                 return .node(String(commonName.dropFirst(NodeCertificateIssuer.nodePrefix.count)))
+            }
+            if let commonName, commonName.hasPrefix(NodeCertificateIssuer.poolPrefix), organizations.contains(NodeCertificateIssuer.nodeGroup) {
+                return .nodePool(prefix: String(commonName.dropFirst(NodeCertificateIssuer.poolPrefix.count)))
             }
             logger.notice("refused a client certificate", metadata: ["subject": "\(parsed.subject)"])
             throw BerthError(.unauthorized, "Unauthorized")

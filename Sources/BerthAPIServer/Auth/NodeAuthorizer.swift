@@ -5,55 +5,86 @@ import Hummingbird
 /// What a node may do, after Kubernetes' Node authorizer: its own Node and Lease, the pods bound
 /// to it (read, status, delete), Events, read access to what networking needs, and the Secrets
 /// and ConfigMaps that pods bound to it use — nothing of another node.
+/// The nodes a caller speaks for: one node, or a pool of simulated nodes `PREFIX-N`.
+struct NodeScope {
+    let user: String
+    let owns: @Sendable (String) -> Bool
+    /// A pool watches all pods (a field selector cannot name a prefix); it still writes only
+    /// pods bound to its nodes.
+    let listsAllPods: Bool
+    let readsSecrets: Bool
+
+    init(node: String) {
+        user = "system:node:\(node)"
+        owns = { $0 == node }
+        listsAllPods = false
+        readsSecrets = true
+    }
+
+    init(pool prefix: String) {
+        user = "system:node-pool:\(prefix)"
+        owns = { $0.hasPrefix(prefix + "-") }
+        listsAllPods = true
+        readsSecrets = false
+    }
+}
+
 extension APIServer {
-    func authorizeNode(_ node: String, _ request: inout Request, _ target: ResourceTarget) async throws(BerthError) {
+    func authorizeNode(_ scope: NodeScope, _ request: inout Request, _ target: ResourceTarget) async throws(BerthError) {
+        let node = scope.user
         let descriptor = target.descriptor
         let verb = Self.verb(request, target)
         func deny(_ reason: String) -> BerthError {
             let resource = target.subresource.map { "\(descriptor.plural)/\($0)" } ?? descriptor.plural
-            let scope = target.namespace.map { " in the namespace \"\($0)\"" } ?? ""
+            let place = target.namespace.map { " in the namespace \"\($0)\"" } ?? ""
             let subject = target.name.map { "\(descriptor.plural) \"\($0)\"" } ?? descriptor.plural
             logger.notice("refused a node request", metadata: ["node": "\(node)", "verb": "\(verb)", "resource": "\(resource)", "name": "\(target.name ?? "")"])
-            return BerthError(.forbidden, "\(subject) is forbidden: User \"system:node:\(node)\" cannot \(verb) resource \"\(resource)\" in API group \"\(descriptor.group)\"\(scope): \(reason)")
+            return BerthError(.forbidden, "\(subject) is forbidden: User \"\(node)\" cannot \(verb) resource \"\(resource)\" in API group \"\(descriptor.group)\"\(place): \(reason)")
         }
         switch descriptor.kind {
         case "Pod":
             switch verb {
             case "list", "watch":
+                if scope.listsAllPods { return }
                 let selector = QueryParameters(request.uri.query)["fieldSelector"] ?? ""
-                guard selector.split(separator: ",").contains(where: { $0 == "spec.nodeName=\(node)" || $0 == "spec.nodeName==\(node)" }) else {
-                    throw deny("a node may only list pods with fieldSelector spec.nodeName=\(node)")
+                let named = selector.split(separator: ",").compactMap { term -> String? in
+                    if term.hasPrefix("spec.nodeName==") { return String(term.dropFirst("spec.nodeName==".count)) }
+                    if term.hasPrefix("spec.nodeName=") { return String(term.dropFirst("spec.nodeName=".count)) }
+                    return nil
+                }
+                guard let only = named.first, scope.owns(only) else {
+                    throw deny("a node may only list pods with fieldSelector spec.nodeName=<its name>")
                 }
             case "get", "update", "patch", "delete":
                 guard target.subresource == nil || target.subresource == "status", let name = target.name else { throw deny("not allowed for nodes") }
                 let pod = try await storage.get(descriptor, namespace: target.namespace, name: name)
-                guard pod.value(at: ["spec", "nodeName"])?.stringValue == node else { throw deny("the pod is not bound to this node") }
+                guard scope.owns(pod.value(at: ["spec", "nodeName"])?.stringValue ?? "") else { throw deny("the pod is not bound to this node") }
             default: throw deny("not allowed for nodes")
             }
         case "Node":
             switch verb {
             case "get", "list", "watch": return
             case "create":
-                guard try await bodyName(&request) == node else { throw deny("a node may only register itself") }
+                guard scope.owns(try await bodyName(&request) ?? "") else { throw deny("a node may only register itself") }
             case "update", "patch":
-                guard target.name == node else { throw deny("a node may only modify itself") }
+                guard scope.owns(target.name ?? "") else { throw deny("a node may only modify itself") }
             default: throw deny("not allowed for nodes")
             }
         case "Lease":
             guard target.namespace == "kube-node-lease" else { throw deny("a node may only use its lease in kube-node-lease") }
             switch verb {
-            case "get", "update", "patch": guard target.name == node else { throw deny("a node may only use its own lease") }
-            case "create": guard try await bodyName(&request) == node else { throw deny("a node may only use its own lease") }
+            case "get", "update", "patch": guard scope.owns(target.name ?? "") else { throw deny("a node may only use its own lease") }
+            case "create": guard scope.owns(try await bodyName(&request) ?? "") else { throw deny("a node may only use its own lease") }
             default: throw deny("not allowed for nodes")
             }
         case "Event":
             guard verb == "create" || verb == "patch" || verb == "update" else { throw deny("a node may only record events") }
         case "Secret", "ConfigMap":
-            guard verb == "get", let name = target.name, let namespace = target.namespace else {
+            guard scope.readsSecrets, verb == "get", let name = target.name, let namespace = target.namespace else {
                 throw deny("a node may only get \(descriptor.plural) used by pods bound to it")
             }
-            guard try await podsOnNodeReference(node: node, namespace: namespace, kind: descriptor.kind, name: name) else {
-                throw deny("no relationship found between node '\(node)' and this object")
+            guard try await podsOnNodeReference(scope, namespace: namespace, kind: descriptor.kind, name: name) else {
+                throw deny("no relationship found between \(node) and this object")
             }
         case "Service", "Endpoints", "Namespace":
             guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
@@ -88,11 +119,11 @@ extension APIServer {
 
     /// Whether a pod bound to `node` uses the Secret or ConfigMap: volumes, env, envFrom,
     /// projected sources, imagePullSecrets.
-    func podsOnNodeReference(node: String, namespace: String, kind: String, name: String) async throws(BerthError) -> Bool {
+    func podsOnNodeReference(_ scope: NodeScope, namespace: String, kind: String, name: String) async throws(BerthError) -> Bool {
         let page = try await storage.list(.pod, namespace: namespace, limit: 0, continueAfter: nil)
         for kv in page.kvs {
             let pod = try ObjectCodec.decode(kv)
-            guard pod.value(at: ["spec", "nodeName"])?.stringValue == node, let spec = pod["spec"] else { continue }
+            guard scope.owns(pod.value(at: ["spec", "nodeName"])?.stringValue ?? ""), let spec = pod["spec"] else { continue }
             if Self.references(spec, kind: kind, name: name) { return true }
         }
         return false

@@ -72,8 +72,12 @@ extension APIServer {
     func readJSON(_ request: Request) async throws(BerthError) -> JSONValue {
         let contentType = request.headers[.contentType] ?? "application/json"
         let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        if mediaType == "application/vnd.kubernetes.protobuf" {
+            // Typed clients (kubectl create …) send protobuf; the kinds they create are decoded.
+            return try ProtobufDecoder.decodeEnvelope(try await readBody(request))
+        }
         guard mediaType == "application/json" || mediaType == "" || mediaType == "*/*" else {
-            throw BerthError(.unsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json")
+            throw BerthError(.unsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf")
         }
         let bytes = try await readBody(request)
         guard !bytes.isEmpty else { throw BerthError(.badRequest, "the request body is empty") }

@@ -25,9 +25,11 @@ public struct NodeCertificateIssuer: Sendable {
 
     public static let nodeGroup = "system:nodes"
     public static let nodePrefix = "system:node:"
+    /// A pool of simulated nodes named `NAME-0`, `NAME-1` … behind one certificate.
+    public static let poolPrefix = "system:node-pool:"
 
     /// Checks the CSR (its own signature, and a subject naming exactly this node) and signs it.
-    public func issue(csrPEM: String, nodeName: String) throws(BerthError) -> String {
+    public func issue(csrPEM: String, nodeName: String, pool: Bool = false) throws(BerthError) -> String {
         let csr: CertificateSigningRequest
         do {
             csr = try CertificateSigningRequest(pemEncoded: csrPEM)
@@ -38,9 +40,10 @@ public struct NodeCertificateIssuer: Sendable {
             throw BerthError.invalid(kind: "NodeJoin", name: nodeName, causes: [.invalid("csr", "", "the signature does not match the request's key")])
         }
         let (commonName, organizations) = Self.identity(of: csr.subject)
-        guard commonName == Self.nodePrefix + nodeName, organizations.contains(Self.nodeGroup) else {
+        let expected = (pool ? Self.poolPrefix : Self.nodePrefix) + nodeName
+        guard commonName == expected, organizations.contains(Self.nodeGroup) else {
             throw BerthError.invalid(kind: "NodeJoin", name: nodeName, causes: [
-                .invalid("csr", "CN=\(commonName ?? "")", "the subject must be CN=\(Self.nodePrefix)\(nodeName), O=\(Self.nodeGroup)"),
+                .invalid("csr", "CN=\(commonName ?? "")", "the subject must be CN=\(expected), O=\(Self.nodeGroup)"),
             ])
         }
         do {

@@ -18,6 +18,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Bootstrap token from `berth token create`.") var token: String?
     @Option(help: "sha256:HEX of the cluster CA (printed by `berth token create`).") var caCertHash: String?
     @Option(help: "The cluster CA certificate file (instead of --ca-cert-hash).") var caFile: String?
+    @Option(help: "Register this many simulated nodes NAME-0… (NAME from --node-name, default sim) whose fake runtime reports pods Running; for scale tests.")
+    var simulate: Int?
     @Option(help: "Where pods, images and runtime state live.") var dataDir = "/var/lib/berth"
     @Option(help: "The address other hosts reach this node on.") var nodeAddress = "127.0.0.1"
     @OptionGroup var agent: AgentOptions
@@ -26,6 +28,7 @@ struct AgentCommand: AsyncParsableCommand {
         _ = mallopt(M_ARENA_MAX, 2)
         var logger = Logger(label: "berth.agent")
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        if let simulate { return try await runSimulated(count: simulate, logger: logger) }
         let nodeName = agent.nodeName ?? AgentConfiguration.hostName
         let client = try APIClient(config: try await clientConfig(nodeName: nodeName, logger: logger), maximumConnections: 8)
         var configuration = AgentConfiguration(
@@ -47,17 +50,33 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     /// The kubeconfig to use: given, kept from an earlier join, or obtained by joining now.
-    func clientConfig(nodeName: String, logger: Logger) async throws -> Kubeconfig {
+    func runSimulated(count: Int, logger: Logger) async throws {
+        guard count > 0 else { throw ValidationError("--simulate needs a positive number of nodes") }
+        let prefix = agent.nodeName ?? "sim"
+        let client = try APIClient(config: try await clientConfig(nodeName: prefix, pool: true, logger: logger), maximumConnections: 40)
+        let service = SimulatedNodes(prefix: prefix, count: count, client: client, logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+    }
+
+    func clientConfig(nodeName: String, pool: Bool = false, logger: Logger) async throws -> Kubeconfig {
         if let kubeconfig { return try Kubeconfig.load(path: kubeconfig) }
         guard let join else { throw ValidationError("pass --join URL --token TOKEN --ca-cert-hash HASH, or --kubeconfig") }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        let saved = dataDir + "/node.kubeconfig"
+        let saved = dataDir + (pool ? "/node-pool-\(nodeName).kubeconfig" : "/node.kubeconfig")
         if FileManager.default.fileExists(atPath: saved) {
             let config = try Kubeconfig.load(path: saved)
             if config.server == join { return config }
         }
         guard let token else { throw ValidationError("joining needs --token (from `berth token create`)") }
-        let config = try await AgentJoin(server: join, token: token, caCertHash: caCertHash, caFile: caFile, nodeName: nodeName).run(savingTo: saved)
+        let config = try await AgentJoin(server: join, token: token, caCertHash: caCertHash, caFile: caFile, nodeName: nodeName, pool: pool).run(savingTo: saved)
         logger.info("joined the cluster", metadata: ["server": "\(join)", "node": "\(nodeName)"])
         return config
     }

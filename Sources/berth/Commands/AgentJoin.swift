@@ -14,19 +14,21 @@ struct AgentJoin {
     let caCertHash: String?
     let caFile: String?
     let nodeName: String
+    /// Join as a pool of simulated nodes `NAME-N` (`--simulate`).
+    var pool = false
 
     func run(savingTo path: String) async throws -> Kubeconfig {
         let ca = try await trustedCA()
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName {
             OrganizationName(NodeCertificateIssuer.nodeGroup)
-            CommonName(NodeCertificateIssuer.nodePrefix + nodeName)
+            CommonName((pool ? NodeCertificateIssuer.poolPrefix : NodeCertificateIssuer.nodePrefix) + nodeName)
         }
         let csr = try CertificateSigningRequest(version: .v1, subject: subject, privateKey: .init(key), attributes: CertificateSigningRequest.Attributes(),
                                                 signatureAlgorithm: .ecdsaWithSHA256)
         let client = try APIClient(config: Kubeconfig(server: server, certificateAuthority: ca, token: token), maximumConnections: 1)
         defer { Task { await client.shutdown() } }
-        let body: JSONValue = ["nodeName": .string(nodeName), "csr": .string(try csr.serializeAsPEM().pemString)]
+        let body: JSONValue = ["nodeName": .string(nodeName), "pool": .bool(pool), "csr": .string(try csr.serializeAsPEM().pemString)]
         let reply = try await client.request(.POST, JoinPaths.join, body: JSONWriter.bytes(body)).checked()
         guard let certificate = try reply.json()["certificate"]?.stringValue else {
             throw BerthError(.internalError, "the server's join answer holds no certificate")

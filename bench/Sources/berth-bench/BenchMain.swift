@@ -23,9 +23,26 @@ struct BenchMain {
         let watchers = Int(option("watchers", "100"))!
         let etcd = option("etcd", "")
         let namespace = option("namespace", "bench")
+        if arguments.count > 1 && arguments[1] == "scheduler" {
+            // Runs without a server: the algorithm over an in-memory snapshot; the median of three runs.
+            var runs: [JSONValue] = []
+            for _ in 0..<3 { runs.append(try SchedulerBench(nodes: Int(option("nodes", "5000"))!, pods: Int(option("pods", "20000"))!).run()) }
+            func rate(_ line: JSONValue) -> Double { line["decisions_per_s"].flatMap { Double(JSONWriter.string($0)) } ?? 0 }
+            var median = runs.sorted { rate($0) < rate($1) }[1]
+            median["runs_decisions_per_s"] = .array(runs.map { $0["decisions_per_s"] ?? .null })
+            print(JSONWriter.string(median))
+            return
+        }
 
         let client = try APIClient(config: Kubeconfig.load(path: kubeconfig))
         _ = try? await client.request(.POST, "/api/v1/namespaces", body: JSONWriter.bytes(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]]))
+        if arguments.count > 1 && arguments[1] == "rollout" {
+            let bench = RolloutBench(client: client, namespace: namespace, deployments: Int(option("deployments", "300"))!,
+                                     replicas: Int(option("replicas", "100"))!, serverPID: Int32(option("server-pid", "")))
+            print(JSONWriter.string(try await bench.run()))
+            await client.shutdown()
+            return
+        }
         if arguments.count > 1 && (arguments[1] == "podstart" || arguments[1] == "density") {
             let bench = NodeBench(client: client, namespace: namespace, node: option("node", "vm"))
             if arguments[1] == "podstart" {

@@ -1,0 +1,106 @@
+import BerthCore
+
+/// The wire shapes of the protobuf messages typed Kubernetes clients send on create and update
+/// (`kubectl create deployment|namespace|configmap|secret|service`): field numbers and JSON
+/// names of the fields Berth reads, written from the Kubernetes API's protobuf definitions.
+/// A field outside this table that carries data is refused rather than dropped.
+enum ProtobufSchema {
+    indirect enum FieldType: Sendable {
+        case string, bytes, bool, int32, int64
+        /// An integer Go keeps as a plain value, where 0 means "not set" (hostPort, nodePort).
+        case int32OrUnset
+        case message(String)
+        /// `map<K, V>`: repeated entries with the key in field 1 and the value in field 2.
+        case map(FieldType)
+        /// `resource.Quantity`: its string form in field 1.
+        case quantity
+        /// `intstr.IntOrString`: type (1), intVal (2), strVal (3).
+        case intOrString
+        /// `meta/v1.Time`: server-set timestamps, ignored on input.
+        case ignoredTime
+    }
+
+    struct Field: Sendable {
+        let name: String
+        let type: FieldType
+        let repeated: Bool
+    }
+
+    static func f(_ name: String, _ type: FieldType, repeated: Bool = false) -> Field { Field(name: name, type: type, repeated: repeated) }
+
+    /// Root message per `kind`.
+    static let roots: [String: String] = [
+        "Deployment": "Deployment", "Namespace": "Namespace", "ConfigMap": "ConfigMap", "Secret": "Secret", "Service": "Service",
+        "Pod": "Pod", "ReplicaSet": "ReplicaSet", "DaemonSet": "DaemonSet",
+    ]
+
+    static let messages: [String: [Int: Field]] = [
+        "ObjectMeta": [
+            1: f("name", .string), 2: f("generateName", .string), 3: f("namespace", .string), 5: f("uid", .string),
+            6: f("resourceVersion", .string), 7: f("generation", .int32OrUnset), 8: f("creationTimestamp", .ignoredTime),
+            11: f("labels", .map(.string)), 12: f("annotations", .map(.string)),
+            13: f("ownerReferences", .message("OwnerReference"), repeated: true), 14: f("finalizers", .string, repeated: true),
+        ],
+        "OwnerReference": [1: f("kind", .string), 3: f("name", .string), 4: f("uid", .string), 5: f("apiVersion", .string),
+                           6: f("controller", .bool), 7: f("blockOwnerDeletion", .bool)],
+        "LabelSelector": [1: f("matchLabels", .map(.string)), 2: f("matchExpressions", .message("LabelSelectorRequirement"), repeated: true)],
+        "LabelSelectorRequirement": [1: f("key", .string), 2: f("operator", .string), 3: f("values", .string, repeated: true)],
+        "Deployment": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("DeploymentSpec")), 3: f("status", .message("Ignored"))],
+        "DeploymentSpec": [
+            1: f("replicas", .int32), 2: f("selector", .message("LabelSelector")), 3: f("template", .message("PodTemplateSpec")),
+            4: f("strategy", .message("DeploymentStrategy")), 5: f("minReadySeconds", .int32), 6: f("revisionHistoryLimit", .int32),
+            7: f("paused", .bool), 9: f("progressDeadlineSeconds", .int32),
+        ],
+        "DeploymentStrategy": [1: f("type", .string), 2: f("rollingUpdate", .message("RollingUpdate"))],
+        "RollingUpdate": [1: f("maxUnavailable", .intOrString), 2: f("maxSurge", .intOrString)],
+        "ReplicaSet": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("ReplicaSetSpec")), 3: f("status", .message("Ignored"))],
+        "ReplicaSetSpec": [1: f("replicas", .int32), 2: f("selector", .message("LabelSelector")), 3: f("template", .message("PodTemplateSpec")),
+                           4: f("minReadySeconds", .int32)],
+        "DaemonSet": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("DaemonSetSpec")), 3: f("status", .message("Ignored"))],
+        "DaemonSetSpec": [1: f("selector", .message("LabelSelector")), 2: f("template", .message("PodTemplateSpec")),
+                          3: f("updateStrategy", .message("DeploymentStrategy")), 4: f("minReadySeconds", .int32), 6: f("revisionHistoryLimit", .int32)],
+        "PodTemplateSpec": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("PodSpec"))],
+        "Pod": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("PodSpec")), 3: f("status", .message("Ignored"))],
+        "PodSpec": [
+            2: f("containers", .message("Container"), repeated: true), 20: f("initContainers", .message("Container"), repeated: true),
+            3: f("restartPolicy", .string), 4: f("terminationGracePeriodSeconds", .int64), 5: f("activeDeadlineSeconds", .int64),
+            6: f("dnsPolicy", .string), 7: f("nodeSelector", .map(.string)), 8: f("serviceAccountName", .string), 9: f("serviceAccount", .string),
+            10: f("nodeName", .string), 11: f("hostNetwork", .bool), 12: f("hostPID", .bool), 13: f("hostIPC", .bool),
+            14: f("securityContext", .message("PodSecurityContext")), 15: f("imagePullSecrets", .message("LocalObjectReference"), repeated: true),
+            16: f("hostname", .string), 17: f("subdomain", .string), 19: f("schedulerName", .string),
+            22: f("tolerations", .message("Toleration"), repeated: true), 24: f("priorityClassName", .string), 25: f("priority", .int32),
+            30: f("enableServiceLinks", .bool), 31: f("preemptionPolicy", .string),
+        ],
+        "PodSecurityContext": [2: f("runAsUser", .int64), 6: f("runAsGroup", .int64), 3: f("runAsNonRoot", .bool), 5: f("fsGroup", .int64)],
+        "LocalObjectReference": [1: f("name", .string)],
+        "Toleration": [1: f("key", .string), 2: f("operator", .string), 3: f("value", .string), 4: f("effect", .string), 5: f("tolerationSeconds", .int64)],
+        "Container": [
+            1: f("name", .string), 2: f("image", .string), 3: f("command", .string, repeated: true), 4: f("args", .string, repeated: true),
+            5: f("workingDir", .string), 6: f("ports", .message("ContainerPort"), repeated: true), 7: f("env", .message("EnvVar"), repeated: true),
+            8: f("resources", .message("ResourceRequirements")), 13: f("terminationMessagePath", .string), 14: f("imagePullPolicy", .string),
+            15: f("securityContext", .message("SecurityContext")), 16: f("stdin", .bool), 17: f("stdinOnce", .bool), 18: f("tty", .bool),
+            20: f("terminationMessagePolicy", .string),
+        ],
+        "SecurityContext": [2: f("privileged", .bool), 4: f("runAsUser", .int64), 8: f("runAsGroup", .int64), 5: f("runAsNonRoot", .bool),
+                            6: f("readOnlyRootFilesystem", .bool), 7: f("allowPrivilegeEscalation", .bool)],
+        "ContainerPort": [1: f("name", .string), 2: f("hostPort", .int32OrUnset), 3: f("containerPort", .int32), 4: f("protocol", .string), 5: f("hostIP", .string)],
+        "EnvVar": [1: f("name", .string), 2: f("value", .string)],
+        "ResourceRequirements": [1: f("limits", .map(.quantity)), 2: f("requests", .map(.quantity))],
+        "Namespace": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("NamespaceSpec")), 3: f("status", .message("Ignored"))],
+        "NamespaceSpec": [1: f("finalizers", .string, repeated: true)],
+        "ConfigMap": [1: f("metadata", .message("ObjectMeta")), 2: f("data", .map(.string)), 3: f("binaryData", .map(.bytes)), 4: f("immutable", .bool)],
+        "Secret": [1: f("metadata", .message("ObjectMeta")), 2: f("data", .map(.bytes)), 3: f("type", .string), 4: f("stringData", .map(.string)),
+                   5: f("immutable", .bool)],
+        "Service": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("ServiceSpec")), 3: f("status", .message("Ignored"))],
+        "ServiceSpec": [
+            1: f("ports", .message("ServicePort"), repeated: true), 2: f("selector", .map(.string)), 3: f("clusterIP", .string),
+            18: f("clusterIPs", .string, repeated: true), 4: f("type", .string), 5: f("externalIPs", .string, repeated: true),
+            7: f("sessionAffinity", .string), 10: f("externalName", .string), 11: f("externalTrafficPolicy", .string),
+            19: f("ipFamilies", .string, repeated: true), 17: f("ipFamilyPolicy", .string), 22: f("internalTrafficPolicy", .string),
+        ],
+        "ServicePort": [1: f("name", .string), 2: f("protocol", .string), 6: f("appProtocol", .string), 3: f("port", .int32),
+                        4: f("targetPort", .intOrString), 5: f("nodePort", .int32OrUnset)],
+        // Status sent on create is ignored, as the API ignores it for these kinds.
+        "Ignored": [:],
+    ]
+}

@@ -1,0 +1,120 @@
+import BerthClient
+import BerthCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `berth agent --simulate N`: N nodes `PREFIX-0` … `PREFIX-N-1` whose fake runtime reports every
+/// pod bound to them Running and Ready at once, and finishes deletions at once (like
+/// Kubernetes' KWOK). They register, renew their Leases and answer the scheduler and
+/// controllers like real nodes, so scale tests exercise the whole control plane without
+/// containers.
+public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
+    let prefix: String
+    let count: Int
+    let client: APIClient
+    let logger: Logger
+    /// Lease renewals per node; the node controller's grace is 10 s.
+    var heartbeatInterval: Duration = .seconds(4)
+    /// Concurrent API calls.
+    var concurrency = 32
+
+    public init(prefix: String, count: Int, client: APIClient, logger: Logger) {
+        self.prefix = prefix
+        self.count = count
+        self.client = client
+        self.logger = logger
+    }
+
+    var names: [String] { (0..<count).map { "\(prefix)-\($0)" } }
+
+    public func run() async throws {
+        try await register()
+        logger.info("simulated nodes registered", metadata: ["count": "\(count)", "prefix": "\(prefix)"])
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await renewLeases() }
+                group.addTask { await runPods() }
+            }
+        }
+    }
+
+    /// Creates (or refreshes) every Node with capacity, addresses and a Ready condition.
+    func register() async throws {
+        try await forEach(names) { index, name in
+            let node = nodeObject(index: index, name: name)
+            let reply = try await client.request(.POST, "/api/v1/nodes", body: JSONWriter.bytes(node))
+            if reply.status == 409 {
+                _ = try await client.request(.PATCH, "/api/v1/nodes/\(name)/status", body: JSONWriter.bytes(["status": node["status"] ?? [:]]),
+                                             contentType: "application/merge-patch+json").checked()
+            } else {
+                _ = try reply.checked()
+            }
+        }
+    }
+
+    func nodeObject(index: Int, name: String) -> JSONValue {
+        let now = JSONValue.string(TableCells.formatTimestamp(Date()))
+        let resources: JSONValue = ["cpu": "32", "memory": "128Gi", "pods": "110", "ephemeral-storage": "100Gi"]
+        return [
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": ["name": .string(name), "labels": [
+                "kubernetes.io/hostname": .string(name), "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                "topology.kubernetes.io/zone": .string("zone-\(index % 3)"), "berth.dev/simulated": "true",
+            ]],
+            "spec": ["podCIDR": .string(podCIDR(index))],
+            "status": [
+                "capacity": resources, "allocatable": resources,
+                "conditions": [["type": "Ready", "status": "True", "reason": "SimulatedNodeReady", "message": "simulated by berth agent --simulate",
+                                "lastHeartbeatTime": now, "lastTransitionTime": now]],
+                "addresses": [["type": "InternalIP", "address": .string(podAddress(index, 1))], ["type": "Hostname", "address": .string(name)]],
+                "nodeInfo": ["machineID": .string(name), "systemUUID": .string(name), "bootID": .string(name), "kernelVersion": "simulated",
+                             "osImage": "simulated", "containerRuntimeVersion": "simulated", "kubeletVersion": .string("v1.33.0-berth.sim"),
+                             "operatingSystem": "linux", "architecture": "amd64"],
+            ],
+        ]
+    }
+
+    /// A /24 per node out of the cluster pod range 100.96.0.0/11.
+    func podCIDR(_ index: Int) -> String { "100.\(96 + index / 256).\(index % 256).0/24" }
+    func podAddress(_ index: Int, _ host: Int) -> String { "100.\(96 + index / 256).\(index % 256).\(host)" }
+
+    func renewLeases() async {
+        while !Task.isCancelled {
+            let stamp = JSONValue.string(Self.microTime(Date()))
+            try? await forEach(names) { _, name in
+                let path = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/\(name)"
+                let reply = try await client.request(.PATCH, path, body: JSONWriter.bytes(["spec": ["renewTime": stamp, "holderIdentity": .string(name)]]),
+                                                     contentType: "application/merge-patch+json")
+                if reply.status == 404 {
+                    let lease: JSONValue = [
+                        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": ["name": .string(name), "namespace": "kube-node-lease"],
+                        "spec": ["holderIdentity": .string(name), "leaseDurationSeconds": 40, "renewTime": stamp, "acquireTime": stamp],
+                    ]
+                    _ = try await client.request(.POST, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", body: JSONWriter.bytes(lease))
+                }
+            }
+            try? await Task.sleep(for: heartbeatInterval)
+        }
+    }
+
+    /// Runs `body` for every element with bounded concurrency; the first error is rethrown.
+    func forEach(_ items: [String], _ body: @escaping @Sendable (Int, String) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            for _ in 0..<min(concurrency, items.count) {
+                let index = next
+                group.addTask { try await body(index, items[index]) }
+                next += 1
+            }
+            while try await group.next() != nil {
+                guard next < items.count else { continue }
+                let index = next
+                group.addTask { try await body(index, items[index]) }
+                next += 1
+            }
+        }
+    }
+
+    static func microTime(_ date: Date) -> String { NodeRegistration.microTime(date) }
+}
