@@ -22,7 +22,7 @@ public final class SchedulerService: Sendable {
         var snapshot = SchedulingSnapshot()
         var scheduler = Scheduler()
         var startIndex = 0
-        var generator = SystemRandomNumberGenerator()
+        var generator = FastRandom()
         /// Pods that fit nowhere, with their attempt count.
         var waiting: [String: Int] = [:]
     }

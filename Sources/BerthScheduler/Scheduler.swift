@@ -32,11 +32,12 @@ public struct Scheduler: Sendable {
     /// decisions spread their sampling over the whole cluster). `evaluated` says how many nodes
     /// were looked at.
     public func schedule(_ pod: Pod, in snapshot: SchedulingSnapshot, startIndex: Int = 0,
-                         using generator: inout some RandomNumberGenerator) -> (result: SchedulingResult, evaluated: Int) {
+                         using generator: inout FastRandom) -> (result: SchedulingResult, evaluated: Int) {
         let count = snapshot.count
         guard count > 0 else { return (.unschedulable(message: "0/0 nodes are available: no nodes registered.", reasons: [:]), 0) }
         let request = SchedulingRequest(pod)
         let affinity = AffinityContext(request: request, snapshot: snapshot)
+        let simple = request.isSimple && snapshot.podsWithAntiAffinity == 0 && (request.images.isEmpty || snapshot.nodesWithImages == 0)
         let wanted = feasibleNodesToFind(count)
         var feasible: [Int] = []
         feasible.reserveCapacity(wanted)
@@ -45,7 +46,8 @@ public struct Scheduler: Sendable {
         while evaluated < count && feasible.count < wanted {
             let index = (startIndex + evaluated) % count
             evaluated += 1
-            let failures = SchedulingFilters.reasons(request, snapshot.nodes[index], affinity)
+            let failures = simple ? SchedulingFilters.fastReasons(request, snapshot, index)
+                : SchedulingFilters.reasons(request, snapshot.nodes[index], affinity)
             if failures.isEmpty {
                 feasible.append(index)
             } else {
@@ -56,12 +58,13 @@ public struct Scheduler: Sendable {
             return (.unschedulable(message: Self.message(nodeCount: count, reasons: reasons), reasons: reasons), evaluated)
         }
         if feasible.count == 1 { return (.placed(nodeName: snapshot.nodes[feasible[0]].name, nodeIndex: feasible[0]), evaluated) }
-        let best = pickBest(request, snapshot, feasible, affinity, using: &generator)
+        let best = simple ? pickBestFast(request, snapshot, feasible, using: &generator)
+            : pickBest(request, snapshot, feasible, affinity, using: &generator)
         return (.placed(nodeName: snapshot.nodes[best].name, nodeIndex: best), evaluated)
     }
 
     private func pickBest(_ request: SchedulingRequest, _ snapshot: SchedulingSnapshot, _ feasible: [Int], _ affinity: AffinityContext,
-                          using generator: inout some RandomNumberGenerator) -> Int {
+                          using generator: inout FastRandom) -> Int {
         let ownerCounts = request.summary.ownerUID.flatMap { snapshot.ownerCounts[$0] }
         var zoneCounts: [String: Int]?
         if let ownerCounts {
@@ -77,8 +80,36 @@ public struct Scheduler: Sendable {
             if !zonesInUse, node.labels[TopologyKeys.zone] != nil { zonesInUse = true }
             return SchedulingScores.raw(request, node, index: index, affinity, ownerCounts: ownerCounts, zoneCounts: zoneCounts)
         }
-        let totals = SchedulingScores.totals(scores, zonesInUse: zonesInUse)
-        // Reservoir sampling over the nodes that share the top score: each is equally likely.
+        return Self.choose(feasible, SchedulingScores.totals(scores, zonesInUse: zonesInUse), using: &generator)
+    }
+
+    /// The fast path's scoring: the same scores, from `NodeHot` and the owner's counts only.
+    private func pickBestFast(_ request: SchedulingRequest, _ snapshot: SchedulingSnapshot, _ feasible: [Int], using generator: inout FastRandom) -> Int {
+        let ownerCounts = request.summary.ownerUID.flatMap { snapshot.ownerCounts[$0] }
+        var zoneCounts = [Int](repeating: 0, count: snapshot.zoneNames.count)
+        if let ownerCounts {
+            for (index, number) in ownerCounts where snapshot.hot[index].zone >= 0 { zoneCounts[Int(snapshot.hot[index].zone)] += number }
+        }
+        let requests = request.summary.requests
+        var zonesInUse = false
+        var scores: [NodeScores] = []
+        scores.reserveCapacity(feasible.count)
+        for index in feasible {
+            let hot = snapshot.hot[index]
+            if hot.zone >= 0 { zonesInUse = true }
+            let cpu = SchedulingScores.fraction(hot.requestedCPU + requests.milliCPU, hot.allocatableCPU)
+            let memory = SchedulingScores.fraction(hot.requestedMemory + requests.memory, hot.allocatableMemory)
+            scores.append(NodeScores(
+                leastAllocated: ((1 - cpu) + (1 - memory)) * 50, balanced: (1 - abs(cpu - memory) / 2) * 100, imageLocality: 0,
+                nodeAffinityRaw: 0, podAffinityRaw: 0, ownerPodsOnNode: ownerCounts?[index] ?? 0,
+                ownerPodsInZone: hot.zone >= 0 ? zoneCounts[Int(hot.zone)] : 0, intolerablePreferNoSchedule: Int(hot.preferNoScheduleTaints)))
+        }
+        return Self.choose(feasible, SchedulingScores.totals(scores, zonesInUse: zonesInUse), using: &generator)
+    }
+
+    /// The best-scoring node; reservoir sampling among those that share the top score, so each
+    /// is equally likely.
+    static func choose(_ feasible: [Int], _ totals: [Double], using generator: inout FastRandom) -> Int {
         var best = feasible[0]
         var bestScore = totals[0]
         var ties = 1

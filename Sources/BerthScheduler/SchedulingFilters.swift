@@ -20,6 +20,24 @@ enum SchedulingFilters {
         return []
     }
 
+    /// The fast path's filter for a pod that only asks for cpu, memory and a pod slot; a node
+    /// with blocking taints goes through the full filter for the exact message.
+    static func fastReasons(_ request: SchedulingRequest, _ snapshot: SchedulingSnapshot, _ index: Int) -> [String] {
+        let hot = snapshot.hot[index]
+        if hot.unschedulable { return ["node(s) were unschedulable"] }
+        if hot.blockingTaints { return reasons(request, snapshot.nodes[index], AffinityContext()) }
+        let requests = request.summary.requests
+        let tooMany = requests.pods > hot.allocatablePods - hot.requestedPods
+        let cpu = requests.milliCPU > 0 && requests.milliCPU > hot.allocatableCPU - hot.requestedCPU
+        let memory = requests.memory > 0 && requests.memory > hot.allocatableMemory - hot.requestedMemory
+        if !tooMany && !cpu && !memory { return [] }
+        var reasons: [String] = []
+        if tooMany { reasons.append("Too many pods") }
+        if cpu { reasons.append("Insufficient cpu") }
+        if memory { reasons.append("Insufficient memory") }
+        return reasons
+    }
+
     static func untoleratedTaint(_ request: SchedulingRequest, _ node: NodeInfo) -> Taint? {
         node.taints.first { taint in
             (taint.effect == "NoSchedule" || taint.effect == "NoExecute") && !request.tolerations.contains { $0.tolerates(taint) }

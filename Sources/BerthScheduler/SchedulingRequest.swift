@@ -34,6 +34,12 @@ struct SchedulingRequest {
         images = (spec?.containers ?? []).compactMap(\.image)
     }
 
+    /// Nothing but resources and spreading to decide: the fast path over `NodeHot` applies.
+    var isSimple: Bool {
+        nodeSelector.isEmpty && requiredNodeTerms == nil && preferredNodeTerms.isEmpty && summary.hostPorts.isEmpty
+            && summary.requests.other.isEmpty && tolerations.isEmpty && !hasPodAffinity
+    }
+
     var hasPodAffinity: Bool {
         !requiredAffinity.isEmpty || !requiredAntiAffinity.isEmpty || !preferredAffinity.isEmpty || !preferredAntiAffinity.isEmpty
     }

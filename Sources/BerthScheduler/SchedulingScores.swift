@@ -71,12 +71,17 @@ enum SchedulingScores {
 
     /// Weighted totals for the feasible nodes, after normalising the relative scores.
     static func totals(_ scores: [NodeScores], zonesInUse: Bool) -> [Double] {
-        let maxNodeAffinity = scores.map(\.nodeAffinityRaw).max() ?? 0
-        let maxPodAffinity = scores.map(\.podAffinityRaw).max() ?? 0
-        let minPodAffinity = scores.map(\.podAffinityRaw).min() ?? 0
-        let maxOwnerOnNode = scores.map(\.ownerPodsOnNode).max() ?? 0
-        let maxOwnerInZone = scores.map(\.ownerPodsInZone).max() ?? 0
-        let maxTaints = scores.map(\.intolerablePreferNoSchedule).max() ?? 0
+        // One pass for the extremes (key-path maps cost more than the scoring itself here).
+        var maxNodeAffinity = 0.0, maxPodAffinity = -Double.infinity, minPodAffinity = Double.infinity
+        var maxOwnerOnNode = 0, maxOwnerInZone = 0, maxTaints = 0
+        for score in scores {
+            maxNodeAffinity = max(maxNodeAffinity, score.nodeAffinityRaw)
+            maxPodAffinity = max(maxPodAffinity, score.podAffinityRaw)
+            minPodAffinity = min(minPodAffinity, score.podAffinityRaw)
+            maxOwnerOnNode = max(maxOwnerOnNode, score.ownerPodsOnNode)
+            maxOwnerInZone = max(maxOwnerInZone, score.ownerPodsInZone)
+            maxTaints = max(maxTaints, score.intolerablePreferNoSchedule)
+        }
         return scores.map { score in
             var total = score.leastAllocated * ScoreWeights.leastAllocated
                 + score.balanced * ScoreWeights.balanced

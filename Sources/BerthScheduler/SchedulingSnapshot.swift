@@ -5,6 +5,13 @@ import BerthCore
 /// decision never waits for the API to echo the previous binding back.
 public struct SchedulingSnapshot: Sendable {
     public private(set) var nodes: [NodeInfo] = []
+    /// Per node, in step with `nodes`: what the fast path reads.
+    private(set) var hot: [NodeHot] = []
+    /// Zone names by the index `NodeHot.zone` holds.
+    private(set) var zoneNames: [String] = []
+    private var zoneIndex: [String: Int32] = [:]
+    /// Nodes reporting images: only then is image locality worth computing.
+    private(set) var nodesWithImages = 0
     private var indexByName: [String: Int] = [:]
     /// Where each placed pod runs, by UID.
     private var nodeOfPod: [String: Int] = [:]
@@ -31,22 +38,46 @@ public struct SchedulingSnapshot: Sendable {
     public mutating func upsert(_ node: Node) {
         let name = node.metadata.name ?? ""
         var info = NodeInfo(node: node)
+        let hotNode = NodeHot(info, zone: zone(info.labels[TopologyKeys.zone]))
+        if !info.images.isEmpty { nodesWithImages += 1 }
         if let index = indexByName[name] {
+            if !nodes[index].images.isEmpty { nodesWithImages -= 1 }
             for pod in nodes[index].pods { info.add(pod) }
             nodes[index] = info
+            hot[index] = hotNode
+            syncRequested(index)
         } else {
             indexByName[name] = nodes.count
             nodes.append(info)
+            hot.append(hotNode)
         }
+    }
+
+    private mutating func zone(_ name: String?) -> Int32 {
+        guard let name else { return -1 }
+        if let index = zoneIndex[name] { return index }
+        let index = Int32(zoneNames.count)
+        zoneNames.append(name)
+        zoneIndex[name] = index
+        return index
+    }
+
+    private mutating func syncRequested(_ index: Int) {
+        let requested = nodes[index].requested
+        hot[index].requestedCPU = requested.milliCPU
+        hot[index].requestedMemory = requested.memory
+        hot[index].requestedPods = requested.pods
     }
 
     public mutating func removeNode(named name: String) {
         guard let index = indexByName[name] else { return }
         for pod in nodes[index].pods { forget(uid: pod.uid) }
+        if !nodes[index].images.isEmpty { nodesWithImages -= 1 }
         let last = nodes.count - 1
         if index != last {
             // Move the last node into the hole and repoint everything that referred to it.
             nodes.swapAt(index, last)
+            hot.swapAt(index, last)
             indexByName[nodes[index].name] = index
             for pod in nodes[index].pods { nodeOfPod[pod.uid] = index }
             for (owner, counts) in ownerCounts {
@@ -56,6 +87,7 @@ public struct SchedulingSnapshot: Sendable {
             }
         }
         nodes.removeLast()
+        hot.removeLast()
         indexByName[name] = nil
     }
 
@@ -73,6 +105,7 @@ public struct SchedulingSnapshot: Sendable {
     /// Counts a pod against a node right after the scheduler chose it.
     public mutating func assume(_ pod: PodSummary, on index: Int) {
         nodes[index].add(pod)
+        syncRequested(index)
         nodeOfPod[pod.uid] = index
         if let owner = pod.ownerUID { ownerCounts[owner, default: [:]][index, default: 0] += 1 }
         if !pod.requiredAntiAffinity.isEmpty { podsWithAntiAffinity += 1 }
@@ -81,6 +114,7 @@ public struct SchedulingSnapshot: Sendable {
     /// Drops a pod that was deleted, finished, or whose binding failed.
     public mutating func forget(uid: String) {
         guard let index = nodeOfPod.removeValue(forKey: uid), let pod = nodes[index].remove(uid: uid) else { return }
+        syncRequested(index)
         if let owner = pod.ownerUID {
             ownerCounts[owner]?[index, default: 1] -= 1
             if ownerCounts[owner]?[index] == 0 { ownerCounts[owner]?[index] = nil }

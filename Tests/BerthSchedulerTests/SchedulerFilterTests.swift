@@ -141,7 +141,7 @@ struct SchedulerFilterTests {
         var counts: [String: Int] = [:]
         for index in 0..<6 {
             let pod = Fixture.pod("web-\(index)", labels: ["app": "web"], owner: "rs-web", spec: ["affinity": anti])
-            var generator = SeededGenerator(seed: UInt64(index))
+            var generator = FastRandom(seed: UInt64(index))
             let (result, _) = Scheduler().schedule(pod, in: snapshot, using: &generator)
             guard case .placed(let node, let nodeIndex) = result else { Issue.record("not placed"); return }
             counts[node, default: 0] += 1

@@ -45,7 +45,7 @@ enum Fixture {
     }
 
     static func schedule(_ pod: Pod, _ snapshot: SchedulingSnapshot, seed: UInt64 = 1) -> SchedulingResult {
-        var generator = SeededGenerator(seed: seed)
+        var generator = FastRandom(seed: seed)
         return Scheduler().schedule(pod, in: snapshot, using: &generator).result
     }
 
@@ -57,18 +57,5 @@ enum Fixture {
     static func message(_ result: SchedulingResult) -> String? {
         if case .unschedulable(let message, _) = result { return message }
         return nil
-    }
-}
-
-/// SplitMix64: deterministic tie-breaking in tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

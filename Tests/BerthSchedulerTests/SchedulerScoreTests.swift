@@ -76,7 +76,7 @@ struct SchedulerScoreTests {
         #expect(scheduler.feasibleNodesToFind(1000) == 420)
         #expect(scheduler.feasibleNodesToFind(5000) == 500)
         let snapshot = SchedulingSnapshot(nodes: (0..<1000).map { Fixture.node("n\($0)") }, pods: [])
-        var generator = SeededGenerator(seed: 3)
+        var generator = FastRandom(seed: 3)
         let (_, evaluated) = scheduler.schedule(Fixture.pod("p"), in: snapshot, startIndex: 990, using: &generator)
         #expect(evaluated == 420)
     }
@@ -93,5 +93,24 @@ struct SchedulerScoreTests {
         snapshot.forget(uid: "uid-default-x")
         #expect(snapshot.node(named: "c")?.requested.milliCPU == 0)
         #expect(snapshot.ownerCounts["rs"] == nil)
+    }
+
+    @Test("the fast path (resources only) decides exactly as the full path")
+    func fastPathAgrees() {
+        var snapshot = SchedulingSnapshot(nodes: (0..<40).map { index in
+            Fixture.node("n\(index)", cpu: String(2 + index % 5), memory: "\(4 + index % 7)Gi",
+                         labels: [TopologyKeys.zone: "z\(index % 3)"],
+                         taints: index % 9 == 0 ? [Fixture.taint("soft", effect: "PreferNoSchedule")] : [])
+        }, pods: [])
+        for index in 0..<60 {
+            let owner = "rs-\(index % 4)"
+            let fast = Fixture.pod("p\(index)", cpu: "\(100 + index * 37 % 900)m", memory: "\(64 + index * 53 % 700)Mi", owner: owner)
+            // A toleration for a taint no node has changes nothing but forces the full path.
+            let full = Fixture.pod("p\(index)", cpu: "\(100 + index * 37 % 900)m", memory: "\(64 + index * 53 % 700)Mi", owner: owner,
+                                   spec: ["tolerations": [["key": "never-used", "operator": "Exists"]]])
+            let fastResult = Fixture.schedule(fast, snapshot, seed: UInt64(index))
+            #expect(fastResult == Fixture.schedule(full, snapshot, seed: UInt64(index)))
+            if case .placed(_, let node) = fastResult { snapshot.assume(PodSummary(fast), on: node) }
+        }
     }
 }

@@ -38,7 +38,7 @@ struct SchedulerBench {
             podList.append(try json.decode(Pod.self))
         }
         let scheduler = Scheduler()
-        var generator = SystemRandomNumberGenerator()
+        var generator = FastRandom()
         var start = 0
         var placed = 0
         let clock = ContinuousClock()
