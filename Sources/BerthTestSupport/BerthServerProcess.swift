@@ -2,7 +2,7 @@ import BerthClient
 import BerthCore
 import Foundation
 
-/// A real `berth up` started from the build directory on a free loopback port with its own
+/// A real `berth server` or `berth up` started from the build directory on a free loopback port with its own
 /// data directory; stopped by PID (SIGKILL when asked to simulate a crash).
 public final class BerthServerProcess: @unchecked Sendable {
     public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -14,12 +14,13 @@ public final class BerthServerProcess: @unchecked Sendable {
     private let logPath: String
 
     let extraArguments: [String]
-    /// `up` (control plane and a local agent) or `server` (control plane alone).
+    /// `server` (control plane alone, the default: API tests must not start containers) or `up`
+    /// (control plane and a local agent; its tests must delete their pods and clean the host).
     let role: String
     /// The address to listen on; 127.0.0.1 unless a test builds its own underlay.
     public let host: String
 
-    public init(extraArguments: [String] = [], role: String = "up", host: String = "127.0.0.1") {
+    public init(role: String = "server", host: String = "127.0.0.1", extraArguments: [String] = []) {
         self.extraArguments = extraArguments
         self.role = role
         self.host = host

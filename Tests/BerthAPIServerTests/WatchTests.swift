@@ -73,10 +73,10 @@ struct WatchTests {
     }
 
     @Test func bookmarksCarryTheLatestRevision() async throws {
-        try await APIHarness.run(bookmarkInterval: .milliseconds(200)) { _, client in
+        try await APIHarness.run(bookmarkInterval: .milliseconds(100)) { _, client in
             let created = try await client.send(.post, "/api/v1/namespaces/default/configmaps", json: Fixtures.configMap("a"))
             let revision = created.json.value(at: ["metadata", "resourceVersion"])?.stringValue ?? ""
-            let watch = try await client.send(.get, "/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&resourceVersion=\(revision)&timeoutSeconds=1")
+            let watch = try await client.send(.get, "/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&resourceVersion=\(revision)&timeoutSeconds=2")
             let bookmarks = Self.events(watch.json).filter { $0["type"] == "BOOKMARK" }
             #expect(bookmarks.count >= 2)
             #expect(bookmarks.first?.value(at: ["object", "metadata", "resourceVersion"])?.stringValue == revision)

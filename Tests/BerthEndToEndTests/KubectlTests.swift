@@ -138,11 +138,18 @@ struct KubectlTests {
     @Test("kubectl create (protobuf bodies), run without nodeName, and a Deployment scheduled onto the node",
           .enabled(if: FileManager.default.isExecutableFile(atPath: kubectlPath)))
     func kubectlCreateAndSchedule() async throws {
-        let server = BerthServerProcess(extraArguments: ["--node-name", "create-node", "--bridge-name", "brcreate", "--pod-subnet", "100.96.49.0/24"])
+        let server = BerthServerProcess(role: "up", extraArguments: ["--node-name", "create-node", "--bridge-name", "brcreate", "--pod-subnet", "100.96.49.0/24"])
         defer {
-            _ = try? kubectl(server, "delete", "deployment,pods", "--all", "--grace-period=1", "--wait=true", "--timeout=60s")
-            server.cleanUp()
+            // Deployments first (their ReplicaSets would replace deleted pods), then pods until
+            // none is left, so the agent stops every container before the server goes.
+            _ = try? kubectl(server, "delete", "deployments", "--all", "--wait=true", "--timeout=60s")
+            for _ in 0..<60 {
+                _ = try? kubectl(server, "delete", "pods", "--all", "--grace-period=1", "--wait=true", "--timeout=30s")
+                if (try? kubectl(server, "get", "pods", "-o", "name").output.isEmpty) ?? true { break }
+            }
+            server.stop()
             HostLeftovers.remove(dataDirectory: server.dataDirectory)
+            server.cleanUp()
             _ = try? runCommand("/usr/sbin/ip", ["link", "delete", "brcreate"])
         }
         try await server.start()

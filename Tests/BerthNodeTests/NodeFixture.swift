@@ -30,7 +30,7 @@ final class NodeFixture: @unchecked Sendable {
         self.index = index
         nodeName = "node-\(index)"
         bridge = "brt\(index)"
-        server = BerthServerProcess(extraArguments: [
+        server = BerthServerProcess(role: "up", extraArguments: [
             "--node-name", "node-\(index)", "--bridge-name", "brt\(index)", "--pod-subnet", "100.96.\(50 + index).0/24",
             "--container-log-max-size", "65536",
         ])
