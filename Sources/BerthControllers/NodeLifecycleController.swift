@@ -29,7 +29,8 @@ public final class NodeLifecycleController: Sendable {
     public func run() async {
         while !Task.isCancelled {
             await checkAll()
-            try? await Task.sleep(for: .seconds(1))
+            // A quarter second: the check is cheap, and failover time is grace + timeout + this.
+            try? await Task.sleep(for: .milliseconds(250))
         }
     }
 
