@@ -77,8 +77,9 @@ extension GarbageCollector {
             let live = dependents.filter { $0.1.deletionTimestamp == nil }
             for (dependentKind, dependent) in live {
                 guard let dependentDescriptor = Self.descriptor(dependentKind) else { continue }
+                // Pods have no dependents of their own: a plain delete, not another foreground wait.
                 try await api.delete(dependentDescriptor, namespace: dependent.namespace, name: dependent.name ?? "", uid: dependent.uid,
-                                     propagationPolicy: "Foreground")
+                                     propagationPolicy: dependentKind == "Pod" ? "Background" : "Foreground")
             }
             if dependents.isEmpty {
                 try await removeFinalizer(Self.foreground, descriptor: descriptor, meta: meta)

@@ -46,8 +46,16 @@ public final class GarbageCollector: Reconciler {
         self.api = api
         self.logger = logger
         pods.addHandler { [queue] event in
-            if case .added(let pod) = event, pod.metadata.ownerReferences?.isEmpty == false {
-                queue.add(Item.dependent(kind: "Pod", key: Informer<Pod>.key(pod)).text)
+            switch event {
+            case .added(let pod):
+                if pod.metadata.ownerReferences?.isEmpty == false { queue.add(Item.dependent(kind: "Pod", key: Informer<Pod>.key(pod)).text) }
+                if pod.metadata.deletionTimestamp != nil { queue.add(Item.owner(kind: "Pod", key: Informer<Pod>.key(pod)).text) }
+            case .updated(_, let pod):
+                // A pod deleted in the foreground has no dependents: its finalizer can go at once.
+                if pod.metadata.deletionTimestamp != nil, pod.metadata.finalizers?.contains(Self.foreground) == true {
+                    queue.add(Item.owner(kind: "Pod", key: Informer<Pod>.key(pod)).text)
+                }
+            case .deleted: break
             }
         }
         replicaSets.addHandler { [weak self] event in self?.ownerChanged("ReplicaSet", event, dependentOf: { $0.metadata }) }
