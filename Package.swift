@@ -156,7 +156,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthClusterTests",
-            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport"],
+            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport", "BerthControllers",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -183,7 +183,7 @@ final class ClusterFixture: @unchecked Sendable {
 
     func tearDown() async {
         if let client = try? api() {
-            for kind in ["apis/apps/v1/namespaces/default/deployments", "api/v1/namespaces/default/pods"] {
+            for kind in ["apis/apps/v1/namespaces/default/deployments", "apis/apps/v1/namespaces/default/daemonsets", "api/v1/namespaces/default/pods"] {
                 _ = try? await client.request(.DELETE, "/\(kind)?gracePeriodSeconds=1")
             }
             for _ in 0..<100 {

@@ -141,6 +141,25 @@ struct ClusterTests {
             }
             #expect(restored.count == 4)
 
+            // A DaemonSet puts one pod on every host; drains leave it there.
+            try cluster.apply("""
+                apiVersion: apps/v1
+                kind: DaemonSet
+                metadata: {name: daemon}
+                spec:
+                  selector: {matchLabels: {app: daemon}}
+                  template:
+                    metadata: {labels: {app: daemon}}
+                    spec:
+                      terminationGracePeriodSeconds: 1
+                      containers: [{name: c, image: berth/busybox:latest, command: [sleep, "3600"]}]
+                """)
+            let daemons = try await waitFor("a daemon pod Running on each host", timeout: 60) { () -> [String: Int]? in
+                let counts = try await cluster.runningByNode(selector: "app%3Ddaemon")
+                return counts.count == 3 ? counts : nil
+            }
+            #expect(daemons.values.allSatisfy { $0 == 1 })
+
             let drained = cluster.hosts[1].name
             let drain = try cluster.kubectl(["drain", drained, "--ignore-daemonsets", "--timeout=90s"])
             #expect(drain.status == 0, "\(drain.output) \(drain.error)")
@@ -152,6 +171,18 @@ struct ClusterTests {
             let node = try await cluster.api().request(.GET, "/api/v1/nodes/\(drained)").json()
             #expect(node["spec"]?["unschedulable"] == .bool(true))
             #expect(try cluster.kubectl(["uncordon", drained]).status == 0)
+
+            // The same with the berth CLI, on the third host.
+            let third = cluster.hosts[2].name
+            let berthDrain = try runCommand(BerthServerProcess.binary, ["node", "drain", third, "--kubeconfig", cluster.server.kubeconfigPath], timeout: 120)
+            #expect(berthDrain.status == 0, "\(berthDrain.output) \(berthDrain.error)")
+            let afterBerthDrain = try await waitFor("4 replicas running off the third host", timeout: 60) { () -> [String: Int]? in
+                let counts = try await cluster.runningByNode(selector: "app%3Droll")
+                return counts.values.reduce(0, +) == 4 && counts[third] == nil ? counts : nil
+            }
+            #expect(afterBerthDrain[third] == nil)
+            #expect(try await cluster.runningByNode(selector: "app%3Ddaemon")[third] == 1)
+            #expect(try runCommand(BerthServerProcess.binary, ["node", "uncordon", third, "--kubeconfig", cluster.server.kubeconfigPath]).status == 0)
         } catch {
             await cluster.tearDown()
             throw error
