@@ -29,12 +29,18 @@ public final class DeploymentController: Reconciler {
         }
         replicaSets.addHandler { [queue] event in
             let replicaSet: ReplicaSet
+            var statusOnly = false
             switch event {
             case .added(let object), .deleted(let object): replicaSet = object
-            case .updated(_, let new): replicaSet = new
+            case .updated(let old, let new):
+                replicaSet = new
+                statusOnly = old.spec == new.spec && old.metadata.annotations == new.metadata.annotations
+                    && old.metadata.deletionTimestamp == new.metadata.deletionTimestamp && old.metadata.ownerReferences == new.metadata.ownerReferences
             }
             guard let owner = replicaSet.metadata.ownerReferences?.first(where: { $0.controller == true }), owner.kind == "Deployment" else { return }
-            queue.add(Informer<Deployment>.key(namespace: replicaSet.metadata.namespace, name: owner.name))
+            let key = Informer<Deployment>.key(namespace: replicaSet.metadata.namespace, name: owner.name)
+            // A ReplicaSet's status moves with every pod; the Deployment follows in batches.
+            if statusOnly { queue.addCoalesced(key, after: .milliseconds(200)) } else { queue.add(key) }
         }
     }
 

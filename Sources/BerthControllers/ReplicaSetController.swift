@@ -39,8 +39,11 @@ public final class ReplicaSetController: Reconciler {
                 if old.metadata.deletionTimestamp == nil, new.metadata.deletionTimestamp != nil, let uid = new.metadata.uid {
                     expectations.deletionObserved(key, uid: uid)
                 }
-                if old.status != new.status || old.metadata.deletionTimestamp != new.metadata.deletionTimestamp || old.metadata.labels != new.metadata.labels {
+                if old.metadata.deletionTimestamp != new.metadata.deletionTimestamp || old.metadata.labels != new.metadata.labels {
                     queue.add(key)
+                } else if old.status != new.status {
+                    // Status only (scheduled, started, Ready): counts for our status, batched.
+                    queue.addCoalesced(key, after: .milliseconds(200))
                 }
             case .deleted(let pod):
                 guard let key = Self.ownerKey(pod) else { return }

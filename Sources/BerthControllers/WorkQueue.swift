@@ -16,6 +16,8 @@ public final class WorkQueue: Sendable {
         var waiters: [CheckedContinuation<String?, Never>] = []
         var limiter: RetryRateLimiter
         var shutDown = false
+        /// Keys with a coalesced add pending.
+        var delayed: Set<String> = []
     }
 
     public init(limiter: RetryRateLimiter = RetryRateLimiter()) {
@@ -87,6 +89,19 @@ public final class WorkQueue: Sendable {
         guard delay > .zero else { return add(key) }
         Task { [weak self] in
             try? await Task.sleep(for: delay)
+            self?.add(key)
+        }
+    }
+
+    /// Adds the key after `delay`, once however often it is asked for meanwhile: a burst of
+    /// events for one key (a ReplicaSet's pods turning Ready one by one) becomes one reconcile
+    /// and one status write instead of one per event.
+    public func addCoalesced(_ key: String, after delay: Duration) {
+        let first = state.withLock { $0.delayed.insert(key).inserted }
+        guard first else { return }
+        Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            self?.state.withLock { _ = $0.delayed.remove(key) }
             self?.add(key)
         }
     }
