@@ -183,6 +183,22 @@ struct ClusterTests {
             #expect(afterBerthDrain[third] == nil)
             #expect(try await cluster.runningByNode(selector: "app%3Ddaemon")[third] == 1)
             #expect(try runCommand(BerthServerProcess.binary, ["node", "uncordon", third, "--kubeconfig", cluster.server.kubeconfigPath]).status == 0)
+
+            // Logs and stats of a pod on a joined host come through the API server from that
+            // host's agent (mutual TLS to its endpoint).
+            let first = cluster.hosts[0].name
+            let run = try cluster.kubectl(["run", "talker", "--image=berth/busybox:latest",
+                                           "--overrides={\"spec\":{\"nodeSelector\":{\"kubernetes.io/hostname\":\"\(first)\"}}}",
+                                           "--command", "--", "sh", "-c", "echo hello from $(hostname); exec sleep 3600"])
+            #expect(run.status == 0, "\(run.error)")
+            #expect(try cluster.kubectl(["wait", "--for=condition=Ready", "pod/talker", "--timeout=60s"]).status == 0)
+            let logs = try await waitFor("talker's log line", timeout: 20) { () -> String? in
+                let output = try cluster.kubectl(["logs", "talker"]).output
+                return output.contains("hello from talker") ? output : nil
+            }
+            #expect(logs.contains("hello from talker"))
+            let stats = try cluster.kubectl(["get", "--raw", "/api/v1/nodes/\(first)/proxy/stats/summary"])
+            #expect(stats.output.contains("\"pods\""), "\(stats.output) \(stats.error)")
         } catch {
             await cluster.tearDown()
             throw error

@@ -21,7 +21,7 @@ enum Caller: Sendable, Equatable {
 /// certificate from.
 public struct APIRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    let channel: (any Channel)?
+    public let channel: (any Channel)?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -31,7 +31,8 @@ extension APIServer {
             throw BerthError.invalid(kind: "NodeJoin", name: nodeName, causes: [.invalid("nodeName", nodeName, problem)])
         }
         guard let csr = body["csr"]?.stringValue else { throw BerthError.invalid(kind: "NodeJoin", name: nodeName, causes: [.required("csr")]) }
-        let certificate = try issuer.issue(csrPEM: csr, nodeName: nodeName, pool: body["pool"] == .bool(true))
+        let addresses = (body["addresses"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let certificate = try issuer.issue(csrPEM: csr, nodeName: nodeName, pool: body["pool"] == .bool(true), addresses: addresses)
         logger.info("node joined", metadata: ["node": "\(nodeName)", "token": "\(caller)"])
         return Responses.json(["certificate": .string(certificate), "caCertificate": .string(issuer.caCertificatePEM)], status: .created)
     }

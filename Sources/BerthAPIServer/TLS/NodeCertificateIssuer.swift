@@ -29,7 +29,9 @@ public struct NodeCertificateIssuer: Sendable {
     public static let poolPrefix = "system:node-pool:"
 
     /// Checks the CSR (its own signature, and a subject naming exactly this node) and signs it.
-    public func issue(csrPEM: String, nodeName: String, pool: Bool = false) throws(BerthError) -> String {
+    /// `addresses` become IP subject alternative names, so the same certificate serves the
+    /// agent's log endpoint that the API server calls.
+    public func issue(csrPEM: String, nodeName: String, pool: Bool = false, addresses: [String] = []) throws(BerthError) -> String {
         let csr: CertificateSigningRequest
         do {
             csr = try CertificateSigningRequest(pemEncoded: csrPEM)
@@ -55,7 +57,8 @@ public struct NodeCertificateIssuer: Sendable {
                 extensions: try Certificate.Extensions {
                     Critical(BasicConstraints.notCertificateAuthority)
                     Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
-                    try ExtendedKeyUsage([.clientAuth])
+                    try ExtendedKeyUsage([.clientAuth, .serverAuth])
+                    SubjectAlternativeNames([.dnsName(nodeName)] + addresses.compactMap(Self.ipName))
                 },
                 issuerPrivateKey: .init(caKey))
             return try certificate.serializeAsPEM().pemString
@@ -63,6 +66,40 @@ public struct NodeCertificateIssuer: Sendable {
             throw BerthError(.internalError, "failed to sign the node certificate: \(error)")
         }
     }
+
+    static func ipName(_ text: String) -> GeneralName? {
+        let parts = text.split(separator: ".").compactMap { UInt8($0) }
+        guard parts.count == 4 else { return nil }
+        return .ipAddress(ASN1OctetString(contentBytes: ArraySlice(parts)))
+    }
+
+    /// A client certificate for the API server itself (`CN=system:apiserver`), which agents
+    /// require before serving logs and stats.
+    public func apiServerClientCertificate() throws(BerthError) -> (certificatePEM: String, keyPEM: String) {
+        do {
+            let key = P256.Signing.PrivateKey()
+            let now = Date()
+            let subject = try DistinguishedName {
+                OrganizationName("system:masters")
+                CommonName(Self.apiServerName)
+            }
+            let certificate = try Certificate(
+                version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+                notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(validity),
+                issuer: caCertificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.notCertificateAuthority)
+                    Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                    try ExtendedKeyUsage([.clientAuth])
+                },
+                issuerPrivateKey: .init(caKey))
+            return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
+        } catch {
+            throw BerthError(.internalError, "failed to issue the API server's client certificate: \(error)")
+        }
+    }
+
+    public static let apiServerName = "system:apiserver"
 
     /// The common name and organizations of a subject.
     public static func identity(of name: DistinguishedName) -> (commonName: String?, organizations: [String]) {

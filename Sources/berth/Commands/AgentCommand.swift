@@ -37,7 +37,12 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.bridgeName = agent.bridgeName
         configuration.containerLogMaxSize = agent.containerLogMaxSize
         let service = try AgentService(configuration: configuration, client: client, logger: logger)
-        var groupConfiguration = ServiceGroupConfiguration(services: [service, MemoryTrimService()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any ServiceLifecycle.Service] = [service, MemoryTrimService()]
+        // A joined agent serves logs and stats to the API server on its own endpoint.
+        if client.config.clientCertificate != nil {
+            services.append(try AgentStreamServer(agent: service, config: client.config, address: nodeAddress, logger: logger).service())
+        }
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
         let group = ServiceGroup(configuration: groupConfiguration)
         do {
@@ -76,7 +81,8 @@ struct AgentCommand: AsyncParsableCommand {
             if config.server == join { return config }
         }
         guard let token else { throw ValidationError("joining needs --token (from `berth token create`)") }
-        let config = try await AgentJoin(server: join, token: token, caCertHash: caCertHash, caFile: caFile, nodeName: nodeName, pool: pool).run(savingTo: saved)
+        let config = try await AgentJoin(server: join, token: token, caCertHash: caCertHash, caFile: caFile, nodeName: nodeName, pool: pool,
+                                     addresses: [nodeAddress]).run(savingTo: saved)
         logger.info("joined the cluster", metadata: ["server": "\(join)", "node": "\(nodeName)"])
         return config
     }

@@ -16,6 +16,8 @@ struct AgentJoin {
     let nodeName: String
     /// Join as a pool of simulated nodes `NAME-N` (`--simulate`).
     var pool = false
+    /// Addresses the node's certificate also serves on (its log endpoint).
+    var addresses: [String] = []
 
     func run(savingTo path: String) async throws -> Kubeconfig {
         let ca = try await trustedCA()
@@ -28,7 +30,8 @@ struct AgentJoin {
                                                 signatureAlgorithm: .ecdsaWithSHA256)
         let client = try APIClient(config: Kubeconfig(server: server, certificateAuthority: ca, token: token), maximumConnections: 1)
         defer { Task { await client.shutdown() } }
-        let body: JSONValue = ["nodeName": .string(nodeName), "pool": .bool(pool), "csr": .string(try csr.serializeAsPEM().pemString)]
+        let body: JSONValue = ["nodeName": .string(nodeName), "pool": .bool(pool), "csr": .string(try csr.serializeAsPEM().pemString),
+                               "addresses": .array(addresses.map { .string($0) })]
         let reply = try await client.request(.POST, JoinPaths.join, body: JSONWriter.bytes(body)).checked()
         guard let certificate = try reply.json()["certificate"]?.stringValue else {
             throw BerthError(.internalError, "the server's join answer holds no certificate")

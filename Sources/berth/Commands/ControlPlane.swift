@@ -63,6 +63,7 @@ struct ControlPlane {
         controllerLogger.logLevel = logger.logLevel
         services.append(ControllerManager(api: ResourceAPI(client: controllerClient), configuration: controllerConfiguration, logger: controllerLogger))
         var agentClient: APIClient?
+        var localStreams: LocalNodeStreams?
         if let agent {
             let client = try APIClient(config: kubeconfig, maximumConnections: 8)
             agentClient = client
@@ -74,9 +75,14 @@ struct ControlPlane {
             configuration.bridgeName = agent.bridgeName
             configuration.containerLogMaxSize = agent.containerLogMaxSize
             let service = try AgentService(configuration: configuration, client: client, logger: agentLogger)
-            server.nodeStreams.set(LocalNodeStreams(agent: service))
+            localStreams = LocalNodeStreams(agent: service)
             services.append(service)
         }
+        // Logs and stats: from the local agent directly, from joined agents over mutual TLS.
+        let apiServerClient = try serverConfiguration.nodeCertificates!.apiServerClientCertificate()
+        let streams = try ClusterNodeStreams(local: localStreams, admin: controllerClient, caPEM: certificates.caCertificatePEM,
+                                             clientCertificatePEM: apiServerClient.certificatePEM, clientKeyPEM: apiServerClient.keyPEM)
+        server.nodeStreams.set(streams)
         let app = Application(
             responder: server.responder,
             server: try .tls(.http1WebSocketUpgrade { request, _, logger in
@@ -96,11 +102,13 @@ struct ControlPlane {
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
+            try? await streams.http.shutdown()
             await controllerClient.shutdown()
             await agentClient?.shutdown()
             await kv.close()
             throw error
         }
+        try? await streams.http.shutdown()
         await controllerClient.shutdown()
         await agentClient?.shutdown()
         await kv.close()

@@ -1,0 +1,89 @@
+import BerthAPIServer
+import BerthAgent
+import BerthClient
+import BerthCore
+import BerthRuntime
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import X509
+
+/// The agent's own HTTPS endpoint (like the kubelet's port 10250), through which the API server
+/// reads container logs and stats of pods on a joined host. It serves with the node's
+/// certificate and answers only a client presenting the API server's certificate from the
+/// cluster CA.
+struct AgentStreamServer {
+    static let port = 10250
+
+    let agent: AgentService
+    let config: Kubeconfig
+    let address: String
+    let logger: Logger
+
+    func service() throws -> any ServiceLifecycle.Service {
+        guard let certificate = config.clientCertificate, let key = config.clientKey, let ca = config.certificateAuthority else {
+            throw BerthError(.badRequest, "the agent's endpoint needs the node certificate from joining")
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
+        tls.certificateVerification = .noHostnameVerification
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.utf8)))
+        tls.applicationProtocols = ["http/1.1"]
+        return Application(
+            responder: AgentStreamResponder(agent: agent, logger: logger),
+            server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: ApplicationConfiguration(address: .hostname(address, port: Self.port), serverName: nil),
+            logger: logger)
+    }
+}
+
+struct AgentStreamResponder: HTTPResponder {
+    typealias Context = APIRequestContext
+    let agent: AgentService
+    let logger: Logger
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        do throws(BerthError) {
+            try await requireAPIServer(context)
+            let parts = request.uri.path.split(separator: "/").map(String.init)
+            if parts == ["stats", "summary"] { return try json(await agent.statsSummary()) }
+            guard parts.count == 3 || parts.count == 4, parts[0] == "containerLogs" else {
+                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER] and /stats/summary")
+            }
+            let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
+            var since: Date?
+            if let seconds = query["sinceSeconds"].flatMap(Int.init) { since = Date().addingTimeInterval(-Double(seconds)) }
+            let options = LogOptions(follow: query["follow"] == "true", tailLines: query["tailLines"].flatMap(Int.init), since: since,
+                                     timestamps: query["timestamps"] == "true", limitBytes: query["limitBytes"].flatMap(Int.init))
+            let stream = try await agent.logs(namespace: parts[1], pod: parts[2], container: parts.count == 4 ? parts[3] : nil,
+                                              previous: query["previous"] == "true", options: options)
+            return Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody { writer in
+                for await chunk in stream { try await writer.write(ByteBuffer(bytes: chunk)) }
+                try await writer.finish(nil)
+            })
+        } catch {
+            let body = JSONWriter.bytes(["kind": "Status", "apiVersion": "v1", "status": "Failure", "message": .string(error.message),
+                                         "code": .number(String(error.code.httpStatus))])
+            return Response(status: .init(code: error.code.httpStatus), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
+    }
+
+    /// TLS already required a certificate from the cluster CA; it must also be the API server's.
+    func requireAPIServer(_ context: Context) async throws(BerthError) {
+        guard let channel = context.channel, let certificate = try? await channel.nioSSL_peerCertificate().get(),
+              let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der),
+              NodeCertificateIssuer.identity(of: parsed.subject).commonName == NodeCertificateIssuer.apiServerName else {
+            logger.notice("refused a caller that is not the API server")
+            throw BerthError(.forbidden, "only the API server may read logs and stats from this agent")
+        }
+    }
+
+    func json(_ value: JSONValue) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(value))))
+    }
+}

@@ -1,0 +1,93 @@
+import AsyncHTTPClient
+import BerthAPIServer
+import BerthClient
+import BerthCore
+import Foundation
+import NIOCore
+import NIOSSL
+
+/// Logs and stats of pods on any node: the in-process agent of `berth up` directly, a joined
+/// host's agent over HTTPS on its endpoint (port 10250 at the node's InternalIP), presenting
+/// the API server's client certificate and checking the agent's against the cluster CA.
+struct ClusterNodeStreams: NodeStreamProvider {
+    let local: LocalNodeStreams?
+    let admin: APIClient
+    let http: HTTPClient
+
+    init(local: LocalNodeStreams?, admin: APIClient, caPEM: String, clientCertificatePEM: String, clientKeyPEM: String) throws {
+        self.local = local
+        self.admin = admin
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
+        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(clientCertificatePEM.utf8)).map { .certificate($0) }
+        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientKeyPEM.utf8), format: .pem))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout = .init(connect: .seconds(5))
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func isLocal(_ node: String) -> Bool { local?.agent.configuration.nodeName == node }
+
+    /// `https://ADDRESS:PORT` of a node's agent, from its Node object.
+    func endpoint(_ node: String) async throws(BerthError) -> String {
+        let object = try await admin.request(.GET, "/api/v1/nodes/\(node)").checked().json()
+        guard let address = object.value(at: ["status", "addresses"])?.arrayValue?.first(where: { $0["type"] == "InternalIP" })?["address"]?.stringValue else {
+            throw BerthError(.unavailable, "node \(node) reports no InternalIP")
+        }
+        let port = object.value(at: ["status", "daemonEndpoints", "kubeletEndpoint", "Port"])?.intValue ?? 10250
+        return "https://\(address):\(port)"
+    }
+
+    func logs(node: String, namespace: String, pod: String, request: PodLogRequest) async throws(BerthError) -> AsyncStream<[UInt8]> {
+        if let local, isLocal(node) { return try await local.logs(node: node, namespace: namespace, pod: pod, request: request) }
+        var query: [String] = []
+        if request.follow { query.append("follow=true") }
+        if request.previous { query.append("previous=true") }
+        if request.timestamps { query.append("timestamps=true") }
+        if let lines = request.tailLines { query.append("tailLines=\(lines)") }
+        if let seconds = request.sinceSeconds { query.append("sinceSeconds=\(seconds)") }
+        if let since = request.sinceTime { query.append("sinceSeconds=\(max(0, Int(Date().timeIntervalSince(since))))") }
+        if let limit = request.limitBytes { query.append("limitBytes=\(limit)") }
+        var path = "/containerLogs/\(namespace)/\(pod)"
+        if let container = request.container { path += "/\(container)" }
+        let url = try await endpoint(node) + path + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(HTTPClientRequest(url: url), deadline: .distantFuture)
+        } catch {
+            throw BerthError(.unavailable, "failed to reach the agent of node \(node): \(error)")
+        }
+        if response.status.code >= 300 {
+            let body = (try? await response.body.collect(upTo: 1 << 16)).map { String(buffer: $0) } ?? ""
+            let message = (try? JSONParser.parse(body))?["message"]?.stringValue ?? body
+            throw BerthError(BerthError.Code(httpStatus: Int(response.status.code)), message)
+        }
+        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
+        let task = Task {
+            do {
+                for try await chunk in response.body { continuation.yield(Array(chunk.readableBytesView)) }
+            } catch {}
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    func exec(node: String, namespace: String, pod: String, request: PodExecRequest) async throws(BerthError) -> any ExecProcess {
+        if let local, isLocal(node) { return try await local.exec(node: node, namespace: namespace, pod: pod, request: request) }
+        throw BerthError(.unavailable, "exec into pods on joined hosts is not supported yet (node \(node)); logs and stats are")
+    }
+
+    func statsSummary(node: String) async throws(BerthError) -> JSONValue {
+        if let local, isLocal(node) { return try await local.statsSummary(node: node) }
+        do {
+            let response = try await http.execute(HTTPClientRequest(url: try await endpoint(node) + "/stats/summary"), timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 16 << 20)
+            return try JSONParser.parse(Array(body.readableBytesView))
+        } catch let error as BerthError {
+            throw error
+        } catch {
+            throw BerthError(.unavailable, "failed to reach the agent of node \(node): \(error)")
+        }
+    }
+}
