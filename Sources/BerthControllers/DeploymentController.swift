@@ -70,7 +70,7 @@ public final class DeploymentController: Reconciler {
         var current = deployment
         if let revision = plan.revisionAnnotation {
             current.metadata.annotations = (current.metadata.annotations ?? [:]).merging([DeploymentRevisions.revisionAnnotation: revision]) { $1 }
-            current = try await api.update(ResourceDescriptor.deployment, current)
+            current = try await api.updateReturning(ResourceDescriptor.deployment, current)
         }
         if current.status != plan.status {
             current.status = plan.status

@@ -36,18 +36,27 @@ public struct ResourceAPI: Sendable {
         return try JSONParser.parse(try reply.checked().body).decode(T.self)
     }
 
-    @discardableResult
-    public func create<T: APIResource>(_ descriptor: ResourceDescriptor, namespace: String?, _ object: T) async throws(BerthError) -> T {
-        let reply = try await client.request(.POST, client.path(descriptor, namespace: namespace), body: Array(try JSONCoding.encode(object))).checked()
-        return try JSONParser.parse(reply.body).decode(T.self)
+    /// Creates; the reply is not decoded (controllers learn of the object from their informers).
+    public func create<T: APIResource>(_ descriptor: ResourceDescriptor, namespace: String?, _ object: T) async throws(BerthError) {
+        _ = try await client.request(.POST, client.path(descriptor, namespace: namespace), body: try Self.body(object)).checked()
     }
 
     /// PUT of the whole object (optimistic concurrency on its resourceVersion), or of its status.
-    @discardableResult
-    public func update<T: APIResource>(_ descriptor: ResourceDescriptor, _ object: T, subresource: String? = nil) async throws(BerthError) -> T {
+    public func update<T: APIResource>(_ descriptor: ResourceDescriptor, _ object: T, subresource: String? = nil) async throws(BerthError) {
         let path = client.path(descriptor, namespace: object.metadata.namespace, name: object.metadata.name ?? "", subresource: subresource)
-        let reply = try await client.request(.PUT, path, body: Array(try JSONCoding.encode(object))).checked()
+        _ = try await client.request(.PUT, path, body: try Self.body(object)).checked()
+    }
+
+    /// The same PUT, returning the stored object (for callers that write it again).
+    public func updateReturning<T: APIResource>(_ descriptor: ResourceDescriptor, _ object: T, subresource: String? = nil) async throws(BerthError) -> T {
+        let path = client.path(descriptor, namespace: object.metadata.namespace, name: object.metadata.name ?? "", subresource: subresource)
+        let reply = try await client.request(.PUT, path, body: try Self.body(object)).checked()
         return try JSONParser.parse(reply.body).decode(T.self)
+    }
+
+    /// Request bodies through Berth's own JSON encoder (Foundation's costs about twice as much).
+    static func body(_ object: some Encodable) throws(BerthError) -> [UInt8] {
+        JSONWriter.bytes(try JSONValue(encoding: object))
     }
 
     public func mergePatch(_ descriptor: ResourceDescriptor, namespace: String?, name: String, _ patch: JSONValue, subresource: String? = nil) async throws(BerthError) {

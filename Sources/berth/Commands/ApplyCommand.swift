@@ -63,13 +63,26 @@ struct ApplyCommand: AsyncParsableCommand {
         let reply = try await client.request(.PATCH, client.path(descriptor, namespace: namespace, name: name) + "?fieldValidation=Strict",
                                              body: JSONWriter.bytes(patch), contentType: "application/merge-patch+json").checked()
         for warning in reply.warnings { printError("Warning: \(warning)") }
-        let updated = try reply.json()
-        let unchanged = updated.value(at: ["metadata", "resourceVersion"]) == current.value(at: ["metadata", "resourceVersion"])
+        // Unchanged when nothing the user manages moved: status, the resourceVersion and
+        // annotations others own (a controller may write them between our read and our patch)
+        // do not count.
+        let mine = Set(annotated.value(at: ["metadata", "annotations"])?.objectValue?.keys.map { $0 } ?? [])
+        let unchanged = Self.userView(try reply.json(), annotations: mine) == Self.userView(current, annotations: mine)
         return "\(label) \(unchanged ? "unchanged" : "configured")"
     }
 
     /// A merge patch that sets everything desired and removes what the previous apply set but
     /// the manifest no longer has.
+    static func userView(_ object: JSONValue, annotations: Set<String>) -> JSONValue {
+        var view = object
+        view["status"] = nil
+        view.set(nil, at: ["metadata", "resourceVersion"])
+        view.set(nil, at: ["metadata", "managedFields"])
+        let kept = (object.value(at: ["metadata", "annotations"])?.objectValue ?? [:]).filter { annotations.contains($0.key) }
+        view.set(kept.isEmpty ? nil : .object(kept), at: ["metadata", "annotations"])
+        return view
+    }
+
     static func threeWayPatch(previous: JSONValue, desired: JSONValue) -> JSONValue {
         guard case .object(let wanted) = desired else { return desired }
         var patch = wanted
