@@ -59,12 +59,30 @@ public enum ContainerLog {
 
     /// The log as it is now, after `tailLines` and `since`.
     public static func read(path: String, options: LogOptions) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        // Between the rename and conmon reopening it, the current file may briefly not exist.
+        let data = FileManager.default.contents(atPath: path) ?? Data()
         var lines = render(Substring(String(decoding: data, as: UTF8.self)), options: options)
-        if let tail = options.tailLines { lines = Array(lines.suffix(max(0, tail))) }
+        if let tail = options.tailLines {
+            // Just after a rotation the current file may hold fewer lines than asked for: the
+            // rest come from the newest rotated files (`PATH.TIMESTAMP`), newest first.
+            for older in rotatedFiles(of: path) where lines.count < tail {
+                guard let previous = FileManager.default.contents(atPath: older) else { continue }
+                lines = render(Substring(String(decoding: previous, as: UTF8.self)), options: options) + lines
+            }
+            lines = Array(lines.suffix(max(0, tail)))
+        }
         var bytes = Array(lines.joined().utf8)
         if let limit = options.limitBytes, bytes.count > limit { bytes = Array(bytes.prefix(limit)) }
         return bytes
+    }
+
+    /// Rotated siblings of a log file, newest first.
+    static func rotatedFiles(of path: String) -> [String] {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let prefix = url.lastPathComponent + "."
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(prefix) }
+        return names.sorted { (Double($0.dropFirst(prefix.count)) ?? 0) > (Double($1.dropFirst(prefix.count)) ?? 0) }.map { directory + "/" + $0 }
     }
 
     /// Streams the log: what is there now (after `tailLines`), then new lines as they are written,
