@@ -155,7 +155,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthNodeTests",
-            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport"],
+            dependencies: ["BerthCore", "BerthClient", "BerthRuntime", "BerthTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -57,23 +57,16 @@ public enum ContainerLog {
         return lines
     }
 
-    /// The log as it is now, after `tailLines` and `since`.
-    public static func read(path: String, options: LogOptions) -> [UInt8] {
-        // Between the rename and conmon reopening it, the current file may briefly not exist.
-        let data = FileManager.default.contents(atPath: path) ?? Data()
-        var lines = render(Substring(String(decoding: data, as: UTF8.self)), options: options)
-        if let tail = options.tailLines {
-            // Just after a rotation the current file may hold fewer lines than asked for: the
-            // rest come from the newest rotated files (`PATH.TIMESTAMP`), newest first.
-            for older in rotatedFiles(of: path) where lines.count < tail {
-                guard let previous = FileManager.default.contents(atPath: older) else { continue }
-                lines = render(Substring(String(decoding: previous, as: UTF8.self)), options: options) + lines
-            }
-            lines = Array(lines.suffix(max(0, tail)))
+    /// Lines from the newest rotated files (`PATH.TIMESTAMP`, newest first) placed before `lines`
+    /// until there are `tail` of them: just after a rotation the current file may hold fewer lines
+    /// than asked for, or briefly not exist between the rename and conmon reopening it.
+    static func withRotated(_ lines: [String], path: String, tail: Int, options: LogOptions) -> [String] {
+        var lines = lines
+        for older in rotatedFiles(of: path) where lines.count < tail {
+            guard let previous = FileManager.default.contents(atPath: older) else { continue }
+            lines = render(Substring(String(decoding: previous, as: UTF8.self)), options: options) + lines
         }
-        var bytes = Array(lines.joined().utf8)
-        if let limit = options.limitBytes, bytes.count > limit { bytes = Array(bytes.prefix(limit)) }
-        return bytes
+        return Array(lines.suffix(max(0, tail)))
     }
 
     /// Rotated siblings of a log file, newest first.
@@ -96,10 +89,15 @@ public enum ContainerLog {
                 while !Task.isCancelled {
                     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
                     if size < offset { offset = 0; carry = "" }  // rotated or truncated: start over
-                    if size > offset, let handle = FileHandle(forReadingAtPath: path) {
-                        try? handle.seek(toOffset: offset)
-                        let data = (try? handle.read(upToCount: Int(size - offset))) ?? Data()
-                        try? handle.close()
+                    // The first pass always runs: `tailLines` may need the rotated files even
+                    // when the current one is empty or missing.
+                    if size > offset || first {
+                        var data = Data()
+                        if size > offset, let handle = FileHandle(forReadingAtPath: path) {
+                            try? handle.seek(toOffset: offset)
+                            data = (try? handle.read(upToCount: Int(size - offset))) ?? Data()
+                            try? handle.close()
+                        }
                         offset += UInt64(data.count)
                         var text = carry + String(decoding: data, as: UTF8.self)
                         // Keep an unfinished record (no newline yet, or a partial line) for next time.
@@ -111,7 +109,7 @@ public enum ContainerLog {
                             text = ""
                         }
                         var lines = render(Substring(text), options: options)
-                        if first, let tail = options.tailLines { lines = Array(lines.suffix(max(0, tail))) }
+                        if first, let tail = options.tailLines { lines = withRotated(lines, path: path, tail: tail, options: options) }
                         if !lines.isEmpty { continuation.yield(Array(lines.joined().utf8)) }
                     }
                     first = false

@@ -52,7 +52,7 @@ struct PodStreamsTests {
             let current = (try FileManager.default.attributesOfItem(atPath: directory + "/0.log")[.size] as? Int) ?? 0
             #expect(current < 65536 * 3, "current log \(current) bytes")
             let tail = try await node.logs("chatty", query: "tailLines=3")
-            #expect(tail.split(separator: "\n").count == 3 && tail.contains(line))
+            #expect(tail.split(separator: "\n").count == 3 && tail.contains(line), "tail: \(tail.prefix(800))")
         }
     }
 }
