@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "BerthAgent",
             dependencies: [
-                "BerthCore", "BerthClient", "BerthImages", "BerthRuntime",
+                "BerthCore", "BerthClient", "BerthImages", "BerthRuntime", "BerthNetwork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -54,9 +54,14 @@ let package = Package(
         ),
         .target(name: "BerthScheduler", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .target(
+            name: "BerthNetwork",
+            dependencies: ["BerthCore", "BerthRuntime", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BerthControllers",
             dependencies: [
-                "BerthCore", "BerthClient", "BerthScheduler",
+                "BerthCore", "BerthClient", "BerthScheduler", "BerthNetwork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -113,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthControllers", "BerthScheduler", "BerthRuntime", "BerthImages", "CMalloc",
+                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthControllers", "BerthScheduler", "BerthNetwork", "BerthRuntime", "BerthImages", "CMalloc",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -140,6 +145,7 @@ let package = Package(
         ),
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthClient"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthSchedulerTests", dependencies: ["BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthControllersTests", dependencies: ["BerthControllers", "BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthCore", "BerthTestSupport", "CBerthSys"], swiftSettings: swiftSettings),
@@ -160,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthClusterTests",
-            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport", "BerthControllers",
+            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport", "BerthControllers", "BerthNetwork",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

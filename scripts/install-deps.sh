@@ -13,7 +13,8 @@ packages=(
   conmon           # one monitor per container: logs, exit codes, survives agent restarts
   containernetworking-plugins  # CNI bridge, host-local, loopback, bandwidth, portmap
   iproute2         # network namespaces
-  nftables
+  nftables         # Services and network policy
+  kmod             # modprobe br_netfilter when the kernel has not loaded it
   busybox-static   # the offline berth/busybox image is built from it
   docker-registry  # registry pull tests start a local Distribution registry
   apache2-utils    # htpasswd for the registry's basic-auth test

@@ -1,3 +1,4 @@
+import BerthNetwork
 import Foundation
 
 /// What one node agent needs to run pods on its host.
@@ -5,8 +6,13 @@ public struct AgentConfiguration: Sendable {
     public var nodeName: String
     /// Pods, images, runtime state and logs live under here.
     public var dataDirectory: String
-    /// This node's pod subnet (DESIGN §6: one /24 per node out of 100.96.0.0/11).
-    public var podSubnet: String
+    /// This node's pod subnet when the operator fixes it (`--pod-subnet`); nil means the control
+    /// plane assigns one (DESIGN §6: one /24 per node out of the cluster pod CIDR).
+    public var podSubnet: String?
+    /// The whole pod range and the service range: pods route both through their node.
+    public var clusterCIDR = IPv4Network("100.96.0.0/11")!
+    public var serviceCIDR = IPv4Network("100.64.0.0/13")!
+    public var networkMode = NetworkMode.routed
     /// The address other hosts reach this node on.
     public var nodeAddress: String
     public var bridgeName = "berth0"
@@ -20,7 +26,7 @@ public struct AgentConfiguration: Sendable {
     /// Log files kept per container, the current one included (containerLogMaxFiles).
     public var containerLogMaxFiles = 5
 
-    public init(nodeName: String, dataDirectory: String, podSubnet: String = "100.96.0.0/24", nodeAddress: String = "127.0.0.1") {
+    public init(nodeName: String, dataDirectory: String, podSubnet: String? = nil, nodeAddress: String = "127.0.0.1") {
         self.nodeName = nodeName
         self.dataDirectory = dataDirectory
         self.podSubnet = podSubnet

@@ -1,6 +1,7 @@
 import BerthClient
 import BerthCore
 import BerthImages
+import BerthNetwork
 import BerthRuntime
 import Foundation
 import Logging
@@ -67,12 +68,21 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
             }
         }
         let watcher = PodWatcher(configuration: configuration, client: client, manager: manager, logger: logger)
-        let (configuration, logger) = (self.configuration, self.logger)
+        let (configuration, logger, client) = (self.configuration, self.logger, self.client)
+        let network = context.network
         // On shutdown the loops stop at once; containers keep running under conmon and the next
         // agent adopts them.
         try await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                group.addTask { await watcher.run() }
+                group.addTask {
+                    // Pods run only once the host network can carry them.
+                    guard let host = await Self.setUpNetwork(configuration: configuration, registration: registration, network: network, logger: logger) else { return }
+                    await withDiscardingTaskGroup { inner in
+                        inner.addTask { await PeerWatcher(client: client, host: host, selfName: configuration.nodeName, logger: logger).run() }
+                        inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), logger: logger).run() }
+                        inner.addTask { await watcher.run() }
+                    }
+                }
                 group.addTask {
                     while !Task.isCancelled {
                         do { try await registration.heartbeat() } catch {
@@ -84,6 +94,34 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
             }
         }
         await manager.shutdown()
+    }
+
+    /// Waits for the node's pod subnet, prepares the host (stale routes removed, the VXLAN device
+    /// in vxlan mode) and starts address allocation with the addresses pods already hold. A
+    /// host that cannot be prepared reports NetworkUnavailable and is retried; nil on shutdown.
+    static func setUpNetwork(configuration: AgentConfiguration, registration: NodeRegistration, network: PodNetwork,
+                             logger: Logger) async -> HostNetwork? {
+        while !Task.isCancelled {
+            do throws(BerthError) {
+                let subnet = try await registration.podSubnet()
+                let host = HostNetwork(mode: configuration.networkMode, ownSubnet: subnet,
+                                       nodeAddress: IPv4.parse(configuration.nodeAddress) ?? 0x7F00_0001, logger: logger)
+                let mtu = try await host.prepare()
+                network.configure(subnet: subnet, mtu: mtu, holders: PodRecord.addressHolders(in: configuration.podsDirectory))
+                if registration.networkProblem.current != nil {
+                    registration.networkProblem.set(nil)
+                    try? await registration.heartbeat()
+                }
+                logger.info("host network ready", metadata: ["podCIDR": "\(subnet)", "mode": "\(configuration.networkMode.rawValue)", "mtu": "\(mtu)"])
+                return host
+            } catch {
+                logger.error("host network set-up failed, retrying", metadata: ["error": "\(error.message)"])
+                registration.networkProblem.set(error.message)
+                try? await registration.heartbeat()
+                try? await Task.sleep(for: .seconds(5))
+            }
+        }
+        return nil
     }
 
     /// The host programs the agent drives; a clear message beats a failed pod.

@@ -1,7 +1,9 @@
 import BerthClient
 import BerthCore
+import BerthNetwork
 import Foundation
 import Logging
+import Synchronization
 
 /// Registers this host as a `Node` and keeps it alive: a `Lease` in `kube-node-lease` renewed
 /// every heartbeat, and the Node's `Ready` condition refreshed, as the kubelet does.
@@ -9,6 +11,8 @@ struct NodeRegistration: Sendable {
     let configuration: AgentConfiguration
     let api: AgentAPI
     let logger: Logger
+    /// Why the host network cannot carry pods, if it cannot (reported as NetworkUnavailable).
+    let networkProblem = NetworkProblem()
 
     func register() async throws(BerthError) {
         let name = configuration.nodeName
@@ -23,7 +27,7 @@ struct NodeRegistration: Sendable {
                         "kubernetes.io/arch": .string(Self.architecture), "node-role.kubernetes.io/berth": "",
                     ],
                 ],
-                "spec": ["podCIDR": .string(configuration.podSubnet), "podCIDRs": [.string(configuration.podSubnet)]],
+                "spec": configuration.podSubnet.map { ["podCIDR": .string($0), "podCIDRs": [.string($0)]] } ?? [:],
             ]
             do {
                 try await api.create("/api/v1/nodes", node)
@@ -31,6 +35,29 @@ struct NodeRegistration: Sendable {
         }
         try await api.mergePatch("/api/v1/nodes/\(name)/status", ["status": status])
         logger.info("node registered", metadata: ["node": "\(name)"])
+    }
+
+    /// The node's pod subnet: the one fixed with `--pod-subnet` (recorded on the Node if it has
+    /// none yet) or the one the control plane assigned, waited for.
+    func podSubnet() async throws(BerthError) -> IPv4Network {
+        let name = configuration.nodeName
+        var patched = false
+        while true {
+            let node = try await api.getIfPresent(JSONValue.self, "/api/v1/nodes/\(name)")
+            let current = node?["spec"]?["podCIDR"]?.stringValue ?? ""
+            if let subnet = IPv4Network(current) {
+                if let fixed = configuration.podSubnet, fixed != current {
+                    logger.warning("the node already has another pod subnet; using it", metadata: ["requested": "\(fixed)", "podCIDR": "\(current)"])
+                }
+                return subnet
+            }
+            if let fixed = configuration.podSubnet, !patched {
+                try await api.mergePatch("/api/v1/nodes/\(name)", ["spec": ["podCIDR": .string(fixed), "podCIDRs": [.string(fixed)]]])
+                patched = true
+                continue
+            }
+            do { try await Task.sleep(for: .milliseconds(200)) } catch { throw BerthError(.timeout, "stopped while waiting for a pod subnet") }
+        }
     }
 
     /// Renews the lease (creating it the first time) and refreshes the Ready condition.
@@ -87,8 +114,18 @@ struct NodeRegistration: Sendable {
             ["type": .string(type), "status": .string(status), "reason": .string(reason), "message": .string(message),
              "lastHeartbeatTime": now, "lastTransitionTime": now]
         }
+        if let problem = networkProblem.current {
+            return [
+                condition("Ready", "False", "NetworkPluginNotReady", "network is not ready: \(problem)"),
+                condition("NetworkUnavailable", "True", "NetworkSetupFailed", problem),
+                condition("MemoryPressure", "False", "AgentHasSufficientMemory", "agent has sufficient memory available"),
+                condition("DiskPressure", "False", "AgentHasNoDiskPressure", "agent has no disk pressure"),
+                condition("PIDPressure", "False", "AgentHasSufficientPID", "agent has sufficient PID available"),
+            ]
+        }
         return [
             condition("Ready", "True", "BerthAgentReady", "berth agent is posting ready status"),
+            condition("NetworkUnavailable", "False", "RouteCreated", "berth agent set up the host network"),
             condition("MemoryPressure", "False", "AgentHasSufficientMemory", "agent has sufficient memory available"),
             condition("DiskPressure", "False", "AgentHasNoDiskPressure", "agent has no disk pressure"),
             condition("PIDPressure", "False", "AgentHasSufficientPID", "agent has sufficient PID available"),
@@ -134,4 +171,11 @@ struct NodeRegistration: Sendable {
               let size = attributes[.systemSize] as? NSNumber else { return "0" }
         return "\(size.int64Value / 1024)Ki"
     }
+}
+
+/// The host network's failure, shared by the set-up that finds it and the heartbeat that reports it.
+final class NetworkProblem: Sendable {
+    private let state = Mutex<String?>(nil)
+    var current: String? { state.withLock { $0 } }
+    func set(_ problem: String?) { state.withLock { $0 = problem } }
 }

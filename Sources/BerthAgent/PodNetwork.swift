@@ -1,12 +1,40 @@
 import BerthCore
+import BerthNetwork
 import BerthRuntime
 import Foundation
+import Synchronization
 
 /// The pod's network namespace, plumbed by the standard CNI plugins: `loopback` for `lo`, `bridge`
-/// with `host-local` addresses from this node's pod subnet for `eth0`. No masquerading: pod
-/// traffic leaves only by routes the network layer adds (DESIGN §6).
-struct PodNetwork: Sendable {
+/// with `static` IPAM for `eth0`, fed by Berth's own allocator over this node's pod subnet.
+/// Pods route the cluster's pod and service ranges through their node and nothing else: no
+/// default route and no masquerading, so pod traffic never leaves the cluster's ranges.
+final class PodNetwork: Sendable {
     let configuration: AgentConfiguration
+
+    /// The node's subnet, the pods' MTU and who holds which address; set once the node has its
+    /// subnet and the host network is prepared.
+    struct Addressing {
+        var pool: PodAddressPool
+        var mtu: Int
+    }
+    private let addressing = Mutex<Addressing?>(nil)
+
+    init(configuration: AgentConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Starts handing out addresses of `subnet`, with the addresses pods already hold (their
+    /// records on disk, found after an agent restart) claimed first, so no two pods ever share
+    /// one and none stays held by a pod that is gone.
+    func configure(subnet: IPv4Network, mtu: Int, holders: [(owner: String, address: String)]) {
+        var pool = PodAddressPool(subnet: subnet)
+        for holder in holders {
+            if let address = IPv4.parse(holder.address) { pool.claim(address, for: holder.owner) }
+        }
+        addressing.withLock { $0 = Addressing(pool: pool, mtu: mtu) }
+    }
+
+    var subnet: IPv4Network? { addressing.withLock { $0?.pool.subnet } }
 
     static func namespaceName(podUID: String) -> String { "berth-\(podUID.prefix(18))" }
     static func namespacePath(podUID: String) -> String { "/run/netns/\(namespaceName(podUID: podUID))" }
@@ -27,22 +55,38 @@ struct PodNetwork: Sendable {
     /// a pod that already has its address (set up before an agent restart) keeps it.
     func attach(podUID: String) async throws(BerthError) -> String {
         let path = Self.namespacePath(podUID: podUID)
-        if let existing = try await address(of: path) { return existing }
-        _ = try await invoke("loopback", command: "ADD", podUID: podUID, namespace: path, interface: "lo",
-                             config: ["cniVersion": "1.0.0", "name": "berth-lo", "type": "loopback"])
-        let result = try await invoke("bridge", command: "ADD", podUID: podUID, namespace: path, interface: "eth0", config: bridgeConfig)
-        guard let address = result["ips"]?.arrayValue?.first?["address"]?.stringValue,
-              let ip = address.split(separator: "/").first else {
-            throw BerthError(.internalError, "CNI bridge returned no address for pod \(podUID)")
+        guard let (gateway, mtu) = addressing.withLock({ state in state.map { ($0.pool.gateway, $0.mtu) } }) else {
+            throw BerthError(.unavailable, "the node has no pod subnet yet")
         }
-        return String(ip)
+        if let existing = try await address(of: path), let value = IPv4.parse(existing) {
+            if addressing.withLock({ $0?.pool.claim(value, for: podUID) ?? false }) { return existing }
+            // Held by another pod (this one was plumbed, then the agent died before recording
+            // it): give this pod a fresh address.
+            _ = try? await invoke("bridge", command: "DEL", podUID: podUID, namespace: path, interface: "eth0", config: bridgeConfig(address: nil, gateway: gateway, mtu: mtu))
+        }
+        guard let address = addressing.withLock({ $0?.pool.allocate(for: podUID) }) else {
+            throw BerthError(.unavailable, "no free pod address in \(subnet?.description ?? "the node's subnet")")
+        }
+        do {
+            _ = try await invoke("loopback", command: "ADD", podUID: podUID, namespace: path, interface: "lo",
+                                 config: ["cniVersion": "1.0.0", "name": "berth-lo", "type": "loopback"])
+            _ = try await invoke("bridge", command: "ADD", podUID: podUID, namespace: path, interface: "eth0",
+                                 config: bridgeConfig(address: address, gateway: gateway, mtu: mtu))
+        } catch {
+            addressing.withLock { $0?.pool.release(owner: podUID) }
+            throw error
+        }
+        return IPv4Network.format(address)
     }
 
     /// Releases the address and removes the namespace; safe to repeat, and after a failed set-up.
     func tearDown(podUID: String) async {
         let path = Self.namespacePath(podUID: podUID)
-        _ = try? await invoke("bridge", command: "DEL", podUID: podUID, namespace: path, interface: "eth0", config: bridgeConfig)
+        if let (gateway, mtu) = addressing.withLock({ state in state.map { ($0.pool.gateway, $0.mtu) } }) {
+            _ = try? await invoke("bridge", command: "DEL", podUID: podUID, namespace: path, interface: "eth0", config: bridgeConfig(address: nil, gateway: gateway, mtu: mtu))
+        }
         _ = try? await Subprocess.run("/usr/sbin/ip", ["netns", "delete", Self.namespaceName(podUID: podUID)])
+        addressing.withLock { $0?.pool.release(owner: podUID) }
     }
 
     /// Receive and transmit byte counters of the pod's eth0.
@@ -53,14 +97,20 @@ struct PodNetwork: Sendable {
         return (Int64(stats["rx"]?["bytes"]?.intValue ?? 0), Int64(stats["tx"]?["bytes"]?.intValue ?? 0))
     }
 
-    private var bridgeConfig: JSONValue {
-        [
+    /// The bridge plugin's configuration; `static` IPAM with the address Berth chose (none for DEL).
+    private func bridgeConfig(address: UInt32?, gateway: UInt32, mtu: Int) -> JSONValue {
+        let prefix = subnet?.prefixLength ?? 24
+        var ipam: JSONValue = [
+            "type": "static",
+            "routes": [["dst": .string(configuration.clusterCIDR.description)], ["dst": .string(configuration.serviceCIDR.description)]],
+        ]
+        if let address {
+            ipam.set([["address": .string("\(IPv4Network.format(address))/\(prefix)"), "gateway": .string(IPv4Network.format(gateway))]], at: ["addresses"])
+        }
+        return [
             "cniVersion": "1.0.0", "name": "berth", "type": "bridge", "bridge": .string(configuration.bridgeName),
-            "isGateway": true, "ipMasq": false, "hairpinMode": true,
-            "ipam": [
-                "type": "host-local", "ranges": [[["subnet": .string(configuration.podSubnet)]]],
-                "dataDir": .string("\(configuration.cniDirectory)/ipam"),
-            ],
+            "isGateway": true, "ipMasq": false, "hairpinMode": true, "mtu": .number(String(mtu)),
+            "ipam": ipam,
         ]
     }
 

@@ -57,3 +57,14 @@ struct ContainerRecord: Codable, Sendable {
         var message: String?
     }
 }
+
+extension PodRecord {
+    /// Pod UIDs and the addresses their records hold, from every record under `directory`.
+    static func addressHolders(in directory: String) -> [(owner: String, address: String)] {
+        let uids = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return uids.compactMap { uid in
+            guard let record = load("\(directory)/\(uid)/record.json"), let ip = record.podIP else { return nil }
+            return (record.uid, ip)
+        }
+    }
+}

@@ -75,9 +75,10 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
         ]
     }
 
-    /// A /24 per node out of the cluster pod range 100.96.0.0/11.
-    func podCIDR(_ index: Int) -> String { "100.\(96 + index / 256).\(index % 256).0/24" }
-    func podAddress(_ index: Int, _ host: Int) -> String { "100.\(96 + index / 256).\(index % 256).\(host)" }
+    /// A /24 per node from the top of the cluster pod range 100.96.0.0/11 downwards, while the
+    /// control plane assigns real nodes theirs from the bottom up.
+    func podCIDR(_ index: Int) -> String { "100.\(127 - index / 256).\(255 - index % 256).0/24" }
+    func podAddress(_ index: Int, _ host: Int) -> String { "100.\(127 - index / 256).\(255 - index % 256).\(host)" }
 
     func renewLeases() async {
         while !Task.isCancelled {

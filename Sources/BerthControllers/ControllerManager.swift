@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNetwork
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -9,6 +10,8 @@ public struct ControllerConfiguration: Sendable {
     public var nodeGrace: Duration = .seconds(10)
     /// Pods of a NotReady node are replaced elsewhere after this much longer.
     public var podEvictionTimeout: Duration = .seconds(10)
+    /// Node pod subnets (/24 each) come out of this range (DESIGN §6).
+    public var clusterCIDR = IPv4Network("100.96.0.0/11")!
     public var identity: String
 
     public init(identity: String) { self.identity = identity }
@@ -41,6 +44,8 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let replicaSets = Informer<ReplicaSet>(ResourceDescriptor.replicaSet, api: api, logger: logger)
         let deployments = Informer<Deployment>(ResourceDescriptor.deployment, api: api, logger: logger)
         let daemonSets = Informer<DaemonSet>(ResourceDescriptor.daemonSet, api: api, logger: logger)
+        let services = Informer<BerthCore.Service>(ResourceDescriptor.service, api: api, logger: logger)
+        let endpoints = Informer<Endpoints>(ResourceDescriptor.endpoints, api: api, logger: logger)
         let scheduler = SchedulerService(pods: pods, nodes: nodes, api: api, logger: logger)
         let replicaSetController = ReplicaSetController(replicaSets: replicaSets, pods: pods, api: api, logger: logger)
         let deploymentController = DeploymentController(deployments: deployments, replicaSets: replicaSets, api: api, logger: logger)
@@ -48,6 +53,8 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let collector = GarbageCollector(pods: pods, replicaSets: replicaSets, deployments: deployments, daemonSets: daemonSets, api: api, logger: logger)
         let lifecycle = NodeLifecycleController(nodes: nodes, leases: leases, pods: pods, api: api,
                                                 grace: configuration.nodeGrace, evictionTimeout: configuration.podEvictionTimeout, logger: logger)
+        let endpointsController = EndpointsController(services: services, pods: pods, endpoints: endpoints, api: api, logger: logger)
+        let nodeIPAM = NodeIPAMController(nodes: nodes, api: api, clusterCIDR: configuration.clusterCIDR, logger: logger)
         let logger = self.logger
         await withDiscardingTaskGroup { group in
             group.addTask { await nodes.run() }
@@ -56,12 +63,26 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask { await replicaSets.run() }
             group.addTask { await deployments.run() }
             group.addTask { await daemonSets.run() }
+            group.addTask { await services.run() }
+            group.addTask { await endpoints.run() }
+            group.addTask {
+                // All three caches first: an empty endpoints cache would mean creating objects
+                // that exist.
+                await services.waitForSync()
+                await endpoints.waitForSync()
+                await pods.waitForSync()
+                await endpointsController.runWorkers(logger: logger)
+            }
             group.addTask {
                 // Nodes first: a scheduler that starts with pods but no nodes reports every pod
                 // unschedulable once for nothing.
                 await nodes.waitForSync()
                 await pods.waitForSync()
                 await scheduler.run()
+            }
+            group.addTask {
+                await nodes.waitForSync()
+                await nodeIPAM.runWorkers(logger: logger)
             }
             group.addTask { await replicaSetController.runWorkers(logger: logger) }
             group.addTask { await deploymentController.runWorkers(logger: logger) }

@@ -16,4 +16,10 @@ public enum HostLeftovers {
             _ = try? runCommand("/usr/sbin/ip", ["netns", "delete", "berth-\(uid.prefix(18))"])
         }
     }
+
+    /// Deletes an agent's pod bridge and the nftables table its services were programmed in.
+    public static func removeBridge(_ name: String) {
+        _ = try? runCommand("/usr/sbin/ip", ["link", "delete", name])
+        _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "ip", "berth-svc-\(name)"])
+    }
 }

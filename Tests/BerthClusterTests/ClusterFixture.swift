@@ -13,6 +13,8 @@ final class ClusterFixture: @unchecked Sendable {
     let index: Int
     let server: BerthServerProcess
     let bridge: String
+    /// `--network-mode` of every agent: routed or vxlan.
+    let networkMode: String
     var hosts: [Host] = []
     private(set) var token = ""
     private(set) var caHash = ""
@@ -22,16 +24,14 @@ final class ClusterFixture: @unchecked Sendable {
         let namespace: String
         let address: String
         let dataDirectory: String
-        let podSubnet: String
         var process: Process?
         let logPath: String
 
-        init(name: String, namespace: String, address: String, dataDirectory: String, podSubnet: String) {
+        init(name: String, namespace: String, address: String, dataDirectory: String) {
             self.name = name
             self.namespace = namespace
             self.address = address
             self.dataDirectory = dataDirectory
-            self.podSubnet = podSubnet
             logPath = dataDirectory + ".log"
         }
 
@@ -40,12 +40,12 @@ final class ClusterFixture: @unchecked Sendable {
 
     var underlayPrefix: String { "100.72.\(index)" }
 
-    static func start(hosts count: Int = 3) async throws -> ClusterFixture {
+    static func start(hosts count: Int = 3, networkMode: String = "routed") async throws -> ClusterFixture {
         let index = counter.withLock { value in
             value += 1
             return value
         } + Int(ProcessInfo.processInfo.processIdentifier % 40) * 5
-        let fixture = ClusterFixture(index: index % 200 + 1)
+        let fixture = ClusterFixture(index: index % 200 + 1, networkMode: networkMode)
         do {
             try fixture.makeUnderlay(hosts: count)
             try await fixture.server.start()
@@ -59,8 +59,9 @@ final class ClusterFixture: @unchecked Sendable {
         return fixture
     }
 
-    private init(index: Int) {
+    private init(index: Int, networkMode: String) {
         self.index = index
+        self.networkMode = networkMode
         bridge = "brund\(index)"
         server = BerthServerProcess(role: "server", host: "100.72.\(index).254")
     }
@@ -73,8 +74,9 @@ final class ClusterFixture: @unchecked Sendable {
             let name = "h\(index)-\(number)"
             let namespace = "berth-host-\(index)-\(number)"
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cluster-\(UUID().uuidString)").path
-            let host = Host(name: name, namespace: namespace, address: "\(underlayPrefix).\(number)", dataDirectory: directory,
-                            podSubnet: "100.96.\(200 + (index * 3 + number) % 50).0/24")
+            // Pod subnets come from the control plane; each host's bridge and routes live in the
+            // host's own namespace, so concurrent clusters may use the same ones.
+            let host = Host(name: name, namespace: namespace, address: "\(underlayPrefix).\(number)", dataDirectory: directory)
             hosts.append(host)
             let veth = "vu\(index)x\(number)"
             try sh("""
@@ -104,7 +106,7 @@ final class ClusterFixture: @unchecked Sendable {
         process.arguments = ["--net=/run/netns/\(host.namespace)", BerthServerProcess.binary, "agent",
                              "--join", "https://\(server.host):\(server.port)", "--token", token ?? self.token, "--ca-cert-hash", caHash,
                              "--data-dir", host.dataDirectory, "--node-name", host.name, "--node-address", host.address,
-                             "--pod-subnet", host.podSubnet]
+                             "--network-mode", networkMode]
         if !FileManager.default.fileExists(atPath: host.logPath) { FileManager.default.createFile(atPath: host.logPath, contents: nil) }
         let log = FileHandle(forWritingAtPath: host.logPath)
         log?.seekToEndOfFile()

@@ -150,7 +150,7 @@ struct KubectlTests {
             server.stop()
             HostLeftovers.remove(dataDirectory: server.dataDirectory)
             server.cleanUp()
-            _ = try? runCommand("/usr/sbin/ip", ["link", "delete", "brcreate"])
+            HostLeftovers.removeBridge("brcreate")
         }
         try await server.start()
         for arguments in [["create", "namespace", "team-a"], ["create", "configmap", "settings", "--from-literal=mode=fast"],

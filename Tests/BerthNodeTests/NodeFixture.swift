@@ -129,7 +129,7 @@ final class NodeFixture: @unchecked Sendable {
         server.stop()
         // Whatever a failed test left behind.
         HostLeftovers.remove(dataDirectory: server.dataDirectory)
-        _ = try? runCommand("/usr/sbin/ip", ["link", "delete", bridge])
+        HostLeftovers.removeBridge(bridge)
         server.cleanUp()
     }
 

@@ -13,3 +13,34 @@ extension Lease {
         self.spec = spec
     }
 }
+
+extension Endpoints {
+    public init(metadata: ObjectMeta, subsets: [EndpointSubset]?) {
+        self.metadata = metadata
+        self.subsets = subsets
+    }
+}
+
+extension EndpointSubset {
+    public init(ready addresses: [EndpointAddress]?, notReady notReadyAddresses: [EndpointAddress]?, ports: [EndpointPort]?) {
+        self.addresses = addresses
+        self.notReadyAddresses = notReadyAddresses
+        self.ports = ports
+    }
+}
+
+extension EndpointAddress {
+    public init(ip: String, nodeName: String?, targetRef: ObjectReference?) {
+        self.ip = ip
+        self.nodeName = nodeName
+        self.targetRef = targetRef
+    }
+}
+
+extension EndpointPort {
+    public init(name: String?, port: Int32, protocol: String?) {
+        self.name = name
+        self.port = port
+        self.protocol = `protocol`
+    }
+}

@@ -23,6 +23,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Where pods, images and runtime state live.") var dataDir = "/var/lib/berth"
     @Option(help: "The address other hosts reach this node on.") var nodeAddress = "127.0.0.1"
     @OptionGroup var agent: AgentOptions
+    @OptionGroup var ranges: NetworkRangeOptions
 
     func run() async throws {
         _ = mallopt(M_ARENA_MAX, 2)
@@ -31,11 +32,7 @@ struct AgentCommand: AsyncParsableCommand {
         if let simulate { return try await runSimulated(count: simulate, logger: logger) }
         let nodeName = agent.nodeName ?? AgentConfiguration.hostName
         let client = try APIClient(config: try await clientConfig(nodeName: nodeName, logger: logger), maximumConnections: 8)
-        var configuration = AgentConfiguration(
-            nodeName: nodeName, dataDirectory: dataDir + "/node",
-            podSubnet: agent.podSubnet, nodeAddress: nodeAddress)
-        configuration.bridgeName = agent.bridgeName
-        configuration.containerLogMaxSize = agent.containerLogMaxSize
+        let configuration = try agent.configuration(nodeName: nodeName, dataDirectory: dataDir + "/node", nodeAddress: nodeAddress, ranges: ranges)
         let service = try AgentService(configuration: configuration, client: client, logger: logger)
         var services: [any ServiceLifecycle.Service] = [service, MemoryTrimService()]
         // A joined agent serves logs and stats to the API server on its own endpoint.

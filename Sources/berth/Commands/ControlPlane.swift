@@ -21,6 +21,7 @@ struct ControlPlane {
     var store: String?
     /// `berth up` runs a node agent beside the control plane; `berth server` does not.
     var agent: AgentOptions?
+    var ranges: NetworkRangeOptions
     /// Node lifecycle timings for the controllers.
     var nodeGrace: Duration = .seconds(10)
     var podEvictionTimeout: Duration = .seconds(10)
@@ -42,6 +43,7 @@ struct ControlPlane {
 
         let readyLogger = logger
         var serverConfiguration = APIServerConfiguration(adminToken: token)
+        serverConfiguration.serviceCIDR = try ranges.services().description
         serverConfiguration.nodeCertificates = try NodeCertificateIssuer(caCertificatePEM: certificates.caCertificatePEM, caKeyPEM: certificates.caKeyPEM)
         let server = APIServer(store: kv, configuration: serverConfiguration, logger: logger)
         try await server.bootstrap()
@@ -59,6 +61,7 @@ struct ControlPlane {
         var controllerConfiguration = ControllerConfiguration(identity: "\(AgentConfiguration.hostName)-\(ProcessInfo.processInfo.processIdentifier)")
         controllerConfiguration.nodeGrace = nodeGrace
         controllerConfiguration.podEvictionTimeout = podEvictionTimeout
+        controllerConfiguration.clusterCIDR = try ranges.cluster()
         var controllerLogger = Logger(label: "berth.controllers")
         controllerLogger.logLevel = logger.logLevel
         services.append(ControllerManager(api: ResourceAPI(client: controllerClient), configuration: controllerConfiguration, logger: controllerLogger))
@@ -69,11 +72,8 @@ struct ControlPlane {
             agentClient = client
             var agentLogger = Logger(label: "berth.agent")
             agentLogger.logLevel = logger.logLevel
-            var configuration = AgentConfiguration(
-                nodeName: agent.nodeName ?? AgentConfiguration.hostName, dataDirectory: dataDirectory + "/node",
-                podSubnet: agent.podSubnet, nodeAddress: advertised)
-            configuration.bridgeName = agent.bridgeName
-            configuration.containerLogMaxSize = agent.containerLogMaxSize
+            let configuration = try agent.configuration(nodeName: agent.nodeName ?? AgentConfiguration.hostName,
+                                                        dataDirectory: dataDirectory + "/node", nodeAddress: advertised, ranges: ranges)
             let service = try AgentService(configuration: configuration, client: client, logger: agentLogger)
             localStreams = LocalNodeStreams(agent: service)
             services.append(service)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import BerthAgent
+import BerthNetwork
 
 /// `berth up`: the all-in-one role — the control plane on the embedded SQLite store plus a node
 /// agent that runs pods on this host.
@@ -7,9 +9,10 @@ struct UpCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ControlPlaneOptions
     @OptionGroup var agent: AgentOptions
+    @OptionGroup var ranges: NetworkRangeOptions
 
     func run() async throws {
-        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent,
+        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout)).run()
     }
 }
@@ -19,12 +22,13 @@ struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "server", abstract: "Run the control plane on the chosen store.")
 
     @OptionGroup var options: ControlPlaneOptions
+    @OptionGroup var ranges: NetworkRangeOptions
 
     @Option(help: "sqlite:PATH or etcd://HOST:PORT[,HOST:PORT...]")
     var store: String?
 
     func run() async throws {
-        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, agent: nil,
+        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, agent: nil, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout)).run()
     }
 }
@@ -58,17 +62,56 @@ struct ControlPlaneOptions: ParsableArguments {
     var podEvictionTimeout = 10
 }
 
+/// The cluster's address ranges (DESIGN §6); the control plane and every agent use the same.
+struct NetworkRangeOptions: ParsableArguments {
+    @Option(help: "The cluster's pod range: each node gets a /24 of it.")
+    var clusterCIDR = "100.96.0.0/11"
+
+    @Option(help: "The cluster's service range (cluster IPs).")
+    var serviceCIDR = "100.64.0.0/13"
+
+    func cluster() throws -> IPv4Network {
+        guard let network = IPv4Network(clusterCIDR), network.prefixLength <= 24 else {
+            throw ValidationError("--cluster-cidr \(clusterCIDR) is not a network of /24 or larger such as 100.96.0.0/11")
+        }
+        return network
+    }
+
+    func services() throws -> IPv4Network {
+        guard let network = IPv4Network(serviceCIDR), (8...30).contains(network.prefixLength) else {
+            throw ValidationError("--service-cidr \(serviceCIDR) is not a network such as 100.64.0.0/13")
+        }
+        return network
+    }
+}
+
 /// Options of the node agent `berth up` runs.
 struct AgentOptions: ParsableArguments {
     @Option(help: "This node's name (default: the host name).")
     var nodeName: String?
 
-    @Option(help: "This node's pod subnet, out of the cluster pod CIDR 100.96.0.0/11.")
-    var podSubnet = "100.96.0.0/24"
+    @Option(help: "Fix this node's pod subnet (a /24 of the cluster pod CIDR); by default the control plane assigns one.")
+    var podSubnet: String?
+
+    @Option(help: "How pod traffic crosses hosts: routed (host routes; hosts share a network) or vxlan (tunnels; any IP network).")
+    var networkMode = "routed"
 
     @Option(help: "The Linux bridge pods attach to.")
     var bridgeName = "berth0"
 
     @Option(help: "Rotate a container's log past this many bytes (keeping 5 files).")
     var containerLogMaxSize: Int64 = 10 << 20
+
+    /// The agent's configuration from these options; a bad value is a usage error.
+    func configuration(nodeName: String, dataDirectory: String, nodeAddress: String, ranges: NetworkRangeOptions) throws -> AgentConfiguration {
+        var configuration = AgentConfiguration(nodeName: nodeName, dataDirectory: dataDirectory, podSubnet: podSubnet, nodeAddress: nodeAddress)
+        if let podSubnet, IPv4Network(podSubnet) == nil { throw ValidationError("--pod-subnet \(podSubnet) is not a network such as 100.96.3.0/24") }
+        guard let mode = NetworkMode(rawValue: networkMode) else { throw ValidationError("--network-mode must be routed or vxlan, not \(networkMode)") }
+        configuration.networkMode = mode
+        configuration.clusterCIDR = try ranges.cluster()
+        configuration.serviceCIDR = try ranges.services()
+        configuration.bridgeName = bridgeName
+        configuration.containerLogMaxSize = containerLogMaxSize
+        return configuration
+    }
 }

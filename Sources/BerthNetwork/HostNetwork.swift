@@ -1,0 +1,147 @@
+import BerthCore
+import BerthRuntime
+import Foundation
+import Logging
+
+/// Programs this host for cross-host pod traffic from the peers it is given (routes in routed
+/// mode; the VXLAN device, neighbour, forwarding entries and routes in vxlan mode). Each agent
+/// does this for its own host from the Node objects it watches: there is no central network
+/// controller. Only changes are applied; everything Berth adds is findable (route protocol
+/// `CrossHostPlan.routeProtocol`, device `berth.vx`) and removed by `tearDown`.
+public actor HostNetwork {
+    public let mode: NetworkMode
+    public let ownSubnet: IPv4Network
+    public let nodeAddress: UInt32
+    let logger: Logger
+    private var applied: [String: PeerNode] = [:]
+    private var tunnelReady = false
+    /// The MTU pods get: the underlay's, less the VXLAN overhead in vxlan mode.
+    public private(set) var podMTU = 1500
+
+    public init(mode: NetworkMode, ownSubnet: IPv4Network, nodeAddress: UInt32, logger: Logger) {
+        self.mode = mode
+        self.ownSubnet = ownSubnet
+        self.nodeAddress = nodeAddress
+        self.logger = logger
+    }
+
+    /// The interface that carries `nodeAddress`, and its MTU.
+    func underlay() async -> (name: String, mtu: Int)? {
+        guard let result = try? await Subprocess.run("/usr/sbin/ip", ["-j", "-4", "addr", "show"]), result.succeeded,
+              let links = try? JSONParser.parse(result.standardOutput).arrayValue else { return nil }
+        let wanted = IPv4Network.format(nodeAddress)
+        for link in links where link["addr_info"]?.arrayValue?.contains(where: { $0["local"]?.stringValue == wanted }) == true {
+            guard let name = link["ifname"]?.stringValue else { continue }
+            return (name, link["mtu"]?.intValue ?? 1500)
+        }
+        return nil
+    }
+
+    /// Removes what an earlier run left (routes of peers that may be gone) and creates the
+    /// VXLAN device in vxlan mode. Returns the pod MTU.
+    @discardableResult
+    public func prepare() async throws(BerthError) -> Int {
+        _ = try await Subprocess.run("/usr/sbin/ip", ["route", "flush", "proto", String(CrossHostPlan.routeProtocol)])
+        applied = [:]
+        try await Self.enableBridgeFiltering()
+        let device = await underlay()
+        // Loopback (a single host, `berth up`) has a 64 KiB MTU no pod should inherit.
+        let underlayMTU = device.map { $0.name == "lo" ? 1500 : $0.mtu } ?? 1500
+        switch mode {
+        case .routed:
+            podMTU = underlayMTU
+            _ = try await Subprocess.run("/usr/sbin/ip", ["link", "delete", CrossHostPlan.vxlanDevice])
+        case .vxlan:
+            podMTU = underlayMTU - CrossHostPlan.vxlanOverhead
+            guard let device, device.name != "lo" else {
+                // A single host on loopback (`berth up`) has no peers to tunnel to.
+                logger.notice("no underlay interface carries the node address; the VXLAN device waits for one", metadata: ["address": "\(IPv4Network.format(nodeAddress))"])
+                return podMTU
+            }
+            try await createTunnel(on: device.name, mtu: podMTU)
+        }
+        return podMTU
+    }
+
+    /// Packets between two pods on one bridge must pass the host's connection tracking, or the
+    /// reply to a pod that reached a neighbour through a Service IP skips the reverse NAT (the
+    /// reason Kubernetes requires br_netfilter). The setting is per network namespace.
+    static func enableBridgeFiltering() async throws(BerthError) {
+        let path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = try? await Subprocess.run("/usr/sbin/modprobe", ["br_netfilter"])
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw BerthError(.unavailable, "br_netfilter is not available (\(path) is missing): Services between pods of one node need it")
+        }
+        defer { try? handle.close() }
+        do { try handle.write(contentsOf: Data("1\n".utf8)) } catch {
+            throw BerthError(.unavailable, "could not enable \(path): \(error)")
+        }
+    }
+
+    private func createTunnel(on device: String, mtu: Int) async throws(BerthError) {
+        let name = CrossHostPlan.vxlanDevice
+        let local = IPv4Network.format(nodeAddress)
+        let exists = (try? await Subprocess.run("/usr/sbin/ip", ["-d", "-j", "link", "show", name]))?.succeeded == true
+        if !exists {
+            let created = try await Subprocess.run("/usr/sbin/ip", [
+                "link", "add", name, "type", "vxlan", "id", String(CrossHostPlan.vxlanID), "local", local, "dev", device,
+                "dstport", String(CrossHostPlan.vxlanPort), "nolearning",
+            ])
+            guard created.succeeded else { throw BerthError(.internalError, "failed to create the VXLAN device \(name): \(created.errorText)") }
+        }
+        let vtep = IPv4Network.format(CrossHostPlan.vtepAddress(ownSubnet))
+        let batch = """
+            link set \(name) address \(CrossHostPlan.vtepMAC(ownSubnet)) mtu \(mtu)
+            addr replace \(vtep)/32 dev \(name)
+            link set \(name) up
+
+            """
+        let result = try await Subprocess.run("/usr/sbin/ip", ["-batch", "-"], input: Array(batch.utf8))
+        guard result.succeeded else { throw BerthError(.internalError, "failed to set up the VXLAN device \(name): \(result.errorText)") }
+        tunnelReady = true
+    }
+
+    /// Brings the host's entries in line with `peers`: new and changed peers added, departed
+    /// ones removed. Peers on the host's own subnet or address are ignored.
+    public func sync(_ peers: [PeerNode]) async {
+        var desired: [String: PeerNode] = [:]
+        for peer in peers where peer.address != nodeAddress && !peer.podSubnet.overlaps(ownSubnet) { desired[peer.name] = peer }
+        if mode == .vxlan && !tunnelReady { return }
+        var ipLines: [String] = []
+        var bridgeLines: [String] = []
+        for (name, old) in applied where desired[name] != old {
+            ipLines += CrossHostPlan.remove(old, mode: mode)
+            if mode == .vxlan { bridgeLines.append(CrossHostPlan.forwardingRemove(old)) }
+        }
+        for (name, peer) in desired where applied[name] != peer {
+            // Forwarding first: a route is usable the moment it exists.
+            if mode == .vxlan { bridgeLines.append(CrossHostPlan.forwardingAdd(peer)) }
+            ipLines += CrossHostPlan.add(peer, mode: mode)
+        }
+        if !bridgeLines.isEmpty { await batch("/usr/sbin/bridge", bridgeLines) }
+        if !ipLines.isEmpty { await batch("/usr/sbin/ip", ipLines) }
+        if !ipLines.isEmpty || !bridgeLines.isEmpty {
+            logger.info("cross-host entries updated", metadata: ["mode": "\(mode.rawValue)", "peers": "\(desired.count)"])
+        }
+        applied = desired
+    }
+
+    private func batch(_ tool: String, _ lines: [String]) async {
+        let text = lines.joined(separator: "\n") + "\n"
+        // -force: one failing line (a route already gone) must not stop the rest.
+        guard let result = try? await Subprocess.run(tool, ["-force", "-batch", "-"], input: Array(text.utf8)) else { return }
+        if !result.succeeded {
+            logger.warning("some cross-host entries failed", metadata: ["tool": "\(tool)", "error": "\(result.errorText.prefix(500))"])
+        }
+    }
+
+    /// Removes every route and the VXLAN device Berth added.
+    public func tearDown() async {
+        _ = try? await Subprocess.run("/usr/sbin/ip", ["route", "flush", "proto", String(CrossHostPlan.routeProtocol)])
+        _ = try? await Subprocess.run("/usr/sbin/ip", ["link", "delete", CrossHostPlan.vxlanDevice])
+        applied = [:]
+        tunnelReady = false
+    }
+}

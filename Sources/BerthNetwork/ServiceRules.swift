@@ -1,0 +1,121 @@
+/// One service port as the data plane sees it: where clients send (cluster IP and port, node
+/// port) and the ready endpoints behind it.
+public struct ServiceEntry: Hashable, Sendable {
+    public var name: String           // "namespace/service:port" for comments and trace
+    public var clusterIP: String?
+    public var proto: String          // tcp, udp or sctp
+    public var port: Int
+    public var nodePort: Int?
+    public var endpoints: [Endpoint]
+    /// `sessionAffinity: ClientIP`: a client keeps its endpoint for this many seconds.
+    public var affinitySeconds: Int?
+
+    public struct Endpoint: Hashable, Sendable {
+        public var ip: String
+        public var port: Int
+        public init(ip: String, port: Int) {
+            self.ip = ip
+            self.port = port
+        }
+    }
+
+    public init(name: String, clusterIP: String?, proto: String, port: Int, nodePort: Int?, endpoints: [Endpoint], affinitySeconds: Int? = nil) {
+        self.name = name
+        self.clusterIP = clusterIP
+        self.proto = proto
+        self.port = port
+        self.nodePort = nodePort
+        self.endpoints = endpoints
+        self.affinitySeconds = affinitySeconds
+    }
+}
+
+/// Services in nftables, as one table replaced atomically: a verdict map from (address,
+/// protocol, port) to the service's chain — one lookup whatever the number of services — then a
+/// random pick among its endpoints and a DNAT. Node ports go through a second map for packets
+/// addressed to the host. Traffic that would come back the wrong way is masqueraded: node-port
+/// traffic (the endpoint may be on another host) and a pod reaching itself through its service.
+/// Services without endpoints are rejected at once instead of timing out.
+public enum ServiceRules {
+    static let masqueradeMark = "0x4000"
+
+    /// The table of the agent whose pods hang off `bridge` (one per agent, so agents sharing a
+    /// host's network namespace in tests do not overwrite each other).
+    public static func table(bridge: String) -> String { "berth-svc-\(bridge)" }
+
+    public static func render(_ entries: [ServiceEntry], table: String) -> String {
+        var serviceElements: [String] = []
+        var nodePortElements: [String] = []
+        var rejectElements: [String] = []
+        var chains: [String] = []
+        for (index, entry) in entries.enumerated() {
+            let chain = "svc-\(index)"
+            if entry.endpoints.isEmpty {
+                if let ip = entry.clusterIP { rejectElements.append("\(ip) . \(entry.proto) . \(entry.port)") }
+                continue
+            }
+            if let ip = entry.clusterIP { serviceElements.append("\(ip) . \(entry.proto) . \(entry.port) : goto \(chain)") }
+            var serviceChain = "  chain \(chain) {\n    comment \(quote(entry.name))\n"
+            if let nodePort = entry.nodePort {
+                nodePortElements.append("\(entry.proto) . \(nodePort) : goto np-\(index)")
+                chains.append("  chain np-\(index) {\n    meta mark set meta mark | \(masqueradeMark)\n    goto \(chain)\n  }\n")
+            }
+            var endpointChains: [String] = []
+            for (number, endpoint) in entry.endpoints.enumerated() {
+                let endpointChain = "ep-\(index)-\(number)"
+                var body = "  chain \(endpointChain) {\n"
+                body += "    ip saddr \(endpoint.ip) meta mark set meta mark | \(masqueradeMark)\n"
+                if let seconds = entry.affinitySeconds {
+                    body += "    update @aff-\(index)-\(number) { ip saddr }\n"
+                    chains.append("  set aff-\(index)-\(number) {\n    type ipv4_addr\n    flags dynamic,timeout\n    timeout \(seconds)s\n  }\n")
+                    serviceChain += "    ip saddr @aff-\(index)-\(number) goto \(endpointChain)\n"
+                }
+                body += "    meta l4proto \(entry.proto) dnat to \(endpoint.ip):\(endpoint.port)\n  }\n"
+                endpointChains.append(body)
+            }
+            if entry.endpoints.count == 1 {
+                serviceChain += "    goto ep-\(index)-0\n"
+            } else {
+                let picks = entry.endpoints.indices.map { "\($0) : goto ep-\(index)-\($0)" }.joined(separator: ", ")
+                serviceChain += "    numgen random mod \(entry.endpoints.count) vmap { \(picks) }\n"
+            }
+            serviceChain += "  }\n"
+            chains.append(serviceChain)
+            chains += endpointChains
+        }
+        var text = "table ip \(table)\ndelete table ip \(table)\ntable ip \(table) {\n"
+        text += map("services", type: "ipv4_addr . inet_proto . inet_service : verdict", serviceElements)
+        text += map("node-ports", type: "inet_proto . inet_service : verdict", nodePortElements)
+        text += "  set no-endpoints {\n    type ipv4_addr . inet_proto . inet_service\n"
+        if !rejectElements.isEmpty { text += "    elements = { \(rejectElements.joined(separator: ", ")) }\n" }
+        text += "  }\n"
+        text += chains.joined()
+        // dstnat names -100 only on prerouting; output takes the number.
+        for hook in ["prerouting", "output"] {
+            text += "  chain \(hook) {\n    type nat hook \(hook) priority -100; policy accept;\n"
+            text += "    ip daddr . meta l4proto . th dport vmap @services\n"
+            text += "    fib daddr type local meta l4proto . th dport vmap @node-ports\n  }\n"
+        }
+        text += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+        text += "    meta mark & \(masqueradeMark) == \(masqueradeMark) meta mark set meta mark & 0xffffbfff masquerade\n  }\n"
+        for hook in ["forward", "output"] {
+            text += "  chain reject-\(hook) {\n    type filter hook \(hook) priority filter - 10; policy accept;\n"
+            text += "    ip daddr . meta l4proto . th dport @no-endpoints reject\n  }\n"
+        }
+        text += "}\n"
+        return text
+    }
+
+    static func map(_ name: String, type: String, _ elements: [String]) -> String {
+        var text = "  map \(name) {\n    type \(type)\n"
+        if !elements.isEmpty { text += "    elements = { \(elements.joined(separator: ",\n      ")) }\n" }
+        return text + "  }\n"
+    }
+
+    static func quote(_ text: String) -> String {
+        "\"" + text.filter { $0 != "\"" && $0 != "\n" && $0 != "\\" }.prefix(128) + "\""
+    }
+
+    /// Removes the table (agent clean-up).
+    public static func removal(table: String) -> String { "table ip \(table)\ndelete table ip \(table)\n" }
+}

@@ -1,0 +1,154 @@
+import BerthClient
+import BerthCore
+import BerthNetwork
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Pod addresses and cross-host traffic on three hosts, in both network modes.
+@Suite("Pod network across hosts", .serialized)
+struct PodNetworkTests {
+    /// One web server per host, answering with its pod name.
+    static let web = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web}
+        spec:
+          replicas: 3
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              affinity:
+                podAntiAffinity:
+                  requiredDuringSchedulingIgnoredDuringExecution:
+                  - topologyKey: kubernetes.io/hostname
+                    labelSelector: {matchLabels: {app: web}}
+              containers:
+              - name: web
+                image: berth/busybox:latest
+                command: [sh, -c, "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+        """
+
+    static let services = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web}
+        spec:
+          type: NodePort
+          selector: {app: web}
+          ports: [{name: http, port: 80, targetPort: 8080}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: sticky}
+        spec:
+          selector: {app: web}
+          sessionAffinity: ClientIP
+          ports: [{port: 81, targetPort: 8080}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: nobody}
+        spec:
+          selector: {app: none}
+          ports: [{port: 82}]
+        """
+
+    /// Runs a command inside a pod's network namespace, as `nsenter` would from the host.
+    static func inPod(_ pod: Pod, _ arguments: [String], timeout: TimeInterval = 15) throws -> CommandResult {
+        let namespace = "berth-\((pod.metadata.uid ?? "").prefix(18))"
+        return try runCommand("/usr/sbin/ip", ["netns", "exec", namespace] + arguments, timeout: timeout)
+    }
+
+    @Test("pods reach each other across hosts; a ClusterIP balances over 3 replicas, ClientIP affinity sticks, NodePort answers from the underlay",
+          arguments: ["routed", "vxlan"])
+    func podToPod(mode: String) async throws {
+        let cluster = try await ClusterFixture.start(networkMode: mode)
+        do {
+            // Each node got its own /24 of the cluster range.
+            var subnets: [String: IPv4Network] = [:]
+            for host in cluster.hosts {
+                let node = try await cluster.api().request(.GET, "/api/v1/nodes/\(host.name)").json()
+                let subnet = try #require(node["spec"]?["podCIDR"]?.stringValue.flatMap(IPv4Network.init))
+                #expect(IPv4Network("100.96.0.0/11")!.contains(subnet) && subnet.prefixLength == 24)
+                subnets[host.name] = subnet
+            }
+            #expect(Set(subnets.values).count == 3, "subnets: \(subnets)")
+
+            try cluster.apply(Self.web)
+            let pods = try await waitFor("3 web pods running with addresses", timeout: 60) {
+                let pods = try await cluster.pods(selector: "app%3Dweb").filter { $0.status?.phase == "Running" && $0.status?.podIP != nil }
+                return pods.count == 3 ? pods : nil
+            }
+            #expect(Set(pods.compactMap { $0.spec?.nodeName }).count == 3)
+            for pod in pods {
+                let address = try #require(pod.status?.podIP.flatMap(IPv4.parse))
+                #expect(subnets[pod.spec?.nodeName ?? ""]?.contains(address) == true, "\(pod.metadata.name ?? "") has \(pod.status?.podIP ?? "") outside its node's subnet")
+                let link = try Self.inPod(pod, ["/usr/sbin/ip", "-j", "link", "show", "eth0"]).output
+                #expect(link.contains("\"mtu\":\(mode == "vxlan" ? 1450 : 1500)"), "pod MTU in \(mode) mode: \(link)")
+            }
+            for source in pods {
+                for target in pods where target.metadata.uid != source.metadata.uid {
+                    let url = "http://\(target.status?.podIP ?? ""):8080/"
+                    let answer = try await waitFor("\(source.metadata.name ?? "") → \(target.metadata.name ?? "")", timeout: 20) {
+                        let result = try Self.inPod(source, ["/usr/bin/curl", "-s", "-m", "3", url])
+                        return result.status == 0 ? result.output : nil
+                    }
+                    #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == target.metadata.name)
+                }
+            }
+
+            // Services: Endpoints list the three pods; the cluster IP spreads requests over them.
+            try cluster.apply(Self.services)
+            let names = Set(pods.compactMap(\.metadata.name))
+            let endpoints = try await waitFor("endpoints of web", timeout: 20) {
+                let object = try? await cluster.api().request(.GET, "/api/v1/namespaces/default/endpoints/web").json()
+                let ips = object?["subsets"]?.arrayValue?.first?["addresses"]?.arrayValue?.compactMap { $0["ip"]?.stringValue } ?? []
+                return ips.count == 3 ? Set(ips) : nil
+            }
+            #expect(endpoints == Set(pods.compactMap { $0.status?.podIP }))
+            let web = try await cluster.api().request(.GET, "/api/v1/namespaces/default/services/web").json()
+            let clusterIP = try #require(web["spec"]?["clusterIP"]?.stringValue)
+            let nodePort = try #require(web["spec"]?["ports"]?.arrayValue?.first?["nodePort"]?.intValue)
+            let client = pods[0]
+            var answered: [String: Int] = [:]
+            _ = try await waitFor("all three replicas answer on \(clusterIP):80", timeout: 30) {
+                let result = try Self.inPod(client, ["/usr/bin/curl", "-s", "-m", "2", "http://\(clusterIP):80/"])
+                if result.status == 0 { answered[result.output.trimmingCharacters(in: .whitespacesAndNewlines), default: 0] += 1 }
+                return Set(answered.keys) == names ? true : nil
+            }
+            let sticky = try await cluster.api().request(.GET, "/api/v1/namespaces/default/services/sticky").json()
+            let stickyIP = try #require(sticky["spec"]?["clusterIP"]?.stringValue)
+            var stuck = Set<String>()
+            for _ in 0..<12 {
+                let result = try Self.inPod(client, ["/usr/bin/curl", "-s", "-m", "2", "http://\(stickyIP):81/"])
+                if result.status == 0 { stuck.insert(result.output) }
+            }
+            #expect(stuck.count == 1, "ClientIP affinity answered from \(stuck)")
+            // A Service without endpoints refuses at once rather than timing out.
+            let nobody = try await cluster.api().request(.GET, "/api/v1/namespaces/default/services/nobody").json()
+            let refused = try Self.inPod(client, ["/usr/bin/curl", "-s", "-m", "5", "http://\(nobody["spec"]?["clusterIP"]?.stringValue ?? ""):82/"])
+            #expect(refused.status == 7, "curl to a service without endpoints: exit \(refused.status)")
+            // NodePort from the underlay (the machine's side of the hosts' bridge), on every host.
+            for host in cluster.hosts {
+                let answer = try await waitFor("node port on \(host.name)", timeout: 20) {
+                    let result = try runCommand("/usr/bin/curl", ["-s", "-m", "2", "http://\(host.address):\(nodePort)/"])
+                    return result.status == 0 ? result.output.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+                }
+                #expect(names.contains(answer))
+            }
+        } catch {
+            for host in cluster.hosts {
+                let routes = (try? runCommand("/usr/sbin/ip", ["-n", host.namespace, "route"]).output) ?? ""
+                let sysctl = (try? runCommand("/usr/sbin/ip", ["netns", "exec", host.namespace, "sh", "-c", "sysctl net.ipv4.ip_forward net.ipv4.conf.all.rp_filter; ip -d link show berth.vx; ip neigh show dev berth.vx; bridge fdb show dev berth.vx; nft list ruleset | head -30"]))
+                let log = ((try? String(contentsOfFile: host.logPath, encoding: .utf8)) ?? "").suffix(1500)
+                print("DIAG \(host.name) routes:\n\(routes)\n\(sysctl?.output ?? "")\(sysctl?.error ?? "")\nlog:\n\(log)")
+            }
+            await cluster.tearDown()
+            throw error
+        }
+        await cluster.tearDown()
+    }
+}
