@@ -26,6 +26,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
             try PodVolumes.makeDirectory(directory, mode: 0o755)
         }
         let api = AgentAPI(client: client)
+        let catalog = ServiceCatalog()
         let imageStore = try ImageStore(root: configuration.imagesDirectory)
         // conmon's cap sits above the agent's rotation size: it only acts while no agent runs.
         let runtime = try ConmonDriver(stateDirectory: configuration.runtimeDirectory, logSizeMax: configuration.containerLogMaxSize * 4, logger: logger)
@@ -34,7 +35,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
             configuration: configuration, api: api, runtime: runtime,
             images: PodImages(store: imageStore, puller: registry), imageStore: imageStore,
             network: PodNetwork(configuration: configuration), volumes: PodVolumes(api: api),
-            specs: ContainerSpecFactory(api: api), probes: ProbeRunner(runtime: runtime), logger: logger)
+            specs: ContainerSpecFactory(api: api, catalog: catalog), probes: ProbeRunner(runtime: runtime), logger: logger)
         manager = PodManager(context: context)
     }
 
@@ -70,6 +71,9 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
         let watcher = PodWatcher(configuration: configuration, client: client, manager: manager, logger: logger)
         let (configuration, logger, client) = (self.configuration, self.logger, self.client)
         let network = context.network
+        let catalog = context.specs.catalog
+        let dns = ClusterDNS(catalog: catalog, logger: logger)
+        defer { dns.stop() }
         // On shutdown the loops stop at once; containers keep running under conmon and the next
         // agent adopts them.
         try await cancelWhenGracefulShutdown {
@@ -77,9 +81,15 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                 group.addTask {
                     // Pods run only once the host network can carry them.
                     guard let host = await Self.setUpNetwork(configuration: configuration, registration: registration, network: network, logger: logger) else { return }
+                    if let gateway = network.gateway {
+                        do throws(BerthError) { try dns.start(address: gateway) } catch {
+                            logger.error("the cluster DNS could not start; pods resolve no service names", metadata: ["error": "\(error.message)"])
+                        }
+                    }
                     await withDiscardingTaskGroup { inner in
                         inner.addTask { await PeerWatcher(client: client, host: host, selfName: configuration.nodeName, logger: logger).run() }
-                        inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), logger: logger).run() }
+                        inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), catalog: catalog, logger: logger).run() }
+                        inner.addTask { await PolicyAgent(client: client, nodeName: configuration.nodeName, table: PolicyRules.table(bridge: configuration.bridgeName), logger: logger).run() }
                         inner.addTask { await watcher.run() }
                     }
                 }

@@ -17,6 +17,10 @@ extension ContainerSpecFactory {
         }
         set("HOSTNAME", pod.spec?.hostname ?? pod.metadata.name ?? "")
         let namespace = pod.metadata.namespace ?? "default"
+        // Service links before the container's own variables, which win.
+        if pod.spec?.enableServiceLinks != false {
+            for (name, value) in catalog.environment(namespace: namespace) { set(name, value) }
+        }
         for source in container.envFrom ?? [] {
             let prefix = source.prefix ?? ""
             if let reference = source.configMapRef {

@@ -8,6 +8,7 @@ import Foundation
 /// `valueFrom` resolved, mounts, user, resources and security settings.
 struct ContainerSpecFactory: Sendable {
     let api: AgentAPI
+    let catalog: ServiceCatalog
 
     struct Sandbox: Sendable {
         var podDirectory: String

@@ -35,6 +35,8 @@ final class PodNetwork: Sendable {
     }
 
     var subnet: IPv4Network? { addressing.withLock { $0?.pool.subnet } }
+    /// The bridge's address: the pods' gateway and their DNS server.
+    var gateway: UInt32? { addressing.withLock { $0?.pool.gateway } }
 
     static func namespaceName(podUID: String) -> String { "berth-\(podUID.prefix(18))" }
     static func namespacePath(podUID: String) -> String { "/run/netns/\(namespaceName(podUID: podUID))" }

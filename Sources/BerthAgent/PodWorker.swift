@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNetwork
 import BerthImages
 import BerthRuntime
 import Foundation
@@ -141,7 +142,7 @@ actor PodWorker {
         let hostname = pod.spec?.hostname ?? pod.metadata.name ?? "pod"
         try write("hosts", hostsFile(ip: record.podIP))
         try write("hostname", hostname + "\n")
-        try write("resolv.conf", Self.resolvConf(pod))
+        try write("resolv.conf", Self.resolvConf(pod, clusterDNS: context.network.gateway))
         volumePaths = try await context.volumes.setUp(pod, podDirectory: podDirectory)
         record.save("\(podDirectory)/record.json")
     }
@@ -188,14 +189,42 @@ actor PodWorker {
 
     /// DNS for the pod: the cluster DNS comes with the network layer; until then the host's
     /// resolvers (dnsPolicy Default) or what `dnsConfig` says.
-    static func resolvConf(_ pod: Pod) -> String {
-        var text = ""
+    /// The pod's resolver settings by `dnsPolicy`: ClusterFirst (the default) asks the node's
+    /// cluster DNS with the Kubernetes search path; Default copies the host's; None uses only
+    /// `dnsConfig`, whose servers, searches and options are added in every case.
+    static func resolvConf(_ pod: Pod, clusterDNS: UInt32?) -> String {
+        let policy = pod.spec?.dnsPolicy ?? "ClusterFirst"
         let host = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
-        let nameservers = pod.spec?.dnsConfig?.nameservers ?? host.split(separator: "\n").filter { $0.hasPrefix("nameserver") }.map {
-            String($0.split(separator: " ").last ?? "")
+        let hostServers = host.split(separator: "\n").filter { $0.hasPrefix("nameserver") }.map { String($0.split(separator: " ").last ?? "") }
+        let namespace = pod.metadata.namespace ?? "default"
+        var servers: [String] = []
+        var searches: [String] = []
+        var options: [String] = []
+        switch policy {
+        case "None":
+            break
+        case "Default":
+            servers = hostServers
+        default:
+            if let clusterDNS {
+                servers = [IPv4Network.format(clusterDNS)]
+                searches = ["\(namespace).svc.\(ClusterName.domain)", "svc.\(ClusterName.domain)", ClusterName.domain]
+                options = ["ndots:5"]
+            } else {
+                servers = hostServers
+            }
         }
-        for server in nameservers where !server.isEmpty { text += "nameserver \(server)\n" }
-        if let searches = pod.spec?.dnsConfig?.searches, !searches.isEmpty { text += "search \(searches.joined(separator: " "))\n" }
+        servers += pod.spec?.dnsConfig?.nameservers ?? []
+        searches += pod.spec?.dnsConfig?.searches ?? []
+        for option in pod.spec?.dnsConfig?.options ?? [] {
+            guard let name = option.name else { continue }
+            options.removeAll { $0.hasPrefix(name + ":") || $0 == name }
+            options.append(option.value.map { "\(name):\($0)" } ?? name)
+        }
+        var text = ""
+        for server in servers.prefix(3) where !server.isEmpty { text += "nameserver \(server)\n" }
+        if !searches.isEmpty { text += "search \(searches.prefix(32).joined(separator: " "))\n" }
+        if !options.isEmpty { text += "options \(options.joined(separator: " "))\n" }
         return text
     }
 }

@@ -4,7 +4,6 @@ import BerthNetwork
 import BerthRuntime
 import Foundation
 import Logging
-import Synchronization
 
 /// Programs this host's Services from the Service and Endpoints objects it watches: every
 /// change re-renders the node's service table (`ServiceRules`) and replaces it in one nftables
@@ -12,69 +11,27 @@ import Synchronization
 struct ServiceProxy: Sendable {
     let client: APIClient
     let table: String
+    let catalog: ServiceCatalog
     let logger: Logger
 
-    final class State: Sendable {
-        let objects = Mutex<(services: [String: JSONValue], endpoints: [String: JSONValue], synced: Set<String>)>(([:], [:], []))
-        let changes: AsyncStream<Void>
-        let signal: AsyncStream<Void>.Continuation
-
-        init() {
-            (changes, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        }
-
-        static func key(_ object: JSONValue) -> String {
-            "\(object["metadata"]?["namespace"]?.stringValue ?? "")/\(object["metadata"]?["name"]?.stringValue ?? "")"
-        }
-    }
-
     func run() async {
-        let state = State()
-        let logger = self.logger
+        let (cache, logger, client) = (catalog.cache, self.logger, self.client)
         await withDiscardingTaskGroup { group in
-            for kind in ["services", "endpoints"] {
-                group.addTask {
-                    await ListWatch(client: client, path: "/api/v1/\(kind)", logger: logger).run { items in
-                        let all = Dictionary(items.map { (State.key($0), $0) }, uniquingKeysWith: { a, _ in a })
-                        state.objects.withLock {
-                            if kind == "services" { $0.services = all } else { $0.endpoints = all }
-                            $0.synced.insert(kind)
-                        }
-                        state.signal.yield()
-                    } onEvent: { type, object in
-                        let key = State.key(object)
-                        state.objects.withLock {
-                            let value = type == "DELETED" ? nil : object
-                            if kind == "services" { $0.services[key] = value } else { $0.endpoints[key] = value }
-                        }
-                        state.signal.yield()
-                    }
-                }
+            for kind in [ServiceCatalog.services, ServiceCatalog.endpoints] {
+                group.addTask { await cache.watch(kind, client: client, logger: logger) }
             }
-            group.addTask { await applyLoop(state) }
+            group.addTask { await applyLoop(cache) }
         }
     }
 
-    private func applyLoop(_ state: State) async {
-        var applied = ""
-        for await _ in state.changes {
+    private func applyLoop(_ cache: ObjectCache) async {
+        let applier = TableApplier(logger: logger, what: "service")
+        for await _ in cache.changes {
             // Let a burst (a Deployment's pods all becoming ready) land in one write.
             try? await Task.sleep(for: .milliseconds(20))
-            let (services, endpoints, synced) = state.objects.withLock { ($0.services, $0.endpoints, $0.synced) }
-            guard synced.count == 2 else { continue }
-            let text = ServiceRules.render(Self.entries(services: services, endpoints: endpoints), table: table)
-            guard text != applied else { continue }
-            do {
-                let result = try await Subprocess.run("/usr/sbin/nft", ["-f", "-"], input: Array(text.utf8))
-                if result.succeeded {
-                    applied = text
-                    logger.debug("services programmed", metadata: ["services": "\(services.count)"])
-                } else {
-                    logger.error("nftables refused the service table", metadata: ["error": "\(result.errorText.prefix(500))"])
-                }
-            } catch {
-                logger.error("could not run nft", metadata: ["error": "\(error.message)"])
-            }
+            guard cache.synced([ServiceCatalog.services, ServiceCatalog.endpoints]) else { continue }
+            let objects = cache.snapshot([ServiceCatalog.services, ServiceCatalog.endpoints])
+            await applier.apply(ServiceRules.render(Self.entries(services: objects[0], endpoints: objects[1]), table: table))
         }
     }
 

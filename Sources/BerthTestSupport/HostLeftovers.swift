@@ -21,5 +21,6 @@ public enum HostLeftovers {
     public static func removeBridge(_ name: String) {
         _ = try? runCommand("/usr/sbin/ip", ["link", "delete", name])
         _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "ip", "berth-svc-\(name)"])
+        _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "ip", "berth-pol-\(name)"])
     }
 }

@@ -56,13 +56,22 @@ struct PodNetworkTests {
           ports: [{port: 82}]
         """
 
+    /// Runs a command in a pod's container through runc on the pod's host (the API's exec does
+    /// not reach joined hosts yet).
+    static func inContainer(_ cluster: ClusterFixture, _ pod: Pod, _ arguments: [String]) throws -> CommandResult {
+        let host = try #require(cluster.hosts.first { $0.name == pod.spec?.nodeName })
+        let record = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: "\(host.dataDirectory)/node/pods/\(pod.metadata.uid ?? "")/record.json"))))
+        let id = try #require(record["containers"]?["web"]?["id"]?.stringValue)
+        return try runCommand("/usr/sbin/runc", ["--root", host.runcRoot, "exec", id] + arguments, timeout: 15)
+    }
+
     /// Runs a command inside a pod's network namespace, as `nsenter` would from the host.
     static func inPod(_ pod: Pod, _ arguments: [String], timeout: TimeInterval = 15) throws -> CommandResult {
         let namespace = "berth-\((pod.metadata.uid ?? "").prefix(18))"
         return try runCommand("/usr/sbin/ip", ["netns", "exec", namespace] + arguments, timeout: timeout)
     }
 
-    @Test("pods reach each other across hosts; a ClusterIP balances over 3 replicas, ClientIP affinity sticks, NodePort answers from the underlay",
+    @Test("pods reach each other across hosts; a ClusterIP balances over 3 replicas, ClientIP affinity sticks, DNS names and service variables, NodePort from the underlay",
           arguments: ["routed", "vxlan"])
     func podToPod(mode: String) async throws {
         let cluster = try await ClusterFixture.start(networkMode: mode)
@@ -131,13 +140,41 @@ struct PodNetworkTests {
             let nobody = try await cluster.api().request(.GET, "/api/v1/namespaces/default/services/nobody").json()
             let refused = try Self.inPod(client, ["/usr/bin/curl", "-s", "-m", "5", "http://\(nobody["spec"]?["clusterIP"]?.stringValue ?? ""):82/"])
             #expect(refused.status == 7, "curl to a service without endpoints: exit \(refused.status)")
+            // DNS from inside a container: the service's full name and its short name within the
+            // namespace; an unknown service does not resolve. Pods started after the Service
+            // also see its environment variables.
+            let lookup = try await waitFor("nslookup web.default.svc.cluster.local", timeout: 20) {
+                let result = try Self.inContainer(cluster, client, ["nslookup", "web.default.svc.cluster.local"])
+                return result.status == 0 && result.output.contains(clusterIP) ? result.output : nil
+            }
+            #expect(lookup.contains(clusterIP))
+            // Short names are the resolver's search path at work (glibc, musl); busybox's
+            // nslookup sends names as given, so the path itself is checked.
+            let resolv = try Self.inContainer(cluster, client, ["cat", "/etc/resolv.conf"]).output
+            let gateway = try #require(client.status?.podIP.flatMap(IPv4.parse)).advanced(by: 0) & 0xFFFF_FF00 | 1
+            #expect(resolv.contains("nameserver \(IPv4Network.format(gateway))") && resolv.contains("search default.svc.cluster.local svc.cluster.local cluster.local")
+                    && resolv.contains("options ndots:5"), "resolv.conf: \(resolv)")
+            let short = try Self.inContainer(cluster, client, ["nslookup", "web"])
+            print("nslookup web (no search path in busybox): exit \(short.status)")
+            let unknown = try Self.inContainer(cluster, client, ["nslookup", "nothing.default.svc.cluster.local"])
+            #expect(unknown.status != 0)
+            try cluster.kubectl(["delete", "pod", client.metadata.name ?? ""])
+            let replacement = try await waitFor("a replacement web pod", timeout: 60) {
+                let pods = try await cluster.pods(selector: "app%3Dweb").filter { $0.status?.phase == "Running" && !names.contains($0.metadata.name ?? "") }
+                return pods.first
+            }
+            let environment = try Self.inContainer(cluster, replacement, ["env"]).output
+            #expect(environment.contains("WEB_SERVICE_HOST=\(clusterIP)") && environment.contains("WEB_SERVICE_PORT=80")
+                    && environment.contains("WEB_PORT_80_TCP=tcp://\(clusterIP):80") && environment.contains("WEB_SERVICE_PORT_HTTP=80"),
+                    "service variables: \(environment)")
+
             // NodePort from the underlay (the machine's side of the hosts' bridge), on every host.
             for host in cluster.hosts {
                 let answer = try await waitFor("node port on \(host.name)", timeout: 20) {
                     let result = try runCommand("/usr/bin/curl", ["-s", "-m", "2", "http://\(host.address):\(nodePort)/"])
                     return result.status == 0 ? result.output.trimmingCharacters(in: .whitespacesAndNewlines) : nil
                 }
-                #expect(names.contains(answer))
+                #expect(names.subtracting([client.metadata.name ?? ""]).union([replacement.metadata.name ?? ""]).contains(answer))
             }
         } catch {
             for host in cluster.hosts {

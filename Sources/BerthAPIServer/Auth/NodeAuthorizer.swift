@@ -9,22 +9,17 @@ import Hummingbird
 struct NodeScope {
     let user: String
     let owns: @Sendable (String) -> Bool
-    /// A pool watches all pods (a field selector cannot name a prefix); it still writes only
-    /// pods bound to its nodes.
-    let listsAllPods: Bool
     let readsSecrets: Bool
 
     init(node: String) {
         user = "system:node:\(node)"
         owns = { $0 == node }
-        listsAllPods = false
         readsSecrets = true
     }
 
     init(pool prefix: String) {
         user = "system:node-pool:\(prefix)"
         owns = { $0.hasPrefix(prefix + "-") }
-        listsAllPods = true
         readsSecrets = false
     }
 }
@@ -45,16 +40,10 @@ extension APIServer {
         case "Pod":
             switch verb {
             case "list", "watch":
-                if scope.listsAllPods { return }
-                let selector = QueryParameters(request.uri.query)["fieldSelector"] ?? ""
-                let named = selector.split(separator: ",").compactMap { term -> String? in
-                    if term.hasPrefix("spec.nodeName==") { return String(term.dropFirst("spec.nodeName==".count)) }
-                    if term.hasPrefix("spec.nodeName=") { return String(term.dropFirst("spec.nodeName=".count)) }
-                    return nil
-                }
-                guard let only = named.first, scope.owns(only) else {
-                    throw deny("a node may only list pods with fieldSelector spec.nodeName=<its name>")
-                }
+                // Every pod, read-only: the network agent resolves NetworkPolicy selectors and
+                // tenants against all pods (Kubernetes' nodes may list pods cluster-wide too).
+                // Secrets stay limited to the pods bound to the node.
+                return
             case "get", "update", "patch", "delete":
                 guard target.subresource == nil || target.subresource == "status", let name = target.name else { throw deny("not allowed for nodes") }
                 let pod = try await storage.get(descriptor, namespace: target.namespace, name: name)
@@ -86,7 +75,7 @@ extension APIServer {
             guard try await podsOnNodeReference(scope, namespace: namespace, kind: descriptor.kind, name: name) else {
                 throw deny("no relationship found between \(node) and this object")
             }
-        case "Service", "Endpoints", "Namespace":
+        case "Service", "Endpoints", "Namespace", "NetworkPolicy":
             guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
         default:
             throw deny("not allowed for nodes")

@@ -8,7 +8,7 @@ public struct ResourceRegistry: Sendable {
 
     public static let standard = ResourceRegistry(descriptors: [
         .namespace, .pod, .service, .endpoints, .configMap, .secret, .node, .event,
-        .deployment, .replicaSet, .daemonSet, .lease,
+        .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).
@@ -231,5 +231,13 @@ extension ResourceDescriptor {
         columns: [TableColumn("Holder", "The holder of the lease."), ageColumn]
     ) { object, now in
         [.string(TableCells.string(object, "metadata", "name") ?? ""), .string(TableCells.string(object, "spec", "holderIdentity") ?? "<none>"), TableCells.age(object, now: now)]
+    }
+
+    public static let networkPolicy = ResourceDescriptor(
+        NetworkPolicy.self, group: "networking.k8s.io", plural: "networkpolicies", shortNames: ["netpol"], tracksGeneration: true,
+        columns: [TableColumn("Pod-Selector", "podSelector selects the pods to which this NetworkPolicy object applies."), ageColumn]
+    ) { object, now in
+        [.string(TableCells.string(object, "metadata", "name") ?? ""), .string(TableCells.selectorText(object.value(at: ["spec", "podSelector"]))),
+         TableCells.age(object, now: now)]
     }
 }

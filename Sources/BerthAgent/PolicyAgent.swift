@@ -1,0 +1,63 @@
+import BerthClient
+import BerthCore
+import BerthNetwork
+import Foundation
+import Logging
+
+/// Enforces NetworkPolicy and tenant isolation for the pods of this node: watches pods,
+/// namespaces and policies cluster-wide (selectors name pods anywhere), compiles them for the
+/// local pods and replaces the node's policy table on every change, usually within tens of
+/// milliseconds of the API write.
+struct PolicyAgent: Sendable {
+    static let pods = "/api/v1/pods"
+    static let namespaces = "/api/v1/namespaces"
+    static let policies = "/apis/networking.k8s.io/v1/networkpolicies"
+
+    let client: APIClient
+    let nodeName: String
+    let table: String
+    let logger: Logger
+
+    func run() async {
+        let cache = ObjectCache()
+        let (logger, client) = (self.logger, self.client)
+        await withDiscardingTaskGroup { group in
+            for kind in [Self.pods, Self.namespaces, Self.policies] {
+                group.addTask { await cache.watch(kind, client: client, logger: logger) }
+            }
+            group.addTask { await applyLoop(cache) }
+        }
+    }
+
+    private func applyLoop(_ cache: ObjectCache) async {
+        let applier = TableApplier(logger: logger, what: "policy")
+        let kinds = [Self.pods, Self.namespaces, Self.policies]
+        for await _ in cache.changes {
+            try? await Task.sleep(for: .milliseconds(20))
+            guard cache.synced(kinds) else { continue }
+            let objects = cache.snapshot(kinds)
+            let compilation = Self.compile(pods: objects[0], namespaces: objects[1], policies: objects[2], nodeName: nodeName)
+            await applier.apply(PolicyRules.render(compilation, table: table))
+        }
+    }
+
+    static func compile(pods: [String: JSONValue], namespaces: [String: JSONValue], policies: [String: JSONValue], nodeName: String?) -> PolicyCompilation {
+        var all: [PolicyPod] = []
+        var local = Set<UInt32>()
+        for object in pods.values {
+            // Host-network pods share the node's address: no policy can single them out.
+            guard object["spec"]?["hostNetwork"] != .bool(true), let pod = try? object.decode(Pod.self), let entry = PolicyPod(pod) else { continue }
+            all.append(entry)
+            if nodeName == nil || pod.spec?.nodeName == nodeName { local.insert(entry.ip) }
+        }
+        let spaces = namespaces.values.compactMap { object -> PolicyNamespace? in
+            guard let name = object["metadata"]?["name"]?.stringValue else { return nil }
+            let labels = (object["metadata"]?["labels"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+            // Kubernetes labels every namespace with its name; selectors rely on it.
+            return PolicyNamespace(name: name, labels: labels.merging(["kubernetes.io/metadata.name": name]) { a, _ in a },
+                                   tenant: object["metadata"]?["annotations"]?[PolicyNamespace.tenantAnnotation]?.stringValue)
+        }
+        let decoded = policies.values.compactMap { try? $0.decode(NetworkPolicy.self) }
+        return PolicyCompiler.compile(policies: decoded, pods: all, namespaces: spaces, local: nodeName == nil ? nil : local)
+    }
+}

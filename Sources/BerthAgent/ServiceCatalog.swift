@@ -1,0 +1,55 @@
+import BerthCore
+import BerthNetwork
+
+/// The Services and Endpoints this node knows, from its watches: the service table, the DNS
+/// resolver and containers' service environment variables all read it.
+final class ServiceCatalog: Sendable {
+    static let services = "/api/v1/services"
+    static let endpoints = "/api/v1/endpoints"
+    let cache = ObjectCache()
+
+    /// The addresses a service name stands for: its cluster IP, or for a headless service
+    /// (`clusterIP: None`) the ready endpoints. Nil when there is no such service.
+    func addresses(service name: String, namespace: String) -> [UInt32]? {
+        let key = "\(namespace)/\(name)"
+        guard let service = cache.object(Self.services, key) else { return nil }
+        if let ip = service["spec"]?["clusterIP"]?.stringValue, let address = IPv4.parse(ip) { return [address] }
+        let subsets = cache.object(Self.endpoints, key)?["subsets"]?.arrayValue ?? []
+        let ips = subsets.flatMap { $0["addresses"]?.arrayValue ?? [] }.compactMap { $0["ip"]?.stringValue.flatMap(IPv4.parse) }
+        return Array(Set(ips)).sorted()
+    }
+
+    /// Docker-link style variables for the services of a namespace, as the kubelet sets them
+    /// (`enableServiceLinks`): `WEB_SERVICE_HOST`, `WEB_SERVICE_PORT`, `WEB_PORT_80_TCP_ADDR` ….
+    func environment(namespace: String) -> [(String, String)] {
+        let services = cache.objects(Self.services).filter { $0.key.hasPrefix(namespace + "/") }.sorted { $0.key < $1.key }.map(\.value)
+        var variables: [(String, String)] = []
+        for service in services {
+            guard let ip = service["spec"]?["clusterIP"]?.stringValue, IPv4.isValid(ip),
+                  let ports = service["spec"]?["ports"]?.arrayValue, let first = ports.first,
+                  let name = service["metadata"]?["name"]?.stringValue else { continue }
+            let prefix = name.uppercased().replacingOccurrences(of: "-", with: "_")
+            let firstPort = first["port"]?.intValue ?? 0
+            variables.append(("\(prefix)_SERVICE_HOST", ip))
+            variables.append(("\(prefix)_SERVICE_PORT", String(firstPort)))
+            for port in ports {
+                guard let number = port["port"]?.intValue else { continue }
+                if let portName = port["name"]?.stringValue, !portName.isEmpty {
+                    variables.append(("\(prefix)_SERVICE_PORT_\(portName.uppercased().replacingOccurrences(of: "-", with: "_"))", String(number)))
+                }
+            }
+            let firstProtocol = (first["protocol"]?.stringValue ?? "TCP").lowercased()
+            variables.append(("\(prefix)_PORT", "\(firstProtocol)://\(ip):\(firstPort)"))
+            for port in ports {
+                guard let number = port["port"]?.intValue else { continue }
+                let proto = port["protocol"]?.stringValue ?? "TCP"
+                let base = "\(prefix)_PORT_\(number)_\(proto.uppercased())"
+                variables.append((base, "\(proto.lowercased())://\(ip):\(number)"))
+                variables.append(("\(base)_PROTO", proto.lowercased()))
+                variables.append(("\(base)_PORT", String(number)))
+                variables.append(("\(base)_ADDR", ip))
+            }
+        }
+        return variables
+    }
+}

@@ -1,0 +1,55 @@
+import BerthCore
+import BerthNetwork
+import Testing
+
+@Suite("cluster DNS messages")
+struct DNSMessageTests {
+    /// A query as a resolver sends it: header, name labels, type, class.
+    static func query(_ name: String, type: UInt16 = 1, id: UInt16 = 0xBEEF) -> [UInt8] {
+        var bytes: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        for label in name.split(separator: ".") {
+            bytes.append(UInt8(label.utf8.count))
+            bytes += Array(label.utf8)
+        }
+        bytes += [0, UInt8(type >> 8), UInt8(type & 0xFF), 0, 1]
+        return bytes
+    }
+
+    @Test("a query parses; the answer echoes id and question and carries A records")
+    func roundTrip() throws {
+        let query = try #require(DNSQuery(Self.query("Web.Default.svc.cluster.local")))
+        #expect(query.name == "web.default.svc.cluster.local" && query.type == 1 && query.id == 0xBEEF && query.recursionDesired)
+        let answer = query.answer(.noError, addresses: [IPv4.parse("100.64.0.10")!, IPv4.parse("100.64.0.11")!])
+        #expect(Array(answer[0..<2]) == [0xBE, 0xEF])
+        #expect(answer[2] & 0x80 != 0 && answer[3] & 0x0F == 0)
+        #expect(Array(answer[6..<8]) == [0, 2])
+        #expect(Array(answer.suffix(4)) == [100, 64, 0, 11])
+        let missing = query.answer(.nameError)
+        #expect(missing[3] & 0x0F == 3 && Array(missing[6..<8]) == [0, 0])
+    }
+
+    @Test("garbage and truncated packets are not queries")
+    func refusesGarbage() {
+        #expect(DNSQuery([]) == nil)
+        #expect(DNSQuery([1, 2, 3]) == nil)
+        var truncated = Self.query("web.default.svc.cluster.local")
+        truncated.removeLast(3)
+        #expect(DNSQuery(truncated) == nil)
+        var response = Self.query("web")
+        response[2] |= 0x80
+        #expect(DNSQuery(response) == nil)
+        var badLabel = Self.query("web")
+        badLabel[12] = 0xC0
+        #expect(DNSQuery(badLabel) == nil)
+    }
+
+    @Test("names: services, pods, other cluster names and the outside world")
+    func names() {
+        #expect(ClusterName("web.default.svc.cluster.local") == .service(name: "web", namespace: "default"))
+        #expect(ClusterName("100-96-0-2.default.pod.cluster.local") == .pod(address: IPv4.parse("100.96.0.2")!))
+        #expect(ClusterName("web.default.cluster.local") == .unknown)
+        #expect(ClusterName("300-1-1-1.default.pod.cluster.local") == .unknown)
+        #expect(ClusterName("example.com") == .external)
+        #expect(ClusterName("notcluster.local") == .external)
+    }
+}
