@@ -20,6 +20,7 @@ packages=(
   apache2-utils    # htpasswd for the registry's basic-auth test
   skopeo           # pushes test images into that registry
   podman           # the pod-start benchmark's competitor
+  iperf3           # bandwidth-limit tests and pod network throughput benchmarks
 )
 
 missing=()

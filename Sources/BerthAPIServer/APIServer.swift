@@ -84,6 +84,7 @@ public final class APIServer: Sendable {
                 throw BerthError(.forbidden, "nodes may not use the node proxy")
             }
             if let response = try await nodeProxy(request) { return response }
+            if let response = try await podProbe(request, caller: caller) { return response }
             let routed = try PathRouter.route(request.uri.path, registry: registry)
             switch routed {
             case .resource(let target):

@@ -34,7 +34,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
         context = PodContext(
             configuration: configuration, api: api, runtime: runtime,
             images: PodImages(store: imageStore, puller: registry), imageStore: imageStore,
-            network: PodNetwork(configuration: configuration), volumes: PodVolumes(api: api),
+            network: PodNetwork(configuration: configuration, logger: logger), volumes: PodVolumes(api: api),
             specs: ContainerSpecFactory(api: api, catalog: catalog), probes: ProbeRunner(runtime: runtime), logger: logger)
         manager = PodManager(context: context)
     }
@@ -158,6 +158,21 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
             guard let name else { return !(await worker.isAnyRunning()) }
             return !(await worker.isRunning(container: name))
         }
+    }
+
+    /// A TCP connect to `address`:`port` from inside the pod's network namespace (busybox nc,
+    /// 2 s limit), for `berth trace`.
+    public func probe(namespace: String, pod: String, address: String, port: Int) async throws(BerthError) -> JSONValue {
+        guard let worker = await manager.worker(namespace: namespace, name: pod) else {
+            throw BerthError(.notFound, "pod \"\(pod)\" is not running on node \(configuration.nodeName)")
+        }
+        let started = ContinuousClock.now
+        let result = try await Subprocess.run("/usr/sbin/ip", ["netns", "exec", PodNetwork.namespaceName(podUID: worker.uid),
+                                                              "/bin/busybox", "nc", "-w", "2", address, String(port)], input: [])
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let detail = result.succeeded ? "connected" : (result.errorText.isEmpty ? "no answer within 2 s" : result.errorText)
+        return ["connected": .bool(result.succeeded), "milliseconds": .number(String(format: "%.1f", milliseconds)), "detail": .string(detail)]
     }
 
     /// The runc id of a running container, for exec.

@@ -2,6 +2,7 @@ import BerthCore
 import BerthNetwork
 import BerthRuntime
 import Foundation
+import Logging
 import Synchronization
 
 /// The pod's network namespace, plumbed by the standard CNI plugins: `loopback` for `lo`, `bridge`
@@ -18,9 +19,37 @@ final class PodNetwork: Sendable {
         var mtu: Int
     }
     private let addressing = Mutex<Addressing?>(nil)
+    /// Each pod's veth, MAC and address, for the anti-spoofing table.
+    private let ports = Mutex<[String: PodPort]>([:])
+    private let spoofTable: TableApplier
+    let logger: Logger
 
-    init(configuration: AgentConfiguration) {
+    init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
+        self.logger = logger
+        spoofTable = TableApplier(logger: logger, what: "anti-spoofing")
+    }
+
+    /// Finds the pod's port on the bridge (the host end of its veth, through eth0's peer index)
+    /// and lets only its own MAC and address out of it.
+    func guardPort(podUID: String, ip: String) async {
+        let namespace = Self.namespaceName(podUID: podUID)
+        guard let inside = try? await Subprocess.run("/usr/sbin/ip", ["-n", namespace, "-j", "link", "show", "eth0"]), inside.succeeded,
+              let link = (try? JSONParser.parse(inside.standardOutput))?.arrayValue?.first,
+              let mac = link["address"]?.stringValue, let peer = link["link_index"]?.intValue,
+              let host = try? await Subprocess.run("/usr/sbin/ip", ["-j", "link", "show"]), host.succeeded,
+              let name = (try? JSONParser.parse(host.standardOutput))?.arrayValue?.first(where: { $0["ifindex"]?.intValue == peer })?["ifname"]?.stringValue
+        else {
+            logger.warning("could not find the pod's bridge port; its traffic is not checked for spoofing", metadata: ["pod": "\(podUID)"])
+            return
+        }
+        ports.withLock { $0[podUID] = PodPort(interface: name, mac: mac, ip: ip) }
+        await applySpoofTable()
+    }
+
+    private func applySpoofTable() async {
+        let current = ports.withLock { Array($0.values) }
+        await spoofTable.apply(SpoofRules.render(current, table: SpoofRules.table(bridge: configuration.bridgeName)))
     }
 
     /// Starts handing out addresses of `subnet`, with the addresses pods already hold (their
@@ -55,13 +84,16 @@ final class PodNetwork: Sendable {
 
     /// Attaches the namespace (lo up, eth0 on the bridge) and returns the pod's IP. Idempotent:
     /// a pod that already has its address (set up before an agent restart) keeps it.
-    func attach(podUID: String) async throws(BerthError) -> String {
+    func attach(podUID: String, bandwidth: Bandwidth = Bandwidth()) async throws(BerthError) -> String {
         let path = Self.namespacePath(podUID: podUID)
         guard let (gateway, mtu) = addressing.withLock({ state in state.map { ($0.pool.gateway, $0.mtu) } }) else {
             throw BerthError(.unavailable, "the node has no pod subnet yet")
         }
         if let existing = try await address(of: path), let value = IPv4.parse(existing) {
-            if addressing.withLock({ $0?.pool.claim(value, for: podUID) ?? false }) { return existing }
+            if addressing.withLock({ $0?.pool.claim(value, for: podUID) ?? false }) {
+                await guardPort(podUID: podUID, ip: existing)
+                return existing
+            }
             // Held by another pod (this one was plumbed, then the agent died before recording
             // it): give this pod a fresh address.
             _ = try? await invoke("bridge", command: "DEL", podUID: podUID, namespace: path, interface: "eth0", config: bridgeConfig(address: nil, gateway: gateway, mtu: mtu))
@@ -72,23 +104,33 @@ final class PodNetwork: Sendable {
         do {
             _ = try await invoke("loopback", command: "ADD", podUID: podUID, namespace: path, interface: "lo",
                                  config: ["cniVersion": "1.0.0", "name": "berth-lo", "type": "loopback"])
-            _ = try await invoke("bridge", command: "ADD", podUID: podUID, namespace: path, interface: "eth0",
-                                 config: bridgeConfig(address: address, gateway: gateway, mtu: mtu))
+            let result = try await invoke("bridge", command: "ADD", podUID: podUID, namespace: path, interface: "eth0",
+                                          config: bridgeConfig(address: address, gateway: gateway, mtu: mtu))
+            if !bandwidth.isEmpty {
+                _ = try await invoke("bandwidth", command: "ADD", podUID: podUID, namespace: path, interface: "eth0",
+                                     config: bandwidth.config(previous: result))
+            }
         } catch {
             addressing.withLock { $0?.pool.release(owner: podUID) }
             throw error
         }
+        await guardPort(podUID: podUID, ip: IPv4Network.format(address))
         return IPv4Network.format(address)
     }
 
     /// Releases the address and removes the namespace; safe to repeat, and after a failed set-up.
     func tearDown(podUID: String) async {
         let path = Self.namespacePath(podUID: podUID)
+        // The egress shaper's ifb device lives on the host: the plugin's DEL (a no-op for pods
+        // without limits) removes it with the pod.
+        _ = try? await invoke("bandwidth", command: "DEL", podUID: podUID, namespace: path, interface: "eth0",
+                              config: ["cniVersion": "1.0.0", "name": "berth", "type": "bandwidth"])
         if let (gateway, mtu) = addressing.withLock({ state in state.map { ($0.pool.gateway, $0.mtu) } }) {
             _ = try? await invoke("bridge", command: "DEL", podUID: podUID, namespace: path, interface: "eth0", config: bridgeConfig(address: nil, gateway: gateway, mtu: mtu))
         }
         _ = try? await Subprocess.run("/usr/sbin/ip", ["netns", "delete", Self.namespaceName(podUID: podUID)])
         addressing.withLock { $0?.pool.release(owner: podUID) }
+        if ports.withLock({ $0.removeValue(forKey: podUID) }) != nil { await applySpoofTable() }
     }
 
     /// Receive and transmit byte counters of the pod's eth0.
@@ -134,5 +176,52 @@ final class PodNetwork: Sendable {
             throw BerthError(.internalError, "CNI \(plugin) \(command) failed: \(message)")
         }
         return (try? JSONParser.parse(result.standardOutput)) ?? .object([:])
+    }
+}
+
+/// `kubernetes.io/ingress-bandwidth` and `kubernetes.io/egress-bandwidth` (bits per second,
+/// quantities such as `10M`), applied by the CNI `bandwidth` plugin: a token bucket on the
+/// host end of the veth for traffic into the pod, and one on an ifb device for traffic out.
+struct Bandwidth: Sendable, Equatable {
+    var ingress: Int64?
+    var egress: Int64?
+
+    init(ingress: Int64? = nil, egress: Int64? = nil) {
+        self.ingress = ingress
+        self.egress = egress
+    }
+
+    /// From the pod's annotations; a value that is not a positive quantity is an error.
+    init(annotations: [String: String]) throws(BerthError) {
+        func rate(_ key: String) throws(BerthError) -> Int64? {
+            guard let text = annotations[key] else { return nil }
+            let value: Int64
+            do { value = try Quantity(parsing: text).value } catch {
+                throw BerthError(.invalid, "annotation \(key): \(text) is not a quantity such as 10M")
+            }
+            guard value > 0 else { throw BerthError(.invalid, "annotation \(key): \(text) must be positive") }
+            return value
+        }
+        ingress = try rate("kubernetes.io/ingress-bandwidth")
+        egress = try rate("kubernetes.io/egress-bandwidth")
+    }
+
+    var isEmpty: Bool { ingress == nil && egress == nil }
+
+    /// The bucket depth: 50 ms at the rate, at least 64 KiB, so a limit holds over short
+    /// measurements as well as long ones.
+    static func burst(_ rate: Int64) -> Int64 { max(rate / 20, 64 * 1024 * 8) }
+
+    func config(previous: JSONValue) -> JSONValue {
+        var config: JSONValue = ["cniVersion": "1.0.0", "name": "berth", "type": "bandwidth", "prevResult": previous]
+        if let ingress {
+            config.set(.number(String(ingress)), at: ["ingressRate"])
+            config.set(.number(String(Self.burst(ingress))), at: ["ingressBurst"])
+        }
+        if let egress {
+            config.set(.number(String(egress)), at: ["egressRate"])
+            config.set(.number(String(Self.burst(egress))), at: ["egressBurst"])
+        }
+        return config
     }
 }

@@ -133,10 +133,15 @@ actor PodWorker {
         try PodVolumes.makeDirectory(podDirectory, mode: 0o755)
         if record.startTime == nil { record.startTime = Date() }
         try await context.network.createNamespace(podUID: uid)
+        if let ip = record.podIP {
+            // Adopted after an agent restart: the port exists, the guard table is new.
+            await context.network.guardPort(podUID: uid, ip: ip)
+        }
         if record.podIP == nil && attachment == nil {
             let (network, podUID) = (context.network, uid)
+            let bandwidth = try Bandwidth(annotations: pod.metadata.annotations ?? [:])
             attachment = Task {
-                do throws(BerthError) { return .success(try await network.attach(podUID: podUID)) } catch { return .failure(error) }
+                do throws(BerthError) { return .success(try await network.attach(podUID: podUID, bandwidth: bandwidth)) } catch { return .failure(error) }
             }
         }
         let hostname = pod.spec?.hostname ?? pod.metadata.name ?? "pod"

@@ -22,5 +22,6 @@ public enum HostLeftovers {
         _ = try? runCommand("/usr/sbin/ip", ["link", "delete", name])
         _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "ip", "berth-svc-\(name)"])
         _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "ip", "berth-pol-\(name)"])
+        _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "bridge", "berth-spoof-\(name)"])
     }
 }

@@ -71,7 +71,7 @@ struct PodNetworkTests {
         return try runCommand("/usr/sbin/ip", ["netns", "exec", namespace] + arguments, timeout: timeout)
     }
 
-    @Test("pods reach each other across hosts; a ClusterIP balances over 3 replicas, ClientIP affinity sticks, DNS names and service variables, NodePort from the underlay",
+    @Test("pods reach each other across hosts, forged addresses do not; a ClusterIP balances over 3 replicas, ClientIP affinity sticks, DNS names and service variables, NodePort from the underlay",
           arguments: ["routed", "vxlan"])
     func podToPod(mode: String) async throws {
         let cluster = try await ClusterFixture.start(networkMode: mode)
@@ -108,6 +108,30 @@ struct PodNetworkTests {
                     #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == target.metadata.name)
                 }
             }
+
+            // Anti-spoofing: a second address or a forged MAC on a pod's eth0 (made from the host
+            // with the pod's namespace) gets nothing through; the real ones do.
+            let (spoofer, target) = (pods[0], pods[1])
+            let targetURL = "http://\(target.status?.podIP ?? ""):8080/"
+            let namespace = "berth-\((spoofer.metadata.uid ?? "").prefix(18))"
+            let forged = IPv4Network.format(try #require(spoofer.status?.podIP.flatMap(IPv4.parse)) & 0xFFFF_FF00 | 250)
+            _ = try runCommand("/usr/sbin/ip", ["-n", namespace, "addr", "add", "\(forged)/32", "dev", "eth0"])
+            let spoofed = try Self.inPod(spoofer, ["/usr/bin/curl", "-s", "-m", "3", "--interface", forged, targetURL])
+            #expect(spoofed.status != 0, "a forged source address got through")
+            _ = try runCommand("/usr/sbin/ip", ["-n", namespace, "addr", "del", "\(forged)/32", "dev", "eth0"])
+            let mac = try runCommand("/usr/sbin/ip", ["-n", namespace, "-j", "link", "show", "eth0"]).output
+            let realMAC = try #require(try JSONParser.parse(Array(mac.utf8)).arrayValue?.first?["address"]?.stringValue)
+            _ = try runCommand("/usr/sbin/ip", ["-n", namespace, "link", "set", "eth0", "address", "0a:00:00:00:00:99"])
+            _ = try runCommand("/usr/sbin/ip", ["-n", namespace, "neigh", "flush", "all"])
+            let forgedMAC = try Self.inPod(spoofer, ["/usr/bin/curl", "-s", "-m", "3", targetURL])
+            #expect(forgedMAC.status != 0, "a forged MAC got through")
+            _ = try runCommand("/usr/sbin/ip", ["-n", namespace, "link", "set", "eth0", "address", realMAC])
+            _ = try runCommand("/usr/sbin/ip", ["-n", namespace, "neigh", "flush", "all"])
+            let honest = try await waitFor("the real address and MAC get through again", timeout: 10) {
+                let result = try Self.inPod(spoofer, ["/usr/bin/curl", "-s", "-m", "3", targetURL])
+                return result.status == 0 ? result.output : nil
+            }
+            #expect(honest.trimmingCharacters(in: .whitespacesAndNewlines) == target.metadata.name)
 
             // Services: Endpoints list the three pods; the cluster IP spreads requests over them.
             try cluster.apply(Self.services)

@@ -44,3 +44,28 @@ struct ServiceRulesTests {
         }
     }
 }
+
+@Suite("anti-spoofing rules")
+struct SpoofRulesTests {
+    @Test("nft accepts the bridge table, with and without pods",
+          .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft")))
+    func nftAccepts() throws {
+        let ports = [PodPort(interface: "veth1234", mac: "0a:58:64:60:00:02", ip: "100.96.0.2"), PodPort(interface: "veth5678", mac: "0a:58:64:60:00:03", ip: "100.96.0.3")]
+        for list in [ports, []] {
+            let text = SpoofRules.render(list, table: "berth-spoof-test")
+            #expect(text.contains("ether type ip iifname . ether saddr . ip saddr != @addresses"))
+            let path = NSTemporaryDirectory() + "berth-spoof-\(UUID().uuidString).nft"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments = ["--net", "/usr/sbin/nft", "-f", path]
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            process.waitUntilExit()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus == 0, "nft refused the rules: \(message)")
+        }
+    }
+}

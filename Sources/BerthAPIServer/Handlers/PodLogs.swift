@@ -11,6 +11,9 @@ public protocol NodeStreamProvider: Sendable {
     func exec(node: String, namespace: String, pod: String, request: PodExecRequest) async throws(BerthError) -> any ExecProcess
     /// The kubelet-style `/stats/summary` of a node.
     func statsSummary(node: String) async throws(BerthError) -> JSONValue
+    /// A TCP connect from inside a pod's network namespace, for `berth trace`:
+    /// `{"connected": Bool, "milliseconds": Double, "detail": String}`.
+    func probe(node: String, namespace: String, pod: String, address: String, port: Int) async throws(BerthError) -> JSONValue
 }
 
 /// The query of `pods/{name}/exec`.

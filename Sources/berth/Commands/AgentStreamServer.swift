@@ -52,10 +52,16 @@ struct AgentStreamResponder: HTTPResponder {
             try await requireAPIServer(context)
             let parts = request.uri.path.split(separator: "/").map(String.init)
             if parts == ["stats", "summary"] { return try json(await agent.statsSummary()) }
-            guard parts.count == 3 || parts.count == 4, parts[0] == "containerLogs" else {
-                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER] and /stats/summary")
-            }
             let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
+            if parts.count == 3, parts[0] == "probe" {
+                guard let address = query["address"], IPv4.isValid(address), let port = query["port"].flatMap(Int.init), (1...65535).contains(port) else {
+                    throw BerthError(.badRequest, "probe needs address=IPv4 and port=1-65535")
+                }
+                return try json(try await agent.probe(namespace: parts[1], pod: parts[2], address: address, port: port))
+            }
+            guard parts.count == 3 || parts.count == 4, parts[0] == "containerLogs" else {
+                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER], /probe/NAMESPACE/POD and /stats/summary")
+            }
             var since: Date?
             if let seconds = query["sinceSeconds"].flatMap(Int.init) { since = Date().addingTimeInterval(-Double(seconds)) }
             let options = LogOptions(follow: query["follow"] == "true", tailLines: query["tailLines"].flatMap(Int.init), since: since,

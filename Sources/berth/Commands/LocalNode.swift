@@ -40,4 +40,11 @@ extension LocalNodeStreams {
         }
         return await agent.statsSummary()
     }
+
+    func probe(node: String, namespace: String, pod: String, address: String, port: Int) async throws(BerthError) -> JSONValue {
+        guard node == agent.configuration.nodeName else {
+            throw BerthError(.unavailable, "node \(node) is not reachable from this server")
+        }
+        return try await agent.probe(namespace: namespace, pod: pod, address: address, port: port)
+    }
 }

@@ -90,4 +90,18 @@ struct ClusterNodeStreams: NodeStreamProvider {
             throw BerthError(.unavailable, "failed to reach the agent of node \(node): \(error)")
         }
     }
+
+    func probe(node: String, namespace: String, pod: String, address: String, port: Int) async throws(BerthError) -> JSONValue {
+        if let local, isLocal(node) { return try await local.probe(node: node, namespace: namespace, pod: pod, address: address, port: port) }
+        do {
+            let url = try await endpoint(node) + "/probe/\(namespace)/\(pod)?address=\(address)&port=\(port)"
+            let response = try await http.execute(HTTPClientRequest(url: url), timeout: .seconds(15))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return try JSONParser.parse(Array(body.readableBytesView))
+        } catch let error as BerthError {
+            throw error
+        } catch {
+            throw BerthError(.unavailable, "failed to reach the agent of node \(node): \(error)")
+        }
+    }
 }
