@@ -34,6 +34,8 @@ struct NodeRegistration: Sendable {
             } catch where error.code == .alreadyExists {}
         }
         try await api.mergePatch("/api/v1/nodes/\(name)/status", ["status": status])
+        // How pod traffic reaches this node, for `berth trace`.
+        try await api.mergePatch("/api/v1/nodes/\(name)", ["metadata": ["annotations": [PathTrace.modeAnnotation: .string(configuration.networkMode.rawValue)]]])
         logger.info("node registered", metadata: ["node": "\(name)"])
     }
 

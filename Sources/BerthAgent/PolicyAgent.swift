@@ -8,7 +8,7 @@ import Logging
 /// namespaces and policies cluster-wide (selectors name pods anywhere), compiles them for the
 /// local pods and replaces the node's policy table on every change, usually within tens of
 /// milliseconds of the API write.
-struct PolicyAgent: Sendable {
+public struct PolicyAgent: Sendable {
     static let pods = "/api/v1/pods"
     static let namespaces = "/api/v1/namespaces"
     static let policies = "/apis/networking.k8s.io/v1/networkpolicies"
@@ -41,7 +41,8 @@ struct PolicyAgent: Sendable {
         }
     }
 
-    static func compile(pods: [String: JSONValue], namespaces: [String: JSONValue], policies: [String: JSONValue], nodeName: String?) -> PolicyCompilation {
+    /// The compilation for the pods of `nodeName` (all pods when nil, as `berth trace` needs).
+    public static func compile(pods: [String: JSONValue], namespaces: [String: JSONValue], policies: [String: JSONValue], nodeName: String?) -> PolicyCompilation {
         var all: [PolicyPod] = []
         var local = Set<UInt32>()
         for object in pods.values {
@@ -50,14 +51,19 @@ struct PolicyAgent: Sendable {
             all.append(entry)
             if nodeName == nil || pod.spec?.nodeName == nodeName { local.insert(entry.ip) }
         }
-        let spaces = namespaces.values.compactMap { object -> PolicyNamespace? in
+        let spaces = policyNamespaces(namespaces)
+        let decoded = policies.values.compactMap { try? $0.decode(NetworkPolicy.self) }
+        return PolicyCompiler.compile(policies: decoded, pods: all, namespaces: spaces, local: nodeName == nil ? nil : local)
+    }
+
+    /// Namespaces with their labels (plus `kubernetes.io/metadata.name`, which Kubernetes sets
+    /// and selectors rely on) and tenants.
+    public static func policyNamespaces(_ namespaces: [String: JSONValue]) -> [PolicyNamespace] {
+        namespaces.values.compactMap { object -> PolicyNamespace? in
             guard let name = object["metadata"]?["name"]?.stringValue else { return nil }
             let labels = (object["metadata"]?["labels"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
-            // Kubernetes labels every namespace with its name; selectors rely on it.
             return PolicyNamespace(name: name, labels: labels.merging(["kubernetes.io/metadata.name": name]) { a, _ in a },
                                    tenant: object["metadata"]?["annotations"]?[PolicyNamespace.tenantAnnotation]?.stringValue)
         }
-        let decoded = policies.values.compactMap { try? $0.decode(NetworkPolicy.self) }
-        return PolicyCompiler.compile(policies: decoded, pods: all, namespaces: spaces, local: nodeName == nil ? nil : local)
     }
 }

@@ -176,6 +176,11 @@ final class ClusterFixture: @unchecked Sendable {
         return counts
     }
 
+    /// The berth CLI against this cluster's control plane.
+    func berth(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
+        try runCommand(BerthServerProcess.binary, arguments + ["--kubeconfig", server.kubeconfigPath], timeout: timeout)
+    }
+
     func apply(_ yaml: String) throws {
         let result = try runCommand("/usr/lib/google-cloud-sdk/bin/kubectl.1.33", ["--kubeconfig", server.kubeconfigPath, "apply", "-f", "-"], input: yaml)
         guard result.status == 0 else { throw BerthError(.internalError, "kubectl apply failed: \(result.error)") }

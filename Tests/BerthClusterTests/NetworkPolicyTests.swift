@@ -187,6 +187,15 @@ struct NetworkPolicyTests {
                 }
                 if !testCase.policies.isEmpty { try cluster.apply(testCase.policies) }
                 try await Self.expectMatrix(testCase.name, pods, Self.expected(pods, testCase.allows))
+                if testCase.name == "x/a from pod b of x only" {
+                    // berth trace: the allowed path names the rule, the blocked one the policy.
+                    let allowed = try cluster.berth(["trace", "-n", "x", "b", "a:80"])
+                    #expect(allowed.status == 0 && allowed.output.contains("allowed by x/allow-b ingress rule 0") && allowed.output.contains("connected"),
+                            "trace b → a: \(allowed.output) \(allowed.error)")
+                    let blocked = try cluster.berth(["trace", "-n", "x", "c", "a:80"])
+                    #expect(blocked.status == 1 && blocked.output.contains("DROPPED by ingress policy") && blocked.output.contains("x/allow-b")
+                            && blocked.output.contains("no connection"), "trace c → a: \(blocked.output) \(blocked.error)")
+                }
             }
             for namespace in Self.namespaces { _ = try cluster.kubectl(["delete", "networkpolicy", "--all", "-n", namespace]) }
 
@@ -197,6 +206,9 @@ struct NetworkPolicyTests {
             }
             let tenantOf = ["x": "red", "y": "red", "z": "blue", "w": "blue"]
             try await Self.expectMatrix("tenants", pods, Self.expected(pods) { from, to, _ in tenantOf[from.namespace] == tenantOf[to.namespace] })
+            let crossTenant = try cluster.berth(["trace", "-n", "x", "a", "--to-namespace", "z", "b:80"])
+            #expect(crossTenant.status == 1 && crossTenant.output.contains("DROPPED by tenant isolation") && crossTenant.output.contains("tenant \"blue\""),
+                    "trace x/a → z/b: \(crossTenant.output) \(crossTenant.error)")
             // With a policy on top: both must allow (intersection).
             try cluster.apply(Self.policy("x", "only-y", "podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchLabels: {ns: \"y\"}}}]"))
             try await Self.expectMatrix("tenants and policy", pods, Self.expected(pods) { from, to, _ in
