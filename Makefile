@@ -19,12 +19,13 @@ release: deps
 run: release
 	.build/release/berth up --data-dir $(DATA_DIR) --listen $(LISTEN)
 
-# The three-host cluster tests measure failover time against a deadline: they run after the
-# rest, alone, so the other suites' containers do not share the two cores with them.
+# The three-host cluster tests measure failover time against a deadline and each start a
+# cluster of their own: they run after the rest, alone and one at a time, so the other tests'
+# containers and clusters do not share the two cores with them.
 test: deps
 	swift build --build-tests
 	swift test --skip-build --skip BerthClusterTests
-	swift test --skip-build --filter BerthClusterTests
+	swift test --skip-build --no-parallel --filter BerthClusterTests
 
 bench: release
 	bash bench/run-all.sh

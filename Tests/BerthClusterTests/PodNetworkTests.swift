@@ -194,7 +194,7 @@ struct PodNetworkTests {
 
             // NodePort from the underlay (the machine's side of the hosts' bridge), on every host.
             for host in cluster.hosts {
-                let answer = try await waitFor("node port on \(host.name)", timeout: 20) {
+                let answer = try await waitFor("node port on \(host.name)", timeout: 30) {
                     let result = try runCommand("/usr/bin/curl", ["-s", "-m", "2", "http://\(host.address):\(nodePort)/"])
                     return result.status == 0 ? result.output.trimmingCharacters(in: .whitespacesAndNewlines) : nil
                 }
@@ -203,8 +203,10 @@ struct PodNetworkTests {
         } catch {
             for host in cluster.hosts {
                 let routes = (try? runCommand("/usr/sbin/ip", ["-n", host.namespace, "route"]).output) ?? ""
-                let sysctl = (try? runCommand("/usr/sbin/ip", ["netns", "exec", host.namespace, "sh", "-c", "sysctl net.ipv4.ip_forward net.ipv4.conf.all.rp_filter; ip -d link show berth.vx; ip neigh show dev berth.vx; bridge fdb show dev berth.vx; nft list ruleset | head -30"]))
+                let sysctl = (try? runCommand("/usr/sbin/ip", ["netns", "exec", host.namespace, "sh", "-c", "sysctl net.ipv4.ip_forward net.ipv4.conf.all.rp_filter; ip -d link show berth.vx; ip neigh show dev berth.vx; bridge fdb show dev berth.vx; nft list table ip berth-svc-berth0 | grep -E 'dnat|:|elements|tcp' | head -40; conntrack -L 2>/dev/null | head -5"]))
                 let log = ((try? String(contentsOfFile: host.logPath, encoding: .utf8)) ?? "").suffix(1500)
+                let endpoints = (try? await cluster.api().request(.GET, "/api/v1/namespaces/default/endpoints").json()).map { String(decoding: JSONWriter.bytes($0), as: UTF8.self) } ?? ""
+                print("DIAG endpoints: \(endpoints.prefix(3000))")
                 print("DIAG \(host.name) routes:\n\(routes)\n\(sysctl?.output ?? "")\(sysctl?.error ?? "")\nlog:\n\(log)")
             }
             await cluster.tearDown()

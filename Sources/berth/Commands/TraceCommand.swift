@@ -12,8 +12,9 @@ struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "trace", abstract: "Explain why a pod can or cannot reach a pod or Service, then probe it.")
 
     @OptionGroup var client: ClientOptions
-    @Option(name: .shortAndLong, help: "The source's namespace (and the destination's unless --to-namespace).") var namespace = "default"
-    @Option(help: "The destination's namespace.") var toNamespace: String?
+    @Option(help: "The destination's namespace (default: the source's, -n).") var toNamespace: String?
+
+    var namespace: String { client.namespace ?? "default" }
     @Argument(help: "The source pod.") var source: String
     @Argument(help: "The destination: a pod, or svc/NAME, with :PORT (default: the Service's first port or the pod's first container port).")
     var destination: String
