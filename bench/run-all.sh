@@ -5,4 +5,3 @@ cd "$(dirname "$0")"
 bash api.sh
 bash node.sh
 bash cluster.sh
-bash network.sh
