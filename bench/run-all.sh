@@ -5,3 +5,4 @@ cd "$(dirname "$0")"
 bash api.sh
 bash node.sh
 bash cluster.sh
+bash network.sh
