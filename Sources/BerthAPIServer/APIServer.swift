@@ -16,6 +16,8 @@ public struct APIServerConfiguration: Sendable {
     public var maximumBodyBytes = 3 * 1024 * 1024
     /// Addresses handed to Services (DESIGN.md §6).
     public var serviceCIDR = "100.64.0.0/13"
+    /// The pod range (DESIGN.md §6): IPPool addresses must lie inside it.
+    public var clusterCIDR = "100.96.0.0/11"
     /// Signs node client certificates for hosts that join; nil means joining is off.
     public var nodeCertificates: NodeCertificateIssuer?
 

@@ -88,6 +88,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                     }
                     await withDiscardingTaskGroup { inner in
                         inner.addTask { await PeerWatcher(client: client, host: host, selfName: configuration.nodeName, logger: logger).run() }
+                        inner.addTask { await FixedAddressWatcher(client: client, host: host, logger: logger).run() }
                         inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), catalog: catalog, logger: logger).run() }
                         inner.addTask { await PolicyAgent(client: client, nodeName: configuration.nodeName, table: PolicyRules.table(bridge: configuration.bridgeName), logger: logger).run() }
                         inner.addTask { await watcher.run() }
@@ -115,7 +116,8 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
             do throws(BerthError) {
                 let subnet = try await registration.podSubnet()
                 let host = HostNetwork(mode: configuration.networkMode, ownSubnet: subnet,
-                                       nodeAddress: IPv4.parse(configuration.nodeAddress) ?? 0x7F00_0001, logger: logger)
+                                       nodeAddress: IPv4.parse(configuration.nodeAddress) ?? 0x7F00_0001,
+                                       nodeName: configuration.nodeName, bridge: configuration.bridgeName, logger: logger)
                 let mtu = try await host.prepare()
                 network.configure(subnet: subnet, mtu: mtu, holders: PodRecord.addressHolders(in: configuration.podsDirectory))
                 if registration.networkProblem.current != nil {

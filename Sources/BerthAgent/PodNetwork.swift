@@ -84,10 +84,13 @@ final class PodNetwork: Sendable {
 
     /// Attaches the namespace (lo up, eth0 on the bridge) and returns the pod's IP. Idempotent:
     /// a pod that already has its address (set up before an agent restart) keeps it.
-    func attach(podUID: String, bandwidth: Bandwidth = Bandwidth()) async throws(BerthError) -> String {
+    func attach(podUID: String, bandwidth: Bandwidth = Bandwidth(), fixedAddress: UInt32? = nil) async throws(BerthError) -> String {
         let path = Self.namespacePath(podUID: podUID)
         guard let (gateway, mtu) = addressing.withLock({ state in state.map { ($0.pool.gateway, $0.mtu) } }) else {
             throw BerthError(.unavailable, "the node has no pod subnet yet")
+        }
+        if let fixedAddress {
+            return try await attachFixed(podUID: podUID, address: fixedAddress, gateway: gateway, mtu: mtu, bandwidth: bandwidth)
         }
         if let existing = try await address(of: path), let value = IPv4.parse(existing) {
             if addressing.withLock({ $0?.pool.claim(value, for: podUID) ?? false }) {
@@ -118,6 +121,53 @@ final class PodNetwork: Sendable {
         return IPv4Network.format(address)
     }
 
+    /// A pod with an IPPool address, which lies outside this node's subnet: the address as a
+    /// /32 on eth0 (the bridge plugin with `static` IPAM, not as the gateway: the bridge keeps
+    /// its own address), the gateway reached on-link and the cluster and service ranges through
+    /// it, and a host route that sends the address onto the bridge.
+    private func attachFixed(podUID: String, address: UInt32, gateway: UInt32, mtu: Int, bandwidth: Bandwidth) async throws(BerthError) -> String {
+        let path = Self.namespacePath(podUID: podUID)
+        let text = IPv4Network.format(address)
+        let gatewayText = IPv4Network.format(gateway)
+        if try await self.address(of: path) != text {
+            let config: JSONValue = [
+                "cniVersion": "1.0.0", "name": "berth", "type": "bridge", "bridge": .string(configuration.bridgeName),
+                "isGateway": false, "ipMasq": false, "hairpinMode": true, "mtu": .number(String(mtu)),
+                "ipam": ["type": "static", "addresses": [["address": .string("\(text)/32")]]],
+            ]
+            _ = try await invoke("loopback", command: "ADD", podUID: podUID, namespace: path, interface: "lo",
+                                 config: ["cniVersion": "1.0.0", "name": "berth-lo", "type": "loopback"])
+            let result = try await invoke("bridge", command: "ADD", podUID: podUID, namespace: path, interface: "eth0", config: config)
+            if !bandwidth.isEmpty {
+                _ = try await invoke("bandwidth", command: "ADD", podUID: podUID, namespace: path, interface: "eth0", config: bandwidth.config(previous: result))
+            }
+        }
+        let prefix = subnet?.prefixLength ?? 24
+        let host = """
+            addr replace \(gatewayText)/\(prefix) dev \(configuration.bridgeName)
+            link set \(configuration.bridgeName) up
+            \(CrossHostPlan.localRoute("\(text)/32", bridge: configuration.bridgeName))
+
+            """
+        let pod = """
+            route replace \(gatewayText)/32 dev eth0 scope link
+            route replace \(configuration.clusterCIDR) via \(gatewayText) dev eth0
+            route replace \(configuration.serviceCIDR) via \(gatewayText) dev eth0
+
+            """
+        for (arguments, batch) in [(["-batch", "-"], host), (["-n", Self.namespaceName(podUID: podUID), "-batch", "-"], pod)] {
+            let result = try await Subprocess.run("/usr/sbin/ip", arguments, input: Array(batch.utf8))
+            guard result.succeeded else { throw BerthError(.internalError, "failed to route the fixed address \(text): \(result.errorText)") }
+        }
+        // The bridge plugin enables forwarding only when it is the gateway.
+        if let handle = FileHandle(forWritingAtPath: "/proc/sys/net/ipv4/ip_forward") {
+            try? handle.write(contentsOf: Data("1\n".utf8))
+            try? handle.close()
+        }
+        await guardPort(podUID: podUID, ip: text)
+        return text
+    }
+
     /// Releases the address and removes the namespace; safe to repeat, and after a failed set-up.
     func tearDown(podUID: String) async {
         let path = Self.namespacePath(podUID: podUID)
@@ -127,6 +177,10 @@ final class PodNetwork: Sendable {
                               config: ["cniVersion": "1.0.0", "name": "berth", "type": "bandwidth"])
         if let (gateway, mtu) = addressing.withLock({ state in state.map { ($0.pool.gateway, $0.mtu) } }) {
             _ = try? await invoke("bridge", command: "DEL", podUID: podUID, namespace: path, interface: "eth0", config: bridgeConfig(address: nil, gateway: gateway, mtu: mtu))
+        }
+        if let fixed = ports.withLock({ $0[podUID]?.ip }), let value = IPv4.parse(fixed), subnet?.contains(value) == false {
+            // Only the route onto this bridge: the address may live on another node by now.
+            _ = try? await Subprocess.run("/usr/sbin/ip", ["route", "del", "\(fixed)/32", "dev", configuration.bridgeName, "proto", String(CrossHostPlan.routeProtocol)])
         }
         _ = try? await Subprocess.run("/usr/sbin/ip", ["netns", "delete", Self.namespaceName(podUID: podUID)])
         addressing.withLock { $0?.pool.release(owner: podUID) }

@@ -140,8 +140,11 @@ actor PodWorker {
         if record.podIP == nil && attachment == nil {
             let (network, podUID) = (context.network, uid)
             let bandwidth = try Bandwidth(annotations: pod.metadata.annotations ?? [:])
+            let fixed = try Self.fixedAddress(pod)
             attachment = Task {
-                do throws(BerthError) { return .success(try await network.attach(podUID: podUID, bandwidth: bandwidth)) } catch { return .failure(error) }
+                do throws(BerthError) {
+                    return .success(try await network.attach(podUID: podUID, bandwidth: bandwidth, fixedAddress: fixed))
+                } catch { return .failure(error) }
             }
         }
         let hostname = pod.spec?.hostname ?? pod.metadata.name ?? "pod"
@@ -150,6 +153,16 @@ actor PodWorker {
         try write("resolv.conf", Self.resolvConf(pod, clusterDNS: context.network.gateway))
         volumePaths = try await context.volumes.setUp(pod, podDirectory: podDirectory)
         record.save("\(podDirectory)/record.json")
+    }
+
+    /// The IPPool address the pod was given; a pod its pool has not served yet (bound to this
+    /// node by hand, past the scheduler) waits for it.
+    static func fixedAddress(_ pod: Pod) throws(BerthError) -> UInt32? {
+        guard let pool = pod.metadata.labels?[IPPool.poolLabel] else { return nil }
+        guard let text = pod.metadata.annotations?[IPPool.addressAnnotation], let address = IPv4.parse(text) else {
+            throw BerthError(.unavailable, "waiting for an address from IPPool \(pool)")
+        }
+        return address
     }
 
     /// The pod's IP once its network is attached; writes it into /etc/hosts in place (the file

@@ -46,6 +46,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let daemonSets = Informer<DaemonSet>(ResourceDescriptor.daemonSet, api: api, logger: logger)
         let services = Informer<BerthCore.Service>(ResourceDescriptor.service, api: api, logger: logger)
         let endpoints = Informer<Endpoints>(ResourceDescriptor.endpoints, api: api, logger: logger)
+        let pools = Informer<IPPool>(ResourceDescriptor.ipPool, api: api, logger: logger)
         let scheduler = SchedulerService(pods: pods, nodes: nodes, api: api, logger: logger)
         let replicaSetController = ReplicaSetController(replicaSets: replicaSets, pods: pods, api: api, logger: logger)
         let deploymentController = DeploymentController(deployments: deployments, replicaSets: replicaSets, api: api, logger: logger)
@@ -54,7 +55,8 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let lifecycle = NodeLifecycleController(nodes: nodes, leases: leases, pods: pods, api: api,
                                                 grace: configuration.nodeGrace, evictionTimeout: configuration.podEvictionTimeout, logger: logger)
         let endpointsController = EndpointsController(services: services, pods: pods, endpoints: endpoints, api: api, logger: logger)
-        let nodeIPAM = NodeIPAMController(nodes: nodes, api: api, clusterCIDR: configuration.clusterCIDR, logger: logger)
+        let nodeIPAM = NodeIPAMController(nodes: nodes, pools: pools, api: api, clusterCIDR: configuration.clusterCIDR, logger: logger)
+        let poolController = IPPoolController(pools: pools, pods: pods, api: api, logger: logger)
         let logger = self.logger
         await withDiscardingTaskGroup { group in
             group.addTask { await nodes.run() }
@@ -65,6 +67,12 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask { await daemonSets.run() }
             group.addTask { await services.run() }
             group.addTask { await endpoints.run() }
+            group.addTask { await pools.run() }
+            group.addTask {
+                await pools.waitForSync()
+                await pods.waitForSync()
+                await poolController.runWorkers(logger: logger)
+            }
             group.addTask {
                 // All three caches first: an empty endpoints cache would mean creating objects
                 // that exist.
@@ -82,6 +90,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             }
             group.addTask {
                 await nodes.waitForSync()
+                await pools.waitForSync()
                 await nodeIPAM.runWorkers(logger: logger)
             }
             group.addTask { await replicaSetController.runWorkers(logger: logger) }

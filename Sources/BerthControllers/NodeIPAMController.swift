@@ -13,14 +13,17 @@ public final class NodeIPAMController: Reconciler {
     /// One worker: allocation must see its own earlier choices.
     public var workers: Int { 1 }
     let nodes: Informer<Node>
+    /// IPPool addresses are nobody's subnet: a /24 holding any of them is never handed out.
+    let pools: Informer<IPPool>?
     let api: ResourceAPI
     let allocator: NodeSubnetAllocator
     let logger: Logger
     /// Subnets this controller handed out that the cache may not show yet.
     private let recent = Mutex<[String: IPv4Network]>([:])
 
-    public init(nodes: Informer<Node>, api: ResourceAPI, clusterCIDR: IPv4Network, logger: Logger) {
+    public init(nodes: Informer<Node>, pools: Informer<IPPool>? = nil, api: ResourceAPI, clusterCIDR: IPv4Network, logger: Logger) {
         self.nodes = nodes
+        self.pools = pools
         self.api = api
         allocator = NodeSubnetAllocator(cluster: clusterCIDR)
         self.logger = logger
@@ -50,6 +53,7 @@ public final class NodeIPAMController: Reconciler {
         }
         var used = nodes.list().compactMap { $0.spec?.podCIDR.flatMap(IPv4Network.init) }
         used += recent.withLock { Array($0.values) }
+        used += (pools?.list() ?? []).flatMap { Self.subnets(covering: $0.spec?.ranges ?? []) }
         guard let subnet = allocator.next(used: used) else {
             logger.error("the cluster pod CIDR is exhausted", metadata: ["node": "\(key)", "clusterCIDR": "\(allocator.cluster)"])
             throw BerthError(.internalError, "no free pod subnet in \(allocator.cluster) for node \(key)")
@@ -66,5 +70,19 @@ public final class NodeIPAMController: Reconciler {
         } catch where error.code == .notFound {
             recent.withLock { _ = $0.removeValue(forKey: node) }
         }
+    }
+
+    /// The /24s that hold any address of `ranges`.
+    static func subnets(covering ranges: [ClosedRange<UInt32>]) -> [IPv4Network] {
+        var result: Set<IPv4Network> = []
+        for range in ranges {
+            var block = range.lowerBound & 0xFFFF_FF00
+            while block <= range.upperBound {
+                result.insert(IPv4Network(base: block, prefixLength: 24))
+                guard block < 0xFFFF_FF00 else { break }
+                block += 0x100
+            }
+        }
+        return Array(result)
     }
 }

@@ -40,6 +40,8 @@ public final class SchedulerService: Sendable {
     static func needsScheduling(_ pod: Pod) -> Bool {
         guard let spec = pod.spec, spec.nodeName?.isEmpty ?? true, pod.metadata.deletionTimestamp == nil else { return false }
         guard names.contains(spec.schedulerName ?? "default-scheduler") else { return false }
+        // A pod an IPPool serves is placed once the pool gave it its address.
+        if pod.metadata.labels?[IPPool.poolLabel] != nil, pod.metadata.annotations?[IPPool.addressAnnotation] == nil { return false }
         return !PodState.isTerminal(pod)
     }
 
@@ -70,7 +72,8 @@ public final class SchedulerService: Sendable {
             if Self.needsScheduling(pod) {
                 // Our own status patches (PodScheduled=False) come back as updates: only a new
                 // pod or a changed spec is worth another attempt right away.
-                if case .updated(let old, _) = event, old.spec == pod.spec, old.metadata.labels == pod.metadata.labels { return }
+                if case .updated(let old, _) = event, old.spec == pod.spec, old.metadata.labels == pod.metadata.labels,
+                   old.metadata.annotations?[IPPool.addressAnnotation] == pod.metadata.annotations?[IPPool.addressAnnotation] { return }
                 queue.add(Informer<Pod>.key(pod))
             } else if pod.spec?.nodeName?.isEmpty == false {
                 let terminal = PodState.isTerminal(pod)

@@ -65,6 +65,22 @@ public enum CrossHostPlan {
         }
     }
 
+    /// The route to an address held by a pod on this node (an IPPool address, outside the
+    /// node's subnet): straight onto the bridge.
+    public static func localRoute(_ target: String, bridge: String) -> String {
+        "route replace \(target) dev \(bridge) proto \(routeProtocol) scope link"
+    }
+
+    /// The route to an address held by a pod on `peer`.
+    public static func peerRoute(_ target: String, _ peer: PeerNode, mode: NetworkMode) -> String {
+        switch mode {
+        case .routed:
+            "route replace \(target) via \(IPv4Network.format(peer.address)) proto \(routeProtocol)"
+        case .vxlan:
+            "route replace \(target) via \(IPv4Network.format(vtepAddress(peer.podSubnet))) dev \(vxlanDevice) onlink proto \(routeProtocol)"
+        }
+    }
+
     /// `ip -batch` lines that remove one peer's entries.
     public static func remove(_ peer: PeerNode, mode: NetworkMode) -> [String] {
         let subnet = peer.podSubnet.description

@@ -14,11 +14,20 @@ public actor HostNetwork {
     public let nodeAddress: UInt32
     let logger: Logger
     private var applied: [String: PeerNode] = [:]
+    /// Where each fixed (IPPool) address lives: node name by address, as the API says.
+    private var placements: [UInt32: String] = [:]
+    /// The route line in force for each fixed address.
+    private var placed: [UInt32: String] = [:]
+    /// This node's name and bridge, for fixed addresses of its own pods.
+    public let nodeName: String
+    public let bridge: String
     private var tunnelReady = false
     /// The MTU pods get: the underlay's, less the VXLAN overhead in vxlan mode.
     public private(set) var podMTU = 1500
 
-    public init(mode: NetworkMode, ownSubnet: IPv4Network, nodeAddress: UInt32, logger: Logger) {
+    public init(mode: NetworkMode, ownSubnet: IPv4Network, nodeAddress: UInt32, nodeName: String = "", bridge: String = "berth0", logger: Logger) {
+        self.nodeName = nodeName
+        self.bridge = bridge
         self.mode = mode
         self.ownSubnet = ownSubnet
         self.nodeAddress = nodeAddress
@@ -43,6 +52,7 @@ public actor HostNetwork {
     public func prepare() async throws(BerthError) -> Int {
         _ = try await Subprocess.run("/usr/sbin/ip", ["route", "flush", "proto", String(CrossHostPlan.routeProtocol)])
         applied = [:]
+        placed = [:]
         try await Self.enableBridgeFiltering()
         let device = await underlay()
         // Loopback (a single host, `berth up`) has a 64 KiB MTU no pod should inherit.
@@ -126,6 +136,36 @@ public actor HostNetwork {
             logger.info("cross-host entries updated", metadata: ["mode": "\(mode.rawValue)", "peers": "\(desired.count)"])
         }
         applied = desired
+        await applyPlacements()
+    }
+
+    /// Fixed addresses follow their pods: a host route to the bridge for this node's, to the
+    /// owning peer for the others' (via its address in routed mode, its tunnel endpoint in
+    /// vxlan mode). An address whose node is unknown has no route.
+    public func place(_ placements: [UInt32: String]) async {
+        self.placements = placements
+        await applyPlacements()
+    }
+
+    private func applyPlacements() async {
+        var desired: [UInt32: String] = [:]
+        for (address, node) in placements {
+            let target = "\(IPv4Network.format(address))/32"
+            if node == nodeName {
+                desired[address] = CrossHostPlan.localRoute(target, bridge: bridge)
+            } else if let peer = applied[node] {
+                desired[address] = CrossHostPlan.peerRoute(target, peer, mode: mode)
+            }
+        }
+        var lines: [String] = []
+        for (address, line) in placed where desired[address] != line {
+            if desired[address] == nil { lines.append("route del \(IPv4Network.format(address))/32 proto \(CrossHostPlan.routeProtocol)") }
+        }
+        for (address, line) in desired where placed[address] != line { lines.append(line) }
+        placed = desired
+        guard !lines.isEmpty else { return }
+        await batch("/usr/sbin/ip", lines)
+        logger.info("fixed-address routes updated", metadata: ["routes": "\(desired.count)"])
     }
 
     private func batch(_ tool: String, _ lines: [String]) async {
@@ -142,6 +182,7 @@ public actor HostNetwork {
         _ = try? await Subprocess.run("/usr/sbin/ip", ["route", "flush", "proto", String(CrossHostPlan.routeProtocol)])
         _ = try? await Subprocess.run("/usr/sbin/ip", ["link", "delete", CrossHostPlan.vxlanDevice])
         applied = [:]
+        placed = [:]
         tunnelReady = false
     }
 }

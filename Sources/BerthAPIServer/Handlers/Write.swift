@@ -48,6 +48,7 @@ extension APIServer {
         if descriptor.kind == "Pod" { object["status"] = nil }
         var prepared = try admit(descriptor, object, old: nil, query)
         if descriptor.kind == "Service" { prepared.object = try await allocateServiceAddresses(prepared.object) }
+        prepared.object = try await admitAcrossObjects(descriptor, prepared.object, old: nil, subresource: nil)
         let headers = warningHeaders(prepared.warnings)
         if query["dryRun"] == "All" { return Responses.json(prepared.object, status: .created, headers: headers) }
         let stored = try await storage.create(descriptor, prepared.object)
@@ -83,6 +84,7 @@ extension APIServer {
             updated = try carryServerFields(descriptor, target.subresource, from: current, into: updated)
             var prepared = try admit(descriptor, updated, old: current, query)
             prepared.object = bumpGeneration(descriptor, prepared.object, old: current)
+            prepared.object = try await admitAcrossObjects(descriptor, prepared.object, old: current, subresource: target.subresource)
             if query["dryRun"] == "All" { return (prepared.object, prepared.warnings) }
             // A write that changes nothing is not a write: the resourceVersion stays, no event fires.
             var unchanged = current

@@ -8,7 +8,7 @@ public struct ResourceRegistry: Sendable {
 
     public static let standard = ResourceRegistry(descriptors: [
         .namespace, .pod, .service, .endpoints, .configMap, .secret, .node, .event,
-        .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy,
+        .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).
@@ -239,5 +239,24 @@ extension ResourceDescriptor {
     ) { object, now in
         [.string(TableCells.string(object, "metadata", "name") ?? ""), .string(TableCells.selectorText(object.value(at: ["spec", "podSelector"]))),
          TableCells.age(object, now: now)]
+    }
+
+    public static let ipPool = ResourceDescriptor(
+        IPPool.self, group: "berth.dev", plural: "ippools", namespaced: false, shortNames: ["ipp"], subresources: ["status"], tracksGeneration: true,
+        columns: [
+            TableColumn("Namespace", "The namespace of the pods the pool serves."),
+            TableColumn("Selector", "The pods the pool serves."),
+            TableColumn("Allocated", "Addresses held by pods, of the pool's addresses."), ageColumn,
+            TableColumn("Addresses", priority: 1, "The pool's addresses and ranges."),
+        ]
+    ) { object, now in
+        let capacity = IPPool.capacity(object.value(at: ["spec", "addresses"])?.arrayValue?.compactMap(\.stringValue) ?? [])
+        let allocated = object.value(at: ["status", "allocations"])?.objectValue?.count ?? 0
+        return [
+            .string(TableCells.string(object, "metadata", "name") ?? ""), .string(TableCells.string(object, "spec", "namespace") ?? ""),
+            .string(TableCells.selectorText(object.value(at: ["spec", "podSelector"]))), .string("\(allocated)/\(capacity)"),
+            TableCells.age(object, now: now),
+            TableCells.list(object.value(at: ["spec", "addresses"])?.arrayValue?.compactMap(\.stringValue) ?? []),
+        ]
     }
 }

@@ -44,6 +44,7 @@ struct ControlPlane {
         let readyLogger = logger
         var serverConfiguration = APIServerConfiguration(adminToken: token)
         serverConfiguration.serviceCIDR = try ranges.services().description
+        serverConfiguration.clusterCIDR = try ranges.cluster().description
         serverConfiguration.nodeCertificates = try NodeCertificateIssuer(caCertificatePEM: certificates.caCertificatePEM, caKeyPEM: certificates.caKeyPEM)
         let server = APIServer(store: kv, configuration: serverConfiguration, logger: logger)
         try await server.bootstrap()

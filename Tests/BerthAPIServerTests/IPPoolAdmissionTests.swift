@@ -1,0 +1,87 @@
+import BerthCore
+import HTTPTypes
+import Testing
+
+/// IPPools are checked against the cluster pod CIDR, the other pools, the nodes' pod subnets
+/// and the pods' addresses; pods learn their pool at create and cannot forge a fixed address.
+@Suite("IPPool admission")
+struct IPPoolAdmissionTests {
+    static let pools = "/apis/berth.dev/v1/ippools"
+
+    static func pool(_ name: String, _ addresses: [String], namespace: String = "default", app: String = "web") -> JSONValue {
+        ["apiVersion": "berth.dev/v1", "kind": "IPPool", "metadata": ["name": .string(name)],
+         "spec": ["addresses": .array(addresses.map { .string($0) }), "namespace": .string(namespace), "podSelector": ["matchLabels": ["app": .string(app)]]]]
+    }
+
+    func expect422(_ result: (status: Int, json: JSONValue, headers: HTTPFields), field: String, containing text: String,
+                   sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status == 422, "\(String(describing: result.json))", sourceLocation: sourceLocation)
+        let causes = result.json.value(at: ["details", "causes"])?.arrayValue ?? []
+        #expect(causes.contains { $0["field"]?.stringValue == field && ($0["message"]?.stringValue ?? "").contains(text) },
+                "causes: \(causes)", sourceLocation: sourceLocation)
+    }
+
+    @Test("malformed, reversed, overlapping-within and oversized address lists are 422 naming the entry")
+    func shape() async throws {
+        try await APIHarness.run { _, client in
+            expect422(try await client.send(.post, Self.pools, json: Self.pool("a", ["100.96.200.300"])), field: "spec.addresses[0]", containing: "IPv4 address")
+            expect422(try await client.send(.post, Self.pools, json: Self.pool("a", ["100.96.200.20-100.96.200.10"])), field: "spec.addresses[0]", containing: "range")
+            expect422(try await client.send(.post, Self.pools, json: Self.pool("a", ["100.96.200.10-100.96.200.20", "100.96.200.15"])),
+                      field: "spec.addresses[1]", containing: "overlaps spec.addresses[0]")
+            expect422(try await client.send(.post, Self.pools, json: Self.pool("a", ["100.96.0.0-100.97.0.1"])), field: "spec.addresses", containing: "at most")
+            expect422(try await client.send(.post, Self.pools, json: Self.pool("a", [])), field: "spec.addresses", containing: "Required")
+            let list = try await client.send(.get, Self.pools)
+            #expect(list.json["items"]?.arrayValue?.isEmpty == true)
+        }
+    }
+
+    @Test("outside the cluster CIDR, overlapping another pool, inside a node's subnet or a pod's address: 422, nothing stored")
+    func taken() async throws {
+        try await APIHarness.run { _, client in
+            expect422(try await client.send(.post, Self.pools, json: Self.pool("out", ["192.0.2.10"])), field: "spec.addresses[0]", containing: "cluster pod CIDR")
+            #expect(try await client.send(.post, Self.pools, json: Self.pool("first", ["100.96.200.10-100.96.200.20"])).status == 201)
+            expect422(try await client.send(.post, Self.pools, json: Self.pool("second", ["100.96.200.5-100.96.200.10"])), field: "spec.addresses[0]", containing: "overlaps IPPool first")
+            let node: JSONValue = ["apiVersion": "v1", "kind": "Node", "metadata": ["name": "n1"], "spec": ["podCIDR": "100.96.7.0/24"]]
+            #expect(try await client.send(.post, "/api/v1/nodes", json: node).status == 201)
+            expect422(try await client.send(.post, Self.pools, json: Self.pool("second", ["100.96.7.9"])), field: "spec.addresses[0]", containing: "pod subnet 100.96.7.0/24 of node n1")
+            #expect(try await client.send(.post, "/api/v1/namespaces/default/pods", json: Fixtures.pod("holder", labels: ["app": "db"])).status == 201)
+            let status: JSONValue = ["status": ["phase": "Running", "podIP": "100.96.201.4"]]
+            #expect(try await client.send(.patch, "/api/v1/namespaces/default/pods/holder/status", json: status, contentType: "application/merge-patch+json").status == 200)
+            expect422(try await client.send(.post, Self.pools, json: Self.pool("second", ["100.96.201.0-100.96.201.9"])), field: "spec.addresses[0]", containing: "pod default/holder")
+            let list = try await client.send(.get, Self.pools)
+            #expect(list.json["items"]?.arrayValue?.compactMap { $0.value(at: ["metadata", "name"])?.stringValue } == ["first"])
+        }
+    }
+
+    @Test("a new pod is labelled with its pool; a forged address is dropped at create and refused on update; allocated addresses cannot be removed")
+    func membershipAndForgery() async throws {
+        try await APIHarness.run { _, client in
+            #expect(try await client.send(.post, Self.pools, json: Self.pool("web", ["100.96.200.10-100.96.200.11"])).status == 201)
+            var pod = Fixtures.pod("web-1", labels: ["app": "web"])
+            pod.set(["berth.dev/ip": "100.96.200.11"], at: ["metadata", "annotations"])
+            let created = try await client.send(.post, "/api/v1/namespaces/default/pods", json: pod)
+            #expect(created.status == 201)
+            #expect(created.json.value(at: ["metadata", "labels", "berth.dev/ippool"])?.stringValue == "web")
+            #expect(created.json.value(at: ["metadata", "annotations", "berth.dev/ip"]) == nil)
+            var other = Fixtures.pod("db-1", labels: ["app": "db", "berth.dev/ippool": "web"])
+            let plain = try await client.send(.post, "/api/v1/namespaces/default/pods", json: other)
+            #expect(plain.json.value(at: ["metadata", "labels", "berth.dev/ippool"]) == nil)
+
+            let forged: JSONValue = ["metadata": ["annotations": ["berth.dev/ip": "100.96.200.10"]]]
+            let refused = try await client.send(.patch, "/api/v1/namespaces/default/pods/web-1", json: forged, contentType: "application/merge-patch+json")
+            expect422(refused, field: "metadata.annotations[berth.dev/ip]", containing: "not allocated to this pod")
+            let relabel: JSONValue = ["metadata": ["labels": ["berth.dev/ippool": "other"]]]
+            let kept = try await client.send(.patch, "/api/v1/namespaces/default/pods/web-1", json: relabel, contentType: "application/merge-patch+json")
+            #expect(kept.json.value(at: ["metadata", "labels", "berth.dev/ippool"])?.stringValue == "web")
+
+            // What the pool controller does: record, then annotate.
+            let allocation: JSONValue = ["status": ["allocations": ["100.96.200.10": "web-1"]]]
+            #expect(try await client.send(.patch, "\(Self.pools)/web/status", json: allocation, contentType: "application/merge-patch+json").status == 200)
+            let annotated = try await client.send(.patch, "/api/v1/namespaces/default/pods/web-1", json: forged, contentType: "application/merge-patch+json")
+            #expect(annotated.status == 200)
+            let shrink: JSONValue = ["spec": ["addresses": ["100.96.200.11"]]]
+            expect422(try await client.send(.patch, "\(Self.pools)/web", json: shrink, contentType: "application/merge-patch+json"),
+                      field: "spec.addresses", containing: "allocated to pod default/web-1")
+        }
+    }
+}
