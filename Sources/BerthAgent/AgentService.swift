@@ -9,6 +9,8 @@ import ServiceLifecycle
 
 /// The node agent: registers the Node, renews its Lease, and runs the pods bound to it.
 public final class AgentService: ServiceLifecycle.Service, Sendable {
+    /// Connections an agent opens to the API server: one per open watch plus room for writes.
+    public static let connectionsToServer = 24
     public let configuration: AgentConfiguration
     let client: APIClient
     let logger: Logger

@@ -155,6 +155,9 @@ final class PodNetwork: Sendable {
             route replace \(configuration.serviceCIDR) via \(gatewayText) dev eth0
 
             """
+        // The address may have lived on this bridge before, under another MAC: a stale
+        // neighbour entry would send its first packets to a port that is gone.
+        _ = try? await Subprocess.run("/usr/sbin/ip", ["neigh", "flush", "to", text, "dev", configuration.bridgeName])
         for (arguments, batch) in [(["-batch", "-"], host), (["-n", Self.namespaceName(podUID: podUID), "-batch", "-"], pod)] {
             let result = try await Subprocess.run("/usr/sbin/ip", arguments, input: Array(batch.utf8))
             guard result.succeeded else { throw BerthError(.internalError, "failed to route the fixed address \(text): \(result.errorText)") }
@@ -178,10 +181,8 @@ final class PodNetwork: Sendable {
         if let (gateway, mtu) = addressing.withLock({ state in state.map { ($0.pool.gateway, $0.mtu) } }) {
             _ = try? await invoke("bridge", command: "DEL", podUID: podUID, namespace: path, interface: "eth0", config: bridgeConfig(address: nil, gateway: gateway, mtu: mtu))
         }
-        if let fixed = ports.withLock({ $0[podUID]?.ip }), let value = IPv4.parse(fixed), subnet?.contains(value) == false {
-            // Only the route onto this bridge: the address may live on another node by now.
-            _ = try? await Subprocess.run("/usr/sbin/ip", ["route", "del", "\(fixed)/32", "dev", configuration.bridgeName, "proto", String(CrossHostPlan.routeProtocol)])
-        }
+        // A fixed address's host route stays: the host network moves or removes it when the
+        // API shows the address elsewhere or gone (its successor may be starting here already).
         _ = try? await Subprocess.run("/usr/sbin/ip", ["netns", "delete", Self.namespaceName(podUID: podUID)])
         addressing.withLock { $0?.pool.release(owner: podUID) }
         if ports.withLock({ $0.removeValue(forKey: podUID) }) != nil { await applySpoofTable() }

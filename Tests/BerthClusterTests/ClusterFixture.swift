@@ -145,8 +145,8 @@ final class ClusterFixture: @unchecked Sendable {
         return made
     }
 
-    func kubectl(_ arguments: [String], timeout: TimeInterval = 120) throws -> CommandResult {
-        try runCommand("/usr/lib/google-cloud-sdk/bin/kubectl.1.33", ["--kubeconfig", server.kubeconfigPath] + arguments, timeout: timeout)
+    func kubectl(_ arguments: [String], input: String? = nil, timeout: TimeInterval = 120) throws -> CommandResult {
+        try runCommand("/usr/lib/google-cloud-sdk/bin/kubectl.1.33", ["--kubeconfig", server.kubeconfigPath] + arguments, input: input, timeout: timeout)
     }
 
     func waitForNode(_ name: String, ready: Bool, timeout: Double = 30) async throws {

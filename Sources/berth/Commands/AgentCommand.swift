@@ -31,7 +31,9 @@ struct AgentCommand: AsyncParsableCommand {
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         if let simulate { return try await runSimulated(count: simulate, logger: logger) }
         let nodeName = agent.nodeName ?? AgentConfiguration.hostName
-        let client = try APIClient(config: try await clientConfig(nodeName: nodeName, logger: logger), maximumConnections: 8)
+        // Eight watches stay open (pods, fixed-address pods, nodes, services, endpoints, policy
+        // pods, namespaces, policies): room for them plus status writes and heartbeats.
+        let client = try APIClient(config: try await clientConfig(nodeName: nodeName, logger: logger), maximumConnections: AgentService.connectionsToServer)
         let configuration = try agent.configuration(nodeName: nodeName, dataDirectory: dataDir + "/node", nodeAddress: nodeAddress, ranges: ranges)
         let service = try AgentService(configuration: configuration, client: client, logger: logger)
         var services: [any ServiceLifecycle.Service] = [service, MemoryTrimService()]

@@ -69,7 +69,9 @@ struct ControlPlane {
         var agentClient: APIClient?
         var localStreams: LocalNodeStreams?
         if let agent {
-            let client = try APIClient(config: kubeconfig, maximumConnections: 8)
+            // Eight watches stay open (pods, fixed-address pods, nodes, services, endpoints, policy
+            // pods, namespaces, policies): room for them plus status writes and heartbeats.
+            let client = try APIClient(config: kubeconfig, maximumConnections: AgentService.connectionsToServer)
             agentClient = client
             var agentLogger = Logger(label: "berth.agent")
             agentLogger.logLevel = logger.logLevel
