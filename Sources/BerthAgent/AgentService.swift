@@ -55,6 +55,10 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
 
     private func runAgent() async throws {
         try Self.checkHost()
+        // `berth cleanup` refuses to run under a live agent.
+        let pidFile = "\(configuration.dataDirectory)/agent.pid"
+        FileManager.default.createFile(atPath: pidFile, contents: Data("\(getpid())\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
         if FileManager.default.fileExists(atPath: "/bin/busybox") {
             do { try BusyboxImage.ensure(in: context.imageStore) } catch {
                 logger.warning("could not build the local busybox image", metadata: ["error": "\(error.message)"])

@@ -193,7 +193,8 @@ final class ClusterFixture: @unchecked Sendable {
             for kind in ["apis/apps/v1/namespaces/default/deployments", "apis/apps/v1/namespaces/default/daemonsets", "api/v1/namespaces/default/pods"] {
                 _ = try? await client.request(.DELETE, "/\(kind)?gracePeriodSeconds=1")
             }
-            for _ in 0..<100 {
+            // Pods leave only through a live agent.
+            for _ in 0..<100 where hosts.contains(where: { $0.process?.isRunning == true }) {
                 let remaining = (try? await client.request(.GET, "/api/v1/namespaces/default/pods").json())?["items"]?.arrayValue?.count ?? 0
                 if remaining == 0 { break }
                 try? await Task.sleep(for: .milliseconds(200))

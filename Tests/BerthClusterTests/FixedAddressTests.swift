@@ -67,7 +67,7 @@ struct FixedAddressTests {
         }
     }
 
-    @Test("a fixed-IP app keeps its addresses across pod deletion and host loss; an exhausted pool leaves a pod Pending; bad pools are 422",
+    @Test("a fixed-IP app keeps its addresses across pod deletion and host loss; an exhausted pool leaves a pod Pending; bad pools are 422; `berth cleanup` leaves no table, route, link, namespace or mount",
           arguments: ["routed", "vxlan"])
     func fixedAddresses(mode: String) async throws {
         let cluster = try await ClusterFixture.start(networkMode: mode)
@@ -141,6 +141,28 @@ struct FixedAddressTests {
             #expect(Set(third.compactMap(\.status?.podIP)) == Self.addresses)
             #expect(third.contains { $0.metadata.uid == survivor.metadata.uid }, "the surviving pod kept running")
             try await Self.expectReachable(third, from: client, "after the host loss")
+
+            // The agents stop and `berth cleanup` takes the rest off each host (the killed one too).
+            for host in cluster.hosts { cluster.stopAgent(host) }
+            for host in cluster.hosts {
+                let pods = (try? FileManager.default.contentsOfDirectory(atPath: "\(host.dataDirectory)/node/pods")) ?? []
+                #expect(!pods.isEmpty)
+                let cleanup = try runCommand("/usr/bin/nsenter", ["--net=/run/netns/\(host.namespace)", BerthServerProcess.binary, "cleanup", "--data-dir", host.dataDirectory])
+                #expect(cleanup.status == 0, "\(cleanup.error)")
+                let inHost = { (command: [String]) throws -> String in try runCommand("/usr/sbin/ip", ["netns", "exec", host.namespace] + command).output }
+                let tables = try inHost(["/usr/sbin/nft", "list", "tables"])
+                #expect(!tables.contains("berth"), "\(host.name) nftables: \(tables)")
+                let routes = try inHost(["/usr/sbin/ip", "route", "show", "proto", "77"])
+                #expect(routes.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(host.name) routes: \(routes)")
+                let links = try inHost(["/usr/sbin/ip", "-br", "link"])
+                #expect(!links.contains("berth") && !links.contains("veth"), "\(host.name) links: \(links)")
+                let namespaces = try runCommand("/usr/sbin/ip", ["netns", "list"]).output
+                for uid in pods { #expect(!namespaces.contains("berth-\(uid.prefix(18))"), "\(host.name) left the namespace of pod \(uid)") }
+                let mounts = try String(contentsOfFile: "/proc/mounts", encoding: .utf8)
+                #expect(!mounts.contains(host.dataDirectory + "/"), "\(host.name) left mounts")
+                let containers = try runCommand("/usr/sbin/runc", ["--root", host.runcRoot, "list", "-q"]).output
+                #expect(containers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(host.name) left containers: \(containers)")
+            }
         } catch {
             for host in cluster.hosts {
                 for command in [["route", "show", "proto", "77"], ["neigh", "show"], ["-d", "link", "show", "berth.vx"]] {
