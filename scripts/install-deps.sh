@@ -21,6 +21,8 @@ packages=(
   skopeo           # pushes test images into that registry
   podman           # the pod-start benchmark's competitor
   iperf3           # bandwidth-limit tests and pod network throughput benchmarks
+  iptables         # the policy-scale benchmark's linear-chain competitor
+  python3          # benchmark probes (connect rates, enforcement timing)
 )
 
 missing=()

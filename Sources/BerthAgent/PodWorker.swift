@@ -77,7 +77,9 @@ actor PodWorker {
             return
         }
         let timer = Task { [interval = context.configuration.syncInterval] in
-            try? await Task.sleep(for: interval)
+            // A cancelled timer must not wake anyone: its wake would cut the next wait short,
+            // whose cancelled timer would cut the one after short — a busy loop of syncs.
+            do { try await Task.sleep(for: interval) } catch { return }
             await self.wake()
         }
         await withCheckedContinuation { waiter = $0 }

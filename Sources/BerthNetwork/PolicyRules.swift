@@ -1,8 +1,8 @@
 /// NetworkPolicy and tenant isolation in nftables, as one table replaced atomically. Every
 /// forwarded packet of a new connection costs a fixed number of set lookups however many
 /// policies and rules exist: isolated pods are looked up in one set, the allowed
-/// (pod, peer, protocol, port) combinations in one concatenated interval set per direction,
-/// tenants in one set each. Replies of allowed connections pass on conntrack state.
+/// (pod, peer, protocol, port) combinations in one concatenated hash set per direction (cells
+/// of single values) and one interval set (cells with a range), tenants in one set each. Replies of allowed connections pass on conntrack state.
 public enum PolicyRules {
     /// The table of the agent whose pods hang off `bridge`.
     public static func table(bridge: String) -> String { "berth-pol-\(bridge)" }
@@ -15,11 +15,21 @@ public enum PolicyRules {
         func elements(_ list: [String]) -> String {
             list.isEmpty ? "" : "    elements = { \(list.joined(separator: ",\n      ")) }\n"
         }
+        // Cells that are single values in every field (a pod, a peer address, a protocol, a
+        // port: the common case) go into a hash set, looked up in constant time; only cells
+        // with a range (a CIDR, a port range, any port) need the interval set, whose lookup
+        // cost grows with its size.
         func allowed(_ name: String, _ boxes: [PolicyBox]) -> String {
-            let list = PolicyCompiler.disjoint(boxes).map {
+            let cells = PolicyCompiler.disjoint(boxes)
+            let exact = cells.filter { $0.peer.low == $0.peer.high && $0.proto.low == $0.proto.high && $0.port.low == $0.port.high }
+            let ranged = cells.filter { !($0.peer.low == $0.peer.high && $0.proto.low == $0.proto.high && $0.port.low == $0.port.high) }
+            let type = "    type ipv4_addr . ipv4_addr . inet_proto . inet_service\n"
+            let exactList = exact.map { "\(address($0.pod)) . \(address($0.peer.low)) . \($0.proto.low) . \($0.port.low)" }
+            let rangedList = ranged.map {
                 "\(address($0.pod)) . \(range($0.peer, address)) . \(range($0.proto, String.init)) . \(range($0.port, String.init))"
             }
-            return "  set \(name) {\n    type ipv4_addr . ipv4_addr . inet_proto . inet_service\n    flags interval\n" + elements(list) + "  }\n"
+            return "  set \(name)-exact {\n" + type + elements(exactList) + "  }\n"
+                + "  set \(name) {\n" + type + "    flags interval\n" + elements(rangedList) + "  }\n"
         }
         var text = "table ip \(table)\ndelete table ip \(table)\ntable ip \(table) {\n"
         text += "  set ingress-isolated {\n    type ipv4_addr\n" + elements(compilation.ingressIsolated.keys.sorted().map(address)) + "  }\n"
@@ -39,8 +49,10 @@ public enum PolicyRules {
         }
         text += "    ip saddr @egress-isolated jump egress\n"
         text += "    ip daddr @ingress-isolated jump ingress\n  }\n"
-        text += "  chain egress {\n    ip saddr . ip daddr . meta l4proto . th dport @egress-allowed return\n    counter drop comment \"egress not allowed by any policy\"\n  }\n"
-        text += "  chain ingress {\n    ip daddr . ip saddr . meta l4proto . th dport @ingress-allowed accept\n    counter drop comment \"ingress not allowed by any policy\"\n  }\n"
+        text += "  chain egress {\n    ip saddr . ip daddr . meta l4proto . th dport @egress-allowed-exact return\n"
+        text += "    ip saddr . ip daddr . meta l4proto . th dport @egress-allowed return\n    counter drop comment \"egress not allowed by any policy\"\n  }\n"
+        text += "  chain ingress {\n    ip daddr . ip saddr . meta l4proto . th dport @ingress-allowed-exact accept\n"
+        text += "    ip daddr . ip saddr . meta l4proto . th dport @ingress-allowed accept\n    counter drop comment \"ingress not allowed by any policy\"\n  }\n"
         text += "}\n"
         return text
     }
