@@ -62,6 +62,7 @@ public final class APIServer: Sendable {
                 continue
             }
         }
+        try await repairServiceAllocations()
     }
 
     /// The responder that serves every request.

@@ -70,7 +70,8 @@ final class NamespaceFinalizer: ServiceLifecycle.Service, Sendable {
                 let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
                 let finalizers = object.value(at: ["metadata", "finalizers"])?.arrayValue ?? []
                 if finalizers.isEmpty {
-                    _ = try? await storage.delete(descriptor, namespace: namespace, name: name, expectedRevision: kv.modRevision)
+                    let reserved = descriptor.kind == "Service" ? APIServer.reservedKeys(object) : []
+                    _ = try? await storage.delete(descriptor, namespace: namespace, name: name, expectedRevision: kv.modRevision, alsoDelete: reserved)
                 } else if object.value(at: ["metadata", "deletionTimestamp"]) == nil {
                     object.set(.string(TableCells.formatTimestamp(Date())), at: ["metadata", "deletionTimestamp"])
                     object.set(0, at: ["metadata", "deletionGracePeriodSeconds"])

@@ -53,6 +53,33 @@ public struct ObjectStorage: Sendable {
         return ObjectCodec.withResourceVersion(object, result.revision)
     }
 
+    /// What `create(_:_:reserving:)` found.
+    public enum ReservingOutcome: Sendable {
+        case created(JSONValue)
+        case nameTaken
+        /// Some reserved keys exist already (someone else holds them); nothing was written.
+        case keysTaken([String])
+    }
+
+    /// Stores a new object and, in the same transaction, reserve keys that must not exist yet
+    /// (a Service's cluster IP and node ports): either all are written or none.
+    public func create(_ descriptor: ResourceDescriptor, _ object: JSONValue, reserving keys: [String: [UInt8]]) async throws(BerthError) -> ReservingOutcome {
+        let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        let namespace = object.value(at: ["metadata", "namespace"])?.stringValue
+        let key = key(descriptor, namespace: namespace, name: name)
+        let reserved = keys.keys.sorted()
+        let compares = [Compare.absent(key)] + reserved.map { Compare.absent($0) }
+        let writes = [Operation.put(key: key, value: ObjectCodec.encode(object))] + reserved.map { Operation.put(key: $0, value: keys[$0] ?? []) }
+        let result = try await kv.txn(if: compares, then: writes, else: ([key] + reserved).map { Operation.get(key: $0) })
+        if result.succeeded { return .created(ObjectCodec.withResourceVersion(object, result.revision)) }
+        if case .get(.some) = result.results.first { return .nameTaken }
+        var taken: [String] = []
+        for (index, reservedKey) in reserved.enumerated() where index + 1 < result.results.count {
+            if case .get(.some) = result.results[index + 1] { taken.append(reservedKey) }
+        }
+        return .keysTaken(taken)
+    }
+
     /// Replaces an object if it is still at `revision`; 409 Conflict otherwise, 404 if gone.
     public func update(_ descriptor: ResourceDescriptor, _ object: JSONValue, expectedRevision revision: Int64) async throws(BerthError) -> JSONValue {
         let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
@@ -67,10 +94,13 @@ public struct ObjectStorage: Sendable {
     }
 
     /// Deletes an object if it is still at `revision` (any revision when nil); returns its last state.
-    public func delete(_ descriptor: ResourceDescriptor, namespace: String?, name: String, expectedRevision revision: Int64?) async throws(BerthError) -> JSONValue {
+    /// Deletes an object if it is still at `revision` (any revision when nil), with `alsoDelete`
+    /// (keys it reserved) in the same transaction.
+    public func delete(_ descriptor: ResourceDescriptor, namespace: String?, name: String, expectedRevision revision: Int64?,
+                       alsoDelete: [String] = []) async throws(BerthError) -> JSONValue {
         let key = key(descriptor, namespace: namespace, name: name)
         let compares: [Compare] = revision.map { [.unchanged(key, since: $0)] } ?? [Compare(key: key, .createRevision(0), .notEqual)]
-        let result = try await kv.txn(if: compares, then: [.delete(key: key)], else: [.get(key: key)])
+        let result = try await kv.txn(if: compares, then: [.delete(key: key)] + alsoDelete.map { .delete(key: $0) }, else: [.get(key: key)])
         guard result.succeeded, case .delete(let deleted) = result.results.first, let last = deleted.first else {
             if case .get(.some) = result.results.first { throw BerthError.conflict(descriptor.plural, name, group: descriptor.group) }
             throw BerthError.notFound(descriptor.plural, name, group: descriptor.group)

@@ -48,7 +48,8 @@ extension APIServer {
             }
             if options.dryRun { return Responses.json(current) }
             do {
-                let deleted = try await storage.delete(descriptor, namespace: target.namespace, name: name, expectedRevision: revision)
+                let reserved = descriptor.kind == "Service" ? Self.reservedKeys(current) : []
+                let deleted = try await storage.delete(descriptor, namespace: target.namespace, name: name, expectedRevision: revision, alsoDelete: reserved)
                 return Responses.json(deleted)
             } catch where error.code == .conflict {
                 continue

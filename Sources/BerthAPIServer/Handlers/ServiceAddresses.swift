@@ -1,48 +1,98 @@
 import BerthCore
 import BerthStore
+import HTTPTypes
+import Hummingbird
 
-/// Gives a new Service its cluster IP (from the service CIDR) and node ports (30000–32767).
-/// Free values are found against the Services already stored; the network issue replaces this
-/// with allocations recorded in the store so two concurrent creates can never pick the same one.
+/// Gives a new Service its cluster IP (from the service CIDR) and node ports (30000–32767),
+/// recorded in the store as reservation keys (`/registry/_allocations/…`) written in the same
+/// transaction as the Service: the store refuses a key that exists, so no two Services ever
+/// share an address or port — also with several API servers — and a create costs a few key
+/// reads instead of a scan of every Service. Deleting the Service deletes its keys in the same
+/// transaction; `repairServiceAllocations` rebuilds them at start-up (for Services stored
+/// before reservations existed, and keys a crash could have orphaned).
 extension APIServer {
-    func allocateServiceAddresses(_ service: JSONValue) async throws(BerthError) -> JSONValue {
+    static let clusterIPPrefix = "/registry/_allocations/cluster-ips/"
+    static let nodePortPrefix = "/registry/_allocations/node-ports/"
+
+    /// A Service with its addresses chosen, the keys that reserve them, and which of those the
+    /// user asked for (a taken one is the user's error, a taken random one is retried).
+    struct ServiceAddressPlan {
+        var object: JSONValue
+        var keys: [String: [UInt8]]
+        var requested: [String: StatusCause]
+    }
+
+    func createService(_ descriptor: ResourceDescriptor, _ prepared: PreparedWrite, _ query: QueryParameters, headers: HTTPFields) async throws(BerthError) -> Response {
+        let name = prepared.object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        for _ in 0..<16 {
+            let plan = try await planServiceAddresses(prepared.object)
+            if query["dryRun"] == "All" { return Responses.json(plan.object, status: .created, headers: headers) }
+            switch try await storage.create(descriptor, plan.object, reserving: plan.keys) {
+            case .created(let stored):
+                return Responses.json(stored, status: .created, headers: headers)
+            case .nameTaken:
+                throw BerthError.alreadyExists(descriptor.plural, name, group: descriptor.group)
+            case .keysTaken(let taken):
+                let causes = taken.compactMap { plan.requested[$0] }
+                if !causes.isEmpty { throw BerthError.invalid(kind: "Service", name: name, causes: causes) }
+                // Two creates drew the same free value at once: draw again.
+                continue
+            }
+        }
+        throw BerthError(.internalError, "failed to allocate a cluster ip or node port for service \(name): too many collisions")
+    }
+
+    static func reservation(_ service: JSONValue) -> [UInt8] {
+        JSONWriter.bytes(["namespace": service.value(at: ["metadata", "namespace"]) ?? .null,
+                          "name": service.value(at: ["metadata", "name"]) ?? .null])
+    }
+
+    /// The reservation keys a stored Service holds.
+    static func reservedKeys(_ service: JSONValue) -> [String] {
+        var keys: [String] = []
+        if let ip = service.value(at: ["spec", "clusterIP"])?.stringValue, IPv4.parse(ip) != nil { keys.append(clusterIPPrefix + ip) }
+        for port in service.value(at: ["spec", "ports"])?.arrayValue ?? [] {
+            if let nodePort = port["nodePort"]?.intValue, nodePort > 0 { keys.append(nodePortPrefix + String(nodePort)) }
+        }
+        return keys
+    }
+
+    private func isFree(_ key: String) async throws(BerthError) -> Bool {
+        try await storage.kv.get(key) == nil
+    }
+
+    func planServiceAddresses(_ service: JSONValue) async throws(BerthError) -> ServiceAddressPlan {
         var result = service
+        var keys: [String: [UInt8]] = [:]
+        var requested: [String: StatusCause] = [:]
+        let value = Self.reservation(service)
         let type = service.value(at: ["spec", "type"])?.stringValue ?? "ClusterIP"
-        guard type != "ExternalName" else { return result }
+        guard type != "ExternalName" else { return ServiceAddressPlan(object: result, keys: [:], requested: [:]) }
         guard let (base, size) = Self.parseCIDR(configuration.serviceCIDR) else {
             throw BerthError(.internalError, "failed to allocate a cluster ip: invalid service cidr \(configuration.serviceCIDR)")
         }
-        let page = try await storage.list(.service, namespace: nil, limit: 0, continueAfter: nil)
-        var usedIPs = Set<UInt32>()
-        var usedPorts = Set<Int>()
-        for kv in page.kvs {
-            let existing = try ObjectCodec.decode(kv)
-            if let ip = existing.value(at: ["spec", "clusterIP"])?.stringValue.flatMap(IPv4.parse) { usedIPs.insert(ip) }
-            for port in existing.value(at: ["spec", "ports"])?.arrayValue ?? [] {
-                if let nodePort = port["nodePort"]?.intValue { usedPorts.insert(nodePort) }
-            }
-        }
         let name = service.value(at: ["metadata", "name"])?.stringValue ?? ""
-        let requested = service.value(at: ["spec", "clusterIP"])?.stringValue ?? ""
-        if requested == "None" {
+        let wanted = service.value(at: ["spec", "clusterIP"])?.stringValue ?? ""
+        if wanted == "None" {
             result.set(["None"], at: ["spec", "clusterIPs"])
-        } else if !requested.isEmpty {
-            guard let address = IPv4.parse(requested), address >= base, address < base &+ size else {
-                throw BerthError.invalid(kind: "Service", name: name, causes: [.invalid("spec.clusterIP", requested, "provided IP is not in the valid range. The range of valid IPs is \(configuration.serviceCIDR)")])
+        } else if !wanted.isEmpty {
+            guard let address = IPv4.parse(wanted), address >= base, address < base &+ size else {
+                throw BerthError.invalid(kind: "Service", name: name, causes: [.invalid("spec.clusterIP", wanted, "provided IP is not in the valid range. The range of valid IPs is \(configuration.serviceCIDR)")])
             }
-            if usedIPs.contains(address) {
-                throw BerthError.invalid(kind: "Service", name: name, causes: [.invalid("spec.clusterIP", requested, "provided IP is already allocated")])
-            }
-            result.set([.string(requested)], at: ["spec", "clusterIPs"])
+            let key = Self.clusterIPPrefix + Self.formatIPv4(address)
+            keys[key] = value
+            requested[key] = .invalid("spec.clusterIP", wanted, "provided IP is already allocated")
+            result.set([.string(wanted)], at: ["spec", "clusterIPs"])
         } else {
             // Skip the network and the first address (reserved, as Kubernetes does for the API service).
             var chosen: UInt32?
             for _ in 0..<64 {
                 let candidate = base &+ UInt32.random(in: 2..<(size - 1))
-                if !usedIPs.contains(candidate) { chosen = candidate; break }
+                if try await isFree(Self.clusterIPPrefix + Self.formatIPv4(candidate)) { chosen = candidate; break }
             }
             guard let chosen else { throw BerthError(.internalError, "failed to allocate a cluster ip: range is full") }
             let text = Self.formatIPv4(chosen)
+            keys[Self.clusterIPPrefix + text] = value
             result.set(.string(text), at: ["spec", "clusterIP"])
             result.set([.string(text)], at: ["spec", "clusterIPs"])
         }
@@ -51,23 +101,47 @@ extension APIServer {
         if type == "NodePort" || type == "LoadBalancer" {
             var ports = result.value(at: ["spec", "ports"])?.arrayValue ?? []
             for index in ports.indices {
-                if let requestedPort = ports[index]["nodePort"]?.intValue, requestedPort != 0 {
-                    if usedPorts.contains(requestedPort) {
-                        throw BerthError.invalid(kind: "Service", name: name, causes: [.invalid("spec.ports[\(index)].nodePort", String(requestedPort), "provided port is already allocated")])
+                if let port = ports[index]["nodePort"]?.intValue, port != 0 {
+                    let key = Self.nodePortPrefix + String(port)
+                    if keys[key] != nil {
+                        throw BerthError.invalid(kind: "Service", name: name, causes: [.invalid("spec.ports[\(index)].nodePort", String(port), "Duplicate value")])
                     }
-                    usedPorts.insert(requestedPort)
+                    keys[key] = value
+                    requested[key] = .invalid("spec.ports[\(index)].nodePort", String(port), "provided port is already allocated")
                     continue
                 }
-                guard let free = (0..<64).lazy.map({ _ in Int.random(in: 30000...32767) }).first(where: { !usedPorts.contains($0) }) else {
-                    throw BerthError(.internalError, "failed to allocate a node port: range is full")
+                var free: Int?
+                for _ in 0..<64 {
+                    let candidate = Int.random(in: 30000...32767)
+                    let key = Self.nodePortPrefix + String(candidate)
+                    if keys[key] == nil, try await isFree(key) { free = candidate; break }
                 }
-                usedPorts.insert(free)
+                guard let free else { throw BerthError(.internalError, "failed to allocate a node port: range is full") }
+                keys[Self.nodePortPrefix + String(free)] = value
                 ports[index]["nodePort"] = .number(String(free))
             }
             result.set(.array(ports), at: ["spec", "ports"])
             result.set("Cluster", at: ["spec", "externalTrafficPolicy"])
         }
-        return result
+        return ServiceAddressPlan(object: result, keys: keys, requested: requested)
+    }
+
+    /// Makes the reservation keys match the stored Services: missing ones written, orphans
+    /// (their Service gone) removed. Runs at start-up.
+    func repairServiceAllocations() async throws(BerthError) {
+        var expected: [String: [UInt8]] = [:]
+        for kv in try await storage.list(.service, namespace: nil, limit: 0, continueAfter: nil).kvs {
+            let service = try ObjectCodec.decode(kv)
+            for key in Self.reservedKeys(service) { expected[key] = Self.reservation(service) }
+        }
+        var present: Set<String> = []
+        for kv in try await storage.kv.list(prefix: "/registry/_allocations/").kvs {
+            present.insert(kv.key)
+            if expected[kv.key] == nil { _ = try await storage.kv.delete(kv.key) }
+        }
+        for (key, value) in expected where !present.contains(key) {
+            _ = try await storage.kv.txn(if: [.absent(key)], then: [.put(key: key, value: value)], else: [])
+        }
     }
 
     static func parseCIDR(_ text: String) -> (UInt32, UInt32)? {

@@ -47,9 +47,9 @@ extension APIServer {
         if Self.statusResetOnCreate.contains(descriptor.kind) { object["status"] = nil }
         if descriptor.kind == "Pod" { object["status"] = nil }
         var prepared = try admit(descriptor, object, old: nil, query)
-        if descriptor.kind == "Service" { prepared.object = try await allocateServiceAddresses(prepared.object) }
         prepared.object = try await admitAcrossObjects(descriptor, prepared.object, old: nil, subresource: nil)
         let headers = warningHeaders(prepared.warnings)
+        if descriptor.kind == "Service" { return try await createService(descriptor, prepared, query, headers: headers) }
         if query["dryRun"] == "All" { return Responses.json(prepared.object, status: .created, headers: headers) }
         let stored = try await storage.create(descriptor, prepared.object)
         return Responses.json(stored, status: .created, headers: headers)
@@ -96,7 +96,9 @@ extension APIServer {
                descriptor.kind != "Namespace",
                descriptor.kind != "Pod" || (prepared.object.value(at: ["spec", "nodeName"])?.stringValue ?? "").isEmpty {
                 do {
-                    return (try await storage.delete(descriptor, namespace: target.namespace, name: name, expectedRevision: currentRevision), prepared.warnings)
+                    let reserved = descriptor.kind == "Service" ? Self.reservedKeys(current) : []
+                    return (try await storage.delete(descriptor, namespace: target.namespace, name: name, expectedRevision: currentRevision,
+                                                     alsoDelete: reserved), prepared.warnings)
                 } catch where error.code == .conflict {
                     continue
                 }

@@ -1,0 +1,60 @@
+import BerthCore
+import BerthStore
+import Testing
+
+/// Cluster IPs and node ports are reserved by keys written with the Service: a value in use is
+/// refused with a 422, a deleted Service frees its values, and start-up repairs the keys.
+@Suite("Service address reservations")
+struct ServiceAllocationTests {
+    static func service(_ name: String, clusterIP: String? = nil, nodePort: Int? = nil) -> JSONValue {
+        var port: JSONValue = ["port": 80]
+        if let nodePort { port["nodePort"] = .number(String(nodePort)) }
+        var spec: JSONValue = ["type": .string(nodePort == nil ? "ClusterIP" : "NodePort"), "ports": [port], "selector": ["app": "x"]]
+        if let clusterIP { spec["clusterIP"] = .string(clusterIP) }
+        return ["apiVersion": "v1", "kind": "Service", "metadata": ["name": .string(name)], "spec": spec]
+    }
+
+    static let services = "/api/v1/namespaces/default/services"
+
+    @Test("a taken cluster IP or node port is a 422 naming the field; deleting the holder frees it")
+    func takenAndFreed() async throws {
+        try await APIHarness.run { harness, client in
+            #expect(try await client.send(.post, Self.services, json: Self.service("a", clusterIP: "100.64.0.10", nodePort: 30080)).status == 201)
+            let sameIP = try await client.send(.post, Self.services, json: Self.service("b", clusterIP: "100.64.0.10"))
+            #expect(sameIP.status == 422)
+            #expect(sameIP.json.value(at: ["details", "causes"])?.arrayValue?.first?["field"]?.stringValue == "spec.clusterIP")
+            let samePort = try await client.send(.post, Self.services, json: Self.service("b", nodePort: 30080))
+            #expect(samePort.status == 422)
+            #expect(samePort.json.value(at: ["details", "causes"])?.arrayValue?.first?["field"]?.stringValue == "spec.ports[0].nodePort")
+            // Nothing of the refused Services was kept: no object, no reservation.
+            #expect(try await client.send(.get, "\(Self.services)/b").status == 404)
+            #expect(try await harness.store.list(prefix: "/registry/_allocations/").kvs.map(\.key).sorted()
+                    == ["/registry/_allocations/cluster-ips/100.64.0.10", "/registry/_allocations/node-ports/30080"])
+            #expect(try await client.send(.delete, "\(Self.services)/a").status == 200)
+            #expect(try await harness.store.list(prefix: "/registry/_allocations/").kvs.isEmpty)
+            #expect(try await client.send(.post, Self.services, json: Self.service("b", clusterIP: "100.64.0.10", nodePort: 30080)).status == 201)
+            // Random picks reserve too, and never repeat.
+            var addresses: Set<String> = ["100.64.0.10"]
+            for index in 0..<50 {
+                let created = try await client.send(.post, Self.services, json: Self.service("r\(index)", nodePort: 0))
+                #expect(created.status == 201)
+                addresses.insert(created.json.value(at: ["spec", "clusterIP"])?.stringValue ?? "")
+            }
+            #expect(addresses.count == 51)
+            #expect(try await harness.store.list(prefix: "/registry/_allocations/cluster-ips/").kvs.count == 51)
+            #expect(try await harness.store.list(prefix: "/registry/_allocations/node-ports/").kvs.count == 51)
+        }
+    }
+
+    @Test("start-up writes missing reservations and drops orphans")
+    func repair() async throws {
+        try await APIHarness.run { harness, client in
+            #expect(try await client.send(.post, Self.services, json: Self.service("a", clusterIP: "100.64.0.20")).status == 201)
+            _ = try await harness.store.delete("/registry/_allocations/cluster-ips/100.64.0.20")
+            _ = try await harness.store.put("/registry/_allocations/cluster-ips/100.64.0.99", Array("{}".utf8))
+            try await harness.server.bootstrap()
+            #expect(try await harness.store.list(prefix: "/registry/_allocations/").kvs.map(\.key) == ["/registry/_allocations/cluster-ips/100.64.0.20"])
+            #expect(try await client.send(.post, Self.services, json: Self.service("b", clusterIP: "100.64.0.20")).status == 422)
+        }
+    }
+}
