@@ -100,7 +100,8 @@ public enum ServiceRules {
         text += "    meta mark & \(masqueradeMark) == \(masqueradeMark) meta mark set meta mark & 0xffffbfff masquerade\n  }\n"
         for hook in ["forward", "output"] {
             text += "  chain reject-\(hook) {\n    type filter hook \(hook) priority filter - 10; policy accept;\n"
-            text += "    ip daddr . meta l4proto . th dport @no-endpoints reject\n  }\n"
+            // Only a connection's first packet can be for a service without endpoints.
+            text += "    ct state new ip daddr . meta l4proto . th dport @no-endpoints reject\n  }\n"
         }
         text += "}\n"
         return text

@@ -29,6 +29,7 @@ public enum SpoofRules {
         text += """
               chain prerouting {
                 type filter hook prerouting priority -300; policy accept;
+                ether type ip iifname . ether saddr . ip saddr @addresses accept comment "the pod's own IPv4 packets: one lookup"
                 iifname != @ports accept
                 iifname . ether saddr != @macs counter drop comment "forged MAC"
                 ether type ip iifname . ether saddr . ip saddr != @addresses counter drop comment "forged IPv4 source"
