@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 5 benchmark, one JSON line: iperf3 TCP throughput between two pods on two hosts, in the
-# same run as the floor (host to host over the raw veth underlay), for routed and vxlan modes;
+# same run as the floor (host to host over the raw veth underlay, alternating with the pod runs),
+# for routed and vxlan modes;
 # ratios to the floor (targets: routed ≥ 0.95, vxlan ≥ 0.80). Medians of RUNS runs of SECONDS s.
 # Hosts are network namespaces on a bridge in 100.72.250.0/24; traffic stays inside them.
 # The data plane is the kernel's, so a debug build measures the same (BIN=.build/debug).
@@ -24,19 +25,21 @@ measure() {
   wait "$server" 2>/dev/null || true
   echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)'
 }
-floor=(); routed=(); vxlan=()
-for _ in $(seq 1 "$RUNS"); do floor+=("$(measure bh2 100.72.250.2 bh1)"); done
+# Floor and pod runs alternate within each mode, so both see the same machine load.
+floor_routed=(); floor_vxlan=(); routed=(); vxlan=()
 for mode in routed vxlan; do
   start_cluster "$mode"
   start_pods | "${kubectl[@]}" apply -f - >/dev/null
   "${kubectl[@]}" wait --for=condition=Ready pod/p1 pod/p2 --timeout=120s >/dev/null
   ip2=$("${kubectl[@]}" get pod p2 -o jsonpath='{.status.podIP}')
   ns1=$(pod_netns p1); ns2=$(pod_netns p2)
+  wait_idle
   for _ in $(seq 1 "$RUNS"); do
+    floor=$(measure bh2 100.72.250.2 bh1)
     value=$(measure "$ns2" "$ip2" "$ns1")
-    if [ "$mode" = routed ]; then routed+=("$value"); else vxlan+=("$value"); fi
+    if [ "$mode" = routed ]; then floor_routed+=("$floor"); routed+=("$value"); else floor_vxlan+=("$floor"); vxlan+=("$value"); fi
   done
   stop_cluster
 done
-f=$(median "${floor[@]}"); r=$(median "${routed[@]}"); v=$(median "${vxlan[@]}")
-python3 -c "import json; f,r,v=$f,$r,$v; print(json.dumps({'bench':'pod-throughput','runs':$RUNS,'seconds':$SECONDS_EACH,'floor_gbps':round(f,2),'routed_gbps':round(r,2),'vxlan_gbps':round(v,2),'routed_ratio':round(r/f,3),'vxlan_ratio':round(v/f,3)}))"
+fr=$(median "${floor_routed[@]}"); fv=$(median "${floor_vxlan[@]}"); r=$(median "${routed[@]}"); v=$(median "${vxlan[@]}")
+python3 -c "import json; fr,fv,r,v=$fr,$fv,$r,$v; print(json.dumps({'bench':'pod-throughput','runs':$RUNS,'seconds':$SECONDS_EACH,'floor_gbps':[round(fr,2),round(fv,2)],'routed_gbps':round(r,2),'vxlan_gbps':round(v,2),'routed_ratio':round(r/fr,3),'vxlan_ratio':round(v/fv,3)}))"

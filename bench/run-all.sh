@@ -6,3 +6,5 @@ bash api.sh
 bash node.sh
 bash cluster.sh
 bash network.sh
+bash policy.sh
+bash services.sh
