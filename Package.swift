@@ -143,7 +143,7 @@ let package = Package(
             path: "bench/Sources/berth-bench",
             swiftSettings: swiftSettings
         ),
-        .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthClient"], swiftSettings: swiftSettings),
+        .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthClient", "BerthRuntime"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthSchedulerTests", dependencies: ["BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthClusterTests",
-            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport", "BerthControllers", "BerthNetwork",
+            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport", "BerthControllers", "BerthNetwork", "BerthRuntime",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

@@ -23,6 +23,7 @@ packages=(
   iperf3           # bandwidth-limit tests and pod network throughput benchmarks
   iptables         # the policy-scale benchmark's linear-chain competitor
   python3          # benchmark probes (connect rates, enforcement timing)
+  bind9-dnsutils   # dig: the DNS tests ask the cluster resolver over TCP and for SRV records
 )
 
 missing=()

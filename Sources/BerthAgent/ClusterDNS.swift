@@ -8,11 +8,14 @@ import Synchronization
 /// The cluster resolver for this node's pods, on the pod bridge's address port 53 (the pods'
 /// `resolv.conf` names it): `SERVICE.NAMESPACE.svc.cluster.local` from the service catalog,
 /// `A-B-C-D.NAMESPACE.pod.cluster.local`, NXDOMAIN for other cluster names, and anything else
-/// relayed to the host's own resolvers. UDP, one blocking thread: answers come from memory.
+/// relayed to the host's own resolvers; SRV records for named service ports
+/// (`_http._tcp.web.default.svc.cluster.local`). UDP on one blocking thread (answers come from
+/// memory), TCP (RFC 1035 length-prefixed, as resolvers use for large answers) on another.
 final class ClusterDNS: Sendable {
     let catalog: ServiceCatalog
     let logger: Logger
     private let socket = Mutex<Int32>(-1)
+    private let listener = Mutex<Int32>(-1)
 
     init(catalog: ServiceCatalog, logger: Logger) {
         self.catalog = catalog
@@ -22,8 +25,31 @@ final class ClusterDNS: Sendable {
     /// Binds `address`:53 (IP_FREEBIND: the bridge gets its address with the first pod) and
     /// serves until `stop`.
     func start(address: UInt32, port: UInt16 = 53) throws(BerthError) {
-        let fd = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw BerthError(.internalError, "failed to create the DNS socket: \(String(cString: strerror(errno)))") }
+        let fd = try Self.bound(address: address, port: port, type: Int32(SOCK_DGRAM.rawValue))
+        socket.withLock { $0 = fd }
+        let thread = Thread { [self] in serve(fd) }
+        thread.name = "berth-dns"
+        thread.start()
+        do throws(BerthError) {
+            let tcp = try Self.bound(address: address, port: port, type: Int32(SOCK_STREAM.rawValue))
+            guard listen(tcp, 64) == 0 else {
+                close(tcp)
+                throw BerthError(.internalError, "failed to listen on TCP port \(port): \(String(cString: strerror(errno)))")
+            }
+            listener.withLock { $0 = tcp }
+            let acceptor = Thread { [self] in serveTCP(tcp) }
+            acceptor.name = "berth-dns-tcp"
+            acceptor.start()
+        } catch {
+            logger.warning("cluster DNS serves UDP only", metadata: ["error": "\(error.message)"])
+        }
+        logger.info("cluster DNS listening", metadata: ["address": "\(IPv4Network.format(address)):\(port)"])
+    }
+
+    /// A socket of `type` bound to address:port, with IP_FREEBIND.
+    static func bound(address: UInt32, port: UInt16, type: Int32) throws(BerthError) -> Int32 {
+        let fd = Glibc.socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BerthError(.internalError, "failed to create a DNS socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(fd, Int32(IPPROTO_IP), 15 /* IP_FREEBIND */, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -31,17 +57,60 @@ final class ClusterDNS: Sendable {
         local.sin_family = sa_family_t(AF_INET)
         local.sin_port = port.bigEndian
         local.sin_addr.s_addr = address.bigEndian
-        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0 else {
+        let result = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard result == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
             throw BerthError(.internalError, "failed to bind the cluster DNS to \(IPv4Network.format(address)):\(port): \(reason)")
         }
-        socket.withLock { $0 = fd }
-        let thread = Thread { [self] in serve(fd) }
-        thread.name = "berth-dns"
-        thread.start()
-        logger.info("cluster DNS listening", metadata: ["address": "\(IPv4Network.format(address)):\(port)"])
+        return fd
+    }
+
+    private func serveTCP(_ listening: Int32) {
+        while true {
+            let connection = accept(listening, nil, nil)
+            if connection < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return  // closed by stop()
+            }
+            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            DispatchQueue.global().async { [self] in
+                defer { close(connection) }
+                var timeout = timeval(tv_sec: 5, tv_usec: 0)
+                setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                // One connection may carry several queries, each prefixed by its length.
+                while let length = Self.read(connection, 2).map({ Int($0[0]) << 8 | Int($0[1]) }), length >= 12,
+                      let request = Self.read(connection, length) {
+                    guard let query = DNSQuery(request) else { return }
+                    let reply = answer(query) ?? Self.relay(request) ?? query.answer(.serverFailure)
+                    let framed = [UInt8(reply.count >> 8), UInt8(reply.count & 0xFF)] + reply
+                    guard Self.writeAll(connection, framed) else { return }
+                }
+            }
+        }
+    }
+
+    static func read(_ fd: Int32, _ count: Int) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let got = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress! + filled, count - filled, 0) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { return nil }
+            filled += got
+        }
+        return buffer
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var sent = 0
+        while sent < bytes.count {
+            let wrote = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if wrote < 0 && errno == EINTR { continue }
+            guard wrote > 0 else { return false }
+            sent += wrote
+        }
+        return true
     }
 
     func stop() {
@@ -52,6 +121,14 @@ final class ClusterDNS: Sendable {
         if fd >= 0 {
             shutdown(fd, Int32(SHUT_RDWR))
             close(fd)
+        }
+        let tcp = listener.withLock { value -> Int32 in
+            defer { value = -1 }
+            return value
+        }
+        if tcp >= 0 {
+            shutdown(tcp, Int32(SHUT_RDWR))
+            close(tcp)
         }
     }
 
@@ -94,6 +171,10 @@ final class ClusterDNS: Sendable {
             return query.answer(.nameError)
         case .pod(let address):
             return query.type == DNSQuery.typeA ? query.answer(.noError, addresses: [address]) : query.answer(.noError)
+        case .servicePort(let portName, let proto, let name, let namespace):
+            guard let port = catalog.port(service: name, namespace: namespace, portName: portName, protocol: proto) else { return query.answer(.nameError) }
+            let record = SRVRecord(port: port, target: "\(name).\(namespace).svc.\(ClusterName.domain)")
+            return query.type == DNSQuery.typeSRV ? query.answer(.noError, services: [record]) : query.answer(.noError)
         case .service(let name, let namespace):
             guard let addresses = catalog.addresses(service: name, namespace: namespace) else { return query.answer(.nameError) }
             // The name exists: other types get an empty answer, not an error.

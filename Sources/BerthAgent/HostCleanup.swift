@@ -2,6 +2,7 @@ import BerthCore
 import BerthNetwork
 import BerthRuntime
 import Foundation
+import Glibc
 import Logging
 
 /// Takes a stopped agent's footprint off its host (`berth cleanup`): an agent that stops leaves
@@ -32,8 +33,17 @@ public struct HostCleanup: Sendable {
             await network.tearDown(podUID: uid)
             removed.append("pod network \(PodNetwork.namespaceName(podUID: uid))")
         }
-        for mount in Self.mounts(under: configuration.dataDirectory) {
-            if (try? await Subprocess.run("/bin/umount", ["-l", mount]))?.succeeded == true { removed.append("mount \(mount)") }
+        // A mount point may carry more than one mount (stacked); detach until none is left.
+        for _ in 0..<8 {
+            let mounts = ProcFile.mounts(under: configuration.dataDirectory)
+            if mounts.isEmpty { break }
+            for mount in mounts {
+                if umount2(mount, Int32(MNT_DETACH)) == 0 {
+                    removed.append("mount \(mount)")
+                } else {
+                    logger.warning("could not unmount", metadata: ["mount": "\(mount)", "error": "\(String(cString: strerror(errno)))"])
+                }
+            }
         }
         let host = HostNetwork(mode: configuration.networkMode, ownSubnet: IPv4Network(base: 0, prefixLength: 32), nodeAddress: 0, logger: logger)
         await host.tearDown()
@@ -48,17 +58,5 @@ public struct HostCleanup: Sendable {
             removed.append("data directory \(configuration.dataDirectory)")
         }
         return removed
-    }
-
-    /// Mount points below `directory`, deepest first.
-    static func mounts(under directory: String) -> [String] {
-        let table = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
-        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        return table.split(separator: "\n").compactMap { line -> String? in
-            let fields = line.split(separator: " ")
-            guard fields.count > 1 else { return nil }
-            let point = String(fields[1])
-            return point.hasPrefix(prefix) ? point : nil
-        }.sorted { $0.count > $1.count }
     }
 }

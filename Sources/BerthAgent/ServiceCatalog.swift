@@ -19,6 +19,19 @@ final class ServiceCatalog: Sendable {
         return Array(Set(ips)).sorted()
     }
 
+    /// A service's port by name and protocol (lowercase, as in an SRV name), nil when the
+    /// service or the port does not exist.
+    func port(service name: String, namespace: String, portName: String, protocol proto: String) -> UInt16? {
+        guard let service = cache.object(Self.services, "\(namespace)/\(name)") else { return nil }
+        for port in service["spec"]?["ports"]?.arrayValue ?? [] {
+            guard port["name"]?.stringValue?.lowercased() == portName,
+                  (port["protocol"]?.stringValue ?? "TCP").lowercased() == proto,
+                  let number = port["port"]?.intValue, (1...65535).contains(number) else { continue }
+            return UInt16(number)
+        }
+        return nil
+    }
+
     /// Docker-link style variables for the services of a namespace, as the kubelet sets them
     /// (`enableServiceLinks`): `WEB_SERVICE_HOST`, `WEB_SERVICE_PORT`, `WEB_PORT_80_TCP_ADDR` ….
     func environment(namespace: String) -> [(String, String)] {

@@ -1,5 +1,5 @@
-/// Just enough of the DNS wire format (RFC 1035) for the cluster resolver: one question in,
-/// A records or an error out.
+/// Just enough of the DNS wire format (RFC 1035, SRV from RFC 2782) for the cluster resolver:
+/// one question in, A or SRV records or an error out.
 public struct DNSQuery: Sendable, Equatable {
     public var id: UInt16
     public var recursionDesired: Bool
@@ -12,6 +12,7 @@ public struct DNSQuery: Sendable, Equatable {
 
     public static let typeA: UInt16 = 1
     public static let typeAAAA: UInt16 = 28
+    public static let typeSRV: UInt16 = 33
 
     /// Nil for anything that is not a well-formed standard query with one question.
     public init?(_ bytes: [UInt8]) {
@@ -43,19 +44,47 @@ public struct DNSQuery: Sendable, Equatable {
         case noError = 0, formatError = 1, serverFailure = 2, nameError = 3, notImplemented = 4, refused = 5
     }
 
-    /// The answer: authoritative, the question echoed, one A record per address (TTL seconds).
-    public func answer(_ code: Code, addresses: [UInt32] = [], ttl: UInt32 = 5) -> [UInt8] {
+    /// The answer: authoritative, the question echoed, one A record per address and one SRV
+    /// record per service (TTL seconds).
+    public func answer(_ code: Code, addresses: [UInt32] = [], services: [SRVRecord] = [], ttl: UInt32 = 5) -> [UInt8] {
         var out: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), 0x84 | (recursionDesired ? 1 : 0), code.rawValue]
-        let count = UInt16(addresses.count)
+        let count = UInt16(addresses.count + services.count)
         out += [0, 1, UInt8(count >> 8), UInt8(count & 0xFF), 0, 0, 0, 0]
         out += question
+        let ttlBytes = [UInt8(ttl >> 24), UInt8((ttl >> 16) & 0xFF), UInt8((ttl >> 8) & 0xFF), UInt8(ttl & 0xFF)]
         for address in addresses {
             // Name: a pointer to the question's name at offset 12.
-            out += [0xC0, 0x0C, 0, 1, 0, 1]
-            out += [UInt8(ttl >> 24), UInt8((ttl >> 16) & 0xFF), UInt8((ttl >> 8) & 0xFF), UInt8(ttl & 0xFF), 0, 4]
+            out += [0xC0, 0x0C, 0, 1, 0, 1] + ttlBytes + [0, 4]
             out += [UInt8(address >> 24), UInt8((address >> 16) & 0xFF), UInt8((address >> 8) & 0xFF), UInt8(address & 0xFF)]
         }
+        for service in services {
+            var data = Self.be16(service.priority) + Self.be16(service.weight) + Self.be16(service.port)
+            for label in service.target.split(separator: ".") {
+                data.append(UInt8(min(63, label.utf8.count)))
+                data += Array(label.utf8.prefix(63))
+            }
+            data.append(0)
+            out += [0xC0, 0x0C, 0, UInt8(Self.typeSRV), 0, 1] + ttlBytes + Self.be16(UInt16(data.count)) + data
+        }
         return out
+    }
+
+    static func be16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
+}
+
+/// One SRV answer: where a named port of a service is.
+public struct SRVRecord: Sendable, Equatable {
+    public var priority: UInt16
+    public var weight: UInt16
+    public var port: UInt16
+    /// A host name, without the trailing dot.
+    public var target: String
+
+    public init(priority: UInt16 = 0, weight: UInt16 = 100, port: UInt16, target: String) {
+        self.priority = priority
+        self.weight = weight
+        self.port = port
+        self.target = target
     }
 }
 
@@ -63,6 +92,8 @@ public struct DNSQuery: Sendable, Equatable {
 public enum ClusterName: Equatable, Sendable {
     /// `SERVICE.NAMESPACE.svc.cluster.local`
     case service(name: String, namespace: String)
+    /// `_PORT-NAME._PROTOCOL.SERVICE.NAMESPACE.svc.cluster.local` (SRV), protocol lowercased
+    case servicePort(port: String, protocol: String, name: String, namespace: String)
     /// `A-B-C-D.NAMESPACE.pod.cluster.local`
     case pod(address: UInt32)
     /// Under the cluster domain but nothing Berth serves.
@@ -80,6 +111,8 @@ public enum ClusterName: Equatable, Sendable {
         let labels = name.split(separator: ".").dropLast(2).map(String.init)
         if labels.count == 3, labels[2] == "svc" {
             self = .service(name: labels[0], namespace: labels[1])
+        } else if labels.count == 5, labels[4] == "svc", labels[0].hasPrefix("_"), labels[1].hasPrefix("_") {
+            self = .servicePort(port: String(labels[0].dropFirst()), protocol: String(labels[1].dropFirst()), name: labels[2], namespace: labels[3])
         } else if labels.count == 3, labels[2] == "pod" {
             let octets = labels[0].split(separator: "-").compactMap { UInt32($0) }
             if octets.count == 4, octets.allSatisfy({ $0 <= 255 }) {

@@ -1,4 +1,6 @@
+import BerthRuntime
 import Foundation
+import Glibc
 
 /// Removes what a node agent with data directory `dataDirectory` may have left on the host
 /// after a failed test: runc containers, mounts under the directory, pod network namespaces.
@@ -7,10 +9,11 @@ public enum HostLeftovers {
         let runcRoot = dataDirectory + "/node/runtime/runc"
         let ids = (try? runCommand("/usr/sbin/runc", ["--root", runcRoot, "list", "-q"]).output) ?? ""
         for id in ids.split(separator: "\n") { _ = try? runCommand("/usr/sbin/runc", ["--root", runcRoot, "delete", "--force", String(id)]) }
-        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
-        for line in mounts.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            if fields.count > 1, fields[1].hasPrefix(dataDirectory) { _ = try? runCommand("/bin/umount", ["-l", String(fields[1])]) }
+        // A mount point may carry stacked mounts: detach until none is left.
+        for _ in 0..<8 {
+            let points = ProcFile.mounts(under: dataDirectory)
+            if points.isEmpty { break }
+            for point in points { _ = umount2(point, Int32(MNT_DETACH)) }
         }
         for uid in (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/node/pods")) ?? [] {
             _ = try? runCommand("/usr/sbin/ip", ["netns", "delete", "berth-\(uid.prefix(18))"])

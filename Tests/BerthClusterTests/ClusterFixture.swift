@@ -145,6 +145,7 @@ final class ClusterFixture: @unchecked Sendable {
         return made
     }
 
+    @discardableResult
     func kubectl(_ arguments: [String], input: String? = nil, timeout: TimeInterval = 120) throws -> CommandResult {
         try runCommand("/usr/lib/google-cloud-sdk/bin/kubectl.1.33", ["--kubeconfig", server.kubeconfigPath] + arguments, input: input, timeout: timeout)
     }

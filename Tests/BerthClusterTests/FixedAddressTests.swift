@@ -1,6 +1,7 @@
 import BerthClient
 import BerthCore
 import BerthNetwork
+import BerthRuntime
 import BerthTestSupport
 import Foundation
 import Testing
@@ -149,6 +150,7 @@ struct FixedAddressTests {
                 #expect(!pods.isEmpty)
                 let cleanup = try runCommand("/usr/bin/nsenter", ["--net=/run/netns/\(host.namespace)", BerthServerProcess.binary, "cleanup", "--data-dir", host.dataDirectory])
                 #expect(cleanup.status == 0, "\(cleanup.error)")
+                print("berth cleanup on \(host.name):\n\(cleanup.output)\(cleanup.error)")
                 let inHost = { (command: [String]) throws -> String in try runCommand("/usr/sbin/ip", ["netns", "exec", host.namespace] + command).output }
                 let tables = try inHost(["/usr/sbin/nft", "list", "tables"])
                 #expect(!tables.contains("berth"), "\(host.name) nftables: \(tables)")
@@ -158,8 +160,8 @@ struct FixedAddressTests {
                 #expect(!links.contains("berth") && !links.contains("veth"), "\(host.name) links: \(links)")
                 let namespaces = try runCommand("/usr/sbin/ip", ["netns", "list"]).output
                 for uid in pods { #expect(!namespaces.contains("berth-\(uid.prefix(18))"), "\(host.name) left the namespace of pod \(uid)") }
-                let mounts = try String(contentsOfFile: "/proc/mounts", encoding: .utf8)
-                #expect(!mounts.contains(host.dataDirectory + "/"), "\(host.name) left mounts")
+                let mounts = ProcFile.mounts(under: host.dataDirectory)
+                #expect(mounts.isEmpty, "\(host.name) left mounts: \(mounts)")
                 let containers = try runCommand("/usr/sbin/runc", ["--root", host.runcRoot, "list", "-q"]).output
                 #expect(containers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(host.name) left containers: \(containers)")
             }

@@ -182,6 +182,13 @@ struct PodNetworkTests {
             print("nslookup web (no search path in busybox): exit \(short.status)")
             let unknown = try Self.inContainer(cluster, client, ["nslookup", "nothing.default.svc.cluster.local"])
             #expect(unknown.status != 0)
+            // The same name over TCP, and the named port as an SRV record, asked by a real
+            // resolver (dig) from the pod's network namespace.
+            let dns = "@\(IPv4Network.format(gateway))"
+            let overTCP = try Self.inPod(client, ["/usr/bin/dig", "+tcp", "+short", "+time=3", dns, "web.default.svc.cluster.local"])
+            #expect(overTCP.output.trimmingCharacters(in: .whitespacesAndNewlines) == clusterIP, "dig +tcp: \(overTCP.output) \(overTCP.error)")
+            let srv = try Self.inPod(client, ["/usr/bin/dig", "+short", "+time=3", dns, "SRV", "_http._tcp.web.default.svc.cluster.local"])
+            #expect(srv.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0 100 80 web.default.svc.cluster.local.", "dig SRV: \(srv.output) \(srv.error)")
             try cluster.kubectl(["delete", "pod", client.metadata.name ?? ""])
             let replacement = try await waitFor("a replacement web pod", timeout: 60) {
                 let pods = try await cluster.pods(selector: "app%3Dweb").filter { $0.status?.phase == "Running" && !names.contains($0.metadata.name ?? "") }

@@ -1,5 +1,5 @@
 import BerthCore
-import BerthNetwork
+@testable import BerthNetwork
 import Testing
 
 @Suite("cluster DNS messages")
@@ -49,7 +49,31 @@ struct DNSMessageTests {
         #expect(ClusterName("100-96-0-2.default.pod.cluster.local") == .pod(address: IPv4.parse("100.96.0.2")!))
         #expect(ClusterName("web.default.cluster.local") == .unknown)
         #expect(ClusterName("300-1-1-1.default.pod.cluster.local") == .unknown)
+        #expect(ClusterName("_http._tcp.web.default.svc.cluster.local") == .servicePort(port: "http", protocol: "tcp", name: "web", namespace: "default"))
+        #expect(ClusterName("http.tcp.web.default.svc.cluster.local") == .unknown)
         #expect(ClusterName("example.com") == .external)
         #expect(ClusterName("notcluster.local") == .external)
+    }
+
+    @Test("an SRV answer carries priority, weight, port and the target name as labels")
+    func srv() throws {
+        let query = try #require(DNSQuery(Self.query("_http._tcp.web.default.svc.cluster.local", type: DNSQuery.typeSRV)))
+        let answer = query.answer(.noError, services: [SRVRecord(port: 80, target: "web.default.svc.cluster.local")])
+        #expect(Array(answer[6..<8]) == [0, 1])
+        let record = Array(answer[(12 + query.question.count)...])
+        #expect(Array(record[0..<4]) == [0xC0, 0x0C, 0, 33])
+        let length = Int(record[10]) << 8 | Int(record[11])
+        let data = Array(record[12...])
+        #expect(data.count == length)
+        #expect(Array(data[0..<6]) == [0, 0, 0, 100, 0, 80])
+        var labels: [String] = []
+        var offset = 6
+        while data[offset] != 0 {
+            let size = Int(data[offset])
+            labels.append(String(decoding: data[(offset + 1)...(offset + size)], as: UTF8.self))
+            offset += size + 1
+        }
+        #expect(labels == ["web", "default", "svc", "cluster", "local"])
+        #expect(offset == data.count - 1)
     }
 }

@@ -1,5 +1,6 @@
 import BerthClient
 import BerthCore
+import BerthRuntime
 import BerthTestSupport
 import Foundation
 import Synchronization
@@ -137,7 +138,7 @@ final class NodeFixture: @unchecked Sendable {
     /// containers, cgroups, conmon processes.
     func leftovers(podUID: String) -> [String] {
         var found: [String] = []
-        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        let mounts = ProcFile.read("/proc/mounts") ?? ""
         if mounts.contains(podUID) { found.append("mount") }
         if FileManager.default.fileExists(atPath: "/run/netns/berth-\(podUID.prefix(18))") { found.append("netns") }
         if let list = try? runCommand("/usr/sbin/runc", ["--root", runcRoot, "list", "-q"]), !list.output.isEmpty { found.append("runc: \(list.output)") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthAgent
+import BerthRuntime
 import Foundation
 import Logging
 
@@ -20,7 +21,7 @@ struct CleanupCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         let lock = dataDir + "/node/agent.pid"
         if let text = try? String(contentsOfFile: lock, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-           kill(pid, 0) == 0, (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("berth") == true {
+           kill(pid, 0) == 0, ProcFile.read("/proc/\(pid)/cmdline")?.contains("berth") == true {
             throw ValidationError("the agent (pid \(pid)) still runs on \(dataDir): stop it first")
         }
         var configuration = AgentConfiguration(nodeName: "cleanup", dataDirectory: dataDir + "/node")

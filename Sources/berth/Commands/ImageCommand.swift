@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthRuntime
 import BerthCore
 import BerthImages
 import Foundation
@@ -97,7 +98,7 @@ struct ImageCommand: AsyncParsableCommand {
 
         /// Layers mounted by containers on this node stay, whatever their image's name.
         static func inUse(dataDir: String) -> Set<Digest> {
-            let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+            let mounts = ProcFile.read("/proc/mounts") ?? ""
             var digests = Set<Digest>()
             for line in mounts.split(separator: "\n") where line.contains(dataDir + "/node/images/layers/") {
                 for part in line.split(separator: ",") {
