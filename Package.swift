@@ -120,6 +120,7 @@ let package = Package(
             dependencies: [
                 "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthControllers", "BerthScheduler", "BerthNetwork", "BerthRuntime", "BerthImages", "CMalloc",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -184,7 +184,7 @@ struct ClusterTests {
             #expect(try await cluster.runningByNode(selector: "app%3Ddaemon")[third] == 1)
             #expect(try runCommand(BerthServerProcess.binary, ["node", "uncordon", third, "--kubeconfig", cluster.server.kubeconfigPath]).status == 0)
 
-            // Logs and stats of a pod on a joined host come through the API server from that
+            // Logs, stats and exec of a pod on a joined host come through the API server from that
             // host's agent (mutual TLS to its endpoint).
             let first = cluster.hosts[0].name
             let run = try cluster.kubectl(["run", "talker", "--image=berth/busybox:latest",
@@ -199,6 +199,18 @@ struct ClusterTests {
             #expect(logs.contains("hello from talker"))
             let stats = try cluster.kubectl(["get", "--raw", "/api/v1/nodes/\(first)/proxy/stats/summary"])
             #expect(stats.output.contains("\"pods\""), "\(stats.output) \(stats.error)")
+
+            // Exec into it: kubectl → API server → that host's agent (WebSocket, mutual TLS).
+            let exec = try cluster.kubectl(["exec", "talker", "--", "sh", "-c", "cat /etc/hostname; echo oops >&2; exit 3"])
+            #expect(exec.status == 3, "\(exec.output) \(exec.error)")
+            #expect(exec.output == "talker\n")
+            #expect(exec.error.contains("oops"))
+            let piped = try cluster.kubectl(["exec", "-i", "talker", "--", "tr", "a-z", "A-Z"], input: "shout across hosts\n")
+            #expect(piped.status == 0 && piped.output == "SHOUT ACROSS HOSTS\n", "\(piped.output) \(piped.error)")
+            let wrongContainer = try cluster.kubectl(["exec", "talker", "-c", "nope", "--", "true"])
+            #expect(wrongContainer.status != 0 && wrongContainer.error.contains("nope"), "\(wrongContainer.error)")
+            let berthExec = try runCommand(BerthServerProcess.binary, ["exec", "talker", "--kubeconfig", cluster.server.kubeconfigPath, "--", "cat", "/etc/hostname"])
+            #expect(berthExec.status == 0 && berthExec.output == "talker\n", "\(berthExec.output) \(berthExec.error)")
         } catch {
             await cluster.tearDown()
             throw error

@@ -10,7 +10,7 @@ import NIOCore
 /// v4.channel.k8s.io): every binary message starts with a channel byte — 0 stdin, 1 stdout,
 /// 2 stderr, 3 the final Status, 4 terminal resize, 255 (v5) close of a stream.
 extension APIServer {
-    static let execProtocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
+    public static let execProtocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
 
     /// Decides a WebSocket upgrade: only exec requests that authenticate, name a running
     /// container and speak a supported protocol are upgraded; anything else goes on to the
@@ -65,7 +65,9 @@ extension APIServer {
         return (request, process)
     }
 
-    static func relay(_ process: any ExecProcess, request: PodExecRequest, inbound: WebSocketInboundStream,
+    /// Drives an exec process from a channel-protocol WebSocket until either side ends; the
+    /// agents of joined hosts serve their end of a remote exec with it too.
+    public static func relay(_ process: any ExecProcess, request: PodExecRequest, inbound: WebSocketInboundStream,
                       outbound: WebSocketOutboundWriter) async throws {
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {

@@ -24,6 +24,7 @@ public struct PodExecRequest: Sendable {
     public var stdout = true
     public var stderr = true
     public var tty = false
+    public init() {}
 }
 
 /// A process started by exec, as the API server drives it.

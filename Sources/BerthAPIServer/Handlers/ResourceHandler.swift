@@ -17,7 +17,10 @@ extension APIServer {
         }
         if target.subresource == "exec", let name = target.name {
             // Reached only when the request was not a WebSocket upgrade, or the upgrade was refused.
-            _ = try await startExec(namespace: target.namespace ?? "default", name: name, query: query)
+            // Starting it is how the reason for a refusal is found; a process that did start is
+            // ended at once.
+            let (_, process) = try await startExec(namespace: target.namespace ?? "default", name: name, query: query)
+            process.terminate()
             throw BerthError(.badRequest, "exec needs a WebSocket upgrade with the v5.channel.k8s.io or v4.channel.k8s.io protocol")
         }
         if target.subresource == "log", let name = target.name {

@@ -4,8 +4,10 @@ import BerthClient
 import BerthCore
 import BerthRuntime
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTLS
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOSSL
@@ -13,9 +15,10 @@ import ServiceLifecycle
 import X509
 
 /// The agent's own HTTPS endpoint (like the kubelet's port 10250), through which the API server
-/// reads container logs and stats of pods on a joined host. It serves with the node's
-/// certificate and answers only a client presenting the API server's certificate from the
-/// cluster CA.
+/// reads container logs and stats of pods on a joined host, probes from inside its pods, and
+/// runs exec sessions (`/exec/NAMESPACE/POD?command=…`, a WebSocket with the v5 channel
+/// protocol). It serves with the node's certificate and answers only a client presenting the
+/// API server's certificate from the cluster CA.
 struct AgentStreamServer {
     static let port = 10250
 
@@ -34,9 +37,12 @@ struct AgentStreamServer {
         tls.certificateVerification = .noHostnameVerification
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.utf8)))
         tls.applicationProtocols = ["http/1.1"]
+        let responder = AgentStreamResponder(agent: agent, logger: logger)
         return Application(
-            responder: AgentStreamResponder(agent: agent, logger: logger),
-            server: try .tls(.http1(), tlsConfiguration: tls),
+            responder: responder,
+            server: try .tls(.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 20))) { request, channel, _ in
+                await responder.shouldUpgrade(request, channel: channel)
+            }, tlsConfiguration: tls),
             configuration: ApplicationConfiguration(address: .hostname(address, port: Self.port), serverName: nil),
             logger: logger)
     }
@@ -59,8 +65,13 @@ struct AgentStreamResponder: HTTPResponder {
                 }
                 return try json(try await agent.probe(namespace: parts[1], pod: parts[2], address: address, port: port))
             }
+            if parts.count == 3, parts[0] == "exec" {
+                // Reached without an upgrade, or when the upgrade was refused: say why.
+                _ = try await agent.containerID(namespace: parts[1], pod: parts[2], container: query["container"])
+                throw BerthError(.badRequest, "exec needs a WebSocket upgrade with the v5.channel.k8s.io protocol")
+            }
             guard parts.count == 3 || parts.count == 4, parts[0] == "containerLogs" else {
-                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER], /probe/NAMESPACE/POD and /stats/summary")
+                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER], /exec/NAMESPACE/POD, /probe/NAMESPACE/POD and /stats/summary")
             }
             var since: Date?
             if let seconds = query["sinceSeconds"].flatMap(Int.init) { since = Date().addingTimeInterval(-Double(seconds)) }
@@ -79,14 +90,52 @@ struct AgentStreamResponder: HTTPResponder {
         }
     }
 
+    /// Upgrades `/exec/NAMESPACE/POD` from the API server once the process runs in the
+    /// container; anything else (and every failure) goes on to `respond`, which answers with
+    /// the reason.
+    func shouldUpgrade(_ request: HTTPRequest, channel: any Channel) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        guard let components = URLComponents(string: request.path ?? "") else { return .dontUpgrade }
+        let parts = components.path.split(separator: "/").map(String.init)
+        guard parts.count == 3, parts[0] == "exec", await Self.isAPIServer(channel) else { return .dontUpgrade }
+        let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let chosen = APIServer.execProtocols.first(where: offered.contains) else { return .dontUpgrade }
+        let items = components.queryItems ?? []
+        func flag(_ name: String, default value: Bool) -> Bool { items.first { $0.name == name }?.value.map { $0 == "true" || $0 == "1" } ?? value }
+        var execRequest = PodExecRequest()
+        execRequest.command = items.filter { $0.name == "command" }.compactMap(\.value)
+        execRequest.container = items.first { $0.name == "container" }?.value
+        execRequest.stdin = flag("stdin", default: false)
+        execRequest.stdout = flag("stdout", default: true)
+        execRequest.stderr = flag("stderr", default: true)
+        execRequest.tty = flag("tty", default: false)
+        guard !execRequest.command.isEmpty else { return .dontUpgrade }
+        let started = execRequest
+        let process: any ExecProcess
+        do throws(BerthError) {
+            process = try await LocalNodeStreams(agent: agent).exec(node: agent.configuration.nodeName, namespace: parts[1], pod: parts[2], request: execRequest)
+        } catch {
+            return .dontUpgrade
+        }
+        logger.debug("exec started", metadata: ["pod": "\(parts[1])/\(parts[2])", "command": "\(started.command)"])
+        var headers = HTTPFields()
+        headers[.secWebSocketProtocol] = chosen
+        return .upgrade(headers) { inbound, outbound, _ in
+            try await APIServer.relay(process, request: started, inbound: inbound, outbound: outbound)
+        }
+    }
+
     /// TLS already required a certificate from the cluster CA; it must also be the API server's.
     func requireAPIServer(_ context: Context) async throws(BerthError) {
-        guard let channel = context.channel, let certificate = try? await channel.nioSSL_peerCertificate().get(),
-              let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der),
-              NodeCertificateIssuer.identity(of: parsed.subject).commonName == NodeCertificateIssuer.apiServerName else {
+        guard let channel = context.channel, await Self.isAPIServer(channel) else {
             logger.notice("refused a caller that is not the API server")
             throw BerthError(.forbidden, "only the API server may read logs and stats from this agent")
         }
+    }
+
+    static func isAPIServer(_ channel: any Channel) async -> Bool {
+        guard let certificate = try? await channel.nioSSL_peerCertificate().get(), let der = try? certificate.toDERBytes(),
+              let parsed = try? Certificate(derEncoded: der) else { return false }
+        return NodeCertificateIssuer.identity(of: parsed.subject).commonName == NodeCertificateIssuer.apiServerName
     }
 
     func json(_ value: JSONValue) -> Response {

@@ -6,13 +6,14 @@ import Foundation
 import NIOCore
 import NIOSSL
 
-/// Logs and stats of pods on any node: the in-process agent of `berth up` directly, a joined
+/// Logs, exec, stats and probes of pods on any node: the in-process agent of `berth up` directly, a joined
 /// host's agent over HTTPS on its endpoint (port 10250 at the node's InternalIP), presenting
 /// the API server's client certificate and checking the agent's against the cluster CA.
 struct ClusterNodeStreams: NodeStreamProvider {
     let local: LocalNodeStreams?
     let admin: APIClient
     let http: HTTPClient
+    let tls: TLSConfiguration
 
     init(local: LocalNodeStreams?, admin: APIClient, caPEM: String, clientCertificatePEM: String, clientKeyPEM: String) throws {
         self.local = local
@@ -21,6 +22,7 @@ struct ClusterNodeStreams: NodeStreamProvider {
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
         tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(clientCertificatePEM.utf8)).map { .certificate($0) }
         tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientKeyPEM.utf8), format: .pem))
+        self.tls = tls
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(5))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -75,7 +77,8 @@ struct ClusterNodeStreams: NodeStreamProvider {
 
     func exec(node: String, namespace: String, pod: String, request: PodExecRequest) async throws(BerthError) -> any ExecProcess {
         if let local, isLocal(node) { return try await local.exec(node: node, namespace: namespace, pod: pod, request: request) }
-        throw BerthError(.unavailable, "exec into pods on joined hosts is not supported yet (node \(node)); logs and stats are")
+        return try await RemoteExecProcess.start(endpoint: try await endpoint(node), node: node, namespace: namespace, pod: pod, request: request,
+                                                 tls: tls, http: http)
     }
 
     func statsSummary(node: String) async throws(BerthError) -> JSONValue {
