@@ -11,6 +11,8 @@ work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 server_pid=""; etcd_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  # `berth up` runs an agent; whatever it left on the host goes before the directory does.
+  "$BIN/berth" cleanup --data-dir "$work/berth" >/dev/null 2>&1 || true
   [ -n "$etcd_pid" ] && kill "$etcd_pid" 2>/dev/null && wait "$etcd_pid" 2>/dev/null || true
   rm -rf "$work"
 }

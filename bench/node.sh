@@ -23,12 +23,11 @@ cleanup() {
   fi
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  for id in $(runc --root "$work/node/node/runtime/runc" list -q 2>/dev/null); do runc --root "$work/node/node/runtime/runc" delete --force "$id"; done
+  # The agent's containers, pod networks, cgroups, mounts, bridge and nftables tables.
+  "$BIN/berth" cleanup --data-dir "$work/node" --bridge-name brbench >/dev/null 2>&1
   for id in $(runc --root "$work/runc-root" list -q 2>/dev/null); do runc --root "$work/runc-root" delete --force "$id"; done
   [ -f "$CONTAINERS_CONF" ] && { podman rm -f --all -t 0 >/dev/null 2>&1; podman system reset -f >/dev/null 2>&1; }
   awk -v w="$work" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
-  for uid in $(ls "$work/node/node/pods" 2>/dev/null); do ip netns delete "berth-${uid:0:18}" 2>/dev/null; done
-  ip link delete brbench 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -8,7 +8,7 @@ import Logging
 /// Takes a stopped agent's footprint off its host (`berth cleanup`): an agent that stops leaves
 /// its containers running on purpose (the next agent adopts them), so removing a node for good
 /// is a separate, explicit step. Removes the containers (runc), each pod's network (CNI DEL for
-/// bandwidth and bridge, the namespace), mounts under the data directory, the pod bridge, the
+/// bandwidth and bridge, the namespace) and cgroups, mounts under the data directory, the pod bridge, the
 /// VXLAN device, Berth's routes (protocol 77) and its nftables tables. Safe to repeat.
 public struct HostCleanup: Sendable {
     public let configuration: AgentConfiguration
@@ -31,7 +31,8 @@ public struct HostCleanup: Sendable {
         let network = PodNetwork(configuration: configuration, logger: logger)
         for uid in (try? FileManager.default.contentsOfDirectory(atPath: configuration.podsDirectory)) ?? [] {
             await network.tearDown(podUID: uid)
-            removed.append("pod network \(PodNetwork.namespaceName(podUID: uid))")
+            PodCgroups.remove(podUID: uid)
+            removed.append("pod network \(PodNetwork.namespaceName(podUID: uid)) and cgroups")
         }
         // A mount point may carry more than one mount (stacked); detach until none is left.
         for _ in 0..<8 {

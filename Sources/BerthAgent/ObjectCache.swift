@@ -19,17 +19,27 @@ final class ObjectCache: Sendable {
     }
 
     /// Keeps `kind` (a collection path such as `/api/v1/services`) current until cancelled.
-    func watch(_ kind: String, client: APIClient, logger: Logger) async {
+    /// `keep` decides what is held of each object (nil: nothing); a change that leaves what is
+    /// held as it was does not signal, so a consumer that needs, say, only the addresses and
+    /// labels of running pods sleeps through the churn of everything else.
+    func watch(_ kind: String, client: APIClient, logger: Logger, keep: (@Sendable (JSONValue) -> JSONValue?)? = nil) async {
         await ListWatch(client: client, path: kind, logger: logger).run { items in
-            let all = Dictionary(items.map { (Self.key($0), $0) }, uniquingKeysWith: { a, _ in a })
+            let kept = keep.map { keep in items.compactMap(keep) } ?? items
+            let all = Dictionary(kept.map { (Self.key($0), $0) }, uniquingKeysWith: { a, _ in a })
             state.withLock {
                 $0.objects[kind] = all
                 $0.synced.insert(kind)
             }
             signal.yield()
         } onEvent: { type, object in
-            state.withLock { $0.objects[kind, default: [:]][Self.key(object)] = type == "DELETED" ? nil : object }
-            signal.yield()
+            let value = type == "DELETED" ? nil : (keep.map { $0(object) } ?? object)
+            let key = Self.key(object)
+            let changed = state.withLock { state -> Bool in
+                let old = state.objects[kind]?[key]
+                state.objects[kind, default: [:]][key] = value
+                return old != value
+            }
+            if changed { signal.yield() }
         }
     }
 

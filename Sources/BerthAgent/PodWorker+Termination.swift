@@ -80,18 +80,6 @@ extension PodWorker {
 
     /// runc removes a container's own cgroup; the pod's parent cgroup is ours to remove.
     private func removeCgroups() async {
-        let relative = "berth/pod-\(uid)"
-        if FileSystemInfo.cgroupVersion == 2 {
-            rmdir("/sys/fs/cgroup/\(relative)")
-            return
-        }
-        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-            let path = "/sys/fs/cgroup/\(controller)/\(relative)"
-            for child in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: "\(path)/\(child)", isDirectory: &isDirectory), isDirectory.boolValue { rmdir("\(path)/\(child)") }
-            }
-            rmdir(path)
-        }
+        PodCgroups.remove(podUID: uid)
     }
 }

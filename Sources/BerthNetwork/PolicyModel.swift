@@ -27,6 +27,26 @@ public struct PolicyPod: Sendable, Hashable {
         self.ports = ports
     }
 
+    /// From a pod as stored (JSON), without decoding the whole Pod: the policy agent reads
+    /// every pod in the cluster on each change, so this is on its hot path. Nil without an
+    /// address (nothing to match on) and for host-network pods (they share the node's
+    /// address: no policy can single them out).
+    public init?(object: JSONValue) {
+        guard let address = object["status"]?["podIP"]?.stringValue, let ip = IPv4.parse(address),
+              object["spec"]?["hostNetwork"] != .bool(true) else { return nil }
+        let metadata = object["metadata"]
+        namespace = metadata?["namespace"]?.stringValue ?? "default"
+        name = metadata?["name"]?.stringValue ?? ""
+        self.ip = ip
+        labels = (metadata?["labels"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        ports = (object["spec"]?["containers"]?.arrayValue ?? []).flatMap { container in
+            (container["ports"]?.arrayValue ?? []).compactMap { port -> NamedPort? in
+                guard let name = port["name"]?.stringValue, let number = port["containerPort"]?.intValue else { return nil }
+                return NamedPort(name: name, port: number, proto: port["protocol"]?.stringValue ?? "TCP")
+            }
+        }
+    }
+
     /// From a Pod object; nil without an address (nothing to match on).
     public init?(_ pod: Pod) {
         guard let ip = pod.status?.podIP.flatMap(IPv4.parse) else { return nil }

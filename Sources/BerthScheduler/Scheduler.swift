@@ -37,6 +37,7 @@ public struct Scheduler: Sendable {
         guard count > 0 else { return (.unschedulable(message: "0/0 nodes are available: no nodes registered.", reasons: [:]), 0) }
         let request = SchedulingRequest(pod)
         let affinity = AffinityContext(request: request, snapshot: snapshot)
+        let spread = request.spread.isEmpty ? nil : TopologySpreadContext(request: request, nodes: snapshot.nodes)
         let simple = request.isSimple && snapshot.podsWithAntiAffinity == 0 && (request.images.isEmpty || snapshot.nodesWithImages == 0)
         let wanted = feasibleNodesToFind(count)
         var feasible: [Int] = []
@@ -47,7 +48,7 @@ public struct Scheduler: Sendable {
             let index = (startIndex + evaluated) % count
             evaluated += 1
             let failures = simple ? SchedulingFilters.fastReasons(request, snapshot, index)
-                : SchedulingFilters.reasons(request, snapshot.nodes[index], affinity)
+                : SchedulingFilters.reasons(request, snapshot.nodes[index], affinity, spread)
             if failures.isEmpty {
                 feasible.append(index)
             } else {
@@ -59,12 +60,12 @@ public struct Scheduler: Sendable {
         }
         if feasible.count == 1 { return (.placed(nodeName: snapshot.nodes[feasible[0]].name, nodeIndex: feasible[0]), evaluated) }
         let best = simple ? pickBestFast(request, snapshot, feasible, using: &generator)
-            : pickBest(request, snapshot, feasible, affinity, using: &generator)
+            : pickBest(request, snapshot, feasible, affinity, spread, using: &generator)
         return (.placed(nodeName: snapshot.nodes[best].name, nodeIndex: best), evaluated)
     }
 
     private func pickBest(_ request: SchedulingRequest, _ snapshot: SchedulingSnapshot, _ feasible: [Int], _ affinity: AffinityContext,
-                          using generator: inout FastRandom) -> Int {
+                          _ spread: TopologySpreadContext?, using generator: inout FastRandom) -> Int {
         let ownerCounts = request.summary.ownerUID.flatMap { snapshot.ownerCounts[$0] }
         var zoneCounts: [String: Int]?
         if let ownerCounts {
@@ -78,7 +79,9 @@ public struct Scheduler: Sendable {
         let scores = feasible.map { index in
             let node = snapshot.nodes[index]
             if !zonesInUse, node.labels[TopologyKeys.zone] != nil { zonesInUse = true }
-            return SchedulingScores.raw(request, node, index: index, affinity, ownerCounts: ownerCounts, zoneCounts: zoneCounts)
+            var score = SchedulingScores.raw(request, node, index: index, affinity, ownerCounts: ownerCounts, zoneCounts: zoneCounts)
+            if let spread, spread.hasSoft { score.topologySpreadRaw = spread.softScore(node) }
+            return score
         }
         return Self.choose(feasible, SchedulingScores.totals(scores, zonesInUse: zonesInUse), using: &generator)
     }

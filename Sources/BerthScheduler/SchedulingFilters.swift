@@ -3,7 +3,8 @@ import BerthCore
 /// Feasibility checks, in kube-scheduler's order. Each returns the reasons a node cannot take
 /// the pod, worded as kube-scheduler words them so `FailedScheduling` reads the same.
 enum SchedulingFilters {
-    static func reasons(_ request: SchedulingRequest, _ node: NodeInfo, _ affinity: AffinityContext) -> [String] {
+    static func reasons(_ request: SchedulingRequest, _ node: NodeInfo, _ affinity: AffinityContext,
+                        _ spread: TopologySpreadContext? = nil) -> [String] {
         if node.unschedulable, !request.tolerations.contains(where: { $0.tolerates(Taint(key: TaintKeys.unschedulable, effect: "NoSchedule")) }) {
             return ["node(s) were unschedulable"]
         }
@@ -17,6 +18,7 @@ enum SchedulingFilters {
         let insufficient = insufficientResources(request.summary.requests, node)
         if !insufficient.isEmpty { return insufficient }
         if !affinity.isEmpty, let reason = podAffinityReason(request, node, affinity) { return [reason] }
+        if let spread, let reason = spread.filterReason(node) { return [reason] }
         return []
     }
 

@@ -13,6 +13,7 @@ struct SchedulingRequest {
     let preferredAffinity: [(weight: Int, term: AffinityTerm)]
     let preferredAntiAffinity: [(weight: Int, term: AffinityTerm)]
     let images: [String]
+    let spread: [SpreadConstraint]
 
     init(_ pod: Pod) {
         summary = PodSummary(pod)
@@ -32,12 +33,14 @@ struct SchedulingRequest {
             (Int($0.weight), AffinityTerm($0.podAffinityTerm, podNamespace: namespace))
         }
         images = (spec?.containers ?? []).compactMap(\.image)
+        let labels = summary.labels
+        spread = (spec?.topologySpreadConstraints ?? []).map { SpreadConstraint($0, podLabels: labels) }
     }
 
     /// Nothing but resources and spreading to decide: the fast path over `NodeHot` applies.
     var isSimple: Bool {
         nodeSelector.isEmpty && requiredNodeTerms == nil && preferredNodeTerms.isEmpty && summary.hostPorts.isEmpty
-            && summary.requests.other.isEmpty && tolerations.isEmpty && !hasPodAffinity
+            && summary.requests.other.isEmpty && tolerations.isEmpty && !hasPodAffinity && spread.isEmpty
     }
 
     var hasPodAffinity: Bool {

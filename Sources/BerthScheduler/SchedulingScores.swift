@@ -12,6 +12,8 @@ struct NodeScores {
     var ownerPodsOnNode: Int
     var ownerPodsInZone: Int
     var intolerablePreferNoSchedule: Int
+    /// Matching pods in the node's domains over soft topology spread constraints (fewer is better).
+    var topologySpreadRaw = 0.0
 }
 
 enum ScoreWeights {
@@ -22,6 +24,7 @@ enum ScoreWeights {
     static let podAffinity = 2.0
     static let spreading = 2.0
     static let taintToleration = 3.0
+    static let topologySpread = 2.0
 }
 
 enum SchedulingScores {
@@ -74,7 +77,10 @@ enum SchedulingScores {
         // One pass for the extremes (key-path maps cost more than the scoring itself here).
         var maxNodeAffinity = 0.0, maxPodAffinity = -Double.infinity, minPodAffinity = Double.infinity
         var maxOwnerOnNode = 0, maxOwnerInZone = 0, maxTaints = 0
+        var maxSpread = 0.0, minSpread = Double.infinity
         for score in scores {
+            maxSpread = max(maxSpread, score.topologySpreadRaw)
+            minSpread = min(minSpread, score.topologySpreadRaw)
             maxNodeAffinity = max(maxNodeAffinity, score.nodeAffinityRaw)
             maxPodAffinity = max(maxPodAffinity, score.podAffinityRaw)
             minPodAffinity = min(minPodAffinity, score.podAffinityRaw)
@@ -87,6 +93,9 @@ enum SchedulingScores {
                 + score.balanced * ScoreWeights.balanced
                 + score.imageLocality * ScoreWeights.imageLocality
             if maxNodeAffinity > 0 { total += 100 * score.nodeAffinityRaw / maxNodeAffinity * ScoreWeights.nodeAffinity }
+            if maxSpread > minSpread {
+                total += 100 * (maxSpread - score.topologySpreadRaw) / (maxSpread - minSpread) * ScoreWeights.topologySpread
+            }
             if maxPodAffinity > minPodAffinity {
                 total += 100 * (score.podAffinityRaw - minPodAffinity) / (maxPodAffinity - minPodAffinity) * ScoreWeights.podAffinity
             }

@@ -106,4 +106,25 @@ struct PolicyCompilerTests {
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "nft refused the rules: \(message)")
     }
+
+    @Test("a pod read from its JSON is the same as from the decoded Pod; no address or host network → none")
+    func policyPodFromJSON() throws {
+        var object: JSONValue = [
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": ["name": "web", "namespace": "a", "labels": ["app": "web", "tier": "front"]],
+            "spec": ["nodeName": "h1", "containers": [
+                ["name": "c", "image": "x", "ports": [["name": "http", "containerPort": 8080], ["containerPort": 9090], ["name": "dns", "containerPort": 53, "protocol": "UDP"]]],
+                ["name": "d", "image": "x"],
+            ]],
+            "status": ["podIP": "100.96.0.9"],
+        ]
+        let fromJSON = try #require(PolicyPod(object: object))
+        #expect(fromJSON == PolicyPod(try object.decode(Pod.self)))
+        #expect(fromJSON.ports == [.init(name: "http", port: 8080, proto: "TCP"), .init(name: "dns", port: 53, proto: "UDP")])
+        object["spec"]?["hostNetwork"] = true
+        #expect(PolicyPod(object: object) == nil)
+        object["spec"]?["hostNetwork"] = false
+        object["status"] = [:]
+        #expect(PolicyPod(object: object) == nil)
+    }
 }

@@ -43,6 +43,13 @@ enum PodValidation {
         for (index, toleration) in (spec.tolerations ?? []).enumerated() {
             validate(toleration, path: "\(path).tolerations[\(index)]", into: &errors)
         }
+        var spreadPairs = Set<String>()
+        for (index, constraint) in (spec.topologySpreadConstraints ?? []).enumerated() {
+            let constraintPath = "\(path).topologySpreadConstraints[\(index)]"
+            validate(constraint, path: constraintPath, into: &errors)
+            let pair = "{\(constraint.topologyKey), \(constraint.whenUnsatisfiable)}"
+            if !spreadPairs.insert(pair).inserted { errors.duplicate("\(constraintPath).{topologyKey, whenUnsatisfiable}", pair) }
+        }
         if let hostname = spec.hostname {
             errors.check("\(path).hostname", hostname, NameValidation.dns1123LabelProblem(hostname))
         }
@@ -144,6 +151,27 @@ enum PodValidation {
         let effects = ["NoSchedule", "PreferNoSchedule", "NoExecute"]
         if let effect = toleration.effect, !effect.isEmpty, !effects.contains(effect) { errors.notSupported("\(path).effect", effect, effects) }
         if let key = toleration.key, !key.isEmpty { errors.check("\(path).key", key, NameValidation.qualifiedNameProblem(key)) }
+    }
+
+    static func validate(_ constraint: TopologySpreadConstraint, path: String, into errors: inout FieldErrors) {
+        if constraint.maxSkew <= 0 { errors.invalid("\(path).maxSkew", String(constraint.maxSkew), "must be greater than zero") }
+        if constraint.topologyKey.isEmpty {
+            errors.required("\(path).topologyKey")
+        } else {
+            errors.check("\(path).topologyKey", constraint.topologyKey, NameValidation.qualifiedNameProblem(constraint.topologyKey))
+        }
+        let actions = ["DoNotSchedule", "ScheduleAnyway"]
+        if !actions.contains(constraint.whenUnsatisfiable) { errors.notSupported("\(path).whenUnsatisfiable", constraint.whenUnsatisfiable, actions) }
+        if let minDomains = constraint.minDomains {
+            if minDomains <= 0 { errors.invalid("\(path).minDomains", String(minDomains), "must be greater than zero") }
+            if constraint.whenUnsatisfiable != "DoNotSchedule" {
+                errors.invalid("\(path).minDomains", String(minDomains),
+                               "can only use minDomains if whenUnsatisfiable=DoNotSchedule, not \(constraint.whenUnsatisfiable)")
+            }
+        }
+        let policies = ["Honor", "Ignore"]
+        if let policy = constraint.nodeAffinityPolicy, !policies.contains(policy) { errors.notSupported("\(path).nodeAffinityPolicy", policy, policies) }
+        if let policy = constraint.nodeTaintsPolicy, !policies.contains(policy) { errors.notSupported("\(path).nodeTaintsPolicy", policy, policies) }
     }
 
     /// Kubernetes lets a pod update change only images, tolerations (additions), the active
