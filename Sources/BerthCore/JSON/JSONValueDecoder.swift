@@ -103,7 +103,57 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decodeNil(forKey key: Key) throws -> Bool { fields[key.stringValue]?.isNull ?? true }
 
-    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try decodeGeneric(type, forKey: key) }
+
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? { try decodeIfPresentGeneric(type, forKey: key) }
+
+    // Concrete overloads for the common scalars: without them every field goes through the
+    // generic path (a metatype switch with dynamic casts and a coding-path array per field),
+    // which was most of the cost of admitting and of decoding watched objects.
+
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        if case .string(let text) = try value(key) { return text }
+        return try decodeGeneric(type, forKey: key)
+    }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        if case .bool(let flag) = try value(key) { return flag }
+        return try decodeGeneric(type, forKey: key)
+    }
+
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decodeInteger(type, forKey: key) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try decodeInteger(type, forKey: key) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decodeInteger(type, forKey: key) }
+
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        guard let found = fields[key.stringValue] else { return nil }
+        if case .string(let text) = found { return text }
+        return try decodeIfPresentGeneric(type, forKey: key)
+    }
+
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+        guard let found = fields[key.stringValue] else { return nil }
+        if case .bool(let flag) = found { return flag }
+        return try decodeIfPresentGeneric(type, forKey: key)
+    }
+
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try decodeIntegerIfPresent(type, forKey: key) }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try decodeIntegerIfPresent(type, forKey: key) }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try decodeIntegerIfPresent(type, forKey: key) }
+
+    private func decodeInteger<I: FixedWidthInteger & Decodable>(_ type: I.Type, forKey key: Key) throws -> I {
+        if case .number(let text) = try value(key), let number = I(text) { return number }
+        return try decodeGeneric(type, forKey: key)
+    }
+
+    private func decodeIntegerIfPresent<I: FixedWidthInteger & Decodable>(_ type: I.Type, forKey key: Key) throws -> I? {
+        guard let found = fields[key.stringValue] else { return nil }
+        if case .number(let text) = found, let number = I(text) { return number }
+        return try decodeIfPresentGeneric(type, forKey: key)
+    }
+
+    /// The general path, which also words every error (null, wrong type) with its coding path.
+    private func decodeGeneric<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let found = try value(key)
         if found.isNull, T.self != JSONValue.self {
             throw DecodingError.valueNotFound(T.self, .init(codingPath: codingPath + [key], debugDescription: "expected a value, got null"))
@@ -111,7 +161,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return try Scalars.decode(type, found, codingPath + [key])
     }
 
-    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+    private func decodeIfPresentGeneric<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         guard let found = fields[key.stringValue], !found.isNull else { return nil }
         return try Scalars.decode(type, found, codingPath + [key])
     }
