@@ -45,6 +45,9 @@ private final class EncodingNode {
         makeObject()
         guard case .object(var fields) = content else { fatalError("unreachable: node is an object") }
         if let existing = fields[key] { return existing }
+        // Let go of the enum's reference first, so the dictionary grows in place instead of
+        // being copied for every field added.
+        content = .empty
         let node = EncodingNode()
         fields[key] = node
         content = .object(fields)
@@ -56,6 +59,7 @@ private final class EncodingNode {
     func append() -> EncodingNode {
         makeArray()
         guard case .array(var items) = content else { fatalError("unreachable: node is an array") }
+        content = .empty
         let node = EncodingNode()
         items.append(node)
         content = .array(items)
@@ -133,6 +137,18 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try ScalarEncoding.encode(value, into: node.child(key.stringValue), path: codingPath + [key])
     }
+
+    // The common scalars directly: no dynamic casts, no coding-path array per field.
+    mutating func encode(_ value: String, forKey key: Key) throws { node.set(key.stringValue, .string(value)) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { node.set(key.stringValue, .bool(value)) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { node.set(key.stringValue, .number(String(value))) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { node.set(key.stringValue, .number(String(value))) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { node.set(key.stringValue, .number(String(value))) }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { if let value { node.set(key.stringValue, .string(value)) } }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { if let value { node.set(key.stringValue, .bool(value)) } }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { if let value { node.set(key.stringValue, .number(String(value))) } }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { if let value { node.set(key.stringValue, .number(String(value))) } }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { if let value { node.set(key.stringValue, .number(String(value))) } }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let child = node.child(key.stringValue)
