@@ -93,6 +93,36 @@ public struct ObjectStorage: Sendable {
         return ObjectCodec.withResourceVersion(object, result.revision)
     }
 
+    /// What `update(_:_:expectedRevision:reserving:releasing:)` found.
+    public enum ReservingUpdateOutcome: Sendable {
+        case updated(JSONValue)
+        /// Some keys to reserve exist already; nothing was written.
+        case keysTaken([String])
+    }
+
+    /// Replaces an object if it is still at `revision` and, in the same transaction, reserves
+    /// keys that must not exist yet and deletes keys it no longer holds (a Service whose node
+    /// ports change). 409 Conflict when the object moved on, 404 when it is gone.
+    public func update(_ descriptor: ResourceDescriptor, _ object: JSONValue, expectedRevision revision: Int64,
+                       reserving keys: [String: [UInt8]], releasing released: [String]) async throws(BerthError) -> ReservingUpdateOutcome {
+        let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        let namespace = object.value(at: ["metadata", "namespace"])?.stringValue
+        let key = key(descriptor, namespace: namespace, name: name)
+        let reserved = keys.keys.sorted()
+        let compares = [Compare.unchanged(key, since: revision)] + reserved.map { Compare.absent($0) }
+        let writes = [Operation.put(key: key, value: ObjectCodec.encode(object))] + reserved.map { Operation.put(key: $0, value: keys[$0] ?? []) }
+            + released.map { Operation.delete(key: $0) }
+        let result = try await kv.txn(if: compares, then: writes, else: ([key] + reserved).map { Operation.get(key: $0) })
+        if result.succeeded { return .updated(ObjectCodec.withResourceVersion(object, result.revision)) }
+        guard case .get(let current) = result.results.first, let current else { throw BerthError.notFound(descriptor.plural, name, group: descriptor.group) }
+        if current.modRevision != revision { throw BerthError.conflict(descriptor.plural, name, group: descriptor.group) }
+        var taken: [String] = []
+        for (index, reservedKey) in reserved.enumerated() where index + 1 < result.results.count {
+            if case .get(.some) = result.results[index + 1] { taken.append(reservedKey) }
+        }
+        return .keysTaken(taken)
+    }
+
     /// Deletes an object if it is still at `revision` (any revision when nil); returns its last state.
     /// Deletes an object if it is still at `revision` (any revision when nil), with `alsoDelete`
     /// (keys it reserved) in the same transaction.

@@ -126,6 +126,111 @@ extension APIServer {
         return ServiceAddressPlan(object: result, keys: keys, requested: requested)
     }
 
+    /// What Kubernetes carries over on a Service update, applied before admission: the cluster
+    /// IP when the new spec leaves it out (kubectl apply and PUTs of a manifest do), node ports
+    /// kept from the old port with the same number and protocol, and node ports dropped when the
+    /// type no longer uses them.
+    static func prepareServiceUpdate(old: JSONValue, new: JSONValue) -> JSONValue {
+        var result = new
+        let type = new.value(at: ["spec", "type"])?.stringValue ?? "ClusterIP"
+        if type != "ExternalName", (new.value(at: ["spec", "clusterIP"])?.stringValue ?? "").isEmpty,
+           let oldIP = old.value(at: ["spec", "clusterIP"])?.stringValue, !oldIP.isEmpty {
+            for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
+                result.set(old.value(at: ["spec", field]), at: ["spec", field])
+            }
+        }
+        guard var ports = new.value(at: ["spec", "ports"])?.arrayValue else { return result }
+        if type == "NodePort" || type == "LoadBalancer" {
+            var previous: [String: JSONValue] = [:]
+            for port in old.value(at: ["spec", "ports"])?.arrayValue ?? [] {
+                if let nodePort = port["nodePort"], nodePort.intValue ?? 0 > 0 { previous[Self.portIdentity(port)] = nodePort }
+            }
+            for index in ports.indices where (ports[index]["nodePort"]?.intValue ?? 0) == 0 {
+                if let kept = previous[Self.portIdentity(ports[index])] { ports[index]["nodePort"] = kept }
+            }
+        } else {
+            for index in ports.indices { ports[index]["nodePort"] = nil }
+        }
+        result.set(.array(ports), at: ["spec", "ports"])
+        return result
+    }
+
+    private static func portIdentity(_ port: JSONValue) -> String {
+        "\(port["port"]?.intValue ?? 0)/\(port["protocol"]?.stringValue ?? "TCP")"
+    }
+
+    /// A Service update's addresses: the keys it newly reserves, the keys it lets go, and which
+    /// reservations the user asked for by value.
+    struct ServiceUpdatePlan {
+        var object: JSONValue
+        var reserving: [String: [UInt8]]
+        var releasing: [String]
+        var requested: [String: StatusCause]
+    }
+
+    /// After admission: a changed cluster IP is refused (immutable); a Service that had none
+    /// (ExternalName before) gets one; new node ports are reserved (a taken requested one is a
+    /// 422), missing ones drawn, and ports no longer used released — all in the update's own
+    /// transaction.
+    func planServiceUpdate(old: JSONValue, new: JSONValue) async throws(BerthError) -> ServiceUpdatePlan {
+        let name = new.value(at: ["metadata", "name"])?.stringValue ?? ""
+        let oldKeys = Set(Self.reservedKeys(old))
+        let type = new.value(at: ["spec", "type"])?.stringValue ?? "ClusterIP"
+        let oldIP = old.value(at: ["spec", "clusterIP"])?.stringValue ?? ""
+        let newIP = new.value(at: ["spec", "clusterIP"])?.stringValue ?? ""
+        if type == "ExternalName" {
+            var object = new
+            for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] { object.set(nil, at: ["spec", field]) }
+            return ServiceUpdatePlan(object: object, reserving: [:], releasing: oldKeys.sorted(), requested: [:])
+        }
+        if IPv4.parse(oldIP) == nil && oldIP != "None" {
+            // No address before (an ExternalName Service): allocate as a create does.
+            let plan = try await planServiceAddresses(new)
+            let reserving = plan.keys.filter { !oldKeys.contains($0.key) }
+            return ServiceUpdatePlan(object: plan.object, reserving: reserving, releasing: oldKeys.subtracting(plan.keys.keys).sorted(),
+                                     requested: plan.requested)
+        }
+        if newIP != oldIP {
+            throw BerthError.invalid(kind: "Service", name: name, causes: [.invalid("spec.clusterIP", newIP, "field is immutable")])
+        }
+        var object = new
+        var keys: Set<String> = []
+        if IPv4.parse(oldIP) != nil { keys.insert(Self.clusterIPPrefix + oldIP) }
+        var reserving: [String: [UInt8]] = [:]
+        var requested: [String: StatusCause] = [:]
+        if type == "NodePort" || type == "LoadBalancer" {
+            let value = Self.reservation(new)
+            var ports = new.value(at: ["spec", "ports"])?.arrayValue ?? []
+            for index in ports.indices {
+                if let port = ports[index]["nodePort"]?.intValue, port != 0 {
+                    let key = Self.nodePortPrefix + String(port)
+                    if !keys.insert(key).inserted {
+                        throw BerthError.invalid(kind: "Service", name: name, causes: [.invalid("spec.ports[\(index)].nodePort", String(port), "Duplicate value")])
+                    }
+                    if !oldKeys.contains(key) {
+                        reserving[key] = value
+                        requested[key] = .invalid("spec.ports[\(index)].nodePort", String(port), "provided port is already allocated")
+                    }
+                    continue
+                }
+                var free: Int?
+                for _ in 0..<64 {
+                    let candidate = Int.random(in: 30000...32767)
+                    let key = Self.nodePortPrefix + String(candidate)
+                    if !keys.contains(key), !oldKeys.contains(key), try await isFree(key) { free = candidate; break }
+                }
+                guard let free else { throw BerthError(.internalError, "failed to allocate a node port: range is full") }
+                let key = Self.nodePortPrefix + String(free)
+                keys.insert(key)
+                reserving[key] = value
+                ports[index]["nodePort"] = .number(String(free))
+            }
+            object.set(.array(ports), at: ["spec", "ports"])
+            if object.value(at: ["spec", "externalTrafficPolicy"]) == nil { object.set("Cluster", at: ["spec", "externalTrafficPolicy"]) }
+        }
+        return ServiceUpdatePlan(object: object, reserving: reserving, releasing: oldKeys.subtracting(keys).sorted(), requested: requested)
+    }
+
     /// Makes the reservation keys match the stored Services: missing ones written, orphans
     /// (their Service gone) removed. Runs at start-up.
     func repairServiceAllocations() async throws(BerthError) {

@@ -82,9 +82,17 @@ extension APIServer {
                 if requestedRevision != currentRevision { throw BerthError.conflict(descriptor.plural, name, group: descriptor.group) }
             }
             updated = try carryServerFields(descriptor, target.subresource, from: current, into: updated)
+            let isServiceSpec = descriptor.kind == "Service" && target.subresource == nil
+            if isServiceSpec { updated = Self.prepareServiceUpdate(old: current, new: updated) }
             var prepared = try admit(descriptor, updated, old: current, query)
             prepared.object = bumpGeneration(descriptor, prepared.object, old: current)
             prepared.object = try await admitAcrossObjects(descriptor, prepared.object, old: current, subresource: target.subresource)
+            var servicePlan: ServiceUpdatePlan?
+            if isServiceSpec {
+                let plan = try await planServiceUpdate(old: current, new: prepared.object)
+                prepared.object = plan.object
+                servicePlan = plan
+            }
             if query["dryRun"] == "All" { return (prepared.object, prepared.warnings) }
             // A write that changes nothing is not a write: the resourceVersion stays, no event fires.
             var unchanged = current
@@ -103,7 +111,18 @@ extension APIServer {
                     continue
                 }
             }
-            do {
+            do throws(BerthError) {
+                if let servicePlan, !servicePlan.reserving.isEmpty || !servicePlan.releasing.isEmpty {
+                    switch try await storage.update(descriptor, prepared.object, expectedRevision: currentRevision,
+                                                    reserving: servicePlan.reserving, releasing: servicePlan.releasing) {
+                    case .updated(let stored):
+                        return (stored, prepared.warnings)
+                    case .keysTaken(let taken):
+                        let causes = taken.compactMap { servicePlan.requested[$0] }
+                        if !causes.isEmpty { throw BerthError.invalid(kind: "Service", name: name, causes: causes) }
+                        continue // a drawn port was taken meanwhile: draw again
+                    }
+                }
                 return (try await storage.update(descriptor, prepared.object, expectedRevision: currentRevision), prepared.warnings)
             } catch where error.code == .conflict && (!preconditionFromBody || requested.isEmpty) {
                 continue

@@ -15,6 +15,8 @@ public enum JSONValue: Sendable, Hashable {
         }
         set {
             guard case .object(var fields) = self else { return }
+            // Drop self's reference first so the dictionary is changed in place, not copied.
+            self = .null
             fields[key] = newValue
             self = .object(fields)
         }
@@ -59,10 +61,11 @@ public enum JSONValue: Sendable, Hashable {
             return
         }
         guard case .object(var fields) = self else { return }
+        self = .null
         if path.count == 1 {
             fields[first] = newValue
         } else {
-            var child = fields[first] ?? .object([:])
+            var child = fields.removeValue(forKey: first) ?? .object([:])
             if case .object = child {} else { child = .object([:]) }
             child.set(newValue, at: Array(path.dropFirst()))
             fields[first] = child
