@@ -61,6 +61,16 @@ extension APIServer {
         try await storage.kv.get(key) == nil
     }
 
+    /// A random node port whose key `usable` accepts and no Service holds yet.
+    private func drawNodePort(_ usable: (String) -> Bool) async throws(BerthError) -> Int {
+        for _ in 0..<64 {
+            let candidate = Int.random(in: 30000...32767)
+            let key = Self.nodePortPrefix + String(candidate)
+            if usable(key), try await isFree(key) { return candidate }
+        }
+        throw BerthError(.internalError, "failed to allocate a node port: range is full")
+    }
+
     func planServiceAddresses(_ service: JSONValue) async throws(BerthError) -> ServiceAddressPlan {
         var result = service
         var keys: [String: [UInt8]] = [:]
@@ -110,13 +120,7 @@ extension APIServer {
                     requested[key] = .invalid("spec.ports[\(index)].nodePort", String(port), "provided port is already allocated")
                     continue
                 }
-                var free: Int?
-                for _ in 0..<64 {
-                    let candidate = Int.random(in: 30000...32767)
-                    let key = Self.nodePortPrefix + String(candidate)
-                    if keys[key] == nil, try await isFree(key) { free = candidate; break }
-                }
-                guard let free else { throw BerthError(.internalError, "failed to allocate a node port: range is full") }
+                let free = try await drawNodePort { keys[$0] == nil }
                 keys[Self.nodePortPrefix + String(free)] = value
                 ports[index]["nodePort"] = .number(String(free))
             }
@@ -213,13 +217,7 @@ extension APIServer {
                     }
                     continue
                 }
-                var free: Int?
-                for _ in 0..<64 {
-                    let candidate = Int.random(in: 30000...32767)
-                    let key = Self.nodePortPrefix + String(candidate)
-                    if !keys.contains(key), !oldKeys.contains(key), try await isFree(key) { free = candidate; break }
-                }
-                guard let free else { throw BerthError(.internalError, "failed to allocate a node port: range is full") }
+                let free = try await drawNodePort { !keys.contains($0) && !oldKeys.contains($0) }
                 let key = Self.nodePortPrefix + String(free)
                 keys.insert(key)
                 reserving[key] = value
