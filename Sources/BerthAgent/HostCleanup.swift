@@ -31,7 +31,7 @@ public struct HostCleanup: Sendable {
         let network = PodNetwork(configuration: configuration, logger: logger)
         for uid in (try? FileManager.default.contentsOfDirectory(atPath: configuration.podsDirectory)) ?? [] {
             await network.tearDown(podUID: uid)
-            PodCgroups.remove(podUID: uid)
+            await PodCgroups.removeSoon(podUID: uid)
             removed.append("pod network \(PodNetwork.namespaceName(podUID: uid)) and cgroups")
         }
         // A mount point may carry more than one mount (stacked); detach until none is left.

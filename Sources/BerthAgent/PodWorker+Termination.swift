@@ -80,6 +80,6 @@ extension PodWorker {
 
     /// runc removes a container's own cgroup; the pod's parent cgroup is ours to remove.
     private func removeCgroups() async {
-        PodCgroups.remove(podUID: uid)
+        await PodCgroups.removeSoon(podUID: uid)
     }
 }

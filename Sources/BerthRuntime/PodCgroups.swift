@@ -8,22 +8,33 @@ public enum PodCgroups {
     public static func relativePath(podUID: String) -> String { "berth/pod-\(podUID)" }
 
     /// Removes the pod's cgroups, children first; a cgroup that still holds a process stays.
-    public static func remove(podUID: String) {
+    /// Returns whether none is left.
+    @discardableResult
+    public static func remove(podUID: String) -> Bool {
         let relative = relativePath(podUID: podUID)
-        if FileSystemInfo.cgroupVersion == 2 {
-            removeTree("/sys/fs/cgroup/\(relative)")
-            return
-        }
+        if FileSystemInfo.cgroupVersion == 2 { return removeTree("/sys/fs/cgroup/\(relative)") }
+        var gone = true
         for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-            removeTree("/sys/fs/cgroup/\(controller)/\(relative)")
+            if !removeTree("/sys/fs/cgroup/\(controller)/\(relative)") { gone = false }
+        }
+        return gone
+    }
+
+    /// Removes the cgroups, retrying for a few seconds: right after a KILL the container's own
+    /// cgroup can still hold the dying process (rmdir says EBUSY), which keeps the pod's too.
+    public static func removeSoon(podUID: String) async {
+        for _ in 0..<30 {
+            if remove(podUID: podUID) { return }
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 
-    private static func removeTree(_ path: String) {
+    private static func removeTree(_ path: String) -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return true }
         for child in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: "\(path)/\(child)", isDirectory: &isDirectory), isDirectory.boolValue { rmdir("\(path)/\(child)") }
         }
-        rmdir(path)
+        return rmdir(path) == 0 || errno == ENOENT
     }
 }
