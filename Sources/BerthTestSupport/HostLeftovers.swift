@@ -3,7 +3,8 @@ import Foundation
 import Glibc
 
 /// Removes what a node agent with data directory `dataDirectory` may have left on the host
-/// after a failed test: runc containers, mounts under the directory, pod network namespaces.
+/// after a failed test: runc containers, mounts under the directory, pod network namespaces
+/// and cgroups.
 public enum HostLeftovers {
     public static func remove(dataDirectory: String) {
         let runcRoot = dataDirectory + "/node/runtime/runc"
@@ -17,6 +18,11 @@ public enum HostLeftovers {
         }
         for uid in (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/node/pods")) ?? [] {
             _ = try? runCommand("/usr/sbin/ip", ["netns", "delete", "berth-\(uid.prefix(18))"])
+            // The pod's cgroups, once the killed processes are gone (a few tries).
+            for _ in 0..<20 {
+                if PodCgroups.remove(podUID: uid) { break }
+                usleep(100_000)
+            }
         }
     }
 
