@@ -28,12 +28,13 @@ let package = Package(
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "CBerthSys"),
         .target(name: "BerthCore", swiftSettings: swiftSettings),
         .target(
             name: "BerthImages",
             dependencies: [
-                "BerthCore", "CZlib", "CBerthSys",
+                "BerthCore", "CZlib", "CZstd", "CBerthSys",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

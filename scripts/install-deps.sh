@@ -9,6 +9,8 @@ packages=(
   curl             # end-to-end tests and benchmarks
   ca-certificates
   zlib1g-dev       # gzip layers are inflated with the system zlib
+  libzstd-dev      # zstd layers are decompressed with the system libzstd
+  zstd             # the zstd layer tests compress with the CLI
   runc             # the OCI runtime every container runs under
   conmon           # one monitor per container: logs, exit codes, survives agent restarts
   containernetworking-plugins  # CNI bridge, host-local, loopback, bandwidth, portmap

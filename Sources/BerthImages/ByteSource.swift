@@ -104,8 +104,13 @@ enum LayerCompression {
         let file = try PosixFile(path: path, flags: O_RDONLY)
         var head = [UInt8](repeating: 0, count: 4)
         let count = try head.withMutableBytes { (buffer) throws(BerthError) in try file.read(into: buffer) }
-        if count >= 2 && head[0] == 0x1f && head[1] == 0x8b { return .gzip }
-        if count >= 4 && head == [0x28, 0xb5, 0x2f, 0xfd] { return .zstd }
+        return sniff(head[..<count])
+    }
+
+    static func sniff(_ head: some Collection<UInt8>) -> LayerCompression {
+        let bytes = Array(head.prefix(4))
+        if bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b { return .gzip }
+        if bytes == [0x28, 0xb5, 0x2f, 0xfd] { return .zstd }
         return .none
     }
 }

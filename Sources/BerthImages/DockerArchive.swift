@@ -40,7 +40,11 @@ public enum DockerArchive {
                     throw BerthError(.badRequest, "docker archive manifest names a layer that is not in the archive")
                 }
                 let compression = try LayerCompression.detect(path: store.content.path(for: layer.digest))
-                let mediaType = compression == .gzip ? MediaType.dockerLayerGzip : "application/vnd.docker.image.rootfs.diff.tar"
+                let mediaType = switch compression {
+                case .gzip: MediaType.dockerLayerGzip
+                case .zstd: MediaType.ociLayerZstd
+                case .none: "application/vnd.docker.image.rootfs.diff.tar"
+                }
                 layers.append(Descriptor(mediaType: mediaType, digest: layer.digest, size: layer.size))
             }
             let manifest = ImageManifest(mediaType: MediaType.dockerManifest,

@@ -32,7 +32,7 @@ public final class LayerStore: Sendable {
             switch try LayerCompression.detect(path: blob) {
             case .gzip: source = try GzipByteSource(FileByteSource(path: blob))
             case .none: source = try FileByteSource(path: blob)
-            case .zstd: throw BerthError(.badRequest, "layer \(layer.digest) is zstd-compressed, which this build cannot read")
+            case .zstd: source = try ZstdByteSource(FileByteSource(path: blob))
             }
             let unpackedDigest = try LayerUnpacker(root: partial).unpack(source)
             if let diffID, diffID != unpackedDigest {

@@ -64,6 +64,58 @@ struct LayerUnpackTests {
         #expect((try FileManager.default.attributesOfItem(atPath: scratch + "/root/hello.txt")[.size] as? Int) == 200_000)
     }
 
+    /// Compresses `bytes` with the zstd CLI, as one frame.
+    func zstdFrame(_ bytes: [UInt8], name: String) throws -> [UInt8] {
+        let path = scratch + "/" + name
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let zstd = try Process.run(URL(fileURLWithPath: "/usr/bin/zstd"), arguments: ["-q", "-f", "-3", path, "-o", path + ".zst"])
+        zstd.waitUntilExit()
+        return Array(try Data(contentsOf: URL(fileURLWithPath: path + ".zst")))
+    }
+
+    @Test("zstd layers unpack to the same diff ID as the plain tar, also as several frames")
+    func zstd() throws {
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var tar = TarWriter()
+        tar.addFile("hello.txt", contents: Array(repeating: UInt8(ascii: "z"), count: 300_000))
+        let random = (0..<200_000).map { _ in UInt8.random(in: 0...255) }
+        tar.addFile("random.bin", contents: random)
+        let plain = tar.finish()
+        // Two frames split mid-file: the decoder must carry on across the frame boundary.
+        let half = plain.count / 2
+        let compressed = try zstdFrame(Array(plain[..<half]), name: "a") + zstdFrame(Array(plain[half...]), name: "b")
+        #expect(LayerCompression.sniff(compressed) == .zstd)
+        FileManager.default.createFile(atPath: scratch + "/layer.zst", contents: Data(compressed))
+        let source = try ZstdByteSource(try FileByteSource(path: scratch + "/layer.zst"))
+        let diffID = try LayerUnpacker(root: scratch + "/root").unpack(source)
+        #expect(diffID == Digest.sha256(of: plain))
+        #expect((try FileManager.default.attributesOfItem(atPath: scratch + "/root/hello.txt")[.size] as? Int) == 300_000)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: scratch + "/root/random.bin")) == Data(random))
+    }
+
+    @Test("truncated or corrupt zstd layers are refused with a clear reason")
+    func zstdDamaged() throws {
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var tar = TarWriter()
+        tar.addFile("data.bin", contents: (0..<100_000).map { _ in UInt8.random(in: 0...255) })
+        let compressed = try zstdFrame(tar.finish(), name: "layer")
+        var corrupt = compressed
+        for index in stride(from: 40, to: corrupt.count - 8, by: 97) { corrupt[index] ^= 0x5a }
+        let cases: [(String, [UInt8], String)] = [
+            ("truncated", Array(compressed[..<(compressed.count / 2)]), "truncated zstd"),
+            ("corrupt", corrupt, "corrupt zstd"),
+        ]
+        for (name, bytes, reason) in cases {
+            let root = scratch + "/root-" + name
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: scratch + "/" + name + ".zst", contents: Data(bytes))
+            let error = #expect(throws: BerthError.self) {
+                _ = try LayerUnpacker(root: root).unpack(try ZstdByteSource(try FileByteSource(path: scratch + "/" + name + ".zst")))
+            }
+            #expect(error?.message.contains(reason) == true, "\(name): \(error?.message ?? "no error")")
+        }
+    }
+
     @Test("whiteouts and opaque directories become overlayfs markers")
     func whiteouts() throws {
         defer { try? FileManager.default.removeItem(atPath: scratch) }

@@ -37,12 +37,13 @@ struct RegistryPullTests {
         }
 
         /// Pushes the local busybox image as `name` with skopeo.
-        func push(_ store: ImageStore, as name: String, credentials: String? = nil) throws {
+        func push(_ store: ImageStore, as name: String, credentials: String? = nil, compression: String? = nil) throws {
             let image = try BusyboxImage.ensure(in: store)
             let layout = directory + "/layout"
             try OCILayout.export(image, to: layout, from: store)
             var arguments = ["copy", "--dest-tls-verify=false"]
             if let credentials { arguments += ["--dest-creds", credentials] }
+            if let compression { arguments += ["--dest-compress", "--dest-compress-format", compression, "--format", "oci"] }
             let result = try runCommand("/usr/bin/skopeo", arguments + ["oci:\(layout):latest", "docker://127.0.0.1:\(port)/\(name)"], timeout: 120)
             guard result.status == 0 else { throw BerthError(.internalError, "skopeo push failed: \(result.error)") }
         }
@@ -82,6 +83,25 @@ struct RegistryPullTests {
             }
             #expect(missing?.code == .notFound)
             await client.shutdown()
+        }
+    }
+
+    @Test("a zstd-compressed image pulls, its layer unpacks to the image's diff ID")
+    func zstdImage() async throws {
+        let registry = try Registry()
+        defer { registry.stop() }
+        try await withStores { source, node, _ in
+            try registry.push(source, as: "tools/busybox:zstd", compression: "zstd")
+            let client = RegistryClient(store: node)
+            let image: LocalImage
+            do { image = try await client.pull(try ImageReference(parsing: "127.0.0.1:\(registry.port)/tools/busybox:zstd"), credentials: []) } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+            #expect(image.manifest.layers.map(\.mediaType) == [MediaType.ociLayerZstd])
+            let lower = try node.layers.lowerDirectories(for: image)
+            #expect(FileManager.default.isExecutableFile(atPath: lower[0] + "/bin/busybox"))
         }
     }
 

@@ -1,0 +1,3 @@
+// zstd layers (application/vnd.oci.image.layer.v1.tar+zstd) are decompressed with the system
+// libzstd's streaming API.
+#include <zstd.h>
