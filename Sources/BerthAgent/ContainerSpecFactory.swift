@@ -32,6 +32,12 @@ struct ContainerSpecFactory: Sendable {
             workingDirectory: container.workingDir ?? (imageConfig?.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"),
             hostname: hostname, cgroupsPath: "/berth/pod-\(pod.metadata.uid ?? "x")/\(id)")
         configuration.networkNamespace = sandbox.networkNamespace
+        if pod.spec?.hostIPC == true {
+            configuration.hostIPC = true
+        } else {
+            configuration.ipcNamespace = PodIPC.namespacePath(podDirectory: sandbox.podDirectory)
+            configuration.sharedMemory = PodIPC.sharedMemoryPath(podDirectory: sandbox.podDirectory)
+        }
         configuration.mounts = try mounts(for: container, sandbox: sandbox)
         let user = try Self.user(container: container, pod: pod, imageUser: imageConfig?.User, rootfs: rootfs)
         configuration.uid = user.uid

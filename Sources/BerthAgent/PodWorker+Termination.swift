@@ -15,6 +15,7 @@ extension PodWorker {
         context.logger.debug("pod containers stopped", metadata: ["pod": "\(record.namespace)/\(record.name)"])
         for name in names { OverlayMount.unmount("\(podDirectory)/containers/\(name)/rootfs") }
         PodVolumes.tearDown(podDirectory: podDirectory)
+        PodIPC.tearDown(podDirectory: podDirectory)
         await context.network.tearDown(podUID: uid)
         context.logger.debug("pod network removed", metadata: ["pod": "\(record.namespace)/\(record.name)"])
         await removeCgroups()

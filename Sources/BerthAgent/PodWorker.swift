@@ -128,13 +128,14 @@ actor PodWorker {
         context.logger.trace("pod status reported", metadata: ["pod": "\(record.namespace)/\(record.name)"])
     }
 
-    /// Directories, network namespace, /etc files and volumes. The namespace's interfaces are
+    /// Directories, network and IPC namespaces, /dev/shm, /etc files and volumes. The namespace's interfaces are
     /// plumbed in the background (`attachment`): containers are created meanwhile and started
     /// only once the pod has its address (`networkAddress`).
     private func prepareSandbox() async throws(BerthError) {
         try PodVolumes.makeDirectory(podDirectory, mode: 0o755)
         if record.startTime == nil { record.startTime = Date() }
         try await context.network.createNamespace(podUID: uid)
+        if pod.spec?.hostIPC != true { try await PodIPC.setUp(podDirectory: podDirectory) }
         if let ip = record.podIP {
             // Adopted after an agent restart: the port exists, the guard table is new.
             await context.network.guardPort(podUID: uid, ip: ip)

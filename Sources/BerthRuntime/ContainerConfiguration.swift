@@ -13,6 +13,12 @@ public struct ContainerConfiguration: Sendable {
     public var hostname: String
     /// The pod's network namespace (`/run/netns/…`); nil gives the container the host's network.
     public var networkNamespace: String?
+    /// The IPC namespace to join (the pod's, see `PodIPC`); nil gives the container its own.
+    public var ipcNamespace: String?
+    /// `hostIPC`: the host's IPC namespace and /dev/shm; overrides `ipcNamespace`.
+    public var hostIPC = false
+    /// A tmpfs bound at /dev/shm (the pod's, shared by its containers); nil gives the container its own.
+    public var sharedMemory: String?
     public var mounts: [RuntimeSpec.Mount] = []
     public var cgroupsPath: String
     public var resources = ContainerResources()

@@ -1,8 +1,8 @@
 import CBerthSys
 import Glibc
 
-/// Builds the OCI `config.json` for a container: its own pid, mount, ipc and uts namespaces, the
-/// pod's network namespace, cgroup limits, and the default sandbox (capabilities, seccomp,
+/// Builds the OCI `config.json` for a container: its own pid, mount and uts namespaces, the
+/// pod's network and IPC namespaces (and /dev/shm), cgroup limits, and the default sandbox (capabilities, seccomp,
 /// masked paths, no new privileges).
 public enum SpecBuilder {
     public static func spec(for container: ContainerConfiguration) -> RuntimeSpec {
@@ -16,10 +16,8 @@ public enum SpecBuilder {
         for name in container.addCapabilities.map(normalize) where name == "CAP_ALL" || !capabilities.contains(name) {
             if name == "CAP_ALL" { capabilities = DefaultSecurity.allCapabilities } else { capabilities.append(name) }
         }
-        var namespaces = [
-            RuntimeSpec.Namespace(type: "pid"), RuntimeSpec.Namespace(type: "mount"),
-            RuntimeSpec.Namespace(type: "ipc"), RuntimeSpec.Namespace(type: "uts"),
-        ]
+        var namespaces = [RuntimeSpec.Namespace(type: "pid"), RuntimeSpec.Namespace(type: "mount"), RuntimeSpec.Namespace(type: "uts")]
+        if !container.hostIPC { namespaces.append(.init(type: "ipc", path: container.ipcNamespace)) }
         if let network = container.networkNamespace { namespaces.append(.init(type: "network", path: network)) }
         if FileSystemInfo.cgroupVersion == 2 { namespaces.append(.init(type: "cgroup")) }
 
@@ -44,18 +42,24 @@ public enum SpecBuilder {
             seccomp: container.privileged ? nil : DefaultSecurity.seccompProfile, sysctl: nil)
         return RuntimeSpec(
             process: process, root: .init(path: container.rootfs, readonly: container.readOnlyRootfs ? true : nil),
-            hostname: container.hostname, mounts: baseMounts(privileged: container.privileged) + container.mounts, linux: linux)
+            hostname: container.hostname, mounts: baseMounts(privileged: container.privileged, sharedMemory: sharedMemory(container)) + container.mounts, linux: linux)
+    }
+
+    /// Where /dev/shm comes from: the host's with `hostIPC`, else the pod's tmpfs when it has one.
+    static func sharedMemory(_ container: ContainerConfiguration) -> String? {
+        container.hostIPC ? "/dev/shm" : container.sharedMemory
     }
 
     /// The file systems every Linux container expects, as `runc spec` lays them out.
-    static func baseMounts(privileged: Bool) -> [RuntimeSpec.Mount] {
+    static func baseMounts(privileged: Bool, sharedMemory: String? = nil) -> [RuntimeSpec.Mount] {
         let sysOptions = privileged ? ["nosuid", "noexec", "nodev"] : ["nosuid", "noexec", "nodev", "ro"]
         return [
             .init(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
             .init(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
             .init(destination: "/dev/pts", type: "devpts", source: "devpts",
                   options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
-            .init(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+            sharedMemory.map { .init(destination: "/dev/shm", type: "bind", source: $0, options: ["rbind", "nosuid", "noexec", "nodev"]) }
+                ?? .init(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
             .init(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
             .init(destination: "/sys", type: "sysfs", source: "sysfs", options: sysOptions),
             .init(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"]),

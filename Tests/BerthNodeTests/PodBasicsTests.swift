@@ -34,6 +34,33 @@ struct PodBasicsTests {
         }
     }
 
+    @Test("containers of a pod share one IPC namespace and /dev/shm; another pod and the host do not")
+    func sharedIPC() async throws {
+        try await withNode { node in
+            try await node.createPod(Manifest.pod("pair", [Manifest.container("a", "sleep 3600"), Manifest.container("b", "sleep 3600")]))
+            try await node.createPod(Manifest.pod("loner", [Manifest.container("c", "sleep 3600")]))
+            let pair = try await node.waitForPod("pair", "Running") { $0.status?.phase == "Running" && $0.isReady }
+            let loner = try await node.waitForPod("loner", "Running") { $0.status?.phase == "Running" }
+            func ipc(_ pod: Pod, _ container: String) throws -> String {
+                try node.runcExec(pod, container: container, ["readlink", "/proc/self/ns/ipc"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let (a, b, c) = (try ipc(pair, "a"), try ipc(pair, "b"), try ipc(loner, "c"))
+            let host = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/ipc")
+            #expect(a.hasPrefix("ipc:[") && a == b, "\(a) vs \(b)")
+            #expect(c != a && c.hasPrefix("ipc:["))
+            #expect(host != a && host != c)
+            #expect(try node.runcExec(pair, container: "a", ["sh", "-c", "echo shared-token > /dev/shm/token"]).status == 0)
+            #expect(try node.runcExec(pair, container: "b", ["cat", "/dev/shm/token"]).output == "shared-token\n")
+            #expect(try node.runcExec(loner, container: "c", ["cat", "/dev/shm/token"]).status != 0)
+            let shm = try node.runcExec(pair, container: "b", ["sh", "-c", "grep ' /dev/shm ' /proc/mounts"]).output
+            #expect(shm.contains("tmpfs") && shm.contains("nosuid") && shm.contains("nodev") && shm.contains("noexec"), "\(shm)")
+            try await node.deletePod("pair")
+            try await node.deletePod("loner")
+            #expect(node.leftovers(podUID: pair.metadata.uid ?? "").isEmpty)
+            #expect(node.leftovers(podUID: loner.metadata.uid ?? "").isEmpty)
+        }
+    }
+
     @Test("the sandbox: own processes only, Docker's capabilities, no new privileges, seccomp, masked /proc/kcore")
     func isolation() async throws {
         try await withNode { node in
