@@ -56,18 +56,14 @@ extension ContainerSpecFactory {
         let namespace = pod.metadata.namespace ?? "default"
         if let field = source.fieldRef {
             switch field.fieldPath {
-            case "metadata.name": return pod.metadata.name
-            case "metadata.namespace": return namespace
-            case "metadata.uid": return pod.metadata.uid
             case "spec.nodeName": return sandbox.nodeName
             case "spec.serviceAccountName": return pod.spec?.serviceAccountName ?? "default"
             case "status.podIP", "status.podIPs": return sandbox.podIP
             case "status.hostIP", "status.hostIPs": return sandbox.hostIP
-            default:
-                if field.fieldPath.hasPrefix("metadata.labels['"), let key = Self.bracketKey(field.fieldPath) { return pod.metadata.labels?[key] ?? "" }
-                if field.fieldPath.hasPrefix("metadata.annotations['"), let key = Self.bracketKey(field.fieldPath) { return pod.metadata.annotations?[key] ?? "" }
-                throw BerthError(.invalid, "unsupported fieldRef \"\(field.fieldPath)\"")
+            case "metadata.labels", "metadata.annotations": break
+            default: if let value = DownwardAPIValues.metadata(field.fieldPath, of: pod) { return value }
             }
+            throw BerthError(.invalid, "unsupported fieldRef \"\(field.fieldPath)\"")
         }
         if let reference = source.configMapKeyRef {
             let map = try await api.getIfPresent(ConfigMap.self, "/api/v1/namespaces/\(namespace)/configmaps/\(reference.name ?? "")")
@@ -86,22 +82,9 @@ extension ContainerSpecFactory {
             return String(decoding: data, as: UTF8.self)
         }
         if let field = source.resourceFieldRef {
-            let target = (pod.spec?.containers ?? []).first { $0.name == (field.containerName ?? container.name) } ?? container
-            let parts = field.resource.split(separator: ".", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw BerthError(.invalid, "unsupported resourceFieldRef \"\(field.resource)\"") }
-            let table = parts[0] == "limits" ? target.resources?.limits : target.resources?.requests
-            guard let quantity = table?[parts[1]] else { return "0" }
-            let divisor = field.divisor ?? Quantity(integer: 1)
-            guard divisor.nanos > 0 else { return "0" }
-            let scaled = (quantity.nanos + divisor.nanos - 1) / divisor.nanos
-            return String(scaled)
+            return try DownwardAPIValues.resource(field, of: pod, fallback: container)
         }
         return nil
-    }
-
-    static func bracketKey(_ path: String) -> String? {
-        guard let open = path.range(of: "['"), let close = path.range(of: "']", options: .backwards) else { return nil }
-        return String(path[open.upperBound..<close.lowerBound])
     }
 
     /// `$(NAME)` → value of an earlier variable; `$$(NAME)` → literal `$(NAME)`.

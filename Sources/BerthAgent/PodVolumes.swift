@@ -2,14 +2,14 @@ import BerthCore
 import Foundation
 
 /// The pod's volumes on this host: emptyDir under the pod's directory, hostPath as given,
-/// configMap and secret projected into files (secrets on a tmpfs, so they never touch disk).
+/// configMap, secret, downwardAPI and projected volumes written as files (secret and projected
+/// ones on a tmpfs, so secrets never touch disk).
 struct PodVolumes: Sendable {
     let api: AgentAPI
 
     /// Prepares every volume; returns name → host path.
     func setUp(_ pod: Pod, podDirectory: String) async throws(BerthError) -> [String: String] {
         var paths: [String: String] = [:]
-        let namespace = pod.metadata.namespace ?? "default"
         for volume in pod.spec?.volumes ?? [] {
             let directory = "\(podDirectory)/volumes/\(volume.name)"
             if volume.emptyDir != nil {
@@ -18,38 +18,83 @@ struct PodVolumes: Sendable {
             } else if let hostPath = volume.hostPath {
                 try Self.prepareHostPath(hostPath)
                 paths[volume.name] = hostPath.path
-            } else if let source = volume.configMap {
-                let map = try await api.getIfPresent(ConfigMap.self, "/api/v1/namespaces/\(namespace)/configmaps/\(source.name ?? "")")
-                guard let map else {
-                    if source.optional == true { try Self.makeDirectory(directory, mode: 0o755); paths[volume.name] = directory; continue }
-                    throw BerthError(.notFound, "configmap \"\(source.name ?? "")\" not found")
-                }
-                var files: [String: [UInt8]] = [:]
-                for (key, value) in map.data ?? [:] { files[key] = Array(value.utf8) }
-                for (key, value) in map.binaryData ?? [:] { files[key] = Data(base64Encoded: value).map(Array.init) ?? [] }
-                try Self.project(files, items: source.items, mode: source.defaultMode ?? 0o644, into: directory)
-                paths[volume.name] = directory
-            } else if let source = volume.secret {
-                let secret = try await api.getIfPresent(Secret.self, "/api/v1/namespaces/\(namespace)/secrets/\(source.secretName ?? "")")
-                guard let secret else {
-                    if source.optional == true { try Self.makeDirectory(directory, mode: 0o755); paths[volume.name] = directory; continue }
-                    throw BerthError(.notFound, "secret \"\(source.secretName ?? "")\" not found")
-                }
-                var files: [String: [UInt8]] = [:]
-                for (key, value) in secret.data ?? [:] { files[key] = Data(base64Encoded: value).map(Array.init) ?? [] }
-                try Self.makeDirectory(directory, mode: 0o755)
-                if !Self.isMountPoint(directory) {
-                    guard mount("tmpfs", directory, "tmpfs", 0, "mode=0755,size=16m") == 0 else {
-                        throw BerthError(.internalError, "failed to mount tmpfs for secret volume \(volume.name)")
-                    }
-                }
-                try Self.project(files, items: source.items, mode: source.defaultMode ?? 0o644, into: directory)
+            } else if let files = try await files(of: volume, pod: pod) {
+                if volume.secret != nil || volume.projected != nil { try Self.mountTmpfs(directory, volume: volume.name) }
+                try VolumeFiles.write(files, into: directory)
                 paths[volume.name] = directory
             } else {
-                throw BerthError(.invalid, "volume \"\(volume.name)\": only emptyDir, hostPath, configMap and secret volumes are supported on this node")
+                throw BerthError(.invalid, "volume \"\(volume.name)\": only emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes are supported on this node")
             }
         }
         return paths
+    }
+
+    /// Rewrites the volumes that show the pod's labels or annotations, after they changed.
+    func refreshDownwardAPI(_ pod: Pod, podDirectory: String) async throws(BerthError) {
+        for volume in pod.spec?.volumes ?? [] where volume.downwardAPI != nil || volume.projected?.sources?.contains(where: { $0.downwardAPI != nil }) == true {
+            guard let files = try await files(of: volume, pod: pod) else { continue }
+            try VolumeFiles.write(files, into: "\(podDirectory)/volumes/\(volume.name)")
+        }
+    }
+
+    /// The files of a file-backed volume; nil for other kinds.
+    func files(of volume: Volume, pod: Pod) async throws(BerthError) -> [VolumeFile]? {
+        if let source = volume.configMap {
+            return try await configMapFiles(source.name, items: source.items, mode: source.defaultMode ?? 0o644, optional: source.optional ?? false, pod: pod)
+        }
+        if let source = volume.secret {
+            return try await secretFiles(source.secretName, items: source.items, mode: source.defaultMode ?? 0o644, optional: source.optional ?? false, pod: pod)
+        }
+        if let source = volume.downwardAPI {
+            return try VolumeFiles.downwardAPI(source.items ?? [], pod: pod, mode: source.defaultMode ?? 0o644)
+        }
+        guard let projected = volume.projected else { return nil }
+        let mode = projected.defaultMode ?? 0o644
+        var files: [VolumeFile] = []
+        for (index, source) in (projected.sources ?? []).enumerated() {
+            if let map = source.configMap {
+                files += try await configMapFiles(map.name, items: map.items, mode: mode, optional: map.optional ?? false, pod: pod)
+            } else if let secret = source.secret {
+                files += try await secretFiles(secret.name, items: secret.items, mode: mode, optional: secret.optional ?? false, pod: pod)
+            } else if let downward = source.downwardAPI {
+                files += try VolumeFiles.downwardAPI(downward.items ?? [], pod: pod, mode: mode)
+            } else {
+                // Service account tokens, trust bundles and pod certificates need issuers Berth
+                // does not have yet; saying so beats an empty file the app would trust.
+                let kind = source.serviceAccountToken != nil ? "serviceAccountToken" : source.clusterTrustBundle != nil ? "clusterTrustBundle" : "podCertificate"
+                throw BerthError(.invalid, "volume \"\(volume.name)\": projected source \(index) (\(kind)) is not supported on this node; configMap, secret and downwardAPI are")
+            }
+        }
+        return files
+    }
+
+    private func configMapFiles(_ name: String?, items: [KeyToPath]?, mode: Int32, optional: Bool, pod: Pod) async throws(BerthError) -> [VolumeFile] {
+        try await keyFiles(ConfigMap.self, "configmap", name, items: items, mode: mode, optional: optional, pod: pod, data: VolumeFiles.configMapData)
+    }
+
+    private func secretFiles(_ name: String?, items: [KeyToPath]?, mode: Int32, optional: Bool, pod: Pod) async throws(BerthError) -> [VolumeFile] {
+        try await keyFiles(Secret.self, "secret", name, items: items, mode: mode, optional: optional, pod: pod, data: VolumeFiles.secretData)
+    }
+
+    /// Reads the ConfigMap or Secret from the pod's namespace and picks its keys; a missing
+    /// optional one gives no files.
+    private func keyFiles<T: Decodable>(_ type: T.Type, _ kind: String, _ name: String?, items: [KeyToPath]?, mode: Int32, optional: Bool, pod: Pod,
+                                        data: (T) -> [String: [UInt8]]) async throws(BerthError) -> [VolumeFile] {
+        let namespace = pod.metadata.namespace ?? "default"
+        guard let object = try await api.getIfPresent(type, "/api/v1/namespaces/\(namespace)/\(kind)s/\(name ?? "")") else {
+            if optional { return [] }
+            throw BerthError(.notFound, "\(kind) \"\(name ?? "")\" not found")
+        }
+        return try VolumeFiles.keys(data(object), items: items, mode: mode, optional: optional, source: "\(kind) \"\(name ?? "")\"")
+    }
+
+    static func mountTmpfs(_ directory: String, volume: String) throws(BerthError) {
+        try makeDirectory(directory, mode: 0o755)
+        if !isMountPoint(directory) {
+            guard mount("tmpfs", directory, "tmpfs", 0, "mode=0755,size=16m") == 0 else {
+                throw BerthError(.internalError, "failed to mount tmpfs for volume \(volume)")
+            }
+        }
     }
 
     /// Unmounts what `setUp` mounted; the directory itself goes with the pod's directory.
@@ -69,27 +114,6 @@ struct PodVolumes: Sendable {
         case "File": guard exists && !isDirectory.boolValue else { throw BerthError(.invalid, "hostPath \(source.path) is not a file") }
         case "FileOrCreate": if !exists { FileManager.default.createFile(atPath: source.path, contents: nil, attributes: [.posixPermissions: 0o644]) }
         default: break
-        }
-    }
-
-    /// Writes keys as files (or the chosen items), replacing the directory's previous content.
-    static func project(_ files: [String: [UInt8]], items: [KeyToPath]?, mode: Int32, into directory: String) throws(BerthError) {
-        try makeDirectory(directory, mode: 0o755)
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
-        }
-        let chosen: [(String, [UInt8], Int32)] = items.map { items in
-            items.compactMap { item in files[item.key].map { (item.path, $0, item.mode ?? mode) } }
-        } ?? files.map { ($0.key, $0.value, mode) }
-        for (relative, bytes, fileMode) in chosen {
-            guard !relative.hasPrefix("/"), !relative.split(separator: "/").contains("..") else {
-                throw BerthError(.invalid, "volume item path \"\(relative)\" must be relative and stay inside the volume")
-            }
-            let path = "\(directory)/\(relative)"
-            try makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o755)
-            guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: Int(fileMode)]) else {
-                throw BerthError(.internalError, "failed to write \(path)")
-            }
         }
     }
 

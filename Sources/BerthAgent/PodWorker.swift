@@ -33,6 +33,8 @@ actor PodWorker {
     var probeStates: [String: ProbeState] = [:]
     var sandboxReady = false
     var sandboxError: (reason: String, message: String)?
+    /// Labels and annotations as the downwardAPI volumes last showed them.
+    var projectedMetadata: [[String: String]] = []
     var attachment: Task<Result<String, BerthError>, Never>?
     private var waiter: CheckedContinuation<Void, Never>?
     private var wokenEarly = false
@@ -118,6 +120,7 @@ actor PodWorker {
                 return
             }
         }
+        await refreshDownwardAPIVolumes()
         if await syncInitContainers() {
             await syncContainers()
         }
@@ -126,6 +129,19 @@ actor PodWorker {
         record.save("\(podDirectory)/record.json")
         await reportStatus()
         context.logger.trace("pod status reported", metadata: ["pod": "\(record.namespace)/\(record.name)"])
+    }
+
+    /// Labels and annotations can change while the pod runs; the volumes that show them follow
+    /// (the kubelet does the same on its sync).
+    private func refreshDownwardAPIVolumes() async {
+        let metadata = [pod.metadata.labels ?? [:], pod.metadata.annotations ?? [:]]
+        guard metadata != projectedMetadata else { return }
+        do throws(BerthError) {
+            try await context.volumes.refreshDownwardAPI(pod, podDirectory: podDirectory)
+            projectedMetadata = metadata
+        } catch {
+            context.logger.warning("downwardAPI volume refresh failed", metadata: ["pod": "\(record.namespace)/\(record.name)", "error": "\(error.message)"])
+        }
     }
 
     /// Directories, network and IPC namespaces, /dev/shm, /etc files and volumes. The namespace's interfaces are
@@ -155,6 +171,7 @@ actor PodWorker {
         try write("hostname", hostname + "\n")
         try write("resolv.conf", Self.resolvConf(pod, clusterDNS: context.network.gateway))
         volumePaths = try await context.volumes.setUp(pod, podDirectory: podDirectory)
+        projectedMetadata = [pod.metadata.labels ?? [:], pod.metadata.annotations ?? [:]]
         record.save("\(podDirectory)/record.json")
     }
 

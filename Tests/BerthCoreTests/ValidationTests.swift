@@ -27,4 +27,26 @@ struct ValidationTests {
         #expect(fields == ["spec.containers[0].ports[0].containerPort", "spec.containers[0].ports[0].protocol", "spec.containers[0].env[0].name",
                            "spec.containers[0].volumeMounts[0].name", "spec.containers[1].name", "spec.restartPolicy"])
     }
+
+    @Test func fileVolumesNameEveryBadField() throws {
+        let pod = try JSONParser.parse(#"""
+            {"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i"}],"volumes":[
+             {"name":"a","configMap":{"name":"m","items":[{"key":"k","path":"../up"}]}},
+             {"name":"b","secret":{"secretName":"s","defaultMode":1000,"items":[{"key":"","path":"/abs"}]}},
+             {"name":"d","downwardAPI":{"items":[{"path":"x","fieldRef":{"fieldPath":"status.podIP"}},
+               {"path":"y","resourceFieldRef":{"resource":"limits.gpu"}},{"path":"z"},
+               {"path":"ok","fieldRef":{"fieldPath":"metadata.labels['app']"}}]}},
+             {"name":"e","projected":{"sources":[{"configMap":{"name":"m","items":[{"key":"k","path":"same"}]},"secret":{"name":"s"}},
+               {"downwardAPI":{"items":[{"path":"same","fieldRef":{"fieldPath":"metadata.name"}}]}},{}]}}]}}
+            """#).decode(Pod.self)
+        let fields = Set(Pod.validate(pod, old: nil).causes.compactMap(\.field))
+        #expect(fields == [
+            "spec.volumes[0].configMap.items[0].path",
+            "spec.volumes[1].secret.defaultMode", "spec.volumes[1].secret.items[0].key", "spec.volumes[1].secret.items[0].path",
+            "spec.volumes[2].downwardAPI.items[0].fieldRef.fieldPath", "spec.volumes[2].downwardAPI.items[1].resourceFieldRef.containerName",
+            "spec.volumes[2].downwardAPI.items[1].resourceFieldRef.resource", "spec.volumes[2].downwardAPI.items[2].fieldRef",
+            "spec.volumes[3].projected.sources[0]", "spec.volumes[3].projected.sources[1].downwardAPI.items[0].path",
+            "spec.volumes[3].projected.sources[2]",
+        ])
+    }
 }

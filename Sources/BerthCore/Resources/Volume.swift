@@ -52,8 +52,34 @@ public struct PersistentVolumeClaimVolumeSource: Codable, Sendable, Hashable {
 }
 
 public struct ProjectedVolumeSource: Codable, Sendable, Hashable {
-    public var sources: [JSONValue]?
+    public var sources: [VolumeProjection]?
     public var defaultMode: Int32?
+}
+
+/// One source of a projected volume; exactly one field is set.
+public struct VolumeProjection: Codable, Sendable, Hashable {
+    public var configMap: ConfigMapProjection?
+    public var secret: SecretProjection?
+    public var downwardAPI: DownwardAPIProjection?
+    public var serviceAccountToken: JSONValue?
+    public var clusterTrustBundle: JSONValue?
+    public var podCertificate: JSONValue?
+}
+
+public struct ConfigMapProjection: Codable, Sendable, Hashable {
+    public var name: String?
+    public var items: [KeyToPath]?
+    public var optional: Bool?
+}
+
+public struct SecretProjection: Codable, Sendable, Hashable {
+    public var name: String?
+    public var items: [KeyToPath]?
+    public var optional: Bool?
+}
+
+public struct DownwardAPIProjection: Codable, Sendable, Hashable {
+    public var items: [DownwardAPIVolumeFile]?
 }
 
 public struct DownwardAPIVolumeSource: Codable, Sendable, Hashable {

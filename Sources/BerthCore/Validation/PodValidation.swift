@@ -70,9 +70,7 @@ enum PodValidation {
             if let type = hostPath.type, !types.contains(type) { errors.notSupported("\(path).hostPath.type", type, types) }
         }
         if let claim = volume.persistentVolumeClaim, claim.claimName.isEmpty { errors.required("\(path).persistentVolumeClaim.claimName") }
-        if let mode = volume.configMap?.defaultMode ?? volume.secret?.defaultMode, !(0...0o777).contains(mode) {
-            errors.invalid("\(path).defaultMode", String(mode), "must be a number between 0 and 0777 (octal), both inclusive")
-        }
+        VolumeValidation.validate(volume, path: path, into: &errors)
     }
 
     static func validate(_ container: Container, path: String, volumes: Set<String>, names: inout Set<String>, into errors: inout FieldErrors) {

@@ -1,0 +1,111 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Volumes as containers see them on a real node: emptyDir shared between containers, configMap
+/// and secret keys as files with their modes, downwardAPI metadata and resources (following label
+/// changes), projected volumes merging all three on a tmpfs; the downward API in env as well. Root only.
+@Suite("pod volumes on a node", .serialized)
+struct PodVolumesTests {
+    static let volumes: JSONValue = [
+        ["name": "cfg", "configMap": ["name": "settings", "items": [["key": "greeting", "path": "sub/greeting.txt", "mode": 0o600]]]],
+        ["name": "sec", "secret": ["secretName": "creds", "defaultMode": 0o400]],
+        ["name": "info", "downwardAPI": ["items": [
+            ["path": "labels", "fieldRef": ["fieldPath": "metadata.labels"]],
+            ["path": "name", "fieldRef": ["fieldPath": "metadata.name"]],
+            ["path": "note", "fieldRef": ["fieldPath": "metadata.annotations['note']"]],
+            ["path": "mem", "resourceFieldRef": ["containerName": "main", "resource": "limits.memory", "divisor": "1Mi"]],
+        ]]],
+        ["name": "all", "projected": ["defaultMode": 0o440, "sources": [
+            ["configMap": ["name": "settings"]],
+            ["secret": ["name": "creds", "items": [["key": "password", "path": "pw"]]]],
+            ["downwardAPI": ["items": [["path": "ns", "fieldRef": ["fieldPath": "metadata.namespace"]]]]],
+        ]]],
+        ["name": "scratch", "emptyDir": [:]],
+    ]
+
+    static let mounts: JSONValue = [
+        ["name": "cfg", "mountPath": "/etc/cfg"], ["name": "sec", "mountPath": "/etc/sec"], ["name": "info", "mountPath": "/etc/info"],
+        ["name": "all", "mountPath": "/etc/all"], ["name": "scratch", "mountPath": "/scratch"],
+    ]
+
+    @Test("configMap, secret, downwardAPI, projected and emptyDir volumes: contents, modes, tmpfs, label updates")
+    func fileVolumes() async throws {
+        try await withNode { node in
+            let api = try node.api()
+            _ = try await api.request(.POST, "/api/v1/namespaces/default/configmaps", body: JSONWriter.bytes([
+                "apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "settings"], "data": ["greeting": "hello", "color": "blue"],
+            ])).checked()
+            _ = try await api.request(.POST, "/api/v1/namespaces/default/secrets", body: JSONWriter.bytes([
+                "apiVersion": "v1", "kind": "Secret", "metadata": ["name": "creds"], "stringData": ["password": "s3cret"],
+            ])).checked()
+            var manifest = Manifest.pod("vols", [
+                Manifest.container("main", "echo \"$POD $APP $MEM $CPU\" > /scratch/env; sleep 3600", extra: [
+                    "volumeMounts": Self.mounts, "resources": ["limits": ["memory": "64Mi", "cpu": "250m"]],
+                    "env": [
+                        ["name": "POD", "valueFrom": ["fieldRef": ["fieldPath": "metadata.name"]]],
+                        ["name": "APP", "valueFrom": ["fieldRef": ["fieldPath": "metadata.labels['app']"]]],
+                        ["name": "MEM", "valueFrom": ["resourceFieldRef": ["resource": "limits.memory", "divisor": "1Mi"]]],
+                        ["name": "CPU", "valueFrom": ["resourceFieldRef": ["resource": "limits.cpu", "divisor": "1m"]]],
+                    ],
+                ]),
+                Manifest.container("side", "echo from-side > /shared/x; sleep 3600", extra: ["volumeMounts": [["name": "scratch", "mountPath": "/shared"]]]),
+            ], extra: ["volumes": Self.volumes])
+            manifest.set(["app": "vols", "tier": "web"], at: ["metadata", "labels"])
+            manifest.set(["note": "first"], at: ["metadata", "annotations"])
+            try await node.createPod(manifest)
+            let pod = try await node.waitForPod("vols", "Running") { $0.status?.phase == "Running" && $0.isReady }
+            func run(_ script: String) throws -> String {
+                try node.runcExec(pod, container: "main", ["sh", "-c", script]).output
+            }
+            #expect(try run("cat /etc/cfg/sub/greeting.txt; stat -c %a /etc/cfg/sub/greeting.txt; ls /etc/cfg") == "hello600\nsub\n")
+            #expect(try run("cat /etc/sec/password; echo; stat -c %a /etc/sec/password") == "s3cret\n400\n")
+            #expect(try run("cat /etc/info/labels") == "app=\"vols\"\ntier=\"web\"")
+            #expect(try run("cat /etc/info/name /etc/info/note /etc/info/mem") == "volsfirst64")
+            #expect(try run("ls /etc/all | sort | tr '\\n' ' '; cat /etc/all/pw /etc/all/ns; stat -c %a /etc/all/color") == "color greeting ns pw s3cretdefault440\n")
+            let mounts = try run("grep -E ' /etc/(sec|all|cfg) ' /proc/mounts")
+            #expect(mounts.split(separator: "\n").filter { $0.contains("tmpfs") }.count == 2, "secret and projected on tmpfs: \(mounts)")
+            #expect(try run("cat /scratch/x") == "from-side\n")
+            #expect(try run("cat /scratch/env") == "vols vols 64 250\n")
+
+            let patch = JSONWriter.bytes(["metadata": ["labels": ["tier": "api"], "annotations": ["note": "second"]]])
+            _ = try await api.request(.PATCH, "/api/v1/namespaces/default/pods/vols", body: patch, contentType: "application/merge-patch+json").checked()
+            var labels = "", note = ""
+            for _ in 0..<50 {
+                labels = try run("cat /etc/info/labels")
+                note = try run("cat /etc/info/note")
+                if labels.contains("api") && note == "second" { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(labels == "app=\"vols\"\ntier=\"api\"")
+            #expect(note == "second")
+            try await node.deletePod("vols")
+            #expect(node.leftovers(podUID: pod.metadata.uid ?? "").isEmpty)
+        }
+    }
+
+    @Test("a projected serviceAccountToken and a missing configMap key are reported, nothing runs")
+    func unsupportedSources() async throws {
+        try await withNode { node in
+            let token: JSONValue = [["name": "token", "projected": ["sources": [["serviceAccountToken": ["path": "token"]]]]]]
+            try await node.createPod(Manifest.pod("token", [Manifest.container("main", "sleep 3600", extra: ["volumeMounts": [["name": "token", "mountPath": "/var/run/t"]]])],
+                                                  extra: ["volumes": token]))
+            let api = try node.api()
+            _ = try await api.request(.POST, "/api/v1/namespaces/default/configmaps", body: JSONWriter.bytes([
+                "apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "small"], "data": ["a": "1"],
+            ])).checked()
+            let missing: JSONValue = [["name": "cfg", "configMap": ["name": "small", "items": [["key": "b", "path": "b"]]]]]
+            try await node.createPod(Manifest.pod("nokey", [Manifest.container("main", "sleep 3600", extra: ["volumeMounts": [["name": "cfg", "mountPath": "/c"]]])],
+                                                  extra: ["volumes": missing]))
+            let tokenPod = try await node.waitForPod("token", "waiting with the reason") {
+                $0.container("main")?.state?.waiting?.message?.contains("serviceAccountToken") == true
+            }
+            #expect(tokenPod.status?.phase == "Pending")
+            let noKey = try await node.waitForPod("nokey", "waiting with the reason") {
+                $0.container("main")?.state?.waiting?.message?.contains("no key \"b\"") == true
+            }
+            #expect(noKey.container("main")?.state?.waiting?.reason == "CreateContainerConfigError")
+        }
+    }
+}
