@@ -81,24 +81,14 @@ public final class APIClient: Sendable {
         }
     }
 
-    /// Streams a watch: one decoded `{"type","object"}` event per element.
-    public func watch(_ path: String, accept: String = "application/json") async throws(BerthError) -> AsyncThrowingStream<JSONValue, any Error> {
-        let lines = try await watchLines(path, accept: accept)
-        let (stream, continuation) = AsyncThrowingStream<JSONValue, any Error>.makeStream()
-        let task = Task {
-            do {
-                for try await line in lines { continuation.yield(try JSONParser.parse(line)) }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
-        }
-        continuation.onTermination = { _ in task.cancel() }
-        return stream
+    /// Streams a watch: one decoded `{"type","object"}` event per element, read and parsed as
+    /// the consumer asks for it.
+    public func watch(_ path: String, accept: String = "application/json") async throws(BerthError) -> WatchEvents {
+        WatchEvents(lines: try await watchLines(path, accept: accept))
     }
 
     /// Streams a watch as raw event lines, for consumers that do not need every event parsed.
-    public func watchLines(_ path: String, accept: String = "application/json") async throws(BerthError) -> AsyncThrowingStream<[UInt8], any Error> {
+    public func watchLines(_ path: String, accept: String = "application/json") async throws(BerthError) -> WatchLines {
         var request = HTTPClientRequest(url: config.server + path)
         request.headers.add(name: "Accept", value: accept)
         if let token = config.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -112,27 +102,7 @@ public final class APIClient: Sendable {
             let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
             _ = try Reply(status: Int(response.status.code), body: body, warnings: []).checked()
         }
-        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
-        let task = Task {
-            var pending: [UInt8] = []
-            do {
-                for try await chunk in response.body {
-                    pending.append(contentsOf: chunk.readableBytesView)
-                    // Cut every complete line, then drop them from the front once per chunk.
-                    var start = 0
-                    while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                        if newline > start { continuation.yield(Array(pending[start..<newline])) }
-                        start = newline + 1
-                    }
-                    if start > 0 { pending.removeFirst(start) }
-                }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
-        }
-        continuation.onTermination = { _ in task.cancel() }
-        return stream
+        return WatchLines(body: response.body)
     }
 
     /// The collection path of a kind, e.g. `/apis/apps/v1/namespaces/default/deployments`.

@@ -24,7 +24,7 @@ public struct ResourceAPI: Sendable {
         return ListResult(items: items, resourceVersion: list["metadata"]?["resourceVersion"]?.stringValue ?? "0")
     }
 
-    public func watch(_ descriptor: ResourceDescriptor, from resourceVersion: String, fieldSelector: String? = nil) async throws(BerthError) -> AsyncThrowingStream<JSONValue, any Error> {
+    public func watch(_ descriptor: ResourceDescriptor, from resourceVersion: String, fieldSelector: String? = nil) async throws(BerthError) -> WatchEvents {
         var path = client.path(descriptor, namespace: nil) + "?watch=true&allowWatchBookmarks=true&resourceVersion=\(resourceVersion)"
         if let fieldSelector { path += "&fieldSelector=" + Self.escape(fieldSelector) }
         return try await client.watch(path)
