@@ -66,7 +66,10 @@ actor PodWorker {
     /// Runs until the pod is terminated and cleaned up.
     func run() async {
         while !Task.isCancelled {
-            await sync()
+            // Each sync runs as a child task: a task keeps the memory of its deepest async call
+            // stack until it ends, and a sync's (pulls, container creation, status) is ~30 KB —
+            // which the worker's own task would hold per pod for the pod's whole life.
+            await withDiscardingTaskGroup { group in group.addTask { await self.sync() } }
             if terminated { break }
             await waitForWork()
         }
@@ -200,6 +203,8 @@ actor PodWorker {
             throw error
         }
         record.podIP = ip
+        // A finished task still holds its memory while referenced; the address is recorded.
+        self.attachment = nil
         record.save("\(podDirectory)/record.json")
         if let handle = FileHandle(forWritingAtPath: "\(podDirectory)/hosts") {
             try? handle.truncate(atOffset: 0)
