@@ -22,8 +22,16 @@ public final class Informer<T: APIResource>: Sendable {
     private let state = Mutex(State())
     private let synced = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
+    /// Objects are kept boxed: a `Pod` is over a kilobyte inline, and a dictionary's storage
+    /// holds every value inline at twice the count of slots — 20 MB for 8,000 pods — where a
+    /// reference takes 8 bytes.
+    final class Entry: Sendable {
+        let value: T
+        init(_ value: T) { self.value = value }
+    }
+
     struct State {
-        var objects: [String: T] = [:]
+        var objects: [String: Entry] = [:]
         /// Keys of objects per controlling owner UID.
         var byOwner: [String: Set<String>] = [:]
         var handlers: [Handler] = []
@@ -38,15 +46,15 @@ public final class Informer<T: APIResource>: Sendable {
 
     public func addHandler(_ handler: @escaping Handler) { state.withLock { $0.handlers.append(handler) } }
 
-    public func get(_ key: String) -> T? { state.withLock { $0.objects[key] } }
+    public func get(_ key: String) -> T? { state.withLock { $0.objects[key]?.value } }
 
-    public func list() -> [T] { state.withLock { Array($0.objects.values) } }
+    public func list() -> [T] { state.withLock { $0.objects.values.map(\.value) } }
 
     public var count: Int { state.withLock { $0.objects.count } }
 
     /// Objects whose controlling owner has this UID.
     public func owned(by uid: String) -> [T] {
-        state.withLock { state in (state.byOwner[uid] ?? []).compactMap { state.objects[$0] } }
+        state.withLock { state in (state.byOwner[uid] ?? []).compactMap { state.objects[$0]?.value } }
     }
 
     /// Returns once the first list has been loaded into the cache.
@@ -105,13 +113,14 @@ public final class Informer<T: APIResource>: Sendable {
 
     /// Applies a fresh list: new and changed objects as adds/updates, vanished ones as deletes.
     private func replaceAll(_ items: [T]) {
-        var fresh: [String: T] = [:]
-        for item in items { fresh[Self.key(item)] = item }
+        var fresh: [String: Entry] = [:]
+        for item in items { fresh[Self.key(item)] = Entry(item) }
         let (events, handlers) = state.withLock { state -> ([InformerEvent<T>], [Handler]) in
             var events: [InformerEvent<T>] = []
-            for (key, old) in state.objects where fresh[key] == nil { events.append(.deleted(old)) }
-            for (key, new) in fresh {
-                if let old = state.objects[key] {
+            for (key, old) in state.objects where fresh[key] == nil { events.append(.deleted(old.value)) }
+            for (key, entry) in fresh {
+                let new = entry.value
+                if let old = state.objects[key]?.value {
                     if old.metadata.resourceVersion != new.metadata.resourceVersion { events.append(.updated(old: old, new: new)) }
                 } else {
                     events.append(.added(new))
@@ -119,7 +128,7 @@ public final class Informer<T: APIResource>: Sendable {
             }
             state.objects = fresh
             state.byOwner = [:]
-            for (key, object) in fresh { if let owner = Self.ownerUID(object) { state.byOwner[owner, default: []].insert(key) } }
+            for (key, object) in fresh { if let owner = Self.ownerUID(object.value) { state.byOwner[owner, default: []].insert(key) } }
             return (events, state.handlers)
         }
         for event in events { for handler in handlers { handler(event) } }
@@ -128,7 +137,7 @@ public final class Informer<T: APIResource>: Sendable {
     private func upsert(_ object: T) {
         let key = Self.key(object)
         let (event, handlers) = state.withLock { state -> (InformerEvent<T>, [Handler]) in
-            let old = state.objects.updateValue(object, forKey: key)
+            let old = state.objects.updateValue(Entry(object), forKey: key)?.value
             if let old, let owner = Self.ownerUID(old) { state.byOwner[owner]?.remove(key) }
             if let owner = Self.ownerUID(object) { state.byOwner[owner, default: []].insert(key) }
             return (old.map { .updated(old: $0, new: object) } ?? .added(object), state.handlers)
@@ -139,7 +148,7 @@ public final class Informer<T: APIResource>: Sendable {
     private func remove(_ object: T) {
         let key = Self.key(object)
         let (removed, handlers) = state.withLock { state -> (T?, [Handler]) in
-            let old = state.objects.removeValue(forKey: key)
+            let old = state.objects.removeValue(forKey: key)?.value
             if let old, let owner = Self.ownerUID(old) {
                 state.byOwner[owner]?.remove(key)
                 if state.byOwner[owner]?.isEmpty == true { state.byOwner[owner] = nil }
