@@ -1,3 +1,4 @@
+import Glibc
 import BerthCore
 import BerthStore
 import Foundation
@@ -7,15 +8,74 @@ import Hummingbird
 struct ListSelection: Sendable {
     var labels: LabelSelector
     var fields: FieldSelector
+    /// Byte strings that every object the selectors can match contains as stored (see `mayMatch`).
+    private(set) var needles: [[UInt8]] = []
 
     init(_ query: QueryParameters, descriptor: ResourceDescriptor, name: String? = nil) throws(BerthError) {
         labels = try LabelSelector(parsing: query["labelSelector"] ?? "")
         fields = try FieldSelector(parsing: query["fieldSelector"] ?? "")
         try fields.validate(supported: descriptor.fieldSelectors, kind: descriptor.kind)
         if let name { fields.requirements.append(.init(field: "metadata.name", value: name, negated: false)) }
+        needles = Self.needles(labels: labels, fields: fields)
     }
 
     var isEverything: Bool { labels.isEmpty && fields.isEmpty }
+
+    /// String-valued fields whose equality requirement can be looked for in the stored bytes.
+    static let stringFields = ["metadata.name", "metadata.namespace", "spec.nodeName", "status.phase"]
+
+    /// Stored objects are written by `JSONWriter`: compact, `"key":"value"` with no spaces and one
+    /// escaping of each string. So a label requirement that needs the key (=, in, exists, gt, lt)
+    /// needs `"key":` in the bytes (with `=`, `"key":"value"`), and `spec.nodeName=X` needs
+    /// `"nodeName":"X"`. Negations and empty values can match an object without the key.
+    static func needles(labels: LabelSelector, fields: FieldSelector) -> [[UInt8]] {
+        var needles: [[UInt8]] = []
+        func quoted(_ text: String) -> [UInt8] {
+            var out: [UInt8] = []
+            JSONWriter.writeString(text, into: &out)
+            return out
+        }
+        for requirement in labels.requirements {
+            switch requirement.op {
+            case .equals: needles.append(quoted(requirement.key) + [UInt8(ascii: ":")] + quoted(requirement.values.first ?? ""))
+            case .in, .exists, .greaterThan, .lessThan: needles.append(quoted(requirement.key) + [UInt8(ascii: ":")])
+            case .notEquals, .notIn, .doesNotExist: break
+            }
+        }
+        for requirement in fields.requirements where !requirement.negated && !requirement.value.isEmpty && stringFields.contains(requirement.field) {
+            let key = String(requirement.field.split(separator: ".").last ?? "")
+            needles.append(quoted(key) + [UInt8(ascii: ":")] + quoted(requirement.value))
+        }
+        return needles
+    }
+
+    /// Substring search: memchr to the next candidate first byte, memcmp for the rest.
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, haystack.count >= needle.count else { return needle.isEmpty }
+        return haystack.withUnsafeBytes { hay in
+            needle.withUnsafeBytes { pattern in
+                guard let base = hay.baseAddress else { return false }
+                var offset = 0
+                let last = hay.count - pattern.count
+                while offset <= last {
+                    guard let hit = memchr(base + offset, Int32(first), last - offset + 1) else { return false }
+                    let position = base.distance(to: UnsafeRawPointer(hit))
+                    if memcmp(base + position, pattern.baseAddress!, pattern.count) == 0 { return true }
+                    offset = position + 1
+                }
+                return false
+            }
+        }
+    }
+
+    /// False when the stored bytes lack something every match needs: the object cannot match,
+    /// and need not be parsed. True means "parse and check".
+    func mayMatch(_ stored: [UInt8]) -> Bool {
+        for needle in needles {
+            if !Self.contains(stored, needle) { return false }
+        }
+        return true
+    }
 
     func matches(_ object: JSONValue) -> Bool {
         if !labels.isEmpty {
@@ -83,6 +143,7 @@ extension APIServer {
             for kv in page.kvs {
                 lastKey = kv.key
                 if needsParsing {
+                    guard selection.mayMatch(kv.value) else { continue }
                     let object = try ObjectCodec.decode(kv)
                     guard selection.matches(object) else { continue }
                     parsed.append(object)

@@ -116,6 +116,11 @@ struct WatchContext: Sendable {
     let now: @Sendable () -> Date
 
     func convert(_ event: WatchEvent) throws -> (String, JSONValue)? {
+        // Most events of a selective watch (a node's pods) are about other objects: skip them
+        // unless their bytes, now or before, could match.
+        if !selection.needles.isEmpty && !selection.mayMatch(event.kv.value) && !(event.previous.map { selection.mayMatch($0.value) } ?? false) {
+            return nil
+        }
         let object = try ObjectCodec.decode(event.kv)
         switch event.kind {
         case .delete:
