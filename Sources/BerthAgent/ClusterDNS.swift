@@ -9,7 +9,8 @@ import Synchronization
 /// `resolv.conf` names it): `SERVICE.NAMESPACE.svc.cluster.local` from the service catalog,
 /// `A-B-C-D.NAMESPACE.pod.cluster.local`, NXDOMAIN for other cluster names, and anything else
 /// relayed to the host's own resolvers; SRV records for named service ports
-/// (`_http._tcp.web.default.svc.cluster.local`). UDP on one blocking thread (answers come from
+/// (`_http._tcp.web.default.svc.cluster.local`); PTR records for Service cluster IPs and the
+/// addresses of pods behind Services. UDP on one blocking thread (answers come from
 /// memory), TCP (RFC 1035 length-prefixed, as resolvers use for large answers) on another.
 final class ClusterDNS: Sendable {
     let catalog: ServiceCatalog
@@ -167,6 +168,10 @@ final class ClusterDNS: Sendable {
         switch ClusterName(query.name) {
         case .external:
             return nil
+        case .reverse(let address):
+            // Addresses Berth does not know (the host's, the internet's) go to the host's resolvers.
+            guard let names = catalog.names(of: address) else { return nil }
+            return query.type == DNSQuery.typePTR ? query.answer(.noError, pointers: names) : query.answer(.noError)
         case .unknown:
             return query.answer(.nameError)
         case .pod(let address):

@@ -19,6 +19,28 @@ final class ServiceCatalog: Sendable {
         return Array(Set(ips)).sorted()
     }
 
+    /// Reverse lookup: a cluster IP names its Service (`web.default.svc.cluster.local`), an
+    /// endpoint address its pod (`100-96-1-5.default.pod.cluster.local`, as CoreDNS names pods);
+    /// nil when no Service or endpoint has the address.
+    func names(of address: UInt32) -> [String]? {
+        let text = IPv4Network.format(address)
+        var names: [String] = []
+        for (key, service) in cache.objects(Self.services) where service["spec"]?["clusterIP"]?.stringValue == text {
+            let parts = key.split(separator: "/", maxSplits: 1)
+            if parts.count == 2 { names.append("\(parts[1]).\(parts[0]).svc.\(ClusterName.domain)") }
+        }
+        if names.isEmpty {
+            for (key, endpoints) in cache.objects(Self.endpoints) {
+                let addresses = (endpoints["subsets"]?.arrayValue ?? []).flatMap { ($0["addresses"]?.arrayValue ?? []) + ($0["notReadyAddresses"]?.arrayValue ?? []) }
+                guard addresses.contains(where: { $0["ip"]?.stringValue == text }) else { continue }
+                let namespace = key.split(separator: "/").first.map(String.init) ?? "default"
+                names.append("\(text.replacingOccurrences(of: ".", with: "-")).\(namespace).pod.\(ClusterName.domain)")
+                break
+            }
+        }
+        return names.isEmpty ? nil : names.sorted()
+    }
+
     /// A service's port by name and protocol (lowercase, as in an SRV name), nil when the
     /// service or the port does not exist.
     func port(service name: String, namespace: String, portName: String, protocol proto: String) -> UInt16? {

@@ -1,5 +1,5 @@
 /// Just enough of the DNS wire format (RFC 1035, SRV from RFC 2782) for the cluster resolver:
-/// one question in, A or SRV records or an error out.
+/// one question in, A, SRV or PTR records or an error out.
 public struct DNSQuery: Sendable, Equatable {
     public var id: UInt16
     public var recursionDesired: Bool
@@ -13,6 +13,7 @@ public struct DNSQuery: Sendable, Equatable {
     public static let typeA: UInt16 = 1
     public static let typeAAAA: UInt16 = 28
     public static let typeSRV: UInt16 = 33
+    public static let typePTR: UInt16 = 12
 
     /// Nil for anything that is not a well-formed standard query with one question.
     public init?(_ bytes: [UInt8]) {
@@ -44,11 +45,11 @@ public struct DNSQuery: Sendable, Equatable {
         case noError = 0, formatError = 1, serverFailure = 2, nameError = 3, notImplemented = 4, refused = 5
     }
 
-    /// The answer: authoritative, the question echoed, one A record per address and one SRV
-    /// record per service (TTL seconds).
-    public func answer(_ code: Code, addresses: [UInt32] = [], services: [SRVRecord] = [], ttl: UInt32 = 5) -> [UInt8] {
+    /// The answer: authoritative, the question echoed, one A record per address, one SRV
+    /// record per service and one PTR record per name (TTL seconds).
+    public func answer(_ code: Code, addresses: [UInt32] = [], services: [SRVRecord] = [], pointers: [String] = [], ttl: UInt32 = 5) -> [UInt8] {
         var out: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), 0x84 | (recursionDesired ? 1 : 0), code.rawValue]
-        let count = UInt16(addresses.count + services.count)
+        let count = UInt16(addresses.count + services.count + pointers.count)
         out += [0, 1, UInt8(count >> 8), UInt8(count & 0xFF), 0, 0, 0, 0]
         out += question
         let ttlBytes = [UInt8(ttl >> 24), UInt8((ttl >> 16) & 0xFF), UInt8((ttl >> 8) & 0xFF), UInt8(ttl & 0xFF)]
@@ -58,15 +59,25 @@ public struct DNSQuery: Sendable, Equatable {
             out += [UInt8(address >> 24), UInt8((address >> 16) & 0xFF), UInt8((address >> 8) & 0xFF), UInt8(address & 0xFF)]
         }
         for service in services {
-            var data = Self.be16(service.priority) + Self.be16(service.weight) + Self.be16(service.port)
-            for label in service.target.split(separator: ".") {
-                data.append(UInt8(min(63, label.utf8.count)))
-                data += Array(label.utf8.prefix(63))
-            }
-            data.append(0)
+            let data = Self.be16(service.priority) + Self.be16(service.weight) + Self.be16(service.port) + Self.encodeName(service.target)
             out += [0xC0, 0x0C, 0, UInt8(Self.typeSRV), 0, 1] + ttlBytes + Self.be16(UInt16(data.count)) + data
         }
+        for name in pointers {
+            let data = Self.encodeName(name)
+            out += [0xC0, 0x0C, 0, UInt8(Self.typePTR), 0, 1] + ttlBytes + Self.be16(UInt16(data.count)) + data
+        }
         return out
+    }
+
+    /// A host name as length-prefixed labels (each cut at 63 bytes), ending with the root.
+    static func encodeName(_ name: String) -> [UInt8] {
+        var data: [UInt8] = []
+        for label in name.split(separator: ".") {
+            data.append(UInt8(min(63, label.utf8.count)))
+            data += Array(label.utf8.prefix(63))
+        }
+        data.append(0)
+        return data
     }
 
     static func be16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
@@ -96,6 +107,9 @@ public enum ClusterName: Equatable, Sendable {
     case servicePort(port: String, protocol: String, name: String, namespace: String)
     /// `A-B-C-D.NAMESPACE.pod.cluster.local`
     case pod(address: UInt32)
+    /// `D.C.B.A.in-addr.arpa` (PTR): answered when the address is a Service's or a pod's,
+    /// relayed to the host's resolvers otherwise.
+    case reverse(address: UInt32)
     /// Under the cluster domain but nothing Berth serves.
     case unknown
     /// Outside the cluster domain: for the host's resolvers.
@@ -104,6 +118,15 @@ public enum ClusterName: Equatable, Sendable {
     public static let domain = "cluster.local"
 
     public init(_ name: String) {
+        if name.hasSuffix(".in-addr.arpa") {
+            let octets = name.split(separator: ".").dropLast(2).map { UInt32($0) }
+            if octets.count == 4, octets.allSatisfy({ ($0 ?? 256) <= 255 }) {
+                self = .reverse(address: octets.reversed().reduce(0) { $0 << 8 | ($1 ?? 0) })
+            } else {
+                self = .external
+            }
+            return
+        }
         guard name == Self.domain || name.hasSuffix("." + Self.domain) else {
             self = .external
             return

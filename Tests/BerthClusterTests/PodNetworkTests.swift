@@ -189,6 +189,13 @@ struct PodNetworkTests {
             #expect(overTCP.output.trimmingCharacters(in: .whitespacesAndNewlines) == clusterIP, "dig +tcp: \(overTCP.output) \(overTCP.error)")
             let srv = try Self.inPod(client, ["/usr/bin/dig", "+short", "+time=3", dns, "SRV", "_http._tcp.web.default.svc.cluster.local"])
             #expect(srv.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0 100 80 web.default.svc.cluster.local.", "dig SRV: \(srv.output) \(srv.error)")
+            // Reverse lookups: the cluster IP names the Service, a backend's address its pod.
+            let reverse = try Self.inPod(client, ["/usr/bin/dig", "+short", "+time=3", dns, "-x", clusterIP])
+            #expect(reverse.output.trimmingCharacters(in: .whitespacesAndNewlines) == "web.default.svc.cluster.local.", "dig -x: \(reverse.output) \(reverse.error)")
+            let backend = try #require(pods.first?.status?.podIP)
+            let podReverse = try Self.inPod(client, ["/usr/bin/dig", "+short", "+time=3", dns, "-x", backend])
+            #expect(podReverse.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(backend.replacingOccurrences(of: ".", with: "-")).default.pod.cluster.local.",
+                    "dig -x \(backend): \(podReverse.output) \(podReverse.error)")
             try cluster.kubectl(["delete", "pod", client.metadata.name ?? ""])
             let replacement = try await waitFor("a replacement web pod", timeout: 60) {
                 let pods = try await cluster.pods(selector: "app%3Dweb").filter { $0.status?.phase == "Running" && !names.contains($0.metadata.name ?? "") }

@@ -51,8 +51,23 @@ struct DNSMessageTests {
         #expect(ClusterName("300-1-1-1.default.pod.cluster.local") == .unknown)
         #expect(ClusterName("_http._tcp.web.default.svc.cluster.local") == .servicePort(port: "http", protocol: "tcp", name: "web", namespace: "default"))
         #expect(ClusterName("http.tcp.web.default.svc.cluster.local") == .unknown)
+        #expect(ClusterName("5.1.96.100.in-addr.arpa") == .reverse(address: IPv4.parse("100.96.1.5")!))
+        #expect(ClusterName("1.96.100.in-addr.arpa") == .external)
+        #expect(ClusterName("300.1.96.100.in-addr.arpa") == .external)
         #expect(ClusterName("example.com") == .external)
         #expect(ClusterName("notcluster.local") == .external)
+    }
+
+    @Test("a PTR answer carries the name as labels")
+    func ptr() throws {
+        let query = try #require(DNSQuery(Self.query("10.0.64.100.in-addr.arpa", type: DNSQuery.typePTR)))
+        let answer = query.answer(.noError, pointers: ["web.default.svc.cluster.local"])
+        #expect(Array(answer[6..<8]) == [0, 1])
+        let name: [UInt8] = [3] + Array("web".utf8) + [7] + Array("default".utf8) + [3] + Array("svc".utf8) + [7] + Array("cluster".utf8) + [5] + Array("local".utf8) + [0]
+        #expect(Array(answer.suffix(name.count)) == name)
+        let record = answer.count - name.count - 12
+        #expect(Array(answer[record..<record + 6]) == [0xC0, 0x0C, 0, 12, 0, 1])
+        #expect(Array(answer[(record + 10)..<(record + 12)]) == [0, UInt8(name.count)])
     }
 
     @Test("an SRV answer carries priority, weight, port and the target name as labels")
