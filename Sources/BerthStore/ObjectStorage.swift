@@ -80,6 +80,48 @@ public struct ObjectStorage: Sendable {
         return .keysTaken(taken)
     }
 
+    /// A key that stands for a set of objects checked together (all IPPools' addresses): read
+    /// before the check, compared and bumped by the write, so of two writers that checked the
+    /// same state only one can write; the other checks again.
+    public struct GuardKey: Sendable {
+        public let key: String
+        /// The key's modification revision when read; 0 when it did not exist.
+        public let revision: Int64
+
+        var compare: Compare { revision == 0 ? .absent(key) : .unchanged(key, since: revision) }
+        var bump: Operation { .put(key: key, value: Array(String(revision + 1).utf8)) }
+    }
+
+    public func guardKey(_ key: String) async throws(BerthError) -> GuardKey {
+        GuardKey(key: key, revision: try await kv.get(key)?.modRevision ?? 0)
+    }
+
+    /// Stores a new object if the guard has not moved; nil when it has (check again). 409
+    /// AlreadyExists when the name is taken.
+    public func create(_ descriptor: ResourceDescriptor, _ object: JSONValue, guardedBy guardKey: GuardKey) async throws(BerthError) -> JSONValue? {
+        let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        let key = key(descriptor, namespace: object.value(at: ["metadata", "namespace"])?.stringValue, name: name)
+        let result = try await kv.txn(if: [.absent(key), guardKey.compare], then: [.put(key: key, value: ObjectCodec.encode(object)), guardKey.bump],
+                                      else: [.get(key: key)])
+        if result.succeeded { return ObjectCodec.withResourceVersion(object, result.revision) }
+        if case .get(.some) = result.results.first { throw BerthError.alreadyExists(descriptor.plural, name, group: descriptor.group) }
+        return nil
+    }
+
+    /// Replaces an object if it is still at `revision` and the guard has not moved; 409
+    /// Conflict otherwise (the caller reads and checks again), 404 if gone.
+    public func update(_ descriptor: ResourceDescriptor, _ object: JSONValue, expectedRevision revision: Int64, guardedBy guardKey: GuardKey) async throws(BerthError) -> JSONValue {
+        let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        let key = key(descriptor, namespace: object.value(at: ["metadata", "namespace"])?.stringValue, name: name)
+        let result = try await kv.txn(if: [.unchanged(key, since: revision), guardKey.compare],
+                                      then: [.put(key: key, value: ObjectCodec.encode(object)), guardKey.bump], else: [.get(key: key)])
+        guard result.succeeded else {
+            if case .get(nil) = result.results.first { throw BerthError.notFound(descriptor.plural, name, group: descriptor.group) }
+            throw BerthError.conflict(descriptor.plural, name, group: descriptor.group)
+        }
+        return ObjectCodec.withResourceVersion(object, result.revision)
+    }
+
     /// Replaces an object if it is still at `revision`; 409 Conflict otherwise, 404 if gone.
     public func update(_ descriptor: ResourceDescriptor, _ object: JSONValue, expectedRevision revision: Int64) async throws(BerthError) -> JSONValue {
         let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""

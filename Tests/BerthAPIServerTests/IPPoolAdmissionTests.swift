@@ -35,6 +35,35 @@ struct IPPoolAdmissionTests {
         }
     }
 
+    @Test("concurrent creates and updates of overlapping pools: exactly one wins, the others are 422")
+    func concurrentOverlap() async throws {
+        try await APIHarness.run { _, client in
+            for round in 0..<5 {
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<8 {
+                        group.addTask { try await client.send(.post, Self.pools, json: Self.pool("race-\(round)-\(index)", ["100.96.\(210 + round).1-100.96.\(210 + round).50"])).status }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(statuses.filter { $0 == 201 }.count == 1, "round \(round): \(statuses.sorted())")
+                #expect(statuses.filter { $0 == 422 }.count == 7, "round \(round): \(statuses.sorted())")
+            }
+            // Two pools, each moved onto the same fresh range at once: one move wins.
+            #expect(try await client.send(.post, Self.pools, json: Self.pool("mover-a", ["100.96.220.1"])).status == 201)
+            #expect(try await client.send(.post, Self.pools, json: Self.pool("mover-b", ["100.96.221.1"])).status == 201)
+            let moves = try await withThrowingTaskGroup(of: Int.self) { group in
+                for name in ["mover-a", "mover-b"] {
+                    group.addTask {
+                        try await client.send(.patch, Self.pools + "/\(name)", json: ["spec": ["addresses": ["100.96.222.1-100.96.222.9"]]],
+                                              contentType: "application/merge-patch+json").status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(moves.sorted() == [200, 422], "\(moves)")
+        }
+    }
+
     @Test("outside the cluster CIDR, overlapping another pool, inside a node's subnet or a pod's address: 422, nothing stored")
     func taken() async throws {
         try await APIHarness.run { _, client in

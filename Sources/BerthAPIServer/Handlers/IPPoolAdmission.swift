@@ -20,6 +20,15 @@ extension APIServer {
         }
     }
 
+    /// All IPPools' addresses are checked against each other: every pool spec write is guarded
+    /// by one key, so two overlapping pools written at once cannot both pass the check.
+    static let poolGuard = "/registry/_guards/ippools"
+
+    func crossObjectGuard(_ descriptor: ResourceDescriptor, subresource: String?) async throws(BerthError) -> ObjectStorage.GuardKey? {
+        guard descriptor.kind == "IPPool", subresource == nil else { return nil }
+        return try await storage.guardKey(Self.poolGuard)
+    }
+
     private func checkPoolAddresses(_ object: JSONValue, old: JSONValue?) async throws(BerthError) {
         let pool = try object.decode(IPPool.self)
         let name = pool.metadata.name ?? ""

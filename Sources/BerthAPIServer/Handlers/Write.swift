@@ -47,12 +47,20 @@ extension APIServer {
         if Self.statusResetOnCreate.contains(descriptor.kind) { object["status"] = nil }
         if descriptor.kind == "Pod" { object["status"] = nil }
         var prepared = try admit(descriptor, object, old: nil, query)
-        prepared.object = try await admitAcrossObjects(descriptor, prepared.object, old: nil, subresource: nil)
-        let headers = warningHeaders(prepared.warnings)
-        if descriptor.kind == "Service" { return try await createService(descriptor, prepared, query, headers: headers) }
-        if query["dryRun"] == "All" { return Responses.json(prepared.object, status: .created, headers: headers) }
-        let stored = try await storage.create(descriptor, prepared.object)
-        return Responses.json(stored, status: .created, headers: headers)
+        let admitted = prepared.object
+        for _ in 0..<8 {
+            // Checks across objects that a concurrent write could invalidate are guarded.
+            let guardKey = try await crossObjectGuard(descriptor, subresource: nil)
+            prepared.object = try await admitAcrossObjects(descriptor, admitted, old: nil, subresource: nil)
+            let headers = warningHeaders(prepared.warnings)
+            if descriptor.kind == "Service" { return try await createService(descriptor, prepared, query, headers: headers) }
+            if query["dryRun"] == "All" { return Responses.json(prepared.object, status: .created, headers: headers) }
+            guard let guardKey else { return Responses.json(try await storage.create(descriptor, prepared.object), status: .created, headers: headers) }
+            if let stored = try await storage.create(descriptor, prepared.object, guardedBy: guardKey) {
+                return Responses.json(stored, status: .created, headers: headers)
+            }
+        }
+        throw BerthError(.tooManyRequests, "\(descriptor.kind) \"\(object.value(at: ["metadata", "name"])?.stringValue ?? "")\" lost to concurrent writes 8 times; try again")
     }
 
     func update(_ target: ResourceTarget, _ name: String, _ body: JSONValue, _ query: QueryParameters, _ request: Request) async throws(BerthError) -> Response {
@@ -86,6 +94,7 @@ extension APIServer {
             if isServiceSpec { updated = Self.prepareServiceUpdate(old: current, new: updated) }
             var prepared = try admit(descriptor, updated, old: current, query)
             prepared.object = bumpGeneration(descriptor, prepared.object, old: current)
+            let guardKey = try await crossObjectGuard(descriptor, subresource: target.subresource)
             prepared.object = try await admitAcrossObjects(descriptor, prepared.object, old: current, subresource: target.subresource)
             var servicePlan: ServiceUpdatePlan?
             if isServiceSpec {
@@ -123,8 +132,11 @@ extension APIServer {
                         continue // a drawn port was taken meanwhile: draw again
                     }
                 }
+                if let guardKey {
+                    return (try await storage.update(descriptor, prepared.object, expectedRevision: currentRevision, guardedBy: guardKey), prepared.warnings)
+                }
                 return (try await storage.update(descriptor, prepared.object, expectedRevision: currentRevision), prepared.warnings)
-            } catch where error.code == .conflict && (!preconditionFromBody || requested.isEmpty) {
+            } catch where error.code == .conflict && (!preconditionFromBody || requested.isEmpty || guardKey != nil) {
                 continue
             }
         }
