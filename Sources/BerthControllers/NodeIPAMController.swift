@@ -69,6 +69,11 @@ public final class NodeIPAMController: Reconciler {
             try await api.mergePatch(ResourceDescriptor.node, namespace: nil, name: node, ["spec": ["podCIDR": text, "podCIDRs": [text]]])
         } catch where error.code == .notFound {
             recent.withLock { _ = $0.removeValue(forKey: node) }
+        } catch where error.code == .invalid {
+            // An IPPool took addresses in that subnet meanwhile (the API checks under a guard):
+            // forget it and choose again once the pool is in the cache.
+            recent.withLock { _ = $0.removeValue(forKey: node) }
+            throw error
         }
     }
 

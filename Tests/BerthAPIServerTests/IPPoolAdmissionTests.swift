@@ -64,6 +64,33 @@ struct IPPoolAdmissionTests {
         }
     }
 
+    @Test("a node's pod subnet may not hold pool addresses; a pool and a subnet claimed at once: one wins")
+    func nodeSubnets() async throws {
+        try await APIHarness.run { _, client in
+            #expect(try await client.send(.post, Self.pools, json: Self.pool("held", ["100.96.230.7"])).status == 201)
+            let node: JSONValue = ["apiVersion": "v1", "kind": "Node", "metadata": ["name": "n-held"], "spec": ["podCIDR": "100.96.230.0/24"]]
+            expect422(try await client.send(.post, "/api/v1/nodes", json: node), field: "spec.podCIDR", containing: "IPPool held")
+            #expect(try await client.send(.post, "/api/v1/nodes", json: ["apiVersion": "v1", "kind": "Node", "metadata": ["name": "n-free"]]).status == 201)
+            expect422(try await client.send(.patch, "/api/v1/nodes/n-free", json: ["spec": ["podCIDR": "100.96.230.0/24"]], contentType: "application/merge-patch+json"),
+                      field: "spec.podCIDR", containing: "IPPool held")
+            for round in 0..<5 {
+                let subnet = "100.96.\(231 + round).0/24"
+                let name = "n-\(round)"
+                #expect(try await client.send(.post, "/api/v1/nodes", json: ["apiVersion": "v1", "kind": "Node", "metadata": ["name": .string(name)]]).status == 201)
+                let statuses = try await withThrowingTaskGroup(of: (String, Int).self) { group in
+                    group.addTask { ("pool", try await client.send(.post, Self.pools, json: Self.pool("p-\(round)", ["100.96.\(231 + round).9"])).status) }
+                    group.addTask {
+                        ("node", try await client.send(.patch, "/api/v1/nodes/\(name)", json: ["spec": ["podCIDR": .string(subnet)]], contentType: "application/merge-patch+json").status)
+                    }
+                    return try await group.reduce(into: [String: Int]()) { $0[$1.0] = $1.1 }
+                }
+                let poolWon = statuses["pool"] == 201, nodeWon = statuses["node"] == 200
+                #expect(poolWon != nodeWon, "exactly one claim wins, round \(round): \(statuses)")
+                #expect((poolWon ? statuses["node"] : statuses["pool"]) == 422, "the other is refused, round \(round): \(statuses)")
+            }
+        }
+    }
+
     @Test("outside the cluster CIDR, overlapping another pool, inside a node's subnet or a pod's address: 422, nothing stored")
     func taken() async throws {
         try await APIHarness.run { _, client in

@@ -11,6 +11,9 @@ extension APIServer {
         case "IPPool" where subresource == nil:
             try await checkPoolAddresses(object, old: old)
             return object
+        case "Node" where Self.assignsPodSubnet(object, old: old, subresource: subresource):
+            try await checkNodeSubnet(object)
+            return object
         case "Pod" where old == nil:
             return try await markPoolMembership(object)
         case "Pod":
@@ -20,13 +23,37 @@ extension APIServer {
         }
     }
 
-    /// All IPPools' addresses are checked against each other: every pool spec write is guarded
-    /// by one key, so two overlapping pools written at once cannot both pass the check.
+    /// IPPools' addresses are checked against each other and against the nodes' pod subnets:
+    /// every pool spec write and every pod subnet assignment is guarded by one key, so two
+    /// overlapping claims written at once cannot both pass the check.
     static let poolGuard = "/registry/_guards/ippools"
 
-    func crossObjectGuard(_ descriptor: ResourceDescriptor, subresource: String?) async throws(BerthError) -> ObjectStorage.GuardKey? {
-        guard descriptor.kind == "IPPool", subresource == nil else { return nil }
-        return try await storage.guardKey(Self.poolGuard)
+    func crossObjectGuard(_ descriptor: ResourceDescriptor, _ object: JSONValue, old: JSONValue?, subresource: String?) async throws(BerthError) -> ObjectStorage.GuardKey? {
+        switch descriptor.kind {
+        case "IPPool" where subresource == nil: return try await storage.guardKey(Self.poolGuard)
+        case "Node" where Self.assignsPodSubnet(object, old: old, subresource: subresource): return try await storage.guardKey(Self.poolGuard)
+        default: return nil
+        }
+    }
+
+    static func assignsPodSubnet(_ object: JSONValue, old: JSONValue?, subresource: String?) -> Bool {
+        guard subresource == nil, let cidr = object.value(at: ["spec", "podCIDR"])?.stringValue, !cidr.isEmpty else { return false }
+        return old?.value(at: ["spec", "podCIDR"])?.stringValue != cidr
+    }
+
+    /// A node's new pod subnet may not hold an IPPool address (the pool's pods would be routed
+    /// to that node).
+    private func checkNodeSubnet(_ object: JSONValue) async throws(BerthError) {
+        let cidr = object.value(at: ["spec", "podCIDR"])?.stringValue ?? ""
+        guard let subnet = IPv4CIDR(cidr) else { return }
+        var causes: [StatusCause] = []
+        for kv in try await storage.list(.ipPool, namespace: nil, limit: 0, continueAfter: nil).kvs {
+            let pool = try ObjectCodec.decode(kv).decode(IPPool.self)
+            if pool.spec?.ranges?.contains(where: { subnet.overlaps($0) }) == true {
+                causes.append(.invalid("spec.podCIDR", cidr, "holds addresses of IPPool \(pool.metadata.name ?? "")"))
+            }
+        }
+        if !causes.isEmpty { throw BerthError.invalid(kind: "Node", name: object.value(at: ["metadata", "name"])?.stringValue ?? "", causes: causes) }
     }
 
     private func checkPoolAddresses(_ object: JSONValue, old: JSONValue?) async throws(BerthError) {

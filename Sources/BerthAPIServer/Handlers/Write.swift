@@ -50,7 +50,7 @@ extension APIServer {
         let admitted = prepared.object
         for _ in 0..<8 {
             // Checks across objects that a concurrent write could invalidate are guarded.
-            let guardKey = try await crossObjectGuard(descriptor, subresource: nil)
+            let guardKey = try await crossObjectGuard(descriptor, admitted, old: nil, subresource: nil)
             prepared.object = try await admitAcrossObjects(descriptor, admitted, old: nil, subresource: nil)
             let headers = warningHeaders(prepared.warnings)
             if descriptor.kind == "Service" { return try await createService(descriptor, prepared, query, headers: headers) }
@@ -94,7 +94,7 @@ extension APIServer {
             if isServiceSpec { updated = Self.prepareServiceUpdate(old: current, new: updated) }
             var prepared = try admit(descriptor, updated, old: current, query)
             prepared.object = bumpGeneration(descriptor, prepared.object, old: current)
-            let guardKey = try await crossObjectGuard(descriptor, subresource: target.subresource)
+            let guardKey = try await crossObjectGuard(descriptor, prepared.object, old: current, subresource: target.subresource)
             prepared.object = try await admitAcrossObjects(descriptor, prepared.object, old: current, subresource: target.subresource)
             var servicePlan: ServiceUpdatePlan?
             if isServiceSpec {
