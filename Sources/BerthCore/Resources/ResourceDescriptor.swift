@@ -100,23 +100,63 @@ enum Admission {
     }
 
     /// Fields present in what the client sent but absent after a typed round trip are unknown.
+    /// Paths are spelled only for the unknown ones (this walks every field of every write).
     static func collectUnknown(input: JSONValue, output: JSONValue, path: String, into unknown: inout [String]) {
+        var stack: [PathPart] = []
+        if !path.isEmpty { stack.append(.key(path)) }
+        var found: [String] = []
+        walkUnknown(input, output, &stack, &found)
+        unknown.append(contentsOf: found.sorted())
+    }
+
+    enum PathPart {
+        case key(String)
+        case index(Int)
+    }
+
+    private static func walkUnknown(_ input: JSONValue, _ output: JSONValue, _ stack: inout [PathPart], _ found: inout [String]) {
         switch (input, output) {
         case (.object(let sent), .object(let kept)):
-            for (key, value) in sent.sorted(by: { $0.key < $1.key }) {
-                let childPath = path.isEmpty ? key : "\(path).\(key)"
+            for (key, value) in sent {
                 if let keptValue = kept[key] {
-                    collectUnknown(input: value, output: keptValue, path: childPath, into: &unknown)
+                    switch value {
+                    case .object, .array:
+                        stack.append(.key(key))
+                        walkUnknown(value, keptValue, &stack, &found)
+                        stack.removeLast()
+                    default:
+                        continue
+                    }
                 } else if !value.isNull {
-                    unknown.append(childPath)
+                    stack.append(.key(key))
+                    found.append(spell(stack))
+                    stack.removeLast()
                 }
             }
         case (.array(let sent), .array(let kept)):
             for (index, value) in sent.enumerated() where index < kept.count {
-                collectUnknown(input: value, output: kept[index], path: "\(path)[\(index)]", into: &unknown)
+                switch value {
+                case .object, .array:
+                    stack.append(.index(index))
+                    walkUnknown(value, kept[index], &stack, &found)
+                    stack.removeLast()
+                default:
+                    continue
+                }
             }
         default:
             break
         }
+    }
+
+    private static func spell(_ stack: [PathPart]) -> String {
+        var text = ""
+        for part in stack {
+            switch part {
+            case .key(let key): text += text.isEmpty ? key : ".\(key)"
+            case .index(let index): text += "[\(index)]"
+            }
+        }
+        return text
     }
 }
