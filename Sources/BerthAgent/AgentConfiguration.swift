@@ -25,6 +25,11 @@ public struct AgentConfiguration: Sendable {
     public var containerLogMaxSize: Int64 = 10 << 20
     /// Log files kept per container, the current one included (containerLogMaxFiles).
     public var containerLogMaxFiles = 5
+    /// Image garbage collection: above this disk usage (percent) unused images are removed,
+    /// down to the low threshold (the kubelet's defaults, 85 and 80), checked this often.
+    public var imageGCHighThresholdPercent = 85
+    public var imageGCLowThresholdPercent = 80
+    public var imageGCInterval: Duration = .seconds(60)
 
     public init(nodeName: String, dataDirectory: String, podSubnet: String? = nil, nodeAddress: String = "127.0.0.1") {
         self.nodeName = nodeName

@@ -18,6 +18,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
     let context: PodContext
 
     let registry: RegistryClient
+    let imageCollector: ImageGarbageCollector
 
     public init(configuration: AgentConfiguration, client: APIClient, insecureRegistries: Set<String> = [],
                 logger: Logger = Logger(label: "berth.agent")) throws(BerthError) {
@@ -33,9 +34,11 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
         // conmon's cap sits above the agent's rotation size: it only acts while no agent runs.
         let runtime = try ConmonDriver(stateDirectory: configuration.runtimeDirectory, logSizeMax: configuration.containerLogMaxSize * 4, logger: logger)
         registry = RegistryClient(store: imageStore, insecureRegistries: insecureRegistries, logger: logger)
+        imageCollector = ImageGarbageCollector(store: imageStore, highPercent: configuration.imageGCHighThresholdPercent,
+                                               lowPercent: configuration.imageGCLowThresholdPercent)
         context = PodContext(
             configuration: configuration, api: api, runtime: runtime,
-            images: PodImages(store: imageStore, puller: registry), imageStore: imageStore,
+            images: PodImages(store: imageStore, puller: registry, collector: imageCollector), imageStore: imageStore,
             network: PodNetwork(configuration: configuration, logger: logger), volumes: PodVolumes(api: api),
             specs: ContainerSpecFactory(api: api, catalog: catalog), probes: ProbeRunner(runtime: runtime), logger: logger)
         manager = PodManager(context: context)
@@ -99,6 +102,9 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                         inner.addTask { await PolicyAgent(client: client, nodeName: configuration.nodeName, table: PolicyRules.table(bridge: configuration.bridgeName), logger: logger).run() }
                         inner.addTask { await watcher.run() }
                     }
+                }
+                group.addTask { [imageCollector = self.imageCollector, manager = self.manager] in
+                    await imageCollector.run(every: configuration.imageGCInterval, imagesDirectory: configuration.imagesDirectory, manager: manager, logger: logger)
                 }
                 group.addTask {
                     while !Task.isCancelled {

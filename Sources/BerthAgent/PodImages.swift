@@ -6,6 +6,8 @@ import Foundation
 struct PodImages: Sendable {
     let store: ImageStore
     let puller: (any ImagePulling)?
+    /// Told of every image a container asks for, so the least recently used go first.
+    var collector: ImageGarbageCollector?
 
     /// The local image, pulling it when the policy asks or it is missing.
     func ensure(_ container: Container, pod: Pod, credentials: [RegistryCredential]) async throws(BerthError) -> (image: LocalImage, pulled: Bool) {
@@ -14,6 +16,7 @@ struct PodImages: Sendable {
         do { reference = try ImageReference(parsing: name) } catch {
             throw BerthError(.invalid, "InvalidImageName: \(error.message)")
         }
+        collector?.touched(reference.description)
         let policy = container.imagePullPolicy ?? (reference.tag == "latest" && reference.digest == nil ? "Always" : "IfNotPresent")
         let local = try? store.image(reference)
         // Locally built images (berth/busybox) have no registry to ask; use them whatever the policy.

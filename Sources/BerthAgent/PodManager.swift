@@ -1,4 +1,5 @@
 import BerthCore
+import BerthImages
 import BerthRuntime
 import Foundation
 
@@ -67,12 +68,25 @@ actor PodManager {
 
     var count: Int { workers.count }
 
+    /// The images the pods on this node name (normalized), for image garbage collection.
+    func imageReferences() async -> Set<String> {
+        var references: Set<String> = []
+        for worker in workers.values { references.formUnion(await worker.imageReferences()) }
+        return references
+    }
+
     func shutdown() {
         for task in tasks.values { task.cancel() }
     }
 }
 
 extension PodWorker {
+    func imageReferences() -> [String] {
+        ((pod.spec?.containers ?? []) + (pod.spec?.initContainers ?? [])).compactMap { container in
+            (try? ImageReference(parsing: container.image ?? ""))?.description
+        }
+    }
+
     func matches(namespace: String, name: String) -> Bool { record.namespace == namespace && record.name == name && !removed }
 
     /// The log file of a container: the current instance, or the one before with `previous`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthRuntime
+import BerthAgent
 import BerthCore
 import BerthImages
 import Foundation
@@ -98,16 +99,7 @@ struct ImageCommand: AsyncParsableCommand {
 
         /// Layers mounted by containers on this node stay, whatever their image's name.
         static func inUse(dataDir: String) -> Set<Digest> {
-            let mounts = ProcFile.read("/proc/mounts") ?? ""
-            var digests = Set<Digest>()
-            for line in mounts.split(separator: "\n") where line.contains(dataDir + "/node/images/layers/") {
-                for part in line.split(separator: ",") {
-                    for path in part.replacingOccurrences(of: "lowerdir=", with: "").split(separator: ":") where path.contains("/layers/") {
-                        if let hex = path.split(separator: "/").last, let digest = try? Digest(parsing: "sha256:\(hex)") { digests.insert(digest) }
-                    }
-                }
-            }
-            return digests
+            ImageGarbageCollector.mountedLayers(imagesDirectory: dataDir + "/node/images")
         }
     }
 

@@ -102,6 +102,12 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "Rotate a container's log past this many bytes (keeping 5 files).")
     var containerLogMaxSize: Int64 = 10 << 20
 
+    @Option(help: "Disk usage (percent) above which unused images are removed.")
+    var imageGCHighThreshold = 85
+
+    @Option(help: "Disk usage (percent) image removal brings the disk down to.")
+    var imageGCLowThreshold = 80
+
     /// The agent's configuration from these options; a bad value is a usage error.
     func configuration(nodeName: String, dataDirectory: String, nodeAddress: String, ranges: NetworkRangeOptions) throws -> AgentConfiguration {
         var configuration = AgentConfiguration(nodeName: nodeName, dataDirectory: dataDirectory, podSubnet: podSubnet, nodeAddress: nodeAddress)
@@ -112,6 +118,11 @@ struct AgentOptions: ParsableArguments {
         configuration.serviceCIDR = try ranges.services()
         configuration.bridgeName = bridgeName
         configuration.containerLogMaxSize = containerLogMaxSize
+        guard (1...100).contains(imageGCHighThreshold), (0..<imageGCHighThreshold).contains(imageGCLowThreshold) else {
+            throw ValidationError("--image-gc-low-threshold (\(imageGCLowThreshold)) must be below --image-gc-high-threshold (\(imageGCHighThreshold)), both percentages")
+        }
+        configuration.imageGCHighThresholdPercent = imageGCHighThreshold
+        configuration.imageGCLowThresholdPercent = imageGCLowThreshold
         return configuration
     }
 }
