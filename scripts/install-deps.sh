@@ -26,6 +26,8 @@ packages=(
   iptables         # the policy-scale benchmark's linear-chain competitor
   python3          # benchmark probes (connect rates, enforcement timing)
   bind9-dnsutils   # dig: the DNS tests ask the cluster resolver over TCP and for SRV records
+  gcc              # the sandbox test compiles a static probe of the seccomp clone filter
+  libc6-dev
 )
 
 missing=()

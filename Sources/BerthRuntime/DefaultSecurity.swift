@@ -28,8 +28,9 @@ public enum DefaultSecurity {
 
     /// The system calls Docker's default seccomp profile refuses to a container without extra
     /// capabilities, expressed as a deny list (EPERM) over an allow-by-default filter. Docker's
-    /// profile is an allow list with argument filters (e.g. `clone` namespace flags, `personality`
-    /// values); those argument filters are not reproduced here.
+    /// profile is an allow list with argument filters; its `clone` filter (no new namespaces) and
+    /// its `clone3` answer (ENOSYS, so libc falls back to the filterable `clone`) are reproduced
+    /// below; its `personality` value list is not.
     public static let deniedSyscalls = [
         "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module", "fanotify_init",
         "finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "get_kernel_syms", "get_mempolicy", "init_module",
@@ -40,10 +41,23 @@ public enum DefaultSecurity {
         "syslog", "sysfs", "_sysctl", "umount", "umount2", "unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old",
     ]
 
-    public static var seccompProfile: RuntimeSpec.Seccomp {
+    /// With CAP_SYS_ADMIN a container may make namespaces, as under Docker's profile.
+    public static func seccompProfile(mayCreateNamespaces: Bool = false) -> RuntimeSpec.Seccomp {
         RuntimeSpec.Seccomp(
             defaultAction: "SCMP_ACT_ALLOW",
             architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
-            syscalls: [RuntimeSpec.SyscallRule(names: deniedSyscalls, action: "SCMP_ACT_ERRNO", errnoRet: 1)])
+            syscalls: [RuntimeSpec.SyscallRule(names: deniedSyscalls, action: "SCMP_ACT_ERRNO", errnoRet: 1)] + (mayCreateNamespaces ? [] : namespaceCloneRules))
+    }
+
+    /// CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: a container may not make
+    /// namespaces (a user namespace would hand it a full capability set inside). One rule per
+    /// flag, as a filter matches `(flags & mask) == value`.
+    public static let namespaceCloneFlags: [UInt64] = [0x0002_0000, 0x0200_0000, 0x0400_0000, 0x0800_0000, 0x1000_0000, 0x2000_0000, 0x4000_0000]
+
+    static var namespaceCloneRules: [RuntimeSpec.SyscallRule] {
+        namespaceCloneFlags.map { flag in
+            RuntimeSpec.SyscallRule(names: ["clone"], action: "SCMP_ACT_ERRNO", errnoRet: 1,
+                                    args: [.init(index: 0, value: flag, valueTwo: flag, op: "SCMP_CMP_MASKED_EQ")])
+        } + [RuntimeSpec.SyscallRule(names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: 38)]
     }
 }

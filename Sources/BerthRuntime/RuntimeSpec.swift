@@ -120,5 +120,22 @@ public struct RuntimeSpec: Codable, Sendable {
         public var names: [String]
         public var action: String
         public var errnoRet: UInt32?
+        /// All must hold for the rule to apply (libseccomp's argument comparisons).
+        public var args: [SyscallArg]?
+
+        public init(names: [String], action: String, errnoRet: UInt32? = nil, args: [SyscallArg]? = nil) {
+            self.names = names
+            self.action = action
+            self.errnoRet = errnoRet
+            self.args = args
+        }
+    }
+
+    /// `op` on argument `index`: for SCMP_CMP_MASKED_EQ, `(arg & value) == valueTwo`.
+    public struct SyscallArg: Codable, Sendable, Equatable {
+        public var index: UInt32
+        public var value: UInt64
+        public var valueTwo: UInt64
+        public var op: String
     }
 }

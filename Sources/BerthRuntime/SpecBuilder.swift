@@ -39,7 +39,7 @@ public enum SpecBuilder {
             namespaces: namespaces, cgroupsPath: container.cgroupsPath, resources: resources,
             maskedPaths: container.privileged ? nil : DefaultSecurity.maskedPaths,
             readonlyPaths: container.privileged ? nil : DefaultSecurity.readonlyPaths,
-            seccomp: container.privileged ? nil : DefaultSecurity.seccompProfile, sysctl: nil)
+            seccomp: container.privileged ? nil : DefaultSecurity.seccompProfile(mayCreateNamespaces: capabilities.contains("CAP_SYS_ADMIN")), sysctl: nil)
         return RuntimeSpec(
             process: process, root: .init(path: container.rootfs, readonly: container.readOnlyRootfs ? true : nil),
             hostname: container.hostname, mounts: baseMounts(privileged: container.privileged, sharedMemory: sharedMemory(container)) + container.mounts, linux: linux)

@@ -61,10 +61,46 @@ struct PodBasicsTests {
         }
     }
 
-    @Test("the sandbox: own processes only, Docker's capabilities, no new privileges, seccomp, masked /proc/kcore")
+    /// A static probe of the clone filter: namespaces refused, plain forks fine, clone3 ENOSYS.
+    static let cloneProbe = #"""
+        #define _GNU_SOURCE
+        #include <sched.h>
+        #include <stdio.h>
+        #include <errno.h>
+        #include <string.h>
+        #include <signal.h>
+        #include <sys/syscall.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        static char stack[65536];
+        static int child(void *arg) { (void)arg; return 0; }
+        static void try_clone(const char *name, int flags) {
+            int pid = clone(child, stack + sizeof(stack), flags | SIGCHLD, NULL);
+            if (pid < 0) { printf("%s: %s\n", name, strerror(errno)); return; }
+            waitpid(pid, NULL, 0);
+            printf("%s: ok\n", name);
+        }
+        int main(void) {
+            try_clone("newuser", CLONE_NEWUSER);
+            try_clone("newnet", CLONE_NEWNET);
+            try_clone("plain", 0);
+            long r = syscall(435, NULL, 0);
+            printf("clone3: %s\n", r < 0 ? strerror(errno) : "ok");
+            return 0;
+        }
+        """#
+
+    @Test("the sandbox: own processes only, Docker's capabilities, no new privileges, seccomp (incl. no new namespaces by clone), masked /proc/kcore")
     func isolation() async throws {
+        let tools = FileManager.default.temporaryDirectory.appendingPathComponent("berth-probe-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: tools, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tools) }
+        try Self.cloneProbe.write(toFile: tools + "/probe.c", atomically: true, encoding: .utf8)
+        let compiled = try runCommand("/usr/bin/gcc", ["-static", "-O1", "-o", tools + "/probe", tools + "/probe.c"], timeout: 60)
+        #expect(compiled.status == 0, "gcc: \(compiled.error)")
         try await withNode { node in
-            try await node.createPod(Manifest.pod("box", [Manifest.container("main", "sleep 3600")]))
+            try await node.createPod(Manifest.pod("box", [Manifest.container("main", "sleep 3600", extra: ["volumeMounts": [["name": "tools", "mountPath": "/t", "readOnly": true]]])],
+                                                  extra: ["volumes": [["name": "tools", "hostPath": ["path": .string(tools), "type": "Directory"]]]]))
             let pod = try await node.waitForPod("box", "Running") { $0.status?.phase == "Running" }
             let ps = try node.runcExec(pod, container: "main", ["ps", "-o", "pid,comm"])
             let processes = ps.output.split(separator: "\n").dropFirst()
@@ -77,6 +113,10 @@ struct PodBasicsTests {
             #expect(kcore.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0" || kcore.status != 0)
             let mount = try node.runcExec(pod, container: "main", ["mount", "-t", "tmpfs", "none", "/mnt"])
             #expect(mount.status != 0, "mount is refused in the sandbox")
+            let probe = try node.runcExec(pod, container: "main", ["/t/probe"]).output
+            #expect(probe == "newuser: Operation not permitted\nnewnet: Operation not permitted\nplain: ok\nclone3: Function not implemented\n", "\(probe)")
+            let unshare = try node.runcExec(pod, container: "main", ["unshare", "-U", "true"])
+            #expect(unshare.status != 0, "unshare -U is refused: \(unshare.output)")
         }
     }
 

@@ -31,4 +31,17 @@ struct SpecBuilderIPCTests {
         #expect(ipcNamespaces(own).count == 1 && ipcNamespaces(own).first?.path == nil)
         #expect(shm(own).first?.type == "tmpfs")
     }
+
+    @Test("clone may not make namespaces and clone3 is ENOSYS, unless the container has CAP_SYS_ADMIN")
+    func cloneFilter() throws {
+        let rules = try #require(SpecBuilder.spec(for: container()).linux.seccomp).syscalls
+        let clone = rules.filter { $0.names == ["clone"] }
+        #expect(clone.compactMap { $0.args?.first?.value }.sorted() == DefaultSecurity.namespaceCloneFlags.sorted())
+        #expect(clone.allSatisfy { $0.args?.first?.op == "SCMP_CMP_MASKED_EQ" && $0.args?.first?.valueTwo == $0.args?.first?.value })
+        #expect(rules.contains { $0.names == ["clone3"] && $0.errnoRet == 38 })
+        var admin = container()
+        admin.addCapabilities = ["SYS_ADMIN"]
+        let adminRules = try #require(SpecBuilder.spec(for: admin).linux.seccomp).syscalls
+        #expect(!adminRules.contains { $0.names == ["clone"] || $0.names == ["clone3"] })
+    }
 }
