@@ -50,7 +50,8 @@ public final class ImageGarbageCollector: Sendable {
             guard let reference = try? ImageReference(parsing: image.reference) else { continue }
             do { try store.remove(reference) } catch { continue }
             removed.append(image.reference)
-            store.collectGarbage(keeping: mountedLayers)
+            // Ten minutes' grace for blobs of pulls still under way.
+            store.collectGarbage(keeping: mountedLayers, graceSeconds: 600)
             if let now = usage(), now < lowPercent { break }
         }
         return removed

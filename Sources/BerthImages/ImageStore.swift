@@ -94,13 +94,23 @@ public final class ImageStore: Sendable {
     }
 
     /// Deletes blobs and unpacked layers no named image refers to; returns what was removed.
+    /// Blobs written less than `graceSeconds` ago stay: a pull that has written its blobs but not
+    /// yet named its image (in this process or another) must not lose them.
     @discardableResult
-    public func collectGarbage(keeping inUse: Set<Digest> = []) -> [Digest] {
+    public func collectGarbage(keeping inUse: Set<Digest> = [], graceSeconds: Int = 0) -> [Digest] {
         var live = inUse
         for image in list() {
             live.insert(image.manifestDigest)
             live.insert(image.configDigest)
             image.manifest.layers.forEach { live.insert($0.digest) }
+        }
+        if graceSeconds > 0 {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            for digest in content.all() where !live.contains(digest) {
+                var info = stat()
+                if stat(content.path(for: digest), &info) == 0, now.tv_sec - info.st_mtim.tv_sec < graceSeconds { live.insert(digest) }
+            }
         }
         var removed: [Digest] = []
         for digest in content.all() where !live.contains(digest) {

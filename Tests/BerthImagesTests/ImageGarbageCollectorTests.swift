@@ -32,6 +32,13 @@ struct ImageGarbageCollectorTests {
         let two = try importImage("example.com/app/two", marker: "2", into: store)
         let three = try importImage("example.com/app/three", marker: "3", into: store)
         let four = try importImage("example.com/app/four", marker: "4", into: store)
+        // Everything so far is an hour old; a blob written just now (a pull under way, not yet
+        // named) must survive the collection.
+        for digest in store.content.all() {
+            var times = [timeval(tv_sec: time(nil) - 3600, tv_usec: 0), timeval(tv_sec: time(nil) - 3600, tv_usec: 0)]
+            utimes(store.content.path(for: digest), &times)
+        }
+        let inFlight = try store.content.write(Array("a layer of a pull under way".utf8))
         let collector = ImageGarbageCollector(store: store, highPercent: 85, lowPercent: 80)
         collector.touched(two.reference)
         collector.touched(four.reference)
@@ -51,6 +58,7 @@ struct ImageGarbageCollectorTests {
             #expect(!FileManager.default.fileExists(atPath: store.layers.path(for: gone.manifest.layers[0].digest)))
         }
         #expect(store.content.contains(four.manifest.layers[0].digest))
+        #expect(store.content.contains(inFlight), "a fresh unnamed blob stays")
 
         // Still full and nothing but used or node-built images left besides four: four goes,
         // its unpacked layer stays while a container has it mounted.
