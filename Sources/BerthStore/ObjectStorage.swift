@@ -80,20 +80,26 @@ public struct ObjectStorage: Sendable {
         return .keysTaken(taken)
     }
 
-    /// A key that stands for a set of objects checked together (all IPPools' addresses): read
-    /// before the check, compared and bumped by the write, so of two writers that checked the
-    /// same state only one can write; the other checks again.
+    /// Keys that stand for sets of objects checked together (all IPPools' addresses, all nodes'
+    /// pod subnets). A write reads the guards of the sets it checks against and requires them
+    /// unchanged, and moves the guard of the set it belongs to: of a pool write and a node write
+    /// that checked each other's set, whichever commits second sees a moved guard and checks again,
+    /// while two node writes (which only move the node guard) never get in each other's way.
     public struct GuardKey: Sendable {
-        public let key: String
-        /// The key's modification revision when read; 0 when it did not exist.
-        public let revision: Int64
+        /// Guards read before the check, with their modification revisions (0: did not exist).
+        public let checked: [(key: String, revision: Int64)]
+        /// Guards this write moves.
+        public let moved: [String]
 
-        var compare: Compare { revision == 0 ? .absent(key) : .unchanged(key, since: revision) }
-        var bump: Operation { .put(key: key, value: Array(String(revision + 1).utf8)) }
+        var compares: [Compare] { checked.map { $0.revision == 0 ? .absent($0.key) : .unchanged($0.key, since: $0.revision) } }
+        var bumps: [Operation] { moved.map { .put(key: $0, value: Array("moved".utf8)) } }
     }
 
-    public func guardKey(_ key: String) async throws(BerthError) -> GuardKey {
-        GuardKey(key: key, revision: try await kv.get(key)?.modRevision ?? 0)
+    /// Reads the guards a write checks against; `moving` are the guards the write moves.
+    public func guardKey(checking keys: [String], moving: [String]) async throws(BerthError) -> GuardKey {
+        var checked: [(key: String, revision: Int64)] = []
+        for key in keys { checked.append((key, try await kv.get(key)?.modRevision ?? 0)) }
+        return GuardKey(checked: checked, moved: moving)
     }
 
     /// Stores a new object if the guard has not moved; nil when it has (check again). 409
@@ -101,7 +107,7 @@ public struct ObjectStorage: Sendable {
     public func create(_ descriptor: ResourceDescriptor, _ object: JSONValue, guardedBy guardKey: GuardKey) async throws(BerthError) -> JSONValue? {
         let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
         let key = key(descriptor, namespace: object.value(at: ["metadata", "namespace"])?.stringValue, name: name)
-        let result = try await kv.txn(if: [.absent(key), guardKey.compare], then: [.put(key: key, value: ObjectCodec.encode(object)), guardKey.bump],
+        let result = try await kv.txn(if: [.absent(key)] + guardKey.compares, then: [.put(key: key, value: ObjectCodec.encode(object))] + guardKey.bumps,
                                       else: [.get(key: key)])
         if result.succeeded { return ObjectCodec.withResourceVersion(object, result.revision) }
         if case .get(.some) = result.results.first { throw BerthError.alreadyExists(descriptor.plural, name, group: descriptor.group) }
@@ -113,8 +119,8 @@ public struct ObjectStorage: Sendable {
     public func update(_ descriptor: ResourceDescriptor, _ object: JSONValue, expectedRevision revision: Int64, guardedBy guardKey: GuardKey) async throws(BerthError) -> JSONValue {
         let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
         let key = key(descriptor, namespace: object.value(at: ["metadata", "namespace"])?.stringValue, name: name)
-        let result = try await kv.txn(if: [.unchanged(key, since: revision), guardKey.compare],
-                                      then: [.put(key: key, value: ObjectCodec.encode(object)), guardKey.bump], else: [.get(key: key)])
+        let result = try await kv.txn(if: [.unchanged(key, since: revision)] + guardKey.compares,
+                                      then: [.put(key: key, value: ObjectCodec.encode(object))] + guardKey.bumps, else: [.get(key: key)])
         guard result.succeeded else {
             if case .get(nil) = result.results.first { throw BerthError.notFound(descriptor.plural, name, group: descriptor.group) }
             throw BerthError.conflict(descriptor.plural, name, group: descriptor.group)

@@ -91,6 +91,23 @@ struct IPPoolAdmissionTests {
         }
     }
 
+    @Test("many nodes taking pod subnets at once do not conflict with each other (a joining fleet)")
+    func manyNodeSubnetsAtOnce() async throws {
+        try await APIHarness.run { _, client in
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<64 {
+                    group.addTask {
+                        let node: JSONValue = ["apiVersion": "v1", "kind": "Node", "metadata": ["name": .string("fleet-\(index)")],
+                                               "spec": ["podCIDR": .string("100.96.\(100 + index).0/24")]]
+                        return try await client.send(.post, "/api/v1/nodes", json: node).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == 201 }, "\(statuses.sorted())")
+        }
+    }
+
     @Test("outside the cluster CIDR, overlapping another pool, inside a node's subnet or a pod's address: 422, nothing stored")
     func taken() async throws {
         try await APIHarness.run { _, client in

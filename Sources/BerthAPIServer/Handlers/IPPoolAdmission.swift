@@ -23,15 +23,20 @@ extension APIServer {
         }
     }
 
-    /// IPPools' addresses are checked against each other and against the nodes' pod subnets:
-    /// every pool spec write and every pod subnet assignment is guarded by one key, so two
-    /// overlapping claims written at once cannot both pass the check.
+    /// IPPools' addresses are checked against each other and against the nodes' pod subnets.
+    /// A pool write checks both guards and moves the pool guard; a pod subnet assignment checks
+    /// the pool guard and moves the node guard. So two overlapping claims written at once cannot
+    /// both pass, yet a thousand nodes joining at once do not conflict with each other (subnets
+    /// among nodes are the IPAM controller's to keep apart).
     static let poolGuard = "/registry/_guards/ippools"
+    static let nodeSubnetGuard = "/registry/_guards/node-subnets"
 
     func crossObjectGuard(_ descriptor: ResourceDescriptor, _ object: JSONValue, old: JSONValue?, subresource: String?) async throws(BerthError) -> ObjectStorage.GuardKey? {
         switch descriptor.kind {
-        case "IPPool" where subresource == nil: return try await storage.guardKey(Self.poolGuard)
-        case "Node" where Self.assignsPodSubnet(object, old: old, subresource: subresource): return try await storage.guardKey(Self.poolGuard)
+        case "IPPool" where subresource == nil:
+            return try await storage.guardKey(checking: [Self.poolGuard, Self.nodeSubnetGuard], moving: [Self.poolGuard])
+        case "Node" where Self.assignsPodSubnet(object, old: old, subresource: subresource):
+            return try await storage.guardKey(checking: [Self.poolGuard], moving: [Self.nodeSubnetGuard])
         default: return nil
         }
     }
