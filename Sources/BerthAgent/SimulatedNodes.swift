@@ -39,17 +39,32 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    /// Creates (or refreshes) every Node with capacity, addresses and a Ready condition.
+    /// Creates (or refreshes) every Node with capacity, addresses and a Ready condition. A node
+    /// whose registration fails is retried, as a real agent retries, rather than ending the rest.
     func register() async throws {
         try await forEach(names) { index, name in
-            let node = nodeObject(index: index, name: name)
-            let reply = try await client.request(.POST, "/api/v1/nodes", body: JSONWriter.bytes(node))
-            if reply.status == 409 {
-                _ = try await client.request(.PATCH, "/api/v1/nodes/\(name)/status", body: JSONWriter.bytes(["status": node["status"] ?? [:]]),
-                                             contentType: "application/merge-patch+json").checked()
-            } else {
-                _ = try reply.checked()
+            var attempt = 0
+            while true {
+                do {
+                    try await registerNode(index: index, name: name)
+                    return
+                } catch {
+                    attempt += 1
+                    if attempt % 10 == 1 { logger.warning("simulated node registration failed, retrying", metadata: ["node": "\(name)", "error": "\(error)"]) }
+                    try await Task.sleep(for: .milliseconds(min(100 * attempt, 2_000)))
+                }
             }
+        }
+    }
+
+    private func registerNode(index: Int, name: String) async throws {
+        let node = nodeObject(index: index, name: name)
+        let reply = try await client.request(.POST, "/api/v1/nodes", body: JSONWriter.bytes(node))
+        if reply.status == 409 {
+            _ = try await client.request(.PATCH, "/api/v1/nodes/\(name)/status", body: JSONWriter.bytes(["status": node["status"] ?? [:]]),
+                                         contentType: "application/merge-patch+json").checked()
+        } else {
+            _ = try reply.checked()
         }
     }
 
