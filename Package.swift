@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "BerthAPIServer",
             dependencies: [
-                "BerthCore", "BerthStore",
+                "BerthCore", "BerthStore", "BerthClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -10,6 +10,25 @@ import NIOSSL
 extension APIClient {
     /// Streams a response body as it arrives (`pods/{name}/log?follow=true`).
     public func stream(_ path: String) async throws(BerthError) -> AsyncThrowingStream<[UInt8], any Error> {
+        if let inProcess {
+            let response = await sendInProcess(inProcess, method: "GET", path: path, body: nil, contentType: nil, accept: "*/*")
+            if response.status >= 300 {
+                let body = (try? await response.body.collect(upTo: 1 << 20)) ?? []
+                _ = try Reply(status: response.status, body: body, warnings: []).checked()
+            }
+            let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+            let body = response.body
+            let task = Task {
+                do {
+                    while let chunk = try await body.pipe.next() { continuation.yield(Array(chunk.readableBytesView)) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+            return stream
+        }
         var request = HTTPClientRequest(url: config.server + path)
         if let token = config.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         let response: HTTPClientResponse

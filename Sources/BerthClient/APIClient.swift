@@ -11,12 +11,17 @@ public final class APIClient: Sendable {
     public let config: Kubeconfig
     public let registry: ResourceRegistry
     let http: HTTPClient
+    /// The API server of this very process, when there is one: requests go to it directly
+    /// (same handlers, same authentication) instead of through TLS and a loopback socket.
+    let inProcess: (any InProcessAPI)?
 
     /// `maximumConnections` bounds the connection pool per server: each TLS connection costs
     /// memory on both ends, and an agent with hundreds of pods needs only a few.
-    public init(config: Kubeconfig, registry: ResourceRegistry = .standard, maximumConnections: Int = 256) throws(BerthError) {
+    public init(config: Kubeconfig, registry: ResourceRegistry = .standard, maximumConnections: Int = 256,
+                inProcess: (any InProcessAPI)? = nil) throws(BerthError) {
         self.config = config
         self.registry = registry
+        self.inProcess = inProcess
         var tls = TLSConfiguration.makeClientConfiguration()
         if config.insecureSkipTLSVerify {
             tls.certificateVerification = .none
@@ -63,6 +68,14 @@ public final class APIClient: Sendable {
 
     public func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
                         accept: String = "application/json", timeout: TimeAmount = .seconds(60)) async throws(BerthError) -> Reply {
+        if let inProcess {
+            let response = await sendInProcess(inProcess, method: method.rawValue, path: path, body: body, contentType: contentType, accept: accept)
+            do {
+                return Reply(status: response.status, body: try await response.body.collect(upTo: 1 << 30), warnings: response.warnings)
+            } catch {
+                throw BerthError(.unavailable, "the in-process API server failed: \(error)")
+            }
+        }
         var request = HTTPClientRequest(url: config.server + path)
         request.method = method
         request.headers.add(name: "Accept", value: accept)
@@ -89,6 +102,14 @@ public final class APIClient: Sendable {
 
     /// Streams a watch as raw event lines, for consumers that do not need every event parsed.
     public func watchLines(_ path: String, accept: String = "application/json") async throws(BerthError) -> WatchLines {
+        if let inProcess {
+            let response = await sendInProcess(inProcess, method: "GET", path: path, body: nil, contentType: nil, accept: accept)
+            if response.status >= 300 {
+                let body = (try? await response.body.collect(upTo: 1 << 20)) ?? []
+                _ = try Reply(status: response.status, body: body, warnings: []).checked()
+            }
+            return WatchLines(source: .inProcess(response.body))
+        }
         var request = HTTPClientRequest(url: config.server + path)
         request.headers.add(name: "Accept", value: accept)
         if let token = config.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -102,7 +123,7 @@ public final class APIClient: Sendable {
             let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
             _ = try Reply(status: Int(response.status.code), body: body, warnings: []).checked()
         }
-        return WatchLines(body: response.body)
+        return WatchLines(source: .http(response.body))
     }
 
     /// The collection path of a kind, e.g. `/apis/apps/v1/namespaces/default/deployments`.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BerthCore
+import NIOCore
 
 /// A watch response as newline-delimited event lines, cut only when the consumer asks for the
 /// next one. Nothing is read ahead of the consumer, so a slow consumer slows the socket (TCP
@@ -7,12 +8,39 @@ import BerthCore
 /// 2,000 pod updates used to sit in an unbounded buffer as parsed trees, 15 MB in a node agent.
 public struct WatchLines: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
-    let body: HTTPClientResponse.Body
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunks: body.makeAsyncIterator()) }
+    enum Source: Sendable {
+        case http(HTTPClientResponse.Body)
+        case inProcess(InProcessBody)
+    }
+
+    let source: Source
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        switch source {
+        case .http(let body): AsyncIterator(chunks: .http(body.makeAsyncIterator()))
+        case .inProcess(let body): AsyncIterator(chunks: .inProcess(body))
+        }
+    }
+
+    enum Chunks {
+        case http(HTTPClientResponse.Body.AsyncIterator)
+        case inProcess(InProcessBody)
+
+        mutating func next() async throws -> ByteBuffer? {
+            switch self {
+            case .http(var iterator):
+                let chunk = try await iterator.next()
+                self = .http(iterator)
+                return chunk
+            case .inProcess(let body):
+                return try await body.pipe.next()
+            }
+        }
+    }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var chunks: HTTPClientResponse.Body.AsyncIterator
+        var chunks: Chunks
         var pending: [UInt8] = []
         var start = 0
 

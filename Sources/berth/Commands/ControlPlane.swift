@@ -57,8 +57,11 @@ struct ControlPlane {
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificates.caCertificatePEM.utf8)))
         var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), MemoryTrimService()]
-        // Controllers and the scheduler talk to the API like any client (HTTPS, admin token).
-        let controllerClient = try APIClient(config: kubeconfig, maximumConnections: 64)
+        // Controllers and the scheduler talk to the API like any client (admin token, the same
+        // handlers), through the in-process transport: no TLS, HTTP framing or sockets between
+        // two parts of one process.
+        let local = InProcessServer(server: server)
+        let controllerClient = try APIClient(config: kubeconfig, maximumConnections: 64, inProcess: local)
         var controllerConfiguration = ControllerConfiguration(identity: "\(AgentConfiguration.hostName)-\(ProcessInfo.processInfo.processIdentifier)")
         controllerConfiguration.nodeGrace = nodeGrace
         controllerConfiguration.podEvictionTimeout = podEvictionTimeout
@@ -71,7 +74,7 @@ struct ControlPlane {
         if let agent {
             // Eight watches stay open (pods, fixed-address pods, nodes, services, endpoints, policy
             // pods, namespaces, policies): room for them plus status writes and heartbeats.
-            let client = try APIClient(config: kubeconfig, maximumConnections: AgentService.connectionsToServer)
+            let client = try APIClient(config: kubeconfig, maximumConnections: AgentService.connectionsToServer, inProcess: local)
             agentClient = client
             var agentLogger = Logger(label: "berth.agent")
             agentLogger.logLevel = logger.logLevel
