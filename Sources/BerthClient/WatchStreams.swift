@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BerthCore
+import Glibc
 import NIOCore
 
 /// A watch response as newline-delimited event lines, cut only when the consumer asks for the
@@ -46,7 +47,7 @@ public struct WatchLines: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> [UInt8]? {
             while true {
-                if let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                if let newline = Self.newline(in: pending, from: start) {
                     let line = Array(pending[start..<newline])
                     start = newline + 1
                     if line.isEmpty { continue }
@@ -59,6 +60,15 @@ public struct WatchLines: AsyncSequence, Sendable {
                 // A partial last line without its newline is not an event; the watch ended.
                 guard let chunk = try await chunks.next() else { return nil }
                 pending.append(contentsOf: chunk.readableBytesView)
+            }
+        }
+
+        /// memchr instead of a generic element-by-element search: a busy watch scans every byte.
+        static func newline(in bytes: [UInt8], from start: Int) -> Int? {
+            guard start < bytes.count else { return nil }
+            return bytes.withUnsafeBufferPointer { buffer -> Int? in
+                guard let base = buffer.baseAddress, let found = memchr(base + start, 0x0A, buffer.count - start) else { return nil }
+                return UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
             }
         }
     }

@@ -219,15 +219,24 @@ public enum ObjectCodec {
     /// without parsing: stored objects are written by `JSONWriter`, which puts `apiVersion`,
     /// `kind` and `metadata` first, so the first `"metadata":{` is the object's own.
     public static func splice(_ bytes: [UInt8], revision: Int64, into out: inout [UInt8]) {
-        guard let position = firstIndex(of: metadataMarker, in: bytes) else {
-            out.append(contentsOf: bytes)
-            return
+        splice(bytes, revision: revision) { out.append(contentsOf: $0) }
+    }
+
+    /// The same splice handed out in pieces, so a caller can write them straight into its own
+    /// buffer (a watch writes each event into the outgoing `ByteBuffer` without a copy between).
+    public static func splice(_ bytes: [UInt8], revision: Int64, emit: (UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeBytes { raw in
+            guard let position = firstIndex(of: metadataMarker, in: bytes) else {
+                emit(raw)
+                return
+            }
+            let end = position + metadataMarker.count
+            emit(UnsafeRawBufferPointer(rebasing: raw[..<end]))
+            var version = "\"resourceVersion\":\"\(revision)\""
+            if end < bytes.count, bytes[end] != UInt8(ascii: "}") { version += "," }
+            version.withUTF8 { emit(UnsafeRawBufferPointer($0)) }
+            emit(UnsafeRawBufferPointer(rebasing: raw[end...]))
         }
-        let end = position + metadataMarker.count
-        out.append(contentsOf: bytes[..<end])
-        out.append(contentsOf: "\"resourceVersion\":\"\(revision)\"".utf8)
-        if end < bytes.count, bytes[end] != UInt8(ascii: "}") { out.append(UInt8(ascii: ",")) }
-        out.append(contentsOf: bytes[end...])
     }
 
     static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {

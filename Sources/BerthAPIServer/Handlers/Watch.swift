@@ -74,10 +74,11 @@ extension APIServer {
                 loop: for await _ in wakes {
                     let batch = pending.take()
                     var buffer = ByteBuffer()
+                    buffer.reserveCapacity(batch.events.reduce(0) { $0 + $1.kv.value.count + 80 })
                     for event in batch.events {
                         lastRevision = max(lastRevision, event.kv.modRevision)
-                        if var fast = context.fastLine(event) {
-                            buffer.writeBuffer(&fast)
+                        if context.writeFastLine(event, into: &buffer) {
+                            continue
                         } else if let (type, object) = try context.convert(event) {
                             var line = context.line(type: type, object)
                             buffer.writeBuffer(&line)
@@ -139,17 +140,16 @@ struct WatchContext: Sendable {
         }
     }
 
-    /// Without selectors or tables, an event is the stored bytes with the revision spliced in:
-    /// no parsing, however many watchers there are.
-    func fastLine(_ event: WatchEvent) -> ByteBuffer? {
-        guard selection.isEverything, representation == .object else { return nil }
+    /// Without selectors or tables, an event is the stored bytes with the revision spliced in,
+    /// written straight into the outgoing buffer: no parsing and no copy in between, however
+    /// many watchers there are. Returns false when this watch needs the slow path.
+    func writeFastLine(_ event: WatchEvent, into buffer: inout ByteBuffer) -> Bool {
+        guard selection.isEverything, representation == .object else { return false }
         let type = event.kind == .delete ? "DELETED" : (event.kv.version == 1 ? "ADDED" : "MODIFIED")
-        var out: [UInt8] = []
-        out.reserveCapacity(event.kv.value.count + 64)
-        out.append(contentsOf: "{\"type\":\"\(type)\",\"object\":".utf8)
-        ObjectCodec.splice(event.kv.value, revision: event.kv.modRevision, into: &out)
-        out.append(contentsOf: "}\n".utf8)
-        return ByteBuffer(bytes: out)
+        buffer.writeString("{\"type\":\"\(type)\",\"object\":")
+        ObjectCodec.splice(event.kv.value, revision: event.kv.modRevision) { buffer.writeBytes($0) }
+        buffer.writeString("}\n")
+        return true
     }
 
     func bookmark(_ revision: Int64) -> JSONValue {

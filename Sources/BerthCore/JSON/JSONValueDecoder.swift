@@ -5,23 +5,15 @@ public struct JSONValueDecoder {
 
     public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
         if T.self == JSONValue.self { return value as! T }
-        return try T(from: ValueDecoder(value: value, codingPath: []))
+        return try T(from: ValueDecoder(value: value, path: .root))
     }
 }
 
-struct AnyCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int?
-    init(stringValue: String) { self.stringValue = stringValue }
-    init(intValue: Int) {
-        self.stringValue = String(intValue)
-        self.intValue = intValue
-    }
-}
 
 private struct ValueDecoder: Decoder {
     let value: JSONValue
-    let codingPath: [any CodingKey]
+    let path: LazyCodingPath
+    var codingPath: [any CodingKey] { path.keys }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func mismatch(_ type: Any.Type, _ description: String) -> DecodingError {
@@ -30,51 +22,55 @@ private struct ValueDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let fields) = value else { throw mismatch([String: JSONValue].self, "expected an object") }
-        return KeyedDecodingContainer(KeyedContainer<Key>(fields: fields, codingPath: codingPath))
+        return KeyedDecodingContainer(KeyedContainer<Key>(fields: fields, path: path))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard case .array(let items) = value else { throw mismatch([JSONValue].self, "expected an array") }
-        return UnkeyedContainer(items: items, codingPath: codingPath)
+        return UnkeyedContainer(items: items, path: path)
     }
 
-    func singleValueContainer() throws -> any SingleValueDecodingContainer { SingleContainer(value: value, codingPath: codingPath) }
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { SingleContainer(value: value, path: path) }
 }
 
-/// Scalar conversions shared by all three container kinds.
+/// Scalar conversions shared by all three container kinds. Types are told apart by metatype
+/// identity (a pointer compare) rather than `is` casts: a nested struct would otherwise pay
+/// fifteen dynamic casts before reaching the default branch. `key` is the field being decoded
+/// under `parent`; the path is built only for an error or a nested decoder.
 private enum Scalars {
-    static func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ path: [any CodingKey]) throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ parent: LazyCodingPath, _ key: (any CodingKey)?) throws -> T {
+        func path() -> LazyCodingPath { key.map { parent.appending($0) } ?? parent }
         func mismatch(_ what: String) -> DecodingError {
-            .typeMismatch(T.self, .init(codingPath: path, debugDescription: "expected \(what)"))
+            .typeMismatch(T.self, .init(codingPath: path().keys, debugDescription: "expected \(what)"))
         }
-        switch type {
-        case is String.Type:
+        if T.self == String.self {
             guard case .string(let text) = value else { throw mismatch("a string") }
-            return text as! T
-        case is Bool.Type:
-            guard case .bool(let flag) = value else { throw mismatch("a boolean") }
-            return flag as! T
-        case is JSONValue.Type:
-            return value as! T
-        case is Int.Type: return try integer(Int.self, value, mismatch) as! T
-        case is Int32.Type: return try integer(Int32.self, value, mismatch) as! T
-        case is Int64.Type: return try integer(Int64.self, value, mismatch) as! T
-        case is Int16.Type: return try integer(Int16.self, value, mismatch) as! T
-        case is Int8.Type: return try integer(Int8.self, value, mismatch) as! T
-        case is UInt.Type: return try integer(UInt.self, value, mismatch) as! T
-        case is UInt32.Type: return try integer(UInt32.self, value, mismatch) as! T
-        case is UInt64.Type: return try integer(UInt64.self, value, mismatch) as! T
-        case is UInt16.Type: return try integer(UInt16.self, value, mismatch) as! T
-        case is UInt8.Type: return try integer(UInt8.self, value, mismatch) as! T
-        case is Double.Type:
-            guard case .number(let text) = value, let number = Double(text) else { throw mismatch("a number") }
-            return number as! T
-        case is Float.Type:
-            guard case .number(let text) = value, let number = Float(text) else { throw mismatch("a number") }
-            return number as! T
-        default:
-            return try T(from: ValueDecoder(value: value, codingPath: path))
+            return unsafeBitCast(text, to: T.self)
         }
+        if T.self == Bool.self {
+            guard case .bool(let flag) = value else { throw mismatch("a boolean") }
+            return unsafeBitCast(flag, to: T.self)
+        }
+        if T.self == JSONValue.self { return unsafeBitCast(value, to: T.self) }
+        if T.self == Int.self { return unsafeBitCast(try integer(Int.self, value, mismatch), to: T.self) }
+        if T.self == Int32.self { return unsafeBitCast(try integer(Int32.self, value, mismatch), to: T.self) }
+        if T.self == Int64.self { return unsafeBitCast(try integer(Int64.self, value, mismatch), to: T.self) }
+        if T.self == Double.self {
+            guard case .number(let text) = value, let number = Double(text) else { throw mismatch("a number") }
+            return unsafeBitCast(number, to: T.self)
+        }
+        if T.self == Int16.self { return unsafeBitCast(try integer(Int16.self, value, mismatch), to: T.self) }
+        if T.self == Int8.self { return unsafeBitCast(try integer(Int8.self, value, mismatch), to: T.self) }
+        if T.self == UInt.self { return unsafeBitCast(try integer(UInt.self, value, mismatch), to: T.self) }
+        if T.self == UInt32.self { return unsafeBitCast(try integer(UInt32.self, value, mismatch), to: T.self) }
+        if T.self == UInt64.self { return unsafeBitCast(try integer(UInt64.self, value, mismatch), to: T.self) }
+        if T.self == UInt16.self { return unsafeBitCast(try integer(UInt16.self, value, mismatch), to: T.self) }
+        if T.self == UInt8.self { return unsafeBitCast(try integer(UInt8.self, value, mismatch), to: T.self) }
+        if T.self == Float.self {
+            guard case .number(let text) = value, let number = Float(text) else { throw mismatch("a number") }
+            return unsafeBitCast(number, to: T.self)
+        }
+        return try T(from: ValueDecoder(value: value, path: path()))
     }
 
     static func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: JSONValue, _ mismatch: (String) -> DecodingError) throws -> I {
@@ -88,7 +84,8 @@ private enum Scalars {
 
 private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let fields: [String: JSONValue]
-    let codingPath: [any CodingKey]
+    let path: LazyCodingPath
+    var codingPath: [any CodingKey] { path.keys }
 
     var allKeys: [Key] { fields.keys.compactMap { Key(stringValue: $0) } }
 
@@ -156,47 +153,49 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private func decodeGeneric<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let found = try value(key)
         if found.isNull, T.self != JSONValue.self {
-            throw DecodingError.valueNotFound(T.self, .init(codingPath: codingPath + [key], debugDescription: "expected a value, got null"))
+            throw DecodingError.valueNotFound(T.self, .init(codingPath: path.appending(key).keys, debugDescription: "expected a value, got null"))
         }
-        return try Scalars.decode(type, found, codingPath + [key])
+        return try Scalars.decode(type, found, path, key)
     }
 
     private func decodeIfPresentGeneric<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         guard let found = fields[key.stringValue], !found.isNull else { return nil }
-        return try Scalars.decode(type, found, codingPath + [key])
+        return try Scalars.decode(type, found, path, key)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        try ValueDecoder(value: value(key), codingPath: codingPath + [key]).container(keyedBy: type)
+        try ValueDecoder(value: value(key), path: path.appending(key)).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try ValueDecoder(value: value(key), codingPath: codingPath + [key]).unkeyedContainer()
+        try ValueDecoder(value: value(key), path: path.appending(key)).unkeyedContainer()
     }
 
-    func superDecoder() throws -> any Decoder { ValueDecoder(value: .object(fields), codingPath: codingPath) }
-    func superDecoder(forKey key: Key) throws -> any Decoder { ValueDecoder(value: try value(key), codingPath: codingPath + [key]) }
+    func superDecoder() throws -> any Decoder { ValueDecoder(value: .object(fields), path: path) }
+    func superDecoder(forKey key: Key) throws -> any Decoder { ValueDecoder(value: try value(key), path: path.appending(key)) }
 }
 
 private struct UnkeyedContainer: UnkeyedDecodingContainer {
     let items: [JSONValue]
-    let codingPath: [any CodingKey]
+    let path: LazyCodingPath
     var currentIndex = 0
 
-    init(items: [JSONValue], codingPath: [any CodingKey]) {
+    init(items: [JSONValue], path: LazyCodingPath) {
         self.items = items
-        self.codingPath = codingPath
+        self.path = path
     }
 
+    var codingPath: [any CodingKey] { path.keys }
     var count: Int? { items.count }
     var isAtEnd: Bool { currentIndex >= items.count }
 
-    mutating func next() throws -> (JSONValue, [any CodingKey]) {
+    /// The next element and its index key.
+    mutating func next() throws -> (JSONValue, AnyCodingKey) {
         guard !isAtEnd else {
             throw DecodingError.valueNotFound(JSONValue.self, .init(codingPath: codingPath, debugDescription: "unkeyed container is at end"))
         }
         defer { currentIndex += 1 }
-        return (items[currentIndex], codingPath + [AnyCodingKey(intValue: currentIndex)])
+        return (items[currentIndex], AnyCodingKey(intValue: currentIndex))
     }
 
     mutating func decodeNil() throws -> Bool {
@@ -208,32 +207,33 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let (value, path) = try next()
+        let (value, key) = try next()
         if value.isNull, T.self != JSONValue.self {
-            throw DecodingError.valueNotFound(T.self, .init(codingPath: path, debugDescription: "expected a value, got null"))
+            throw DecodingError.valueNotFound(T.self, .init(codingPath: path.appending(key).keys, debugDescription: "expected a value, got null"))
         }
-        return try Scalars.decode(type, value, path)
+        return try Scalars.decode(type, value, path, key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        let (value, path) = try next()
-        return try ValueDecoder(value: value, codingPath: path).container(keyedBy: type)
+        let (value, key) = try next()
+        return try ValueDecoder(value: value, path: path.appending(key)).container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let (value, path) = try next()
-        return try ValueDecoder(value: value, codingPath: path).unkeyedContainer()
+        let (value, key) = try next()
+        return try ValueDecoder(value: value, path: path.appending(key)).unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        let (value, path) = try next()
-        return ValueDecoder(value: value, codingPath: path)
+        let (value, key) = try next()
+        return ValueDecoder(value: value, path: path.appending(key))
     }
 }
 
 private struct SingleContainer: SingleValueDecodingContainer {
     let value: JSONValue
-    let codingPath: [any CodingKey]
+    let path: LazyCodingPath
+    var codingPath: [any CodingKey] { path.keys }
 
     func decodeNil() -> Bool { value.isNull }
 
@@ -241,6 +241,6 @@ private struct SingleContainer: SingleValueDecodingContainer {
         if value.isNull, T.self != JSONValue.self {
             throw DecodingError.valueNotFound(T.self, .init(codingPath: codingPath, debugDescription: "expected a value, got null"))
         }
-        return try Scalars.decode(type, value, codingPath)
+        return try Scalars.decode(type, value, path, nil)
     }
 }

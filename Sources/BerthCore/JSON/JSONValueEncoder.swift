@@ -6,7 +6,7 @@ public struct JSONValueEncoder {
     public func encode(_ value: some Encodable) throws -> JSONValue {
         if let json = value as? JSONValue { return json }
         let root = EncodingNode()
-        try value.encode(to: ValueEncoder(node: root, codingPath: []))
+        try value.encode(to: ValueEncoder(node: root, path: .root))
         return root.resolved()
     }
 }
@@ -73,26 +73,26 @@ private final class EncodingNode {
 }
 
 private enum ScalarEncoding {
-    /// Values with a direct JSON form; `nil` means "encode through `Encodable`".
-    static func json(_ value: some Encodable) -> JSONValue? {
-        switch value {
-        case let text as String: return .string(text)
-        case let flag as Bool: return .bool(flag)
-        case let json as JSONValue: return json
-        case let number as Int: return .number(String(number))
-        case let number as Int32: return .number(String(number))
-        case let number as Int64: return .number(String(number))
-        case let number as Int16: return .number(String(number))
-        case let number as Int8: return .number(String(number))
-        case let number as UInt: return .number(String(number))
-        case let number as UInt32: return .number(String(number))
-        case let number as UInt64: return .number(String(number))
-        case let number as UInt16: return .number(String(number))
-        case let number as UInt8: return .number(String(number))
-        case let number as Double: return double(number)
-        case let number as Float: return double(Double(number))
-        default: return nil
-        }
+    /// Values with a direct JSON form; `nil` means "encode through `Encodable`". Told apart by
+    /// metatype identity (a pointer compare), not `as` casts: every nested struct would pay
+    /// fifteen dynamic casts before falling through.
+    static func json<T: Encodable>(_ value: T) -> JSONValue? {
+        if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
+        if T.self == Bool.self { return .bool(unsafeBitCast(value, to: Bool.self)) }
+        if T.self == JSONValue.self { return unsafeBitCast(value, to: JSONValue.self) }
+        if T.self == Int.self { return .number(String(unsafeBitCast(value, to: Int.self))) }
+        if T.self == Int32.self { return .number(String(unsafeBitCast(value, to: Int32.self))) }
+        if T.self == Int64.self { return .number(String(unsafeBitCast(value, to: Int64.self))) }
+        if T.self == Double.self { return double(unsafeBitCast(value, to: Double.self)) }
+        if T.self == Int16.self { return .number(String(unsafeBitCast(value, to: Int16.self))) }
+        if T.self == Int8.self { return .number(String(unsafeBitCast(value, to: Int8.self))) }
+        if T.self == UInt.self { return .number(String(unsafeBitCast(value, to: UInt.self))) }
+        if T.self == UInt32.self { return .number(String(unsafeBitCast(value, to: UInt32.self))) }
+        if T.self == UInt64.self { return .number(String(unsafeBitCast(value, to: UInt64.self))) }
+        if T.self == UInt16.self { return .number(String(unsafeBitCast(value, to: UInt16.self))) }
+        if T.self == UInt8.self { return .number(String(unsafeBitCast(value, to: UInt8.self))) }
+        if T.self == Float.self { return double(Double(unsafeBitCast(value, to: Float.self))) }
+        return nil
     }
 
     static func double(_ number: Double) -> JSONValue {
@@ -101,41 +101,43 @@ private enum ScalarEncoding {
         return .number(String(number))
     }
 
-    static func encode(_ value: some Encodable, into node: EncodingNode, path: [any CodingKey]) throws {
+    static func encode<T: Encodable>(_ value: T, into node: EncodingNode, parent: LazyCodingPath, key: (any CodingKey)?) throws {
         if let json = json(value) {
             node.content = .value(json)
         } else {
-            try value.encode(to: ValueEncoder(node: node, codingPath: path))
+            try value.encode(to: ValueEncoder(node: node, path: key.map { parent.appending($0) } ?? parent))
         }
     }
 }
 
 private struct ValueEncoder: Encoder {
     let node: EncodingNode
-    let codingPath: [any CodingKey]
+    let path: LazyCodingPath
+    var codingPath: [any CodingKey] { path.keys }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         node.makeObject()
-        return KeyedEncodingContainer(KeyedContainer<Key>(node: node, codingPath: codingPath))
+        return KeyedEncodingContainer(KeyedContainer<Key>(node: node, path: path))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
         node.makeArray()
-        return UnkeyedContainer(node: node, codingPath: codingPath)
+        return UnkeyedContainer(node: node, path: path)
     }
 
-    func singleValueContainer() -> any SingleValueEncodingContainer { SingleContainer(node: node, codingPath: codingPath) }
+    func singleValueContainer() -> any SingleValueEncodingContainer { SingleContainer(node: node, path: path) }
 }
 
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let node: EncodingNode
-    let codingPath: [any CodingKey]
+    let path: LazyCodingPath
+    var codingPath: [any CodingKey] { path.keys }
 
     mutating func encodeNil(forKey key: Key) throws { node.set(key.stringValue, .null) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        try ScalarEncoding.encode(value, into: node.child(key.stringValue), path: codingPath + [key])
+        try ScalarEncoding.encode(value, into: node.child(key.stringValue), parent: path, key: key)
     }
 
     // The common scalars directly: no dynamic casts, no coding-path array per field.
@@ -153,54 +155,56 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let child = node.child(key.stringValue)
         child.makeObject()
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(node: child, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(node: child, path: path.appending(key)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let child = node.child(key.stringValue)
         child.makeArray()
-        return UnkeyedContainer(node: child, codingPath: codingPath + [key])
+        return UnkeyedContainer(node: child, path: path.appending(key))
     }
 
-    mutating func superEncoder() -> any Encoder { ValueEncoder(node: node.child("super"), codingPath: codingPath) }
-    mutating func superEncoder(forKey key: Key) -> any Encoder { ValueEncoder(node: node.child(key.stringValue), codingPath: codingPath + [key]) }
+    mutating func superEncoder() -> any Encoder { ValueEncoder(node: node.child("super"), path: path) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { ValueEncoder(node: node.child(key.stringValue), path: path.appending(key)) }
 }
 
 private struct UnkeyedContainer: UnkeyedEncodingContainer {
     let node: EncodingNode
-    let codingPath: [any CodingKey]
+    let path: LazyCodingPath
+    var codingPath: [any CodingKey] { path.keys }
 
     var count: Int { node.count }
 
     mutating func encodeNil() throws { node.append().content = .value(.null) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        let path = codingPath + [AnyCodingKey(intValue: count)]
-        try ScalarEncoding.encode(value, into: node.append(), path: path)
+        let key = AnyCodingKey(intValue: count)
+        try ScalarEncoding.encode(value, into: node.append(), parent: path, key: key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let child = node.append()
         child.makeObject()
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(node: child, codingPath: codingPath))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(node: child, path: path))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let child = node.append()
         child.makeArray()
-        return UnkeyedContainer(node: child, codingPath: codingPath)
+        return UnkeyedContainer(node: child, path: path)
     }
 
-    mutating func superEncoder() -> any Encoder { ValueEncoder(node: node.append(), codingPath: codingPath) }
+    mutating func superEncoder() -> any Encoder { ValueEncoder(node: node.append(), path: path) }
 }
 
 private struct SingleContainer: SingleValueEncodingContainer {
     let node: EncodingNode
-    let codingPath: [any CodingKey]
+    let path: LazyCodingPath
+    var codingPath: [any CodingKey] { path.keys }
 
     mutating func encodeNil() throws { node.content = .value(.null) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        try ScalarEncoding.encode(value, into: node, path: codingPath)
+        try ScalarEncoding.encode(value, into: node, parent: path, key: nil)
     }
 }

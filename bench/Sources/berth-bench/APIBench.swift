@@ -83,19 +83,28 @@ private let sentMarker = Array("\"bench/sent-ns\":\"".utf8)
 /// Finds the send time in a raw event line without parsing the whole event (the benchmark
 /// client must not be the bottleneck it measures).
 func sentTimestamp(_ line: [UInt8]) -> UInt64? {
-    guard line.count > sentMarker.count else { return nil }
-    var index = 0
-    while index + sentMarker.count < line.count {
-        if line[index] == sentMarker[0], Array(line[index..<(index + sentMarker.count)]) == sentMarker {
+    line.withUnsafeBytes { raw -> UInt64? in
+        sentMarker.withUnsafeBytes { marker -> UInt64? in
+            guard let base = raw.baseAddress, let markerBase = marker.baseAddress else { return nil }
+            // memchr for the marker's first byte, memcmp for the rest (Glibc does not export memmem).
+            var offset = 0
+            var start: Int?
+            while offset + marker.count <= raw.count, let hit = memchr(base + offset, Int32(marker[0]), raw.count - offset - marker.count + 1) {
+                let position = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(hit, markerBase, marker.count) == 0 {
+                    start = position
+                    break
+                }
+                offset = position + 1
+            }
+            guard let start else { return nil }
+            var cursor = start + marker.count
             var value: UInt64 = 0
-            var cursor = index + sentMarker.count
-            while cursor < line.count, line[cursor] >= 0x30, line[cursor] <= 0x39 {
-                value = value * 10 + UInt64(line[cursor] - 0x30)
+            while cursor < raw.count, raw[cursor] >= 0x30, raw[cursor] <= 0x39 {
+                value = value * 10 + UInt64(raw[cursor] - 0x30)
                 cursor += 1
             }
             return value
         }
-        index += 1
     }
-    return nil
 }

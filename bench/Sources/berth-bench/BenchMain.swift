@@ -34,6 +34,11 @@ struct BenchMain {
             return
         }
 
+        if arguments.count > 1 && arguments[1] == "codec" {
+            print(JSONWriter.string(.object(try CodecBench(iterations: Int(option("pods", "2000"))!).run())))
+            return
+        }
+
         let client = try APIClient(config: Kubeconfig.load(path: kubeconfig))
         _ = try? await client.request(.POST, "/api/v1/namespaces", body: JSONWriter.bytes(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]]))
         if arguments.count > 1 && arguments[1] == "rollout" {
