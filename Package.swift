@@ -138,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "berth-bench",
             dependencies: [
-                "BerthCore", "BerthClient", "BerthScheduler",
+                "BerthCore", "BerthClient", "BerthScheduler", "CMalloc",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

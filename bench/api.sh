@@ -36,5 +36,9 @@ line=$("$BIN/berth-bench" api --kubeconfig "$work/berth/admin.kubeconfig" --pods
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
 hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
 cpu_ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
+# Also after the server's periodic malloc_trim (every 5 s) has had a chance to run: the
+# working set rather than the tail of the last 20 MB LIST response.
+sleep 6
+settled_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
 cpu_s=$(python3 -c "print(round($cpu_ticks / $(getconf CLK_TCK), 1))")
-echo "${line%\}},\"server_rss_mb\":$((rss_kb / 1024)),\"server_peak_rss_mb\":$((hwm_kb / 1024)),\"server_cpu_s\":$cpu_s}"
+echo "${line%\}},\"server_rss_mb\":$((rss_kb / 1024)),\"server_peak_rss_mb\":$((hwm_kb / 1024)),\"server_rss_mb_settled\":$((settled_kb / 1024)),\"server_cpu_s\":$cpu_s}"

@@ -13,14 +13,14 @@ public struct Container: Codable, Sendable, Hashable {
     public var restartPolicy: String?
     public var volumeMounts: [VolumeMount]?
     public var volumeDevices: [VolumeDevice]?
-    public var livenessProbe: Probe?
-    public var readinessProbe: Probe?
-    public var startupProbe: Probe?
-    public var lifecycle: Lifecycle?
+    @Indirect public var livenessProbe: Probe?
+    @Indirect public var readinessProbe: Probe?
+    @Indirect public var startupProbe: Probe?
+    @Indirect public var lifecycle: Lifecycle?
     public var terminationMessagePath: String?
     public var terminationMessagePolicy: String?
     public var imagePullPolicy: String?
-    public var securityContext: SecurityContext?
+    @Indirect public var securityContext: SecurityContext?
     public var stdin: Bool?
     public var stdinOnce: Bool?
     public var tty: Bool?

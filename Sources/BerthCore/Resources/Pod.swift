@@ -41,7 +41,7 @@ public struct PodSpec: Codable, Sendable, Hashable {
     public var hostPID: Bool?
     public var hostIPC: Bool?
     public var shareProcessNamespace: Bool?
-    public var securityContext: PodSecurityContext?
+    @Indirect public var securityContext: PodSecurityContext?
     public var imagePullSecrets: [NameReference]?
     public var hostname: String?
     public var subdomain: String?

@@ -46,7 +46,7 @@ public struct PodCondition: Codable, Sendable, Hashable {
 public struct ContainerStatus: Codable, Sendable, Hashable {
     public var name: String
     public var state: ContainerState?
-    public var lastState: ContainerState?
+    @Indirect public var lastState: ContainerState?
     public var ready: Bool
     public var restartCount: Int32
     public var image: String
@@ -72,7 +72,7 @@ public struct ContainerStatus: Codable, Sendable, Hashable {
 public struct ContainerState: Codable, Sendable, Hashable {
     public var waiting: ContainerStateWaiting?
     public var running: ContainerStateRunning?
-    public var terminated: ContainerStateTerminated?
+    @Indirect public var terminated: ContainerStateTerminated?
 
     public init(waiting: ContainerStateWaiting? = nil, running: ContainerStateRunning? = nil, terminated: ContainerStateTerminated? = nil) {
         self.waiting = waiting

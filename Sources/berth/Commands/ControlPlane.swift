@@ -91,9 +91,9 @@ struct ControlPlane {
         server.nodeStreams.set(streams)
         let app = Application(
             responder: server.responder,
-            server: try .tls(.http1WebSocketUpgrade { request, _, logger in
+            server: try .boundedTLSWebSocket(tlsConfiguration: tls) { request, _, logger in
                 await server.shouldUpgrade(request, logger: logger)
-            }, tlsConfiguration: tls),
+            },
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             services: services,
             onServerRunning: { _ in

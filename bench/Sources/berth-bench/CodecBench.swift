@@ -1,4 +1,5 @@
 import BerthCore
+import CMalloc
 
 /// The per-object CPU cost of the API server's write path, without a server: parse the
 /// request bytes, admit (typed decode, defaults, re-encode, validation), write the stored
@@ -29,6 +30,17 @@ struct CodecBench {
         try measure("admit_create") { sink &+= fields(try ResourceDescriptor.pod.admit(parsed, old: nil).object) }
         try measure("admit_update") { sink &+= fields(try ResourceDescriptor.pod.admit(admitted, old: admitted).object) }
         measure("write") { sink &+= JSONWriter.bytes(admitted).count }
+        // What a cached object costs: the heap growth of holding `iterations` decoded pods (as
+        // an informer's cache does) and of holding their parsed JSON trees.
+        let before = mallinfo2().uordblks
+        let typed = try (0..<iterations).map { _ in try parsed.decode(Pod.self) }
+        let afterTyped = mallinfo2().uordblks
+        let trees = try (0..<iterations).map { _ in try JSONParser.parse(bytes) }
+        let afterTrees = mallinfo2().uordblks
+        results["typed_pod_bytes"] = .number(String((afterTyped - before) / iterations))
+        results["json_tree_bytes"] = .number(String((afterTrees - afterTyped) / iterations))
+        results["pod_inline_bytes"] = .number(String(MemoryLayout<Pod>.size))
+        sink &+= typed.count + trees.count
         results["iterations"] = .number(String(iterations + sink % 1))
         return results
     }
