@@ -124,6 +124,18 @@ struct KubectlTests {
         #expect(invalid.status != 0)
         #expect(invalid.error.contains("unknown field \"datta\""))
 
+        // Server-side apply: kubectl's own conflict report, and --force-conflicts taking over.
+        let ssaConfig = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  level: \"1\"\n"
+        let ssa = try kubectl(server, "apply", "--server-side", "-f", "-", input: ssaConfig)
+        #expect(ssa.output.contains("configmap/ssa serverside-applied"), "\(ssa.error)")
+        let other = ssaConfig.replacingOccurrences(of: "\"1\"", with: "\"2\"")
+        let refused = try kubectl(server, "apply", "--server-side", "--field-manager=ci", "-f", "-", input: other)
+        #expect(refused.status != 0)
+        #expect(refused.error.contains("conflict with \"kubectl\": .data.level"), "\(refused.error)")
+        #expect(try kubectl(server, "apply", "--server-side", "--field-manager=ci", "--force-conflicts", "-f", "-", input: other).status == 0)
+        #expect(try kubectl(server, "get", "configmap", "ssa", "-o", "jsonpath={.data.level}").output == "2")
+        #expect(try kubectl(server, "delete", "configmap", "ssa").status == 0)
+
         let raw = try kubectl(server, "get", "--raw", "/api/v1")
         #expect(raw.output.contains("\"kind\":\"APIResourceList\""))
 

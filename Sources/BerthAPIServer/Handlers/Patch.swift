@@ -11,8 +11,9 @@ extension APIServer {
 
     func patch(_ target: ResourceTarget, _ name: String, _ request: Request, _ query: QueryParameters) async throws(BerthError) -> Response {
         let contentType = (request.headers[.contentType] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        if contentType == Self.applyPatchType { return try await serverSideApply(target, name, request, query) }
         guard let type = PatchType(rawValue: contentType) else {
-            throw BerthError(.unsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
+            throw BerthError(.unsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml")
         }
         let bytes = try await readBody(request)
         guard !bytes.isEmpty else { throw BerthError(.badRequest, "the request body is empty") }

@@ -31,7 +31,10 @@ struct PreparedWrite {
 extension APIServer {
     static let statusResetOnCreate: Set<String> = ["Deployment", "ReplicaSet", "DaemonSet", "Service"]
 
-    func create(_ target: ResourceTarget, _ body: JSONValue, _ query: QueryParameters, _ request: Request) async throws(BerthError) -> Response {
+    /// `managedFields`: set by server-side apply when it creates the object; a client's own
+    /// `managedFields` are never taken.
+    func create(_ target: ResourceTarget, _ body: JSONValue, _ query: QueryParameters, _ request: Request,
+                managedFields: JSONValue? = nil) async throws(BerthError) -> Response {
         let descriptor = target.descriptor
         var object = try checkTypeAndNamespace(body, target)
         if descriptor.namespaced { try await requireNamespaceAcceptsWrites(object.value(at: ["metadata", "namespace"])?.stringValue ?? "") }
@@ -42,6 +45,7 @@ extension APIServer {
         metadata["uid"] = .string(UUID().uuidString.lowercased())
         metadata["creationTimestamp"] = .string(clock.timestamp())
         for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"] { metadata.removeValue(forKey: field) }
+        if let managedFields { metadata["managedFields"] = managedFields }
         if descriptor.tracksGeneration { metadata["generation"] = 1 } else { metadata.removeValue(forKey: "generation") }
         object["metadata"] = .object(metadata)
         if Self.statusResetOnCreate.contains(descriptor.kind) { object["status"] = nil }
@@ -74,7 +78,9 @@ extension APIServer {
 
     /// Reads, transforms and writes an object with optimistic concurrency. A `resourceVersion`
     /// in the new object is a precondition; without one, conflicts are retried (as patches are).
-    func applyUpdate(_ target: ResourceTarget, _ name: String, query: QueryParameters, preconditionFromBody: Bool,
+    /// `ownsManagedFields`: the transform computed `metadata.managedFields` (server-side
+    /// apply); every other write keeps what is stored.
+    func applyUpdate(_ target: ResourceTarget, _ name: String, query: QueryParameters, preconditionFromBody: Bool, ownsManagedFields: Bool = false,
                      transform: (JSONValue) throws(BerthError) -> JSONValue) async throws(BerthError) -> (JSONValue, [String]) {
         let descriptor = target.descriptor
         for _ in 0..<8 {
@@ -89,7 +95,9 @@ extension APIServer {
                 }
                 if requestedRevision != currentRevision { throw BerthError.conflict(descriptor.plural, name, group: descriptor.group) }
             }
+            let managedFields = ownsManagedFields ? updated.value(at: ["metadata", "managedFields"]) : current.value(at: ["metadata", "managedFields"])
             updated = try carryServerFields(descriptor, target.subresource, from: current, into: updated)
+            updated.set(managedFields, at: ["metadata", "managedFields"])
             let isServiceSpec = descriptor.kind == "Service" && target.subresource == nil
             if isServiceSpec { updated = Self.prepareServiceUpdate(old: current, new: updated) }
             var prepared = try admit(descriptor, updated, old: current, query)
