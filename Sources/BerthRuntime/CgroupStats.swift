@@ -10,23 +10,31 @@ public struct ContainerUsage: Sendable, Equatable {
     public var memoryWorkingSetBytes: UInt64
     public var memoryUsageBytes: UInt64
     public var pids: UInt64
+
+    public init(cpuNanoseconds: UInt64, memoryWorkingSetBytes: UInt64, memoryUsageBytes: UInt64, pids: UInt64) {
+        self.cpuNanoseconds = cpuNanoseconds
+        self.memoryWorkingSetBytes = memoryWorkingSetBytes
+        self.memoryUsageBytes = memoryUsageBytes
+        self.pids = pids
+    }
 }
 
 public enum CgroupStats {
     /// Reads the usage of the container at `cgroupsPath` (as given to runc, e.g. `/berth/pod-UID/ID`).
-    public static func usage(cgroupsPath: String) -> ContainerUsage? {
-        if FileSystemInfo.cgroupVersion == 2 {
-            let base = "/sys/fs/cgroup\(cgroupsPath)"
+    /// `root` and `version` are the host's; tests pass a directory laid out like either.
+    public static func usage(cgroupsPath: String, root: String = "/sys/fs/cgroup", version: Int = FileSystemInfo.cgroupVersion) -> ContainerUsage? {
+        if version == 2 {
+            let base = "\(root)\(cgroupsPath)"
             guard let cpu = keyed("\(base)/cpu.stat")["usage_usec"], let memory = number("\(base)/memory.current") else { return nil }
             let inactive = keyed("\(base)/memory.stat")["inactive_file"] ?? 0
             return ContainerUsage(cpuNanoseconds: cpu * 1000, memoryWorkingSetBytes: memory > inactive ? memory - inactive : 0,
                                   memoryUsageBytes: memory, pids: number("\(base)/pids.current") ?? 0)
         }
-        guard let cpu = number("/sys/fs/cgroup/cpuacct\(cgroupsPath)/cpuacct.usage"),
-              let memory = number("/sys/fs/cgroup/memory\(cgroupsPath)/memory.usage_in_bytes") else { return nil }
-        let inactive = keyed("/sys/fs/cgroup/memory\(cgroupsPath)/memory.stat")["total_inactive_file"] ?? 0
+        guard let cpu = number("\(root)/cpuacct\(cgroupsPath)/cpuacct.usage"),
+              let memory = number("\(root)/memory\(cgroupsPath)/memory.usage_in_bytes") else { return nil }
+        let inactive = keyed("\(root)/memory\(cgroupsPath)/memory.stat")["total_inactive_file"] ?? 0
         return ContainerUsage(cpuNanoseconds: cpu, memoryWorkingSetBytes: memory > inactive ? memory - inactive : 0,
-                              memoryUsageBytes: memory, pids: number("/sys/fs/cgroup/pids\(cgroupsPath)/pids.current") ?? 0)
+                              memoryUsageBytes: memory, pids: number("\(root)/pids\(cgroupsPath)/pids.current") ?? 0)
     }
 
     static func number(_ path: String) -> UInt64? {

@@ -10,12 +10,12 @@ public enum PodCgroups {
     /// Removes the pod's cgroups, children first; a cgroup that still holds a process stays.
     /// Returns whether none is left.
     @discardableResult
-    public static func remove(podUID: String) -> Bool {
+    public static func remove(podUID: String, root: String = "/sys/fs/cgroup", version: Int = FileSystemInfo.cgroupVersion) -> Bool {
         let relative = relativePath(podUID: podUID)
-        if FileSystemInfo.cgroupVersion == 2 { return removeTree("/sys/fs/cgroup/\(relative)") }
+        if version == 2 { return removeTree("\(root)/\(relative)") }
         var gone = true
-        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-            if !removeTree("/sys/fs/cgroup/\(controller)/\(relative)") { gone = false }
+        for controller in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+            if !removeTree("\(root)/\(controller)/\(relative)") { gone = false }
         }
         return gone
     }
