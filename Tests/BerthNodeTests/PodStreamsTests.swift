@@ -21,6 +21,14 @@ struct PodStreamsTests {
             let follow = try runCommand(Self.kubectl, kubeconfig + ["logs", "-f", "talk"], timeout: 2)
             let followed = follow.output.split(separator: "\n")
             #expect(followed.count >= 5, "follow streamed \(followed.count) lines")
+            // attach: what the container prints from now on, not what it printed before.
+            let attach = try runCommand(Self.kubectl, kubeconfig + ["attach", "talk"], timeout: 2)
+            let attached = attach.output.split(separator: "\n").compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
+            #expect(attached.count >= 4, "attach streamed \(attach)")
+            #expect((attached.first ?? 0) > (followed.last.flatMap { $0.split(separator: " ").last.flatMap { Int($0) } } ?? .max) - 3,
+                    "attach began with the current output, not the start of the log")
+            let attachStdin = try runCommand(Self.kubectl, kubeconfig + ["attach", "-i", "talk"], timeout: 5)
+            #expect(attachStdin.status != 0 && attachStdin.error.contains("not supported"), "\(attachStdin)")
             let exec = try runCommand(Self.kubectl, kubeconfig + ["exec", "talk", "--", "sh", "-c", "echo out; echo err >&2; exit 3"])
             #expect(exec.status == 3)
             #expect(exec.output == "out\n")

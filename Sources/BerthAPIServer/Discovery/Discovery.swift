@@ -59,9 +59,9 @@ enum Discovery {
                 var sub: JSONValue = ["name": .string("\(descriptor.plural)/\(subresource)"), "singularName": "",
                                       "namespaced": .bool(descriptor.namespaced), "kind": .string(descriptor.kind), "verbs": ["get", "patch", "update"]]
                 if subresource == "log" { sub["verbs"] = ["get"] }
-                if subresource == "exec" {
+                if subresource == "exec" || subresource == "attach" {
                     sub["verbs"] = ["create", "get"]
-                    sub["kind"] = "PodExecOptions"
+                    sub["kind"] = subresource == "exec" ? "PodExecOptions" : "PodAttachOptions"
                 }
                 if subresource == "binding" {
                     sub["verbs"] = ["create"]

@@ -20,7 +20,7 @@ extension APIServer {
         let path = String(full.split(separator: "?", maxSplits: 1).first ?? "")
         let segments = path.split(separator: "/").map(String.init)
         guard segments.count == 7, segments[0] == "api", segments[1] == "v1", segments[2] == "namespaces", segments[4] == "pods",
-              segments[6] == "exec" else { return .dontUpgrade }
+              segments[6] == "exec" || segments[6] == "attach" else { return .dontUpgrade }
         let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard let chosen = Self.execProtocols.first(where: offered.contains) else { return .dontUpgrade }
         do throws(BerthError) {
@@ -31,9 +31,21 @@ extension APIServer {
         let query = QueryParameters(full.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init))
         let started: (PodExecRequest, any ExecProcess)
         do throws(BerthError) {
-            started = try await startExec(namespace: segments[3], name: segments[5], query: query)
+            started = segments[6] == "attach" ? try await startAttach(namespace: segments[3], name: segments[5], query: query)
+                : try await startExec(namespace: segments[3], name: segments[5], query: query)
         } catch {
-            return .dontUpgrade
+            // A refused upgrade reaches kubectl as a bare "400, Connection: close" ("unexpected
+            // EOF"); upgraded, the reason travels as the Status on the error channel, which
+            // kubectl prints.
+            var headers = HTTPFields()
+            headers[.secWebSocketProtocol] = chosen
+            return .upgrade(headers) { _, outbound, _ in
+                var status = ByteBuffer()
+                status.writeInteger(UInt8(3))
+                status.writeBytes(JSONWriter.bytes((try? JSONValue(encoding: Status(error: error))) ?? [:]))
+                try await outbound.write(.binary(status))
+                try await outbound.close(.normalClosure, reason: nil)
+            }
         }
         let (execRequest, process) = started
         logger.debug("exec started", metadata: ["pod": "\(segments[3])/\(segments[5])", "command": "\(execRequest.command)"])

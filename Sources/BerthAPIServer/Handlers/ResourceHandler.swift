@@ -23,6 +23,11 @@ extension APIServer {
             process.terminate()
             throw BerthError(.badRequest, "exec needs a WebSocket upgrade with the v5.channel.k8s.io or v4.channel.k8s.io protocol")
         }
+        if target.subresource == "attach", let name = target.name {
+            let (_, attachment) = try await startAttach(namespace: target.namespace ?? "default", name: name, query: query)
+            attachment.terminate()
+            throw BerthError(.badRequest, "attach needs a WebSocket upgrade with the v5.channel.k8s.io or v4.channel.k8s.io protocol")
+        }
         if target.subresource == "log", let name = target.name {
             guard request.method == .get else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
             return try await podLogs(request, target, name)
