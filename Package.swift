@@ -86,8 +86,9 @@ let package = Package(
         .target(
             name: "BerthAPIServer",
             dependencies: [
-                "BerthCore", "BerthStore", "BerthClient",
+                "BerthCore", "BerthStore", "BerthClient", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -46,6 +46,40 @@ struct PodStreamsTests {
         }
     }
 
+    @Test("kubectl port-forward: bytes both ways through the WebSocket tunnel, several connections, a refused port reported")
+    func kubectlPortForward() async throws {
+        try await withNode { node in
+            try await node.createPod(Manifest.pod("served", [Manifest.container("main", "dd if=/dev/urandom of=/tmp/blob bs=1024 count=3000 2>/dev/null; md5sum /tmp/blob > /tmp/sum; httpd -f -p 8080 -h /tmp")]))
+            _ = try await node.waitForPod("served", "Running") { $0.status?.phase == "Running" }
+            try await Task.sleep(for: .seconds(1))
+            let (port, refusedPort) = (BerthServerProcess.freePort(), BerthServerProcess.freePort())
+            let forward = Process()
+            forward.executableURL = URL(fileURLWithPath: Self.kubectl)
+            forward.arguments = ["--kubeconfig", node.server.kubeconfigPath, "port-forward", "pod/served", "\(port):8080", "\(refusedPort):9"]
+            let errors = Pipe()
+            forward.standardOutput = FileHandle.nullDevice
+            forward.standardError = errors
+            try forward.run()
+            defer { if forward.isRunning { kill(forward.processIdentifier, SIGKILL) }; forward.waitUntilExit() }
+            var sum = try runCommand("/usr/bin/curl", ["-sf", "--max-time", "5", "http://127.0.0.1:\(port)/sum"])
+            for _ in 0..<50 where sum.status != 0 {
+                try await Task.sleep(for: .milliseconds(200))
+                sum = try runCommand("/usr/bin/curl", ["-sf", "--max-time", "5", "http://127.0.0.1:\(port)/sum"])
+            }
+            #expect(sum.status == 0, "\(sum)")
+            // 3 MB through the tunnel, checked against the checksum the container computed.
+            let blob = try runCommand("/bin/sh", ["-c", "curl -sf --max-time 20 http://127.0.0.1:\(port)/blob | md5sum"])
+            #expect(blob.output.prefix(32) == sum.output.prefix(32) && sum.output.count >= 32, "\(blob) vs \(sum)")
+            let refused = try runCommand("/usr/bin/curl", ["-s", "--max-time", "5", "http://127.0.0.1:\(refusedPort)/"])
+            #expect(refused.status != 0)
+            try await Task.sleep(for: .milliseconds(500))
+            kill(forward.processIdentifier, SIGKILL)
+            forward.waitUntilExit()
+            let reported = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(reported.contains("failed to connect to") && reported.contains(":9 in pod served: connection refused"), "\(reported)")
+        }
+    }
+
     @Test("logs are rotated by size: at most 5 files, the current one below the limit, reading continues in the new file")
     func rotation() async throws {
         try await withNode { node in

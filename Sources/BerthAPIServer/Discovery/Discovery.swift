@@ -59,9 +59,9 @@ enum Discovery {
                 var sub: JSONValue = ["name": .string("\(descriptor.plural)/\(subresource)"), "singularName": "",
                                       "namespaced": .bool(descriptor.namespaced), "kind": .string(descriptor.kind), "verbs": ["get", "patch", "update"]]
                 if subresource == "log" { sub["verbs"] = ["get"] }
-                if subresource == "exec" || subresource == "attach" {
+                if subresource == "exec" || subresource == "attach" || subresource == "portforward" {
                     sub["verbs"] = ["create", "get"]
-                    sub["kind"] = subresource == "exec" ? "PodExecOptions" : "PodAttachOptions"
+                    sub["kind"] = ["exec": "PodExecOptions", "attach": "PodAttachOptions"][subresource] ?? "PodPortForwardOptions"
                 }
                 if subresource == "binding" {
                     sub["verbs"] = ["create"]

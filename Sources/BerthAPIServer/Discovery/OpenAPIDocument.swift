@@ -57,7 +57,7 @@ enum OpenAPIDocument {
                 "patch": operation(descriptor, action: "patch", parameters: write + [parameter("force")]),
                 "delete": operation(descriptor, action: "delete", parameters: [parameter("dryRun"), parameter("gracePeriodSeconds"), parameter("propagationPolicy")]),
             ]
-            for subresource in descriptor.subresources.sorted() where subresource != "log" && subresource != "exec" && subresource != "attach" {
+            for subresource in descriptor.subresources.sorted() where !["log", "exec", "attach", "portforward"].contains(subresource) {
                 let kind = subresource == "scale" ? (group: "autoscaling", version: "v1", kind: "Scale") : (group: descriptor.group, version: descriptor.version, kind: descriptor.kind)
                 paths["\(item)/\(subresource)"] = [
                     "parameters": .array(scope + [parameter("name", "path")]),

@@ -19,6 +19,10 @@ extension APIServer {
         let full = request.path ?? ""
         let path = String(full.split(separator: "?", maxSplits: 1).first ?? "")
         let segments = path.split(separator: "/").map(String.init)
+        if segments.count == 7, segments[0] == "api", segments[1] == "v1", segments[2] == "namespaces", segments[4] == "pods",
+           segments[6] == "portforward" {
+            return await shouldUpgradePortForward(request, path: path, namespace: segments[3], name: segments[5], logger: logger)
+        }
         guard segments.count == 7, segments[0] == "api", segments[1] == "v1", segments[2] == "namespaces", segments[4] == "pods",
               segments[6] == "exec" || segments[6] == "attach" else { return .dontUpgrade }
         let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -28,6 +28,10 @@ extension APIServer {
             attachment.terminate()
             throw BerthError(.badRequest, "attach needs a WebSocket upgrade with the v5.channel.k8s.io or v4.channel.k8s.io protocol")
         }
+        if target.subresource == "portforward", let name = target.name {
+            _ = try await storage.get(.pod, namespace: target.namespace, name: name)
+            throw BerthError(.badRequest, "port-forward needs a WebSocket upgrade with the \(PortForwardSession.subprotocol) protocol")
+        }
         if target.subresource == "log", let name = target.name {
             guard request.method == .get else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
             return try await podLogs(request, target, name)

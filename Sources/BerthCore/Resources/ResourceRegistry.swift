@@ -51,7 +51,7 @@ extension ResourceDescriptor {
     }
 
     public static let pod = ResourceDescriptor(
-        Pod.self, plural: "pods", shortNames: ["po"], categories: ["all"], subresources: ["status", "log", "exec", "attach", "binding", "eviction"],
+        Pod.self, plural: "pods", shortNames: ["po"], categories: ["all"], subresources: ["status", "log", "exec", "attach", "portforward", "binding", "eviction"],
         fieldSelectors: ["spec.nodeName", "status.phase", "status.podIP", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.nominatedNodeName"],
         tracksGeneration: true,
         columns: [

@@ -1,0 +1,144 @@
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOPosix
+
+/// One `kubectl port-forward` connection: SPDY/3.1 carried in WebSocket binary messages
+/// (subprotocol `SPDY/3.1+portforward.k8s.io`). For every local connection kubectl opens an
+/// `error` stream and a `data` stream with the same `requestid` and a `port`; the server opens a
+/// TCP connection to the pod's address on that port and copies bytes both ways, half-closes
+/// included. A connection that cannot be made is reported on the error stream, which kubectl
+/// prints. Connections go to the pod's IP from this host (every node routes the pod network),
+/// so a port the container binds to 127.0.0.1 only is not reachable.
+struct PortForwardSession {
+    static let subprotocol = "SPDY/3.1+portforward.k8s.io"
+
+    let podIP: String?
+    let podName: String
+    let logger: Logger
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let (frames, sender) = AsyncStream<[UInt8]>.makeStream()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // One writer: frames leave in the order they were queued (a SYN_REPLY before the
+            // stream's data).
+            group.addTask {
+                for await frame in frames { try await outbound.write(.binary(ByteBuffer(bytes: frame))) }
+            }
+            var parser = SPDYFrame.Parser()
+            let headerReader = SPDYHeaderReader()
+            var headerWriter = SPDYHeaderWriter()
+            var errorStreams: [String: UInt32] = [:]
+            var inputs: [UInt32: AsyncStream<[UInt8]>.Continuation] = [:]
+            var forwarders: [UInt32: Task<Void, Never>] = [:]
+            defer {
+                for input in inputs.values { input.finish() }
+                for forwarder in forwarders.values { forwarder.cancel() }
+            }
+            reading: for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .binary(let buffer) = message else { continue }
+                parser.append(Array(buffer.readableBytesView))
+                while let frame = try parser.next() {
+                    switch frame {
+                    case .synStream(let streamID, _, let block):
+                        let headers = try headerReader.block(block)
+                        sender.yield(SPDYFrame.synReply(streamID: streamID, headerBlock: headerWriter.block([])))
+                        let requestID = headers["requestid"] ?? ""
+                        switch headers["streamtype"] {
+                        case "error":
+                            errorStreams[requestID] = streamID
+                        case "data":
+                            let (input, feed) = AsyncStream<[UInt8]>.makeStream()
+                            inputs[streamID] = feed
+                            let forward = Forward(dataStream: streamID, errorStream: errorStreams[requestID], port: headers["port"] ?? "",
+                                                  podIP: podIP, podName: podName, frames: sender, logger: logger)
+                            forwarders[streamID] = Task { await forward.run(input: input) }
+                        default:
+                            sender.yield(SPDYFrame.reset(streamID: streamID, status: 1))  // PROTOCOL_ERROR
+                        }
+                    case .data(let streamID, let finished, let bytes):
+                        if !bytes.isEmpty { inputs[streamID]?.yield(bytes) }
+                        if finished { inputs.removeValue(forKey: streamID)?.finish() }
+                    case .reset(let streamID, _):
+                        inputs.removeValue(forKey: streamID)?.finish()
+                        forwarders.removeValue(forKey: streamID)?.cancel()
+                    case .ping(let id):
+                        sender.yield(SPDYFrame.ping(id: id))
+                    case .goAway:
+                        break reading
+                    case .ignored:
+                        continue
+                    }
+                }
+            }
+            for forwarder in forwarders.values { forwarder.cancel() }
+            for forwarder in forwarders.values { await forwarder.value }
+            sender.finish()
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// One forwarded connection: the data stream's bytes to the pod's port and back.
+private struct Forward: Sendable {
+    let dataStream: UInt32
+    let errorStream: UInt32?
+    let port: String
+    let podIP: String?
+    let podName: String
+    let frames: AsyncStream<[UInt8]>.Continuation
+    let logger: Logger
+
+    func fail(_ message: String) {
+        if let errorStream {
+            frames.yield(SPDYFrame.data(streamID: errorStream, finished: true, Array(message.utf8)))
+        }
+        frames.yield(SPDYFrame.data(streamID: dataStream, finished: true, []))
+    }
+
+    func run(input: AsyncStream<[UInt8]>) async {
+        guard let podIP, !podIP.isEmpty else { return fail("pod \(podName) has no IP address yet") }
+        guard let number = Int(port), (1...65535).contains(number) else { return fail("invalid port \"\(port)\"") }
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.allowRemoteHalfClosure, value: true)
+                .connectTimeout(.seconds(5))
+                .connect(host: podIP, port: number) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel,
+                                                                    configuration: .init(isOutboundHalfClosureEnabled: true))
+                    }
+                }
+        } catch {
+            let text = "\(error)"
+            let reason = ["Connection refused": "connection refused", "No route to host": "no route to host", "timed out": "timed out"]
+                .first { text.contains($0.key) }?.value ?? text
+            return fail("failed to connect to \(podIP):\(number) in pod \(podName): \(reason)")
+        }
+        do {
+            try await channel.executeThenClose { tcpInbound, tcpOutbound in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await var buffer in tcpInbound {
+                            while buffer.readableBytes > 0 {
+                                let piece = buffer.readBytes(length: min(buffer.readableBytes, 32 * 1024)) ?? []
+                                frames.yield(SPDYFrame.data(streamID: dataStream, finished: false, piece))
+                            }
+                        }
+                        frames.yield(SPDYFrame.data(streamID: dataStream, finished: true, []))
+                    }
+                    group.addTask {
+                        for await bytes in input { try await tcpOutbound.write(ByteBuffer(bytes: bytes)) }
+                        tcpOutbound.finish()
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        } catch {
+            logger.debug("port-forward connection ended", metadata: ["pod": "\(podName)", "port": "\(number)", "error": "\(error)"])
+            frames.yield(SPDYFrame.data(streamID: dataStream, finished: true, []))
+        }
+        if let errorStream { frames.yield(SPDYFrame.data(streamID: errorStream, finished: true, [])) }
+    }
+}
