@@ -47,6 +47,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let services = Informer<BerthCore.Service>(ResourceDescriptor.service, api: api, logger: logger)
         let endpoints = Informer<Endpoints>(ResourceDescriptor.endpoints, api: api, logger: logger)
         let pools = Informer<IPPool>(ResourceDescriptor.ipPool, api: api, logger: logger)
+        let budgets = Informer<PodDisruptionBudget>(ResourceDescriptor.podDisruptionBudget, api: api, logger: logger)
         let scheduler = SchedulerService(pods: pods, nodes: nodes, api: api, logger: logger)
         let replicaSetController = ReplicaSetController(replicaSets: replicaSets, pods: pods, api: api, logger: logger)
         let deploymentController = DeploymentController(deployments: deployments, replicaSets: replicaSets, api: api, logger: logger)
@@ -57,6 +58,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let endpointsController = EndpointsController(services: services, pods: pods, endpoints: endpoints, api: api, logger: logger)
         let nodeIPAM = NodeIPAMController(nodes: nodes, pools: pools, api: api, clusterCIDR: configuration.clusterCIDR, logger: logger)
         let poolController = IPPoolController(pools: pools, pods: pods, api: api, logger: logger)
+        let disruptionController = DisruptionBudgetController(budgets: budgets, pods: pods, api: api, logger: logger)
         let logger = self.logger
         await withDiscardingTaskGroup { group in
             group.addTask { await nodes.run() }
@@ -68,6 +70,12 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask { await services.run() }
             group.addTask { await endpoints.run() }
             group.addTask { await pools.run() }
+            group.addTask { await budgets.run() }
+            group.addTask {
+                await budgets.waitForSync()
+                await pods.waitForSync()
+                await disruptionController.runWorkers(logger: logger)
+            }
             group.addTask {
                 await pools.waitForSync()
                 await pods.waitForSync()

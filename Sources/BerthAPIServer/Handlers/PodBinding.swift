@@ -47,15 +47,80 @@ extension APIServer {
         throw BerthError.conflict(descriptor.plural, name, group: descriptor.group)
     }
 
-    /// Deletes the pod with the eviction's delete options. Berth has no PodDisruptionBudgets
-    /// yet, so every eviction is allowed.
+    /// Deletes the pod with the eviction's delete options, unless that would break its
+    /// PodDisruptionBudget: a 429 then, as Kubernetes answers (`kubectl drain` retries). An
+    /// allowed eviction of a healthy pod is first recorded in the budget's status
+    /// (`disruptedPods`, written against the budget's resourceVersion), so two evictions at
+    /// once cannot both spend the last allowed disruption.
     func evictPod(_ target: ResourceTarget, _ name: String, _ body: JSONValue) async throws(BerthError) -> Response {
         guard body["kind"]?.stringValue ?? "Eviction" == "Eviction" else {
             throw BerthError(.badRequest, "expected an Eviction, got \(body["kind"]?.stringValue ?? "")")
         }
         let optionsBody = body["deleteOptions"].map(JSONWriter.bytes) ?? []
         let options = try DeleteOptions(body: optionsBody, query: QueryParameters(nil))
-        _ = try await delete(target, name, options)
-        return Responses.json(["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "code": 201], status: .created)
+        let namespace = target.namespace ?? "default"
+        for _ in 0..<8 {
+            let pod = try await storage.get(.pod, namespace: namespace, name: name).decode(Pod.self)
+            // Pods already leaving, finished or never started disrupt nothing.
+            let phase = pod.status?.phase ?? "Pending"
+            if pod.metadata.deletionTimestamp == nil && !["Succeeded", "Failed", "Pending"].contains(phase) {
+                guard try await spendDisruption(of: pod, namespace: namespace) else { continue }
+            }
+            _ = try await delete(target, name, options)
+            return Responses.json(["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "code": 201], status: .created)
+        }
+        throw BerthError(.tooManyRequests, "the disruption budget of pod \(name) changed 8 times during the eviction; try again")
+    }
+
+    /// Checks the pod's budget and records the disruption; false when the record lost a race
+    /// (the caller starts over with fresh state).
+    private func spendDisruption(of pod: Pod, namespace: String) async throws(BerthError) -> Bool {
+        let page = try await storage.list(.podDisruptionBudget, namespace: namespace, limit: 0, continueAfter: nil)
+        var matching: [(budget: PodDisruptionBudget, revision: Int64)] = []
+        for kv in page.kvs {
+            let budget = try ObjectCodec.decode(kv).decode(PodDisruptionBudget.self)
+            if DisruptionBudget.selects(budget, pod) { matching.append((budget, kv.modRevision)) }
+        }
+        guard let (budget, revision) = matching.first else { return true }
+        guard matching.count == 1 else {
+            throw BerthError(.internalError, "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.")
+        }
+        let podPage = try await storage.list(.pod, namespace: namespace, limit: 0, continueAfter: nil)
+        var selected: [Pod] = []
+        for kv in podPage.kvs {
+            let candidate = try ObjectCodec.decode(kv).decode(Pod.self)
+            if DisruptionBudget.selects(budget, candidate) { selected.append(candidate) }
+        }
+        let now = clock.now()
+        let status = DisruptionBudget.status(budget, pods: selected, now: now)
+        let budgetName = budget.metadata.name ?? ""
+        if !DisruptionBudget.isHealthy(pod) {
+            // An unready pod keeps nothing available: it may go when the budget is met anyway,
+            // or always under AlwaysAllow.
+            if budget.spec?.unhealthyPodEvictionPolicy == "AlwaysAllow" || status.currentHealthy >= status.desiredHealthy { return true }
+            throw Self.budgetViolation(budgetName, status)
+        }
+        guard status.disruptionsAllowed > 0 else { throw Self.budgetViolation(budgetName, status) }
+        var recorded = budget
+        var spent = status
+        spent.disruptionsAllowed -= 1
+        spent.disruptedPods = (status.disruptedPods ?? [:]).merging([pod.metadata.name ?? "": clock.timestamp()]) { $1 }
+        recorded.status = spent
+        var object = try JSONValue(encoding: recorded)
+        object.set(nil, at: ["metadata", "resourceVersion"])
+        do {
+            _ = try await storage.update(.podDisruptionBudget, object, expectedRevision: revision)
+            return true
+        } catch where error.code == .conflict {
+            return false
+        }
+    }
+
+    static func budgetViolation(_ name: String, _ status: PodDisruptionBudgetStatus) -> BerthError {
+        let cause = StatusCause(reason: "DisruptionBudget",
+                                message: "The disruption budget \(name) needs \(status.desiredHealthy) healthy pods and has \(status.currentHealthy) currently")
+        var details = StatusDetails(causes: [cause])
+        details.retryAfterSeconds = 10
+        return BerthError(.tooManyRequests, "Cannot evict pod as it would violate the pod's disruption budget.", causes: [cause], details: details)
     }
 }

@@ -31,7 +31,7 @@ enum ProtobufSchema {
     /// Root message per `kind`.
     static let roots: [String: String] = [
         "Deployment": "Deployment", "Namespace": "Namespace", "ConfigMap": "ConfigMap", "Secret": "Secret", "Service": "Service",
-        "Pod": "Pod", "ReplicaSet": "ReplicaSet", "DaemonSet": "DaemonSet",
+        "Pod": "Pod", "ReplicaSet": "ReplicaSet", "DaemonSet": "DaemonSet", "PodDisruptionBudget": "PodDisruptionBudget",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -53,6 +53,10 @@ enum ProtobufSchema {
         ],
         "DeploymentStrategy": [1: f("type", .string), 2: f("rollingUpdate", .message("RollingUpdate"))],
         "RollingUpdate": [1: f("maxUnavailable", .intOrString), 2: f("maxSurge", .intOrString)],
+        "PodDisruptionBudget": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("PodDisruptionBudgetSpec")),
+                                3: f("status", .message("Ignored"))],
+        "PodDisruptionBudgetSpec": [1: f("minAvailable", .intOrString), 2: f("selector", .message("LabelSelector")),
+                                    3: f("maxUnavailable", .intOrString), 4: f("unhealthyPodEvictionPolicy", .string)],
         "ReplicaSet": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("ReplicaSetSpec")), 3: f("status", .message("Ignored"))],
         "ReplicaSetSpec": [1: f("replicas", .int32), 2: f("selector", .message("LabelSelector")), 3: f("template", .message("PodTemplateSpec")),
                            4: f("minReadySeconds", .int32)],

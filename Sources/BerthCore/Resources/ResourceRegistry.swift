@@ -8,7 +8,7 @@ public struct ResourceRegistry: Sendable {
 
     public static let standard = ResourceRegistry(descriptors: [
         .namespace, .pod, .service, .endpoints, .configMap, .secret, .node, .event,
-        .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool,
+        .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).
@@ -239,6 +239,23 @@ extension ResourceDescriptor {
     ) { object, now in
         [.string(TableCells.string(object, "metadata", "name") ?? ""), .string(TableCells.selectorText(object.value(at: ["spec", "podSelector"]))),
          TableCells.age(object, now: now)]
+    }
+
+    public static let podDisruptionBudget = ResourceDescriptor(
+        PodDisruptionBudget.self, group: "policy", plural: "poddisruptionbudgets", shortNames: ["pdb"], subresources: ["status"], tracksGeneration: true,
+        columns: [
+            TableColumn("Min Available", "The minimum number of pods that must be available."),
+            TableColumn("Max Unavailable", "The maximum number of pods that may be unavailable."),
+            TableColumn("Allowed Disruptions", "Number of pod disruptions that are currently allowed."),
+            ageColumn,
+        ]
+    ) { object, now in
+        func cell(_ field: String) -> JSONValue {
+            guard let value = object.value(at: ["spec", field]) else { return "N/A" }
+            return .string(value.stringValue ?? JSONWriter.string(value))
+        }
+        return [.string(TableCells.string(object, "metadata", "name") ?? ""), cell("minAvailable"), cell("maxUnavailable"),
+                object.value(at: ["status", "disruptionsAllowed"]) ?? 0, TableCells.age(object, now: now)]
     }
 
     public static let ipPool = ResourceDescriptor(
