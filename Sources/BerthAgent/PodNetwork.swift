@@ -21,6 +21,9 @@ final class PodNetwork: Sendable {
     private let addressing = Mutex<Addressing?>(nil)
     /// Each pod's veth, MAC and address, for the anti-spoofing table.
     private let ports = Mutex<[String: PodPort]>([:])
+    /// Pods whose namespace this agent has just created: nothing is plumbed in them yet, so
+    /// `attach` need not ask for an address left from before a restart.
+    private let freshNamespaces = Mutex<Set<String>>([])
     private let spoofTable: TableApplier
     let logger: Logger
 
@@ -42,6 +45,19 @@ final class PodNetwork: Sendable {
         else {
             logger.warning("could not find the pod's bridge port; its traffic is not checked for spoofing", metadata: ["pod": "\(podUID)"])
             return
+        }
+        ports.withLock { $0[podUID] = PodPort(interface: name, mac: mac, ip: ip) }
+        await applySpoofTable()
+    }
+
+    /// The same from the bridge plugin's result, which names the host end of the veth and the
+    /// pod's MAC: two `ip` processes fewer on every pod start. Falls back to asking the kernel.
+    func guardPort(podUID: String, ip: String, bridgeResult: JSONValue) async {
+        let interfaces = bridgeResult["interfaces"]?.arrayValue ?? []
+        let inPod = interfaces.first { !($0["sandbox"]?.stringValue ?? "").isEmpty }
+        let onHost = interfaces.first { ($0["sandbox"]?.stringValue ?? "").isEmpty && $0["name"]?.stringValue != configuration.bridgeName }
+        guard let mac = inPod?["mac"]?.stringValue?.lowercased(), let name = onHost?["name"]?.stringValue else {
+            return await guardPort(podUID: podUID, ip: ip)
         }
         ports.withLock { $0[podUID] = PodPort(interface: name, mac: mac, ip: ip) }
         await applySpoofTable()
@@ -80,6 +96,7 @@ final class PodNetwork: Sendable {
         guard result.succeeded || FileManager.default.fileExists(atPath: path) else {
             throw BerthError(.internalError, "failed to create network namespace \(name): \(result.errorText)")
         }
+        if result.succeeded { freshNamespaces.withLock { _ = $0.insert(podUID) } }
     }
 
     /// Attaches the namespace (lo up, eth0 on the bridge) and returns the pod's IP. Idempotent:
@@ -92,7 +109,8 @@ final class PodNetwork: Sendable {
         if let fixedAddress {
             return try await attachFixed(podUID: podUID, address: fixedAddress, gateway: gateway, mtu: mtu, bandwidth: bandwidth)
         }
-        if let existing = try await address(of: path), let value = IPv4.parse(existing) {
+        let fresh = freshNamespaces.withLock { $0.remove(podUID) != nil }
+        if !fresh, let existing = try await address(of: path), let value = IPv4.parse(existing) {
             if addressing.withLock({ $0?.pool.claim(value, for: podUID) ?? false }) {
                 await guardPort(podUID: podUID, ip: existing)
                 return existing
@@ -104,11 +122,12 @@ final class PodNetwork: Sendable {
         guard let address = addressing.withLock({ $0?.pool.allocate(for: podUID) }) else {
             throw BerthError(.unavailable, "no free pod address in \(subnet?.description ?? "the node's subnet")")
         }
+        let result: JSONValue
         do {
             _ = try await invoke("loopback", command: "ADD", podUID: podUID, namespace: path, interface: "lo",
                                  config: ["cniVersion": "1.0.0", "name": "berth-lo", "type": "loopback"])
-            let result = try await invoke("bridge", command: "ADD", podUID: podUID, namespace: path, interface: "eth0",
-                                          config: bridgeConfig(address: address, gateway: gateway, mtu: mtu))
+            result = try await invoke("bridge", command: "ADD", podUID: podUID, namespace: path, interface: "eth0",
+                                      config: bridgeConfig(address: address, gateway: gateway, mtu: mtu))
             if !bandwidth.isEmpty {
                 _ = try await invoke("bandwidth", command: "ADD", podUID: podUID, namespace: path, interface: "eth0",
                                      config: bandwidth.config(previous: result))
@@ -117,7 +136,7 @@ final class PodNetwork: Sendable {
             addressing.withLock { $0?.pool.release(owner: podUID) }
             throw error
         }
-        await guardPort(podUID: podUID, ip: IPv4Network.format(address))
+        await guardPort(podUID: podUID, ip: IPv4Network.format(address), bridgeResult: result)
         return IPv4Network.format(address)
     }
 
@@ -174,6 +193,7 @@ final class PodNetwork: Sendable {
     /// Releases the address and removes the namespace; safe to repeat, and after a failed set-up.
     func tearDown(podUID: String) async {
         let path = Self.namespacePath(podUID: podUID)
+        freshNamespaces.withLock { _ = $0.remove(podUID) }
         // The egress shaper's ifb device lives on the host: the plugin's DEL (a no-op for pods
         // without limits) removes it with the pod.
         _ = try? await invoke("bandwidth", command: "DEL", podUID: podUID, namespace: path, interface: "eth0",
