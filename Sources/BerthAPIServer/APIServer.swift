@@ -48,21 +48,27 @@ public final class APIServer: Sendable {
     /// The services that must run beside the HTTP server.
     public var services: [any ServiceLifecycle.Service] { [namespaceFinalizer] }
 
-    /// Creates the namespaces every cluster starts with (idempotent).
+    /// Creates the namespaces and priority classes every cluster starts with (idempotent).
     public func bootstrap() async throws(BerthError) {
         for name in ["default", "kube-system", "kube-public", "kube-node-lease", "berth-system"] {
-            do {
-                var namespace = Namespace(metadata: ObjectMeta(name: name))
-                Namespace.applyDefaults(&namespace)
-                var object = try JSONValue(encoding: namespace)
-                object.set(.string(UUID().uuidString.lowercased()), at: ["metadata", "uid"])
-                object.set(.string(clock.timestamp()), at: ["metadata", "creationTimestamp"])
-                _ = try await storage.create(.namespace, object)
-            } catch where error.code == .alreadyExists {
-                continue
-            }
+            var namespace = Namespace(metadata: ObjectMeta(name: name))
+            Namespace.applyDefaults(&namespace)
+            try await createIfAbsent(.namespace, namespace)
         }
+        try await createSystemPriorityClasses()
         try await repairServiceAllocations()
+    }
+
+    /// Stores a built-in object unless one of that name exists.
+    func createIfAbsent(_ descriptor: ResourceDescriptor, _ value: some Encodable) async throws(BerthError) {
+        var object = try JSONValue(encoding: value)
+        object.set(.string(UUID().uuidString.lowercased()), at: ["metadata", "uid"])
+        object.set(.string(clock.timestamp()), at: ["metadata", "creationTimestamp"])
+        do {
+            _ = try await storage.create(descriptor, object)
+        } catch where error.code == .alreadyExists {
+            return
+        }
     }
 
     /// The responder that serves every request.

@@ -25,6 +25,18 @@ public final class SchedulerService: Sendable {
         var generator = FastRandom()
         /// Pods that fit nowhere, with their attempt count.
         var waiting: [String: Int] = [:]
+        /// Pods that preempted others: the node they hold room on and the victims still there.
+        var preemptions: [String: (node: String, victims: Set<String>)] = [:]
+    }
+
+    /// What one look at a pod decided.
+    enum Decision {
+        case bind(node: String)
+        case unschedulable(message: String, attempts: Int)
+        /// Evict `plan.victims` and hold the room for the pod.
+        case preempt(message: String, attempts: Int, plan: PreemptionPlan)
+        /// Its victims are still going: wait without preempting again.
+        case awaitingVictims(attempts: Int)
     }
 
     public init(pods: Informer<Pod>, nodes: Informer<Node>, api: ResourceAPI, logger: Logger) {
@@ -86,6 +98,7 @@ public final class SchedulerService: Sendable {
             let retry = state.withLock { state -> [String] in
                 state.snapshot.forget(uid: pod.metadata.uid ?? "")
                 state.waiting[Informer<Pod>.key(pod)] = nil
+                state.preemptions[Informer<Pod>.key(pod)] = nil
                 return Array(state.waiting.keys)
             }
             for key in retry { queue.add(key) }
@@ -101,13 +114,21 @@ public final class SchedulerService: Sendable {
                         queue.done(key)
                         continue
                     }
-                    let (result, attempts) = decide(pod, key: key)
-                    switch result {
-                    case .placed(let node, _):
+                    switch decide(pod, key: key) {
+                    case .bind(let node):
                         group.addTask { await self.bind(pod, key: key, node: node) }
-                    case .unschedulable(let message, _):
+                    case .unschedulable(let message, let attempts):
                         queue.done(key)
                         group.addTask { await self.reportUnschedulable(pod, key: key, message: message, attempts: attempts) }
+                    case .preempt(let message, let attempts, let plan):
+                        queue.done(key)
+                        group.addTask {
+                            await self.preempt(pod, plan: plan)
+                            await self.reportUnschedulable(pod, key: key, message: message, attempts: attempts, nominatedNode: plan.nodeName)
+                        }
+                    case .awaitingVictims(let attempts):
+                        queue.done(key)
+                        scheduleRetry(key, attempts: attempts)
                     }
                 }
             }
@@ -116,20 +137,57 @@ public final class SchedulerService: Sendable {
         }
     }
 
-    /// Runs the algorithm and, when it places the pod, counts it on the node right away.
-    private func decide(_ pod: Pod, key: String) -> (SchedulingResult, Int) {
+    /// Runs the algorithm and, when it places the pod, counts it on the node right away; when it
+    /// fits nowhere, looks for pods of lower priority to evict (see `Scheduler.preemption`).
+    private func decide(_ pod: Pod, key: String) -> Decision {
         state.withLock { state in
+            let uid = pod.metadata.uid ?? ""
+            // The room a nomination holds is the pod's own: it must not stand in its way.
+            if state.snapshot.nominated.contains(uid) { state.snapshot.forget(uid: uid) }
             let (result, evaluated) = state.scheduler.schedule(pod, in: state.snapshot, startIndex: state.startIndex, using: &state.generator)
             if state.snapshot.count > 0 { state.startIndex = (state.startIndex + evaluated) % state.snapshot.count }
             switch result {
-            case .placed(_, let index):
+            case .placed(let node, let index):
                 state.snapshot.assume(PodSummary(pod), on: index)
                 state.waiting[key] = nil
-                return (result, 0)
-            case .unschedulable:
+                state.preemptions[key] = nil
+                return .bind(node: node)
+            case .unschedulable(let message, _):
                 let attempts = (state.waiting[key] ?? 0) + 1
                 state.waiting[key] = attempts
-                return (result, attempts)
+                if let pending = state.preemptions[key], let index = state.snapshot.index(of: pending.node),
+                   pending.victims.contains(where: state.snapshot.isPlaced(uid:)) {
+                    state.snapshot.nominate(PodSummary(pod), on: index)
+                    return .awaitingVictims(attempts: attempts)
+                }
+                switch state.scheduler.preemption(for: pod, in: state.snapshot) {
+                case .preempt(let plan):
+                    state.snapshot.nominate(PodSummary(pod), on: plan.nodeIndex)
+                    state.preemptions[key] = (plan.nodeName, Set(plan.victims.map(\.uid)))
+                    return .preempt(message: message, attempts: attempts, plan: plan)
+                case .impossible(let reason):
+                    state.preemptions[key] = nil
+                    return .unschedulable(message: message + " " + reason, attempts: attempts)
+                }
+            }
+        }
+    }
+
+    /// Evicts the victims as kube-scheduler does: an Event on each, then a delete with the
+    /// victim's own grace period (its containers get TERM first).
+    private func preempt(_ pod: Pod, plan: PreemptionPlan) async {
+        let preemptor = "\(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "")"
+        logger.info("preempting pods", metadata: ["pod": "\(preemptor)", "node": "\(plan.nodeName)", "victims": "\(plan.victims.count)"])
+        for victim in plan.victims {
+            let reference = ObjectReferenceValue(kind: "Pod", apiVersion: "v1", namespace: victim.namespace, name: victim.name, uid: victim.uid)
+            await api.event(about: reference, reason: "Preempted", message: "Preempted by pod \(preemptor) on node \(plan.nodeName)",
+                            component: "default-scheduler")
+            do {
+                try await api.delete(.pod, namespace: victim.namespace, name: victim.name, uid: victim.uid)
+            } catch where error.code == .notFound || error.code == .conflict {
+                continue // already gone, or another pod of that name now
+            } catch {
+                logger.warning("preemption could not delete a victim", metadata: ["pod": "\(victim.namespace)/\(victim.name)", "error": "\(error)"])
             }
         }
     }
@@ -151,15 +209,20 @@ public final class SchedulerService: Sendable {
         queue.done(key)
     }
 
-    private func reportUnschedulable(_ pod: Pod, key: String, message: String, attempts: Int) async {
+    /// `nominatedNode`: the node where the pod preempted others (`status.nominatedNodeName`).
+    private func reportUnschedulable(_ pod: Pod, key: String, message: String, attempts: Int, nominatedNode: String? = nil) async {
         logger.debug("pod does not fit", metadata: ["pod": "\(key)", "reason": "\(message)"])
         await api.event(about: ObjectReferenceValue(pod), reason: "FailedScheduling", message: message, type: "Warning", component: "default-scheduler")
         let current = pod.status?.conditions?.first { $0.type == "PodScheduled" }
-        if current?.message == message { return scheduleRetry(key, attempts: attempts) }
+        if current?.message == message, nominatedNode == nil || pod.status?.nominatedNodeName == nominatedNode {
+            return scheduleRetry(key, attempts: attempts)
+        }
         let condition: JSONValue = ["type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": .string(message),
                                     "lastTransitionTime": .string(TableCells.formatTimestamp(Date()))]
+        var status: JSONValue = ["conditions": [condition]]
+        if let nominatedNode { status["nominatedNodeName"] = .string(nominatedNode) }
         try? await api.mergePatch(ResourceDescriptor.pod, namespace: pod.metadata.namespace, name: pod.metadata.name ?? "",
-                                  ["status": ["conditions": [condition]]], subresource: "status")
+                                  ["status": status], subresource: "status")
         scheduleRetry(key, attempts: attempts)
     }
 

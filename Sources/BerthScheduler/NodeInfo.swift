@@ -66,6 +66,8 @@ public struct PodSummary: Sendable, Hashable {
     public let ownerUID: String?
     /// The pod's own required anti-affinity terms: a new pod must respect them too (symmetry).
     public let requiredAntiAffinity: [PodAffinityTerm]
+    /// `spec.priority` (set at admission): preemption evicts only pods below the preemptor's.
+    public let priority: Int32
 
     public init(_ pod: Pod) {
         uid = pod.metadata.uid ?? ""
@@ -76,6 +78,7 @@ public struct PodSummary: Sendable, Hashable {
         hostPorts = pod.spec.map(HostPort.requested(by:)) ?? []
         ownerUID = pod.metadata.ownerReferences?.first { $0.controller == true }?.uid
         requiredAntiAffinity = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []
+        priority = pod.spec?.priority ?? 0
     }
 }
 

@@ -20,6 +20,9 @@ public struct SchedulingSnapshot: Sendable {
     /// Number of placed pods that carry required anti-affinity terms: when zero, the symmetric
     /// anti-affinity check is skipped without looking at any pod.
     private(set) var podsWithAntiAffinity = 0
+    /// Pods that preempted others and wait for them to go: counted on their nominated node (so
+    /// that other pods do not take the room being freed) but not bound, so never victims.
+    public private(set) var nominated: Set<String> = []
 
     public init() {}
 
@@ -95,6 +98,8 @@ public struct SchedulingSnapshot: Sendable {
     public mutating func place(_ pod: Pod) {
         guard let nodeName = pod.spec?.nodeName, let index = indexByName[nodeName] else { return }
         let summary = PodSummary(pod)
+        // A bound pod no longer holds a nomination.
+        if nominated.contains(summary.uid) { forget(uid: summary.uid) }
         if let existing = nodeOfPod[summary.uid] {
             if existing == index { return }
             forget(uid: summary.uid)
@@ -111,8 +116,16 @@ public struct SchedulingSnapshot: Sendable {
         if !pod.requiredAntiAffinity.isEmpty { podsWithAntiAffinity += 1 }
     }
 
+    /// Holds room on a node for a pod that preempted pods there.
+    public mutating func nominate(_ pod: PodSummary, on index: Int) {
+        forget(uid: pod.uid)
+        assume(pod, on: index)
+        nominated.insert(pod.uid)
+    }
+
     /// Drops a pod that was deleted, finished, or whose binding failed.
     public mutating func forget(uid: String) {
+        if !nominated.isEmpty { nominated.remove(uid) }
         guard let index = nodeOfPod.removeValue(forKey: uid), let pod = nodes[index].remove(uid: uid) else { return }
         syncRequested(index)
         if let owner = pod.ownerUID {

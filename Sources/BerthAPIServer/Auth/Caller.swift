@@ -44,8 +44,12 @@ extension APIServer {
             throw BerthError(.unauthorized, "Unauthorized")
         }
         if let channel, let certificate = try? await channel.nioSSL_peerCertificate().get() {
-            // NIOSSL has already checked the chain against the cluster CA (optional verification).
+            // The TLS layer takes any certificate whose key the peer holds; the chain is checked here.
             guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else {
+                throw BerthError(.unauthorized, "Unauthorized")
+            }
+            guard let issuer = configuration.nodeCertificates, issuer.issued(parsed, now: clock.now()) else {
+                logger.notice("refused a client certificate not issued by the cluster CA", metadata: ["subject": "\(parsed.subject)", "issuer": "\(parsed.issuer)"])
                 throw BerthError(.unauthorized, "Unauthorized")
             }
             let (commonName, organizations) = NodeCertificateIssuer.identity(of: parsed.subject)

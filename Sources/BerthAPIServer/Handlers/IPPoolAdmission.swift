@@ -15,7 +15,10 @@ extension APIServer {
             try await checkNodeSubnet(object)
             return object
         case "Pod" where old == nil:
-            return try await markPoolMembership(object)
+            return try await markPoolMembership(try await resolvePodPriority(object))
+        case "PriorityClass" where old == nil || old?["globalDefault"] != object["globalDefault"]:
+            try await checkSingleGlobalDefault(object)
+            return object
         case "Pod":
             return try await guardFixedAddress(object, old: old ?? object)
         default:

@@ -32,6 +32,7 @@ enum ProtobufSchema {
     static let roots: [String: String] = [
         "Deployment": "Deployment", "Namespace": "Namespace", "ConfigMap": "ConfigMap", "Secret": "Secret", "Service": "Service",
         "Pod": "Pod", "ReplicaSet": "ReplicaSet", "DaemonSet": "DaemonSet", "PodDisruptionBudget": "PodDisruptionBudget",
+        "PriorityClass": "PriorityClass",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -57,6 +58,8 @@ enum ProtobufSchema {
                                 3: f("status", .message("Ignored"))],
         "PodDisruptionBudgetSpec": [1: f("minAvailable", .intOrString), 2: f("selector", .message("LabelSelector")),
                                     3: f("maxUnavailable", .intOrString), 4: f("unhealthyPodEvictionPolicy", .string)],
+        "PriorityClass": [1: f("metadata", .message("ObjectMeta")), 2: f("value", .int32), 3: f("globalDefault", .bool),
+                          4: f("description", .string), 5: f("preemptionPolicy", .string)],
         "ReplicaSet": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("ReplicaSetSpec")), 3: f("status", .message("Ignored"))],
         "ReplicaSetSpec": [1: f("replicas", .int32), 2: f("selector", .message("LabelSelector")), 3: f("template", .message("PodTemplateSpec")),
                            4: f("minReadySeconds", .int32)],

@@ -101,6 +101,15 @@ public struct NodeCertificateIssuer: Sendable {
 
     public static let apiServerName = "system:apiserver"
 
+    /// Whether a client certificate comes from the cluster CA and is valid now. The TLS layer
+    /// accepts any certificate (the peer still proves it holds the key), so that one from
+    /// another CA is answered with a 401 the client can read rather than a failed handshake.
+    public func issued(_ certificate: Certificate, now: Date = Date()) -> Bool {
+        certificate.issuer == caCertificate.subject
+            && caCertificate.publicKey.isValidSignature(certificate.signature, for: certificate)
+            && certificate.notValidBefore <= now && now <= certificate.notValidAfter
+    }
+
     /// The common name and organizations of a subject.
     public static func identity(of name: DistinguishedName) -> (commonName: String?, organizations: [String]) {
         var commonName: String?

@@ -8,7 +8,7 @@ public struct ResourceRegistry: Sendable {
 
     public static let standard = ResourceRegistry(descriptors: [
         .namespace, .pod, .service, .endpoints, .configMap, .secret, .node, .event,
-        .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget,
+        .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).
@@ -256,6 +256,19 @@ extension ResourceDescriptor {
         }
         return [.string(TableCells.string(object, "metadata", "name") ?? ""), cell("minAvailable"), cell("maxUnavailable"),
                 object.value(at: ["status", "disruptionsAllowed"]) ?? 0, TableCells.age(object, now: now)]
+    }
+
+    public static let priorityClass = ResourceDescriptor(
+        PriorityClass.self, group: "scheduling.k8s.io", plural: "priorityclasses", namespaced: false, shortNames: ["pc"],
+        columns: [
+            TableColumn("Value", "integer", "The value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec."),
+            TableColumn("Global-Default", "boolean", "Whether this priority class is the default for pods that do not name one."),
+            ageColumn,
+            TableColumn("PreemptionPolicy", "The Policy for preempting pods with lower priority."),
+        ]
+    ) { object, now in
+        [.string(TableCells.string(object, "metadata", "name") ?? ""), object["value"] ?? 0, object["globalDefault"] ?? false,
+         TableCells.age(object, now: now), .string(object["preemptionPolicy"]?.stringValue ?? "")]
     }
 
     public static let ipPool = ResourceDescriptor(

@@ -18,13 +18,16 @@ struct BoundedTLSChannel<BaseChannel: ServerChildChannel>: ServerChildChannel {
     static var preservedOutboundBytes: Int { 256 * 1024 }
 
     let context: NIOSSLContext
+    /// Replaces NIOSSL's chain check of client certificates when set.
+    let verifyClientCertificate: (@Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void)?
     var baseChannel: BaseChannel
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             var configuration = NIOSSLHandler.Configuration()
             configuration.maximumPreservedOutboundBufferCapacity = Self.preservedOutboundBytes
-            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context, configuration: configuration))
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context, customVerificationCallback: verifyClientCertificate,
+                                                                                     configuration: configuration))
         }.flatMap {
             baseChannel.setup(channel: channel, logger: logger)
         }
@@ -44,12 +47,13 @@ extension HTTPServerBuilder {
     /// outbound buffer.
     static func boundedTLSWebSocket(
         tlsConfiguration: TLSConfiguration,
+        verifyClientCertificate: (@Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void)? = nil,
         shouldUpgrade: @escaping @Sendable (HTTPRequest, any Channel, Logger) async throws
             -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
     ) throws -> HTTPServerBuilder {
         let context = try NIOSSLContext(configuration: tlsConfiguration)
         return HTTPServerBuilder { responder in
-            BoundedTLSChannel(context: context,
+            BoundedTLSChannel(context: context, verifyClientCertificate: verifyClientCertificate,
                               baseChannel: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(), shouldUpgrade: shouldUpgrade))
         }
     }

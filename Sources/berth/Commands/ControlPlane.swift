@@ -53,7 +53,8 @@ struct ControlPlane {
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificates.serverKeyPEM.utf8), format: .pem)))
         tls.applicationProtocols = ["http/1.1"]
         // Nodes that joined present client certificates from the cluster CA; everyone else
-        // (kubectl, the admin) uses a bearer token, so a certificate is checked when presented.
+        // (kubectl, the admin) uses a bearer token, so a certificate is asked for but optional.
+        // Its chain is checked by the API (`Caller`), which answers a foreign one with a 401.
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificates.caCertificatePEM.utf8)))
         var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), MemoryTrimService()]
@@ -91,7 +92,7 @@ struct ControlPlane {
         server.nodeStreams.set(streams)
         let app = Application(
             responder: server.responder,
-            server: try .boundedTLSWebSocket(tlsConfiguration: tls) { request, _, logger in
+            server: try .boundedTLSWebSocket(tlsConfiguration: tls, verifyClientCertificate: { _, promise in promise.succeed(.certificateVerified) }) { request, _, logger in
                 await server.shouldUpgrade(request, logger: logger)
             },
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
