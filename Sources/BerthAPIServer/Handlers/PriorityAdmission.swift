@@ -8,6 +8,7 @@ import Foundation
 /// 403 and nothing is stored. At most one class is the global default.
 extension APIServer {
     static let defaultPreemptionPolicy = "PreemptLowerPriority"
+    static let globalDefaultBytes = Array(#""globalDefault":true"#.utf8)
 
     func resolvePodPriority(_ pod: JSONValue) async throws(BerthError) -> JSONValue {
         let name = pod.value(at: ["metadata", "name"])?.stringValue ?? ""
@@ -52,7 +53,9 @@ extension APIServer {
         let classes = try await storage.list(.priorityClass, namespace: nil, limit: 0, continueAfter: nil).kvs
         var best: PriorityClass?
         for kv in classes {
-            guard let priorityClass = try? ObjectCodec.decode(kv).decode(PriorityClass.self),
+            // Every pod create asks: stored objects are compact JSON, so a class that is not the
+            // default is passed over without being parsed.
+            guard ListSelection.contains(kv.value, Self.globalDefaultBytes), let priorityClass = try? ObjectCodec.decode(kv).decode(PriorityClass.self),
                   priorityClass.globalDefault == true, priorityClass.metadata.name != excluded else { continue }
             // Two defaults can only come from a race; Kubernetes then takes the lowest value.
             if best == nil || (priorityClass.value ?? 0) < (best?.value ?? 0) { best = priorityClass }
