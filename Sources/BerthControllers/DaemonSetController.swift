@@ -34,7 +34,12 @@ public final class DaemonSetController: Reconciler {
             }
             for daemonSet in daemonSets.list() { queue.add(Informer<DaemonSet>.key(daemonSet)) }
         }
-        pods.addHandler { [queue, expectations] event in
+        pods.addHandler { [queue, expectations, daemonSets] event in
+            if let orphan = OrphanEvents.adoptable(event) {
+                let owners = daemonSets.selecting(namespace: orphan.metadata.namespace, labels: orphan.metadata.labels) { $0.spec?.selector }
+                for daemonSet in owners { queue.add(Informer<DaemonSet>.key(daemonSet)) }
+                return
+            }
             let pod: Pod
             switch event {
             case .added(let object): pod = object
@@ -58,7 +63,12 @@ public final class DaemonSetController: Reconciler {
             expectations.forget(key)
             return
         }
-        let plan = DaemonSetPlanner.plan(daemonSet, nodes: nodes.list(), pods: pods.owned(by: uid), now: Date())
+        let claims = ControllerRefClaims.claim(ownerDeleting: daemonSet.metadata.deletionTimestamp != nil,
+                                               selector: (daemonSet.spec?.selector).flatMap { try? LabelSelector($0) },
+                                               owned: pods.owned(by: uid), orphans: pods.orphans(in: daemonSet.metadata.namespace))
+        let owned = claims.adopt.isEmpty && claims.release.isEmpty ? claims.kept
+            : await api.carryOut(claims, .pod, owner: .controller(daemonSet, kind: "DaemonSet"))
+        let plan = DaemonSetPlanner.plan(daemonSet, nodes: nodes.list(), pods: owned, now: Date())
         if expectations.satisfied(key), daemonSet.metadata.deletionTimestamp == nil, !plan.createOn.isEmpty || !plan.delete.isEmpty {
             expectations.expect(key, adds: plan.createOn.count, deletes: Set(plan.delete.compactMap(\.metadata.uid)))
             for node in plan.createOn {

@@ -100,8 +100,7 @@ public enum DaemonSetPlanner {
         labels[hashLabel] = templateHash(daemonSet)
         var metadata = ObjectMeta(namespace: daemonSet.metadata.namespace, labels: labels, annotations: template?.metadata?.annotations)
         metadata.generateName = (daemonSet.metadata.name ?? "daemonset") + "-"
-        metadata.ownerReferences = [OwnerReference(apiVersion: "apps/v1", kind: "DaemonSet", name: daemonSet.metadata.name ?? "",
-                                                   uid: daemonSet.metadata.uid ?? "", controller: true, blockOwnerDeletion: true)]
+        metadata.ownerReferences = [.controller(daemonSet, kind: "DaemonSet")]
         var spec = template?.spec ?? (try! JSONValue.object(["containers": []]).decode(PodSpec.self))
         let pin = try! JSONValue.object(["nodeSelectorTerms": [["matchFields": [["key": "metadata.name", "operator": "In", "values": [.string(node)]]]]]]).decode(NodeSelector.self)
         var affinity = spec.affinity ?? (try! JSONValue.object([:]).decode(Affinity.self))

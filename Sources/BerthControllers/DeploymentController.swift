@@ -27,7 +27,12 @@ public final class DeploymentController: Reconciler {
                 }
             }
         }
-        replicaSets.addHandler { [queue] event in
+        replicaSets.addHandler { [queue, deployments] event in
+            if let orphan = OrphanEvents.adoptable(event) {
+                let owners = deployments.selecting(namespace: orphan.metadata.namespace, labels: orphan.metadata.labels) { $0.spec?.selector }
+                for deployment in owners { queue.add(Informer<Deployment>.key(deployment)) }
+                return
+            }
             let replicaSet: ReplicaSet
             var statusOnly = false
             switch event {
@@ -46,7 +51,11 @@ public final class DeploymentController: Reconciler {
 
     public func reconcile(_ key: String) async throws {
         guard let deployment = deployments.get(key), let uid = deployment.metadata.uid else { return }
-        let owned = replicaSets.owned(by: uid)
+        let claims = ControllerRefClaims.claim(ownerDeleting: deployment.metadata.deletionTimestamp != nil,
+                                               selector: (deployment.spec?.selector).flatMap { try? LabelSelector($0) },
+                                               owned: replicaSets.owned(by: uid), orphans: replicaSets.orphans(in: deployment.metadata.namespace))
+        let owned = claims.adopt.isEmpty && claims.release.isEmpty ? claims.kept
+            : await api.carryOut(claims, .replicaSet, owner: .controller(deployment, kind: "Deployment"))
         let now = Date()
         let plan = DeploymentPlanner.plan(deployment, replicaSets: owned, now: now)
         if let create = plan.create {

@@ -86,8 +86,7 @@ public enum DeploymentPlanner {
         var annotations = [DeploymentRevisions.revisionAnnotation: String(revision), "deployment.kubernetes.io/desired-replicas": String(spec.replicas ?? 1)]
         if let cause = deployment.metadata.annotations?[DeploymentRevisions.changeCauseAnnotation] { annotations[DeploymentRevisions.changeCauseAnnotation] = cause }
         var metadata = ObjectMeta(name: name, namespace: deployment.metadata.namespace, labels: template.metadata?.labels, annotations: annotations)
-        metadata.ownerReferences = [OwnerReference(apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name ?? "",
-                                                   uid: deployment.metadata.uid ?? "", controller: true, blockOwnerDeletion: true)]
+        metadata.ownerReferences = [.controller(deployment, kind: "Deployment")]
         return ReplicaSet(metadata: metadata, spec: ReplicaSetSpec(replicas: 0, minReadySeconds: spec.minReadySeconds, selector: selector, template: template))
     }
 

@@ -32,7 +32,8 @@ public final class Informer<T: APIResource>: Sendable {
 
     struct State {
         var objects: [String: Entry] = [:]
-        /// Keys of objects per controlling owner UID.
+        /// Keys of objects per controlling owner UID, and of objects without one per
+        /// `orphans/NAMESPACE` (a UID has no slash).
         var byOwner: [String: Set<String>] = [:]
         var handlers: [Handler] = []
     }
@@ -56,6 +57,11 @@ public final class Informer<T: APIResource>: Sendable {
     public func owned(by uid: String) -> [T] {
         state.withLock { state in (state.byOwner[uid] ?? []).compactMap { state.objects[$0]?.value } }
     }
+
+    /// Objects in `namespace` that no controller owns: what a controller may adopt.
+    public func orphans(in namespace: String?) -> [T] { owned(by: Self.orphanIndex(namespace)) }
+
+    static func orphanIndex(_ namespace: String?) -> String { "orphans/" + (namespace ?? "") }
 
     /// Returns once the first list has been loaded into the cache.
     public func waitForSync() async {
@@ -128,7 +134,7 @@ public final class Informer<T: APIResource>: Sendable {
             }
             state.objects = fresh
             state.byOwner = [:]
-            for (key, object) in fresh { if let owner = Self.ownerUID(object.value) { state.byOwner[owner, default: []].insert(key) } }
+            for (key, object) in fresh { state.byOwner[Self.indexKey(object.value), default: []].insert(key) }
             return (events, state.handlers)
         }
         for event in events { for handler in handlers { handler(event) } }
@@ -138,8 +144,12 @@ public final class Informer<T: APIResource>: Sendable {
         let key = Self.key(object)
         let (event, handlers) = state.withLock { state -> (InformerEvent<T>, [Handler]) in
             let old = state.objects.updateValue(Entry(object), forKey: key)?.value
-            if let old, let owner = Self.ownerUID(old) { state.byOwner[owner]?.remove(key) }
-            if let owner = Self.ownerUID(object) { state.byOwner[owner, default: []].insert(key) }
+            if let old {
+                let index = Self.indexKey(old)
+                state.byOwner[index]?.remove(key)
+                if state.byOwner[index]?.isEmpty == true { state.byOwner[index] = nil }
+            }
+            state.byOwner[Self.indexKey(object), default: []].insert(key)
             return (old.map { .updated(old: $0, new: object) } ?? .added(object), state.handlers)
         }
         for handler in handlers { handler(event) }
@@ -149,9 +159,10 @@ public final class Informer<T: APIResource>: Sendable {
         let key = Self.key(object)
         let (removed, handlers) = state.withLock { state -> (T?, [Handler]) in
             let old = state.objects.removeValue(forKey: key)?.value
-            if let old, let owner = Self.ownerUID(old) {
-                state.byOwner[owner]?.remove(key)
-                if state.byOwner[owner]?.isEmpty == true { state.byOwner[owner] = nil }
+            if let old {
+                let index = Self.indexKey(old)
+                state.byOwner[index]?.remove(key)
+                if state.byOwner[index]?.isEmpty == true { state.byOwner[index] = nil }
             }
             return (old, state.handlers)
         }
@@ -160,5 +171,9 @@ public final class Informer<T: APIResource>: Sendable {
 
     static func ownerUID(_ object: T) -> String? {
         object.metadata.ownerReferences?.first { $0.controller == true }?.uid
+    }
+
+    static func indexKey(_ object: T) -> String {
+        ownerUID(object) ?? orphanIndex(object.metadata.namespace)
     }
 }

@@ -28,7 +28,13 @@ public final class ReplicaSetController: Reconciler {
                 }
             }
         }
-        pods.addHandler { [queue, expectations] event in
+        pods.addHandler { [queue, expectations, replicaSets] event in
+            // An orphan that appears or changes its labels may be some ReplicaSet's to adopt.
+            if let orphan = OrphanEvents.adoptable(event) {
+                let owners = replicaSets.selecting(namespace: orphan.metadata.namespace, labels: orphan.metadata.labels) { $0.spec?.selector }
+                for replicaSet in owners { queue.add(Informer<ReplicaSet>.key(replicaSet)) }
+                return
+            }
             switch event {
             case .added(let pod):
                 guard let key = Self.ownerKey(pod) else { return }
@@ -63,7 +69,11 @@ public final class ReplicaSetController: Reconciler {
             expectations.forget(key)
             return
         }
-        let owned = pods.owned(by: uid)
+        let claims = ControllerRefClaims.claim(ownerDeleting: replicaSet.metadata.deletionTimestamp != nil,
+                                               selector: (replicaSet.spec?.selector).flatMap { try? LabelSelector($0) },
+                                               owned: pods.owned(by: uid), orphans: pods.orphans(in: replicaSet.metadata.namespace))
+        let owned = claims.adopt.isEmpty && claims.release.isEmpty ? claims.kept
+            : await api.carryOut(claims, .pod, owner: .controller(replicaSet, kind: "ReplicaSet"))
         let now = Date()
         let plan = ReplicaSetPlanner.plan(replicaSet, pods: owned, now: now, mayChangePods: expectations.satisfied(key))
         if plan.podsToCreate > 0 || !plan.podsToDelete.isEmpty {

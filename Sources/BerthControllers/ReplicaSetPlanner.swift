@@ -45,8 +45,8 @@ public enum ReplicaSetPlanner {
         var metadata = ObjectMeta(namespace: replicaSet.metadata.namespace, labels: template?.metadata?.labels, annotations: template?.metadata?.annotations)
         metadata.generateName = name + "-"
         metadata.finalizers = template?.metadata?.finalizers
-        metadata.ownerReferences = [OwnerReference(apiVersion: "apps/v1", kind: "ReplicaSet", name: name, uid: replicaSet.metadata.uid ?? "",
-                                                   controller: true, blockOwnerDeletion: true)]
+        metadata.ownerReferences = [.controller(replicaSet, kind: "ReplicaSet")]
         return Pod(metadata: metadata, spec: template?.spec)
     }
+
 }

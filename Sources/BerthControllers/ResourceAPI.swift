@@ -64,6 +64,11 @@ public struct ResourceAPI: Sendable {
         _ = try await client.request(.PATCH, path, body: JSONWriter.bytes(patch), contentType: "application/merge-patch+json").checked()
     }
 
+    public func strategicPatch(_ descriptor: ResourceDescriptor, namespace: String?, name: String, _ patch: JSONValue) async throws(BerthError) {
+        let path = client.path(descriptor, namespace: namespace, name: name)
+        _ = try await client.request(.PATCH, path, body: JSONWriter.bytes(patch), contentType: "application/strategic-merge-patch+json").checked()
+    }
+
     /// Deletes; a missing object counts as deleted. `uid` guards against deleting a newer object
     /// that took the same name.
     public func delete(_ descriptor: ResourceDescriptor, namespace: String?, name: String, uid: String? = nil,
