@@ -48,7 +48,8 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let endpoints = Informer<Endpoints>(ResourceDescriptor.endpoints, api: api, logger: logger)
         let pools = Informer<IPPool>(ResourceDescriptor.ipPool, api: api, logger: logger)
         let budgets = Informer<PodDisruptionBudget>(ResourceDescriptor.podDisruptionBudget, api: api, logger: logger)
-        let scheduler = SchedulerService(pods: pods, nodes: nodes, api: api, logger: logger)
+        let namespaces = Informer<Namespace>(ResourceDescriptor.namespace, api: api, logger: logger)
+        let scheduler = SchedulerService(pods: pods, nodes: nodes, namespaces: namespaces, budgets: budgets, api: api, logger: logger)
         let replicaSetController = ReplicaSetController(replicaSets: replicaSets, pods: pods, api: api, logger: logger)
         let deploymentController = DeploymentController(deployments: deployments, replicaSets: replicaSets, api: api, logger: logger)
         let daemonSetController = DaemonSetController(daemonSets: daemonSets, nodes: nodes, pods: pods, api: api, logger: logger)
@@ -71,6 +72,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask { await endpoints.run() }
             group.addTask { await pools.run() }
             group.addTask { await budgets.run() }
+            group.addTask { await namespaces.run() }
             group.addTask {
                 await budgets.waitForSync()
                 await pods.waitForSync()
@@ -93,6 +95,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
                 // Nodes first: a scheduler that starts with pods but no nodes reports every pod
                 // unschedulable once for nothing.
                 await nodes.waitForSync()
+                await namespaces.waitForSync()
                 await pods.waitForSync()
                 await scheduler.run()
             }

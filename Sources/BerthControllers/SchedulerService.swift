@@ -39,7 +39,9 @@ public final class SchedulerService: Sendable {
         case awaitingVictims(attempts: Int)
     }
 
-    public init(pods: Informer<Pod>, nodes: Informer<Node>, api: ResourceAPI, logger: Logger) {
+    /// `namespaces` feed affinity terms' `namespaceSelector`; `budgets` are weighed by preemption.
+    public init(pods: Informer<Pod>, nodes: Informer<Node>, namespaces: Informer<Namespace>? = nil,
+                budgets: Informer<PodDisruptionBudget>? = nil, api: ResourceAPI, logger: Logger) {
         self.pods = pods
         self.nodes = nodes
         self.api = api
@@ -47,6 +49,28 @@ public final class SchedulerService: Sendable {
         state = Mutex(State())
         nodes.addHandler { [weak self] event in self?.nodeChanged(event) }
         pods.addHandler { [weak self] event in self?.podChanged(event) }
+        namespaces?.addHandler { [weak self] event in self?.namespaceChanged(event) }
+        if let budgets {
+            budgets.addHandler { [weak self, budgets] _ in
+                let current = budgets.list().compactMap(PreemptionBudget.init)
+                self?.state.withLock { $0.snapshot.budgets = current }
+            }
+        }
+    }
+
+    private func namespaceChanged(_ event: InformerEvent<Namespace>) {
+        let retry = state.withLock { state -> [String] in
+            switch event {
+            case .added(let namespace), .updated(_, let namespace):
+                let name = namespace.metadata.name ?? ""
+                if state.snapshot.namespaceLabels[name] == namespace.metadata.labels { return [] }
+                state.snapshot.setNamespaceLabels(name, namespace.metadata.labels)
+            case .deleted(let namespace):
+                state.snapshot.setNamespaceLabels(namespace.metadata.name ?? "", nil)
+            }
+            return Array(state.waiting.keys)
+        }
+        for key in retry { queue.add(key) }
     }
 
     static func needsScheduling(_ pod: Pod) -> Bool {

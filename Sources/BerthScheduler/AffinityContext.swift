@@ -32,28 +32,29 @@ struct AffinityContext {
         let preferred = request.preferredAffinity.map(\.term) + request.preferredAntiAffinity.map(\.term)
         preferredCounts = Array(repeating: [:], count: preferred.count)
         let incoming = request.summary
+        let namespaceLabels = snapshot.namespaceLabels
         for node in snapshot.nodes {
             for pod in node.pods where pod.uid != incoming.uid {
-                for (index, term) in request.requiredAffinity.enumerated() where term.matches(pod) {
+                for (index, term) in request.requiredAffinity.enumerated() where term.matches(pod, namespaceLabels) {
                     if let value = node.labels[term.topologyKey] { affinityDomains[index].insert(value) }
                 }
-                for (index, term) in request.requiredAntiAffinity.enumerated() where term.matches(pod) {
+                for (index, term) in request.requiredAntiAffinity.enumerated() where term.matches(pod, namespaceLabels) {
                     if let value = node.labels[term.topologyKey] { antiAffinityDomains[index].insert(value) }
                 }
-                for (index, term) in preferred.enumerated() where term.matches(pod) {
+                for (index, term) in preferred.enumerated() where term.matches(pod, namespaceLabels) {
                     if let value = node.labels[term.topologyKey] { preferredCounts[index][value, default: 0] += 1 }
                 }
                 guard checkSymmetry, !pod.requiredAntiAffinity.isEmpty else { continue }
                 for raw in pod.requiredAntiAffinity {
                     let term = AffinityTerm(raw, podNamespace: pod.namespace)
-                    if term.matches(incoming), let value = node.labels[term.topologyKey] {
+                    if term.matches(incoming, namespaceLabels), let value = node.labels[term.topologyKey] {
                         forbiddenBySymmetry[TopologyPair(key: term.topologyKey, value: value)] = ()
                     }
                 }
             }
         }
         if !request.requiredAffinity.isEmpty, affinityDomains.allSatisfy(\.isEmpty) {
-            affinitySelfMatchOnly = request.requiredAffinity.allSatisfy { $0.matches(incoming) }
+            affinitySelfMatchOnly = request.requiredAffinity.allSatisfy { $0.matches(incoming, namespaceLabels) }
         }
     }
 }

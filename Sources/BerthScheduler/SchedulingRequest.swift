@@ -48,31 +48,31 @@ struct SchedulingRequest {
     }
 }
 
-/// A pod (anti-)affinity term with its selector parsed and its namespaces resolved.
+/// A pod (anti-)affinity term with its selector parsed and its namespaces worked out: the
+/// `namespaces` list and the namespaces `namespaceSelector` selects (an empty selector: all of
+/// them); neither given means the pod's own namespace.
 struct AffinityTerm {
     let selector: LabelSelector?
-    /// nil means every namespace (an empty `namespaceSelector`).
-    let namespaces: Set<String>?
+    let namespaces: Set<String>
+    let namespaceSelector: LabelSelector?
     let topologyKey: String
 
     init(_ term: PodAffinityTerm, podNamespace: String) {
         selector = term.labelSelector.flatMap { try? LabelSelector($0) }
-        if let list = term.namespaces, !list.isEmpty {
-            namespaces = Set(list)
-        } else if term.namespaceSelector != nil {
-            // Only the empty selector ("all namespaces") is understood; see the scheduler notes.
-            namespaces = nil
-        } else {
-            namespaces = [podNamespace]
-        }
+        let listed = Set(term.namespaces ?? [])
+        // A selector that does not parse selects nothing (the API refuses such terms).
+        namespaceSelector = term.namespaceSelector.flatMap { try? LabelSelector($0) }
+        namespaces = listed.isEmpty && term.namespaceSelector == nil ? [podNamespace] : listed
         topologyKey = term.topologyKey
     }
 
-    /// A nil selector matches nothing, as in Kubernetes.
-    func matches(_ pod: PodSummary) -> Bool {
-        guard let selector else { return false }
-        if let namespaces, !namespaces.contains(pod.namespace) { return false }
-        return selector.matches(pod.labels)
+    /// A nil selector matches nothing, as in Kubernetes. `namespaceLabels` holds each
+    /// namespace's labels, for `namespaceSelector`.
+    func matches(_ pod: PodSummary, _ namespaceLabels: [String: [String: String]]) -> Bool {
+        guard let selector, selector.matches(pod.labels) else { return false }
+        if namespaces.contains(pod.namespace) { return true }
+        guard let namespaceSelector else { return false }
+        return namespaceSelector.requirements.isEmpty || namespaceSelector.matches(namespaceLabels[pod.namespace] ?? [:])
     }
 }
 

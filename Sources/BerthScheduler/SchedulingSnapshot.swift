@@ -23,6 +23,10 @@ public struct SchedulingSnapshot: Sendable {
     /// Pods that preempted others and wait for them to go: counted on their nominated node (so
     /// that other pods do not take the room being freed) but not bound, so never victims.
     public private(set) var nominated: Set<String> = []
+    /// Labels per namespace, for affinity terms' `namespaceSelector`.
+    public private(set) var namespaceLabels: [String: [String: String]] = [:]
+    /// Disruption budgets in force: preemption prefers victims whose eviction breaks none.
+    public var budgets: [PreemptionBudget] = []
 
     public init() {}
 
@@ -114,6 +118,10 @@ public struct SchedulingSnapshot: Sendable {
         nodeOfPod[pod.uid] = index
         if let owner = pod.ownerUID { ownerCounts[owner, default: [:]][index, default: 0] += 1 }
         if !pod.requiredAntiAffinity.isEmpty { podsWithAntiAffinity += 1 }
+    }
+
+    public mutating func setNamespaceLabels(_ name: String, _ labels: [String: String]?) {
+        namespaceLabels[name] = labels
     }
 
     /// Holds room on a node for a pod that preempted pods there.

@@ -72,6 +72,41 @@ struct PreemptionTests {
         #expect(tolerated?.node == "gpu" && tolerated?.victims == ["gpu-user"], "priority 0 goes before priority 100")
     }
 
+    @Test("disruption budgets: the node whose evictions break none wins; on a node, protected pods are spared first")
+    func budgets() throws {
+        func labelled(_ name: String, app: String, node: String, priority: Int = 1, cpu: String = "2") -> Pod {
+            var pod = self.pod(name, cpu: cpu, priority: priority, node: node)
+            pod.metadata.labels = ["app": app]
+            return pod
+        }
+        func budget(_ app: String, allowed: Int) throws -> PreemptionBudget {
+            let json: JSONValue = ["metadata": ["name": .string(app), "namespace": "default"],
+                                   "spec": ["selector": ["matchLabels": ["app": .string(app)]]], "status": ["disruptionsAllowed": .number(String(allowed))]]
+            return try #require(PreemptionBudget(try json.decode(PodDisruptionBudget.self)))
+        }
+        // Node a's pod is cheaper (priority 1 against 5) but its budget allows no disruption.
+        var snapshot = SchedulingSnapshot(nodes: [Fixture.node("a", cpu: "2"), Fixture.node("b", cpu: "2")], pods: [
+            labelled("guarded", app: "db", node: "a", priority: 1), labelled("free", app: "batch", node: "b", priority: 5),
+        ])
+        let preemptor = pod("p", cpu: "2", priority: 100)
+        #expect(plan(Scheduler().preemption(for: preemptor, in: snapshot))?.node == "a", "without budgets the cheaper victim")
+        snapshot.budgets = [try budget("db", allowed: 0)]
+        #expect(plan(Scheduler().preemption(for: preemptor, in: snapshot))?.node == "b")
+        // A budget is no hard stop: with every node guarded, a guarded pod still goes.
+        snapshot.budgets.append(try budget("batch", allowed: 0))
+        #expect(plan(Scheduler().preemption(for: preemptor, in: snapshot))?.node == "a")
+
+        // One node, two lower pods, either of which frees enough: the unguarded one goes even
+        // though it ranks higher.
+        var single = SchedulingSnapshot(nodes: [Fixture.node("n", cpu: "4")], pods: [
+            labelled("guarded", app: "db", node: "n", priority: 1), labelled("plain", app: "batch", node: "n", priority: 5),
+        ])
+        single.budgets = [try budget("db", allowed: 0)]
+        #expect(plan(Scheduler().preemption(for: preemptor, in: single))?.victims == ["plain"])
+        single.budgets = [try budget("db", allowed: 1)]
+        #expect(plan(Scheduler().preemption(for: preemptor, in: single))?.victims == ["guarded"], "a budget with room to spare protects nothing")
+    }
+
     @Test("host ports: the pod holding the port is the victim")
     func hostPorts() {
         let snapshot = SchedulingSnapshot(nodes: [Fixture.node("n", cpu: "8")], pods: [

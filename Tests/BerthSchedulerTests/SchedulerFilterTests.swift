@@ -133,6 +133,39 @@ struct SchedulerFilterTests {
         #expect(Fixture.message(Fixture.schedule(web, snapshot)) == "0/3 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, 1 node(s) didn't satisfy existing pods anti-affinity rules.")
     }
 
+    @Test("affinity namespaces: own namespace by default, the namespaces list, namespaceSelector by labels, {} for all")
+    func affinityNamespaces() {
+        var snapshot = SchedulingSnapshot(nodes: [Fixture.node("n1"), Fixture.node("n2"), Fixture.node("n3")], pods: [])
+        snapshot.setNamespaceLabels("prod", ["env": "prod"])
+        snapshot.setNamespaceLabels("staging", ["env": "staging"])
+        snapshot.place(Fixture.pod("db", namespace: "prod", node: "n1", labels: ["app": "db"]))
+        snapshot.place(Fixture.pod("db", namespace: "staging", node: "n2", labels: ["app": "db"]))
+        func near(_ extra: [String: JSONValue]) -> Pod {
+            var term: JSONValue = ["labelSelector": ["matchLabels": ["app": "db"]], "topologyKey": .string(TopologyKeys.hostname)]
+            for (key, value) in extra { term[key] = value }
+            return Fixture.pod("cache", namespace: "web", spec: ["affinity": ["podAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": [term]]]])
+        }
+        #expect(Fixture.message(Fixture.schedule(near([:]), snapshot)) == "0/3 nodes are available: 3 node(s) didn't match pod affinity rules.",
+                "only the pod's own namespace, where no db runs")
+        #expect(Fixture.placedNode(Fixture.schedule(near(["namespaces": ["staging"]]), snapshot)) == "n2")
+        #expect(Fixture.placedNode(Fixture.schedule(near(["namespaceSelector": ["matchLabels": ["env": "prod"]]]), snapshot)) == "n1")
+        for seed in 1...10 {
+            let anywhere = Fixture.placedNode(Fixture.schedule(near(["namespaceSelector": [:]]), snapshot, seed: UInt64(seed)))
+            #expect(anywhere == "n1" || anywhere == "n2")
+        }
+        // The list and the selector add up.
+        let both = near(["namespaces": ["staging"], "namespaceSelector": ["matchLabels": ["env": "prod"]]])
+        var placed: Set<String> = []
+        for seed in 1...20 { placed.insert(Fixture.placedNode(Fixture.schedule(both, snapshot, seed: UInt64(seed))) ?? "") }
+        #expect(placed == ["n1", "n2"])
+        // Relabelled namespaces count from then on; anti-affinity by selector keeps off both.
+        snapshot.setNamespaceLabels("staging", ["env": "prod"])
+        let away = Fixture.pod("batch", namespace: "web", spec: ["affinity": ["podAntiAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": [
+            ["labelSelector": ["matchLabels": ["app": "db"]], "topologyKey": .string(TopologyKeys.hostname), "namespaceSelector": ["matchLabels": ["env": "prod"]]],
+        ]]]])
+        #expect(Fixture.placedNode(Fixture.schedule(away, snapshot)) == "n3")
+    }
+
     @Test("six replicas with hostname anti-affinity on three nodes: two per node, then no room")
     func antiAffinitySpread() {
         var snapshot = SchedulingSnapshot(nodes: [Fixture.node("n1"), Fixture.node("n2"), Fixture.node("n3")], pods: [])
