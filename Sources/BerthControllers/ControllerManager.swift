@@ -52,8 +52,10 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let scheduler = SchedulerService(pods: pods, nodes: nodes, namespaces: namespaces, budgets: budgets, api: api, logger: logger)
         let replicaSetController = ReplicaSetController(replicaSets: replicaSets, pods: pods, api: api, logger: logger)
         let deploymentController = DeploymentController(deployments: deployments, replicaSets: replicaSets, api: api, logger: logger)
-        let daemonSetController = DaemonSetController(daemonSets: daemonSets, nodes: nodes, pods: pods, api: api, logger: logger)
-        let collector = GarbageCollector(pods: pods, replicaSets: replicaSets, deployments: deployments, daemonSets: daemonSets, api: api, logger: logger)
+        let revisions = Informer<ControllerRevision>(ResourceDescriptor.controllerRevision, api: api, logger: logger)
+        let daemonSetController = DaemonSetController(daemonSets: daemonSets, nodes: nodes, pods: pods, revisions: revisions, api: api, logger: logger)
+        let collector = GarbageCollector(pods: pods, replicaSets: replicaSets, deployments: deployments, daemonSets: daemonSets, revisions: revisions,
+                                         api: api, logger: logger)
         let lifecycle = NodeLifecycleController(nodes: nodes, leases: leases, pods: pods, api: api,
                                                 grace: configuration.nodeGrace, evictionTimeout: configuration.podEvictionTimeout, logger: logger)
         let endpointsController = EndpointsController(services: services, pods: pods, endpoints: endpoints, api: api, logger: logger)
@@ -73,6 +75,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask { await pools.run() }
             group.addTask { await budgets.run() }
             group.addTask { await namespaces.run() }
+            group.addTask { await revisions.run() }
             group.addTask {
                 await budgets.waitForSync()
                 await pods.waitForSync()
@@ -109,10 +112,11 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask {
                 await nodes.waitForSync()
                 await pods.waitForSync()
+                await revisions.waitForSync()
                 await daemonSetController.runWorkers(logger: logger)
             }
             group.addTask {
-                for informer in [pods.waitForSync, replicaSets.waitForSync, deployments.waitForSync, daemonSets.waitForSync] as [@Sendable () async -> Void] {
+                for informer in [pods.waitForSync, replicaSets.waitForSync, deployments.waitForSync, daemonSets.waitForSync, revisions.waitForSync] as [@Sendable () async -> Void] {
                     await informer()
                 }
                 collector.scanAll()

@@ -10,14 +10,17 @@ public final class DaemonSetController: Reconciler {
     let daemonSets: Informer<DaemonSet>
     let nodes: Informer<Node>
     let pods: Informer<Pod>
+    let revisions: Informer<ControllerRevision>
     let api: ResourceAPI
     let expectations = Expectations()
     let logger: Logger
 
-    public init(daemonSets: Informer<DaemonSet>, nodes: Informer<Node>, pods: Informer<Pod>, api: ResourceAPI, logger: Logger) {
+    public init(daemonSets: Informer<DaemonSet>, nodes: Informer<Node>, pods: Informer<Pod>, revisions: Informer<ControllerRevision>,
+                api: ResourceAPI, logger: Logger) {
         self.daemonSets = daemonSets
         self.nodes = nodes
         self.pods = pods
+        self.revisions = revisions
         self.api = api
         self.logger = logger
         daemonSets.addHandler { [queue] event in
@@ -33,6 +36,14 @@ public final class DaemonSetController: Reconciler {
                 return
             }
             for daemonSet in daemonSets.list() { queue.add(Informer<DaemonSet>.key(daemonSet)) }
+        }
+        revisions.addHandler { [queue] event in
+            let revision: ControllerRevision
+            switch event {
+            case .added(let object), .deleted(let object), .updated(_, let object): revision = object
+            }
+            guard let owner = revision.metadata.ownerReferences?.first(where: { $0.controller == true }), owner.kind == "DaemonSet" else { return }
+            queue.add(Informer<DaemonSet>.key(namespace: revision.metadata.namespace, name: owner.name))
         }
         pods.addHandler { [queue, expectations, daemonSets] event in
             if let orphan = OrphanEvents.adoptable(event) {
@@ -68,6 +79,7 @@ public final class DaemonSetController: Reconciler {
                                                owned: pods.owned(by: uid), orphans: pods.orphans(in: daemonSet.metadata.namespace))
         let owned = claims.adopt.isEmpty && claims.release.isEmpty ? claims.kept
             : await api.carryOut(claims, .pod, owner: .controller(daemonSet, kind: "DaemonSet"))
+        if daemonSet.metadata.deletionTimestamp == nil { try await recordHistory(daemonSet, uid: uid, pods: owned) }
         let plan = DaemonSetPlanner.plan(daemonSet, nodes: nodes.list(), pods: owned, now: Date())
         if expectations.satisfied(key), daemonSet.metadata.deletionTimestamp == nil, !plan.createOn.isEmpty || !plan.delete.isEmpty {
             expectations.expect(key, adds: plan.createOn.count, deletes: Set(plan.delete.compactMap(\.metadata.uid)))
@@ -87,6 +99,24 @@ public final class DaemonSetController: Reconciler {
             var updated = daemonSet
             updated.status = plan.status
             try await api.update(ResourceDescriptor.daemonSet, updated, subresource: "status")
+        }
+    }
+
+    /// Keeps the ControllerRevisions that `kubectl rollout history|undo daemonset` read.
+    private func recordHistory(_ daemonSet: DaemonSet, uid: String, pods: [Pod]) async throws {
+        let plan = try DaemonSetHistory.plan(daemonSet, revisions: revisions.owned(by: uid), pods: pods)
+        if let create = plan.create {
+            do throws(BerthError) {
+                try await api.create(ResourceDescriptor.controllerRevision, namespace: daemonSet.metadata.namespace, create)
+            } catch {
+                // Already there means written before and not yet in the cache: its event
+                // brings this DaemonSet back.
+                if error.code != .alreadyExists { throw error }
+            }
+        }
+        if let renumber = plan.renumber { try await api.update(ResourceDescriptor.controllerRevision, renumber) }
+        for old in plan.delete {
+            try await api.delete(ResourceDescriptor.controllerRevision, namespace: old.metadata.namespace, name: old.metadata.name ?? "", uid: old.metadata.uid)
         }
     }
 }

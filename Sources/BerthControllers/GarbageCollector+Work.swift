@@ -8,6 +8,7 @@ extension GarbageCollector {
         case "ReplicaSet": replicaSets.get(key)?.metadata
         case "Deployment": deployments.get(key)?.metadata
         case "DaemonSet": daemonSets.get(key)?.metadata
+        case "ControllerRevision": revisions.get(key)?.metadata
         default: nil
         }
     }
@@ -18,6 +19,7 @@ extension GarbageCollector {
         case "ReplicaSet": ResourceDescriptor.replicaSet
         case "Deployment": ResourceDescriptor.deployment
         case "DaemonSet": ResourceDescriptor.daemonSet
+        case "ControllerRevision": ResourceDescriptor.controllerRevision
         default: nil
         }
     }
@@ -62,6 +64,7 @@ extension GarbageCollector {
               let descriptor = Self.descriptor(kind) else { return }
         let finalizers = meta.finalizers ?? []
         let dependents = pods.owned(by: uid).map { ("Pod", $0.metadata) } + replicaSets.owned(by: uid).map { ("ReplicaSet", $0.metadata) }
+            + revisions.owned(by: uid).map { ("ControllerRevision", $0.metadata) }
         if finalizers.contains(Self.orphan) {
             for (dependentKind, dependent) in dependents {
                 guard let dependentDescriptor = Self.descriptor(dependentKind) else { continue }
@@ -77,9 +80,9 @@ extension GarbageCollector {
             let live = dependents.filter { $0.1.deletionTimestamp == nil }
             for (dependentKind, dependent) in live {
                 guard let dependentDescriptor = Self.descriptor(dependentKind) else { continue }
-                // Pods have no dependents of their own: a plain delete, not another foreground wait.
+                // Pods and revisions have no dependents of their own: a plain delete, not another foreground wait.
                 try await api.delete(dependentDescriptor, namespace: dependent.namespace, name: dependent.name ?? "", uid: dependent.uid,
-                                     propagationPolicy: dependentKind == "Pod" ? "Background" : "Foreground")
+                                     propagationPolicy: dependentKind == "ReplicaSet" ? "Foreground" : "Background")
             }
             if dependents.isEmpty {
                 try await removeFinalizer(Self.foreground, descriptor: descriptor, meta: meta)

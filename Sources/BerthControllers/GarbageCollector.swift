@@ -11,6 +11,7 @@ public final class GarbageCollector: Reconciler {
     let replicaSets: Informer<ReplicaSet>
     let deployments: Informer<Deployment>
     let daemonSets: Informer<DaemonSet>
+    let revisions: Informer<ControllerRevision>
     let api: ResourceAPI
     let logger: Logger
 
@@ -38,11 +39,12 @@ public final class GarbageCollector: Reconciler {
     }
 
     public init(pods: Informer<Pod>, replicaSets: Informer<ReplicaSet>, deployments: Informer<Deployment>, daemonSets: Informer<DaemonSet>,
-                api: ResourceAPI, logger: Logger) {
+                revisions: Informer<ControllerRevision>, api: ResourceAPI, logger: Logger) {
         self.pods = pods
         self.replicaSets = replicaSets
         self.deployments = deployments
         self.daemonSets = daemonSets
+        self.revisions = revisions
         self.api = api
         self.logger = logger
         pods.addHandler { [queue] event in
@@ -61,6 +63,7 @@ public final class GarbageCollector: Reconciler {
         replicaSets.addHandler { [weak self] event in self?.ownerChanged("ReplicaSet", event, dependentOf: { $0.metadata }) }
         deployments.addHandler { [weak self] event in self?.ownerChanged("Deployment", event, dependentOf: { $0.metadata }) }
         daemonSets.addHandler { [weak self] event in self?.ownerChanged("DaemonSet", event, dependentOf: { $0.metadata }) }
+        revisions.addHandler { [weak self] event in self?.ownerChanged("ControllerRevision", event, dependentOf: { $0.metadata }) }
     }
 
     private func ownerChanged<T: APIResource>(_ kind: String, _ event: InformerEvent<T>, dependentOf meta: (T) -> ObjectMeta) {
@@ -79,6 +82,7 @@ public final class GarbageCollector: Reconciler {
     private func dependentKeys(of uid: String) -> [String] {
         pods.owned(by: uid).map { Item.dependent(kind: "Pod", key: Informer<Pod>.key($0)).text }
             + replicaSets.owned(by: uid).map { Item.dependent(kind: "ReplicaSet", key: Informer<ReplicaSet>.key($0)).text }
+            + revisions.owned(by: uid).map { Item.dependent(kind: "ControllerRevision", key: Informer<ControllerRevision>.key($0)).text }
     }
 
     /// After the caches are filled: every dependent whose owner may have gone while no
@@ -89,6 +93,9 @@ public final class GarbageCollector: Reconciler {
         }
         for replicaSet in replicaSets.list() where replicaSet.metadata.ownerReferences?.isEmpty == false {
             queue.add(Item.dependent(kind: "ReplicaSet", key: Informer<ReplicaSet>.key(replicaSet)).text)
+        }
+        for revision in revisions.list() where revision.metadata.ownerReferences?.isEmpty == false {
+            queue.add(Item.dependent(kind: "ControllerRevision", key: Informer<ControllerRevision>.key(revision)).text)
         }
         for deployment in deployments.list() where deployment.metadata.deletionTimestamp != nil {
             queue.add(Item.owner(kind: "Deployment", key: Informer<Deployment>.key(deployment)).text)

@@ -8,7 +8,7 @@ public struct ResourceRegistry: Sendable {
 
     public static let standard = ResourceRegistry(descriptors: [
         .namespace, .pod, .service, .endpoints, .configMap, .secret, .node, .event,
-        .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass,
+        .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass, .controllerRevision,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).
@@ -256,6 +256,23 @@ extension ResourceDescriptor {
         }
         return [.string(TableCells.string(object, "metadata", "name") ?? ""), cell("minAvailable"), cell("maxUnavailable"),
                 object.value(at: ["status", "disruptionsAllowed"]) ?? 0, TableCells.age(object, now: now)]
+    }
+
+    public static let controllerRevision = ResourceDescriptor(
+        ControllerRevision.self, group: "apps", plural: "controllerrevisions",
+        columns: [
+            TableColumn("Controller", "Controller of the object: kind.group/name."),
+            TableColumn("Revision", "integer", "Revision indicates the revision of the state represented by Data."),
+            ageColumn,
+        ]
+    ) { object, now in
+        let owner = object.value(at: ["metadata", "ownerReferences"])?.arrayValue?.first { $0["controller"] == true }
+        var controller = "<none>"
+        if let owner, let kind = owner["kind"]?.stringValue, let name = owner["name"]?.stringValue {
+            let group = owner["apiVersion"]?.stringValue?.split(separator: "/").dropLast().first.map { "." + $0 } ?? ""
+            controller = kind.lowercased() + group + "/" + name
+        }
+        return [.string(TableCells.string(object, "metadata", "name") ?? ""), .string(controller), object["revision"] ?? 0, TableCells.age(object, now: now)]
     }
 
     public static let priorityClass = ResourceDescriptor(
