@@ -15,7 +15,8 @@ public final class SchedulerService: Sendable {
     let nodes: Informer<Node>
     let api: ResourceAPI
     let logger: Logger
-    let queue = WorkQueue()
+    /// Pods of higher priority are placed first, as from kube-scheduler's active queue.
+    let queue: WorkQueue
     private let state: Mutex<State>
 
     struct State {
@@ -46,6 +47,7 @@ public final class SchedulerService: Sendable {
         self.nodes = nodes
         self.api = api
         self.logger = logger
+        queue = WorkQueue(rank: { [pods] key in pods.get(key)?.spec?.priority ?? 0 })
         state = Mutex(State())
         nodes.addHandler { [weak self] event in self?.nodeChanged(event) }
         pods.addHandler { [weak self] event in self?.podChanged(event) }

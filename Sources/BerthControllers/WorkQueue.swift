@@ -3,13 +3,19 @@ import Synchronization
 /// Keys waiting to be reconciled. A key is queued at most once however often it is added, is
 /// never handed to two workers at once (added again while in progress, it is queued again when
 /// the worker is done), and a failed key comes back after a per-key exponential backoff that an
-/// overall token bucket also bounds.
+/// overall token bucket also bounds. With a `rank`, keys of higher rank are handed out first
+/// (the scheduler's queue: pods of higher priority are placed first), FIFO within a rank.
 public final class WorkQueue: Sendable {
     private let state: Mutex<State>
+    private let rank: (@Sendable (String) -> Int32)?
 
     struct State {
+        /// Keys of rank 0, FIFO from `head`.
         var items: [String] = []
         var head = 0
+        /// Keys of any other rank, FIFO per rank.
+        var ranked: [Int32: [String]] = [:]
+        var rankedCount = 0
         var queued: Set<String> = []
         var processing: Set<String> = []
         var dirty: Set<String> = []
@@ -20,11 +26,14 @@ public final class WorkQueue: Sendable {
         var delayed: Set<String> = []
     }
 
-    public init(limiter: RetryRateLimiter = RetryRateLimiter()) {
+    public init(limiter: RetryRateLimiter = RetryRateLimiter(), rank: (@Sendable (String) -> Int32)? = nil) {
         state = Mutex(State(limiter: limiter))
+        self.rank = rank
     }
 
     public func add(_ key: String) {
+        // Ranked outside the lock: the rank reads other state (an informer's cache).
+        let keyRank = rank?(key) ?? 0
         let waiter = state.withLock { state -> CheckedContinuation<String?, Never>? in
             guard !state.shutDown, !state.queued.contains(key) else { return nil }
             if state.processing.contains(key) {
@@ -36,10 +45,39 @@ public final class WorkQueue: Sendable {
                 return state.waiters.removeFirst()
             }
             state.queued.insert(key)
-            state.items.append(key)
+            if keyRank == 0 {
+                state.items.append(key)
+            } else {
+                state.ranked[keyRank, default: []].append(key)
+                state.rankedCount += 1
+            }
             return nil
         }
         waiter?.resume(returning: key)
+    }
+
+    /// Higher ranks first, then rank 0, then negative ranks.
+    private static func takeNext(_ state: inout State) -> String? {
+        if state.rankedCount > 0, let best = state.ranked.keys.max(), best > 0 { return takeRanked(best, &state) }
+        if state.head < state.items.count {
+            let key = state.items[state.head]
+            state.head += 1
+            if state.head > 1024 && state.head * 2 > state.items.count {
+                state.items.removeFirst(state.head)
+                state.head = 0
+            }
+            return key
+        }
+        if state.rankedCount > 0, let best = state.ranked.keys.max() { return takeRanked(best, &state) }
+        return nil
+    }
+
+    private static func takeRanked(_ rank: Int32, _ state: inout State) -> String {
+        var bucket = state.ranked[rank] ?? []
+        let key = bucket.removeFirst()
+        state.ranked[rank] = bucket.isEmpty ? nil : bucket
+        state.rankedCount -= 1
+        return key
     }
 
     /// The next key to work on; nil once the queue is shut down.
@@ -47,15 +85,9 @@ public final class WorkQueue: Sendable {
         await withCheckedContinuation { continuation in
             let key = state.withLock { state -> String?? in
                 if state.shutDown { return .some(nil) }
-                guard state.head < state.items.count else {
+                guard let key = Self.takeNext(&state) else {
                     state.waiters.append(continuation)
                     return .none
-                }
-                let key = state.items[state.head]
-                state.head += 1
-                if state.head > 1024 && state.head * 2 > state.items.count {
-                    state.items.removeFirst(state.head)
-                    state.head = 0
                 }
                 state.queued.remove(key)
                 state.processing.insert(key)
@@ -106,7 +138,7 @@ public final class WorkQueue: Sendable {
         }
     }
 
-    public var length: Int { state.withLock { $0.items.count - $0.head } }
+    public var length: Int { state.withLock { $0.items.count - $0.head + $0.rankedCount } }
 
     public func shutDown() {
         let waiters = state.withLock { state -> [CheckedContinuation<String?, Never>] in

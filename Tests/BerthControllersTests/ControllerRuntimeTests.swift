@@ -28,6 +28,32 @@ struct ControllerRuntimeTests {
         #expect(await queue.next() == nil)
     }
 
+    @Test("a ranked queue hands out higher ranks first, FIFO within a rank, negative ranks last; still deduplicated")
+    func ranking() async {
+        let ranks: [String: Int32] = ["urgent": 10, "high": 5, "high-2": 5, "low": -1]
+        let queue = WorkQueue(rank: { ranks[$0] ?? 0 })
+        for key in ["plain", "low", "high", "plain-2", "urgent", "high-2", "high"] { queue.add(key) }
+        #expect(queue.length == 6)
+        var order: [String] = []
+        for _ in 0..<6 {
+            guard let key = await queue.next() else { break }
+            order.append(key)
+            queue.done(key)
+        }
+        #expect(order == ["urgent", "high", "high-2", "plain", "plain-2", "low"])
+        #expect(queue.length == 0)
+        // A ranked key added while in progress comes back after done, ahead of rank 0.
+        queue.add("plain")
+        queue.add("high")
+        #expect(await queue.next() == "high")
+        queue.add("high")
+        queue.add("plain-2")
+        queue.done("high")
+        #expect(await queue.next() == "high")
+        #expect(await queue.next() == "plain")
+        queue.shutDown()
+    }
+
     @Test("workers never handle one key at the same time")
     func noConcurrentKey() async {
         let queue = WorkQueue()
