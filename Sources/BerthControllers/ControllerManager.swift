@@ -61,7 +61,8 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let endpointsController = EndpointsController(services: services, pods: pods, endpoints: endpoints, api: api, logger: logger)
         let nodeIPAM = NodeIPAMController(nodes: nodes, pools: pools, api: api, clusterCIDR: configuration.clusterCIDR, logger: logger)
         let poolController = IPPoolController(pools: pools, pods: pods, api: api, logger: logger)
-        let disruptionController = DisruptionBudgetController(budgets: budgets, pods: pods, api: api, logger: logger)
+        let disruptionController = DisruptionBudgetController(budgets: budgets, pods: pods, replicaSets: replicaSets, deployments: deployments,
+                                                              daemonSets: daemonSets, api: api, logger: logger)
         let logger = self.logger
         await withDiscardingTaskGroup { group in
             group.addTask { await nodes.run() }
@@ -77,8 +78,10 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask { await namespaces.run() }
             group.addTask { await revisions.run() }
             group.addTask {
-                await budgets.waitForSync()
-                await pods.waitForSync()
+                for informer in [budgets.waitForSync, pods.waitForSync, replicaSets.waitForSync, deployments.waitForSync, daemonSets.waitForSync]
+                    as [@Sendable () async -> Void] {
+                    await informer()
+                }
                 await disruptionController.runWorkers(logger: logger)
             }
             group.addTask {

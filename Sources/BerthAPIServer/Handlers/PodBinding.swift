@@ -92,7 +92,10 @@ extension APIServer {
             if DisruptionBudget.selects(budget, candidate) { selected.append(candidate) }
         }
         let now = clock.now()
-        let status = DisruptionBudget.status(budget, pods: selected, now: now)
+        let owners = try await controllerScales(of: selected, namespace: namespace)
+        let status = DisruptionBudget.status(budget, pods: selected, now: now) { owner, namespace in
+            DisruptionBudget.controllerScale(owner, namespace: namespace) { kind, _, name in owners["\(kind)/\(name)"] }
+        }
         let budgetName = budget.metadata.name ?? ""
         if !DisruptionBudget.isHealthy(pod) {
             // An unready pod keeps nothing available: it may go when the budget is met anyway,
@@ -114,6 +117,36 @@ extension APIServer {
         } catch where error.code == .conflict {
             return false
         }
+    }
+
+    /// The pods' controllers (and the Deployments over their ReplicaSets) with their scale, by
+    /// `KIND/NAME`, read from the store for `DisruptionBudget.controllerScale`.
+    private func controllerScales(of pods: [Pod], namespace: String) async throws(BerthError) -> [String: (meta: ObjectMeta, replicas: Int32)] {
+        var found: [String: (meta: ObjectMeta, replicas: Int32)] = [:]
+        var wanted = pods.compactMap { $0.metadata.ownerReferences?.first { $0.controller == true } }
+        while let owner = wanted.popLast() {
+            let key = "\(owner.kind)/\(owner.name)"
+            guard found[key] == nil else { continue }
+            let descriptor: ResourceDescriptor
+            switch owner.kind {
+            case "ReplicaSet": descriptor = .replicaSet
+            case "Deployment": descriptor = .deployment
+            case "DaemonSet": descriptor = .daemonSet
+            default: continue
+            }
+            let object: JSONValue
+            do {
+                object = try await storage.get(descriptor, namespace: namespace, name: owner.name)
+            } catch where error.code == .notFound {
+                continue
+            }
+            let meta = try (object["metadata"] ?? [:]).decode(ObjectMeta.self)
+            let replicas = owner.kind == "DaemonSet" ? object.value(at: ["status", "desiredNumberScheduled"])?.intValue
+                : (object.value(at: ["spec", "replicas"])?.intValue ?? 1)
+            found[key] = (meta, Int32(clamping: replicas ?? 0))
+            if owner.kind == "ReplicaSet", let parent = meta.ownerReferences?.first(where: { $0.controller == true }) { wanted.append(parent) }
+        }
+        return found
     }
 
     static func budgetViolation(_ name: String, _ status: PodDisruptionBudgetStatus) -> BerthError {

@@ -95,16 +95,19 @@ extension PodDisruptionBudget: APIResource {
 }
 
 /// The arithmetic of a budget over the pods it selects, as Kubernetes' disruption controller
-/// does it: percentages round up, `maxUnavailable` counts from the pods expected. Expected pods
-/// are the pods the selector matches (Kubernetes asks their controllers' scale instead, which
-/// differs while a controller is still creating its pods).
+/// does it: percentages round up; with an integer `minAvailable` the pods expected are the pods
+/// selected, otherwise the sum of their controllers' scale (`expectedPods`), so a Deployment
+/// still creating its pods, or one whose pods were deleted, counts all its replicas.
 public enum DisruptionBudget {
     /// Evicted pods count as disrupted (not healthy) for this long or until they are gone.
     public static let disruptedPodTimeout: TimeInterval = 120
 
-    public static func status(_ budget: PodDisruptionBudget, pods: [Pod], now: Date) -> PodDisruptionBudgetStatus {
+    /// `scale`: the desired replicas of a pod's controlling owner (nil when unknown); see
+    /// `expectedPods`.
+    public static func status(_ budget: PodDisruptionBudget, pods: [Pod], now: Date,
+                              scale: (OwnerReference, String) -> Int32? = { _, _ in nil }) -> PodDisruptionBudgetStatus {
         let disrupted = activeDisruptions(budget, now: now)
-        let expected = Int32(pods.count)
+        let expected = expectedPods(budget, pods: pods, scale: scale)
         let healthy = Int32(pods.filter { isHealthy($0) && !disrupted.contains($0.metadata.name ?? "") }.count)
         var desired: Int32 = 0
         if let minimum = budget.spec?.minAvailable {
@@ -119,6 +122,42 @@ public enum DisruptionBudget {
             status.disruptedPods = (budget.status?.disruptedPods ?? [:]).filter { disrupted.contains($0.key) }
         }
         return status
+    }
+
+    /// Kubernetes' `getExpectedPodCount`: the selected pods for an integer `minAvailable`, else
+    /// the sum over the pods' distinct controllers of their scale. A pod without a controller,
+    /// or whose controller's scale is unknown, counts as itself (Kubernetes refuses to compute
+    /// the budget then).
+    public static func expectedPods(_ budget: PodDisruptionBudget, pods: [Pod], scale: (OwnerReference, String) -> Int32?) -> Int32 {
+        if case .int = budget.spec?.minAvailable { return Int32(pods.count) }
+        if budget.spec?.minAvailable == nil && budget.spec?.maxUnavailable == nil { return Int32(pods.count) }
+        var controllers: [String: Int32] = [:]
+        var uncontrolled: Int32 = 0
+        for pod in pods {
+            guard let owner = pod.metadata.ownerReferences?.first(where: { $0.controller == true }) else {
+                uncontrolled += 1
+                continue
+            }
+            if controllers[owner.uid] != nil { continue }
+            if let replicas = scale(owner, pod.metadata.namespace ?? "default") {
+                controllers[owner.uid] = replicas
+            } else {
+                uncontrolled += 1
+            }
+        }
+        return controllers.values.reduce(uncontrolled, +)
+    }
+
+    /// The scale that counts for a pod's controller: a ReplicaSet a Deployment controls counts
+    /// the Deployment's replicas, as Kubernetes' finders do. `lookup(kind, namespace, name)`
+    /// gives an owner's metadata and desired replicas (a DaemonSet: the nodes it should run on).
+    public static func controllerScale(_ owner: OwnerReference, namespace: String,
+                                       lookup: (String, String, String) -> (meta: ObjectMeta, replicas: Int32)?) -> Int32? {
+        guard let found = lookup(owner.kind, namespace, owner.name), found.meta.uid == owner.uid else { return nil }
+        if owner.kind == "ReplicaSet", let parent = found.meta.ownerReferences?.first(where: { $0.controller == true }), parent.kind == "Deployment" {
+            return controllerScale(parent, namespace: namespace, lookup: lookup)
+        }
+        return found.replicas
     }
 
     /// Pods of the selector, in the budget's namespace, not already being deleted.
