@@ -197,6 +197,19 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
         return try await worker.runtimeID(container: container)
     }
 
+    /// Attaches to a running container's own stdio (conmon's attach socket); stdin only when
+    /// the container was started with `stdin: true`, as the kubelet requires.
+    public func attach(namespace: String, pod: String, container: String?, stdin: Bool) async throws(BerthError) -> AttachSession {
+        guard let worker = await manager.worker(namespace: namespace, name: pod) else {
+            throw BerthError(.notFound, "pod \"\(pod)\" is not running on node \(configuration.nodeName)")
+        }
+        let target = try await worker.attachable(container: container)
+        if stdin && !target.stdin {
+            throw BerthError(.badRequest, "container \(container ?? "") in pod \(pod) was not started with stdin: true (spec.containers[].stdin); attach without -i, or recreate the pod with stdin")
+        }
+        return try AttachSession(runtime: context.runtime, containerID: target.id, tty: target.tty)
+    }
+
     public var runtime: ConmonDriver { context.runtime }
 }
 

@@ -55,6 +55,8 @@ struct ContainerSpecFactory: Sendable {
         configuration.addCapabilities = security?.capabilities?.add ?? []
         configuration.dropCapabilities = security?.capabilities?.drop ?? []
         configuration.terminal = container.tty ?? false
+        configuration.openStdin = container.stdin ?? false
+        configuration.stdinOnce = container.stdinOnce ?? false
         return configuration
     }
 

@@ -115,6 +115,14 @@ extension PodWorker {
         return context.runtime.exit(bundle: bundle(container)) == nil
     }
 
+    /// What `attach` needs: the runc id of a running container and whether it was started
+    /// with an open stdin and a terminal.
+    func attachable(container: String?) throws(BerthError) -> (id: String, stdin: Bool, tty: Bool) {
+        let id = try runtimeID(container: container)
+        let spec = (pod.spec?.containers ?? []).first { $0.name == (container ?? pod.spec?.containers.first?.name) }
+        return (id, spec?.stdin ?? false, spec?.tty ?? false)
+    }
+
     /// What `exec` needs: the runc id of a running container.
     func runtimeID(container: String?) throws(BerthError) -> String {
         let names = (pod.spec?.containers ?? []).map(\.name)

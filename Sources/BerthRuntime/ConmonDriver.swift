@@ -74,7 +74,8 @@ public struct ConmonDriver: Sendable {
             "--persist-dir", bundle, "--exit-dir", exitDirectory, "--socket-dir-path", socketDirectory,
             "-l", "k8s-file:\(logPath)", "--log-size-max", String(logSizeMax), "--log-level", "error",
             "--runtime-arg", "--root=\(runcRoot)",
-        ] + (configuration.terminal ? ["-t"] : [])
+        ] + (configuration.terminal ? ["-t"] : []) + (configuration.openStdin ? ["-i"] : [])
+            + (configuration.openStdin && !configuration.stdinOnce ? ["--leave-stdin-open"] : [])
         var environment = Subprocess.currentEnvironment().filter { !$0.hasPrefix("_OCI_") && !$0.hasPrefix("NOTIFY_SOCKET=") }
         environment.append("_OCI_SYNCPIPE=3")
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
@@ -113,6 +114,12 @@ public struct ConmonDriver: Sendable {
         }
         return Int32(containerPID)
     }
+
+    /// conmon's attach socket for a container (its socket directory links to the bundle).
+    public func attachSocketPath(_ id: String) -> String { "\(socketDirectory)/\(id)/attach" }
+
+    /// conmon's control FIFO (terminal resizes) for a container.
+    public func controlPath(_ id: String) -> String { "\(socketDirectory)/\(id)/ctl" }
 
     /// Whether runc keeps state for this id (a cheap check: runc's state directory).
     public func exists(_ id: String) -> Bool {

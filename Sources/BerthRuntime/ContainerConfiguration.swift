@@ -28,6 +28,10 @@ public struct ContainerConfiguration: Sendable {
     public var dropCapabilities: [String] = []
     public var allowPrivilegeEscalation = false
     public var terminal = false
+    /// conmon keeps the container's stdin open for attaching (`stdin: true`); with
+    /// `stdinOnce` it closes when the first attached client leaves.
+    public var openStdin = false
+    public var stdinOnce = false
 
     public init(id: String, rootfs: String, arguments: [String], environment: [String], workingDirectory: String,
                 hostname: String, cgroupsPath: String) {

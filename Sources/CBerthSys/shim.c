@@ -72,3 +72,31 @@ int berth_make_raw(int fd, void *saved, size_t length) {
 }
 
 int berth_restore_terminal(int fd, const void *saved) { return tcsetattr(fd, TCSANOW, (const struct termios *)saved); }
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+int berth_connect_seqpacket(const char *path) {
+    int target = open(path, O_PATH | O_CLOEXEC);
+    if (target < 0) return -1;
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof(address));
+    address.sun_family = AF_UNIX;
+    snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d", target);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        close(target);
+        return -1;
+    }
+    int result = connect(fd, (struct sockaddr *)&address, sizeof(address));
+    int saved = errno;
+    close(target);
+    if (result != 0) {
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}

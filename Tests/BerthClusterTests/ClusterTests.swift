@@ -211,6 +211,13 @@ struct ClusterTests {
             #expect(wrongContainer.status != 0 && wrongContainer.error.contains("nope"), "\(wrongContainer.error)")
             let berthExec = try runCommand(BerthServerProcess.binary, ["exec", "talker", "--kubeconfig", cluster.server.kubeconfigPath, "--", "cat", "/etc/hostname"])
             #expect(berthExec.status == 0 && berthExec.output == "talker\n", "\(berthExec.output) \(berthExec.error)")
+            // kubectl run -i on that host: the API server relays to the agent's /attach endpoint.
+            let attached = try cluster.kubectl(["run", "-i", "--rm", "asker", "--restart=Never", "--image=berth/busybox:latest",
+                                                "--overrides={\"spec\":{\"nodeSelector\":{\"kubernetes.io/hostname\":\"\(first)\"}}}", "--", "sh"],
+                                               input: "echo answered by $(hostname)\nexit 4\n", timeout: 60)
+            #expect(attached.status == 4 && attached.output.contains("answered by asker"), "\(attached.output) \(attached.error)")
+            let refused = try cluster.kubectl(["attach", "-i", "talker"], input: "x\n", timeout: 20)
+            #expect(refused.status != 0 && refused.error.contains("was not started with stdin: true"), "\(refused.error)")
         } catch {
             await cluster.tearDown()
             throw error

@@ -28,7 +28,7 @@ struct PodStreamsTests {
             #expect((attached.first ?? 0) > (followed.last.flatMap { $0.split(separator: " ").last.flatMap { Int($0) } } ?? .max) - 3,
                     "attach began with the current output, not the start of the log")
             let attachStdin = try runCommand(Self.kubectl, kubeconfig + ["attach", "-i", "talk"], timeout: 5)
-            #expect(attachStdin.status != 0 && attachStdin.error.contains("not supported"), "\(attachStdin)")
+            #expect(attachStdin.status != 0 && attachStdin.error.contains("was not started with stdin: true"), "\(attachStdin)")
             let exec = try runCommand(Self.kubectl, kubeconfig + ["exec", "talk", "--", "sh", "-c", "echo out; echo err >&2; exit 3"])
             #expect(exec.status == 3)
             #expect(exec.output == "out\n")
@@ -43,6 +43,37 @@ struct PodStreamsTests {
             #expect(berthLogs.output.split(separator: "\n").count == 2)
             let missing = try runCommand(Self.kubectl, kubeconfig + ["logs", "talk", "-c", "nope"])
             #expect(missing.status != 0 && missing.error.contains("nope"))
+        }
+    }
+
+    @Test("kubectl run -i and -it, attach -i: the container's own stdin, stdout and stderr, its exit code, and the terminal size")
+    func attachToStdin() async throws {
+        try await withNode { node in
+            let kubeconfig = ["--kubeconfig", node.server.kubeconfigPath]
+            // kubectl run -i --rm: kubectl makes a pod with stdin (stdinOnce), attaches, and
+            // deletes it after; the shell's exit code is kubectl's.
+            let once = try runCommand(Self.kubectl, kubeconfig + ["run", "-i", "--rm", "once", "--restart=Never", "--image=berth/busybox:latest", "--", "sh"],
+                                      input: "echo hello from $(hostname)\nexit 3\n", timeout: 60)
+            #expect(once.status == 3, "\(once)")
+            #expect(once.output.contains("hello from once"), "\(once)")
+            // A terminal: kubectl -t under `script`, 99 columns by 33 rows.
+            let typed = "(sleep 3; printf 'stty size; echo tty-$((6*7))\\r'; sleep 1; printf 'exit\\r'; sleep 2)"
+            let command = "stty cols 99 rows 33; \(Self.kubectl) --kubeconfig \(node.server.kubeconfigPath) run -it --rm term --restart=Never --image=berth/busybox:latest -- sh"
+            let terminal = try runCommand("/bin/sh", ["-c", "\(typed) | script -qfc '\(command)' /dev/null"], timeout: 60)
+            #expect(terminal.output.contains("33 99") && terminal.output.contains("tty-42"), "\(terminal)")
+            // attach -i to a running pod: its stdin from now on, stdout and stderr kept apart.
+            try await node.createPod(Manifest.pod("echoer", [Manifest.container("main", "while read line; do echo \"got $line\"; echo \"err $line\" >&2; done",
+                                                                                extra: ["stdin": true])]))
+            _ = try await node.waitForPod("echoer", "Running") { $0.status?.phase == "Running" }
+            let attached = try runCommand("/bin/sh", ["-c", "(sleep 1; echo alpha; echo beta; sleep 2) | timeout 6 \(Self.kubectl) --kubeconfig \(node.server.kubeconfigPath) attach -i echoer"],
+                                          timeout: 10)
+            #expect(attached.output.contains("got alpha\ngot beta"), "\(attached)")
+            #expect(attached.error.contains("err alpha") && !attached.output.contains("err alpha"), "\(attached)")
+            for name in ["once", "term"] {
+                _ = try await waitFor("\(name) deleted by kubectl --rm", timeout: 30) { () -> Bool? in
+                    try runCommand(Self.kubectl, kubeconfig + ["get", "pod", name]).status != 0 ? true : nil
+                }
+            }
         }
     }
 

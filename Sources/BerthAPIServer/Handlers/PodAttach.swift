@@ -1,10 +1,11 @@
 import BerthCore
 import Foundation
 
-/// `pods/{name}/attach` (`kubectl attach`): the container's output from now on, over the same
-/// WebSocket channel protocol as exec. Output comes from the container's log as conmon writes
-/// it, so stdout and stderr both arrive on the stdout channel; attaching to a container's stdin
-/// is refused with a clear error (containers run without an attachable stdin).
+/// `pods/{name}/attach` (`kubectl attach`, `kubectl run -it`), over the same WebSocket channel
+/// protocol as exec. With `-i` or `-t` the session is the container's own stdio through
+/// conmon's attach socket on its node (stdin needs a container started with `stdin: true`;
+/// resizes go to its terminal); without, the output from now on comes from the container's log
+/// as conmon writes it (stdout and stderr both on the stdout channel).
 extension APIServer {
     func startAttach(namespace: String, name: String, query: QueryParameters) async throws(BerthError) -> (PodExecRequest, any ExecProcess) {
         let pod = try await storage.get(.pod, namespace: namespace, name: name)
@@ -13,13 +14,21 @@ extension APIServer {
         guard containers.contains(container) else {
             throw BerthError(.badRequest, "container \(container) is not valid for pod \(name)")
         }
-        if query.flag("stdin") || query.flag("tty") {
-            throw BerthError(.badRequest, "attaching to the stdin or TTY of container \(container) is not supported by Berth yet; use kubectl attach without -i/-t, or kubectl exec -it")
-        }
         guard let node = pod.value(at: ["spec", "nodeName"])?.stringValue, !node.isEmpty else {
             throw BerthError(.badRequest, "pod \(name) does not have a host assigned")
         }
         guard let provider = nodeStreams.current else { throw BerthError(.unavailable, "no agent serves node \(node) from this server yet") }
+        if query.flag("stdin") || query.flag("tty") {
+            // The container's own stdio, through conmon's attach socket on its node.
+            var request = PodExecRequest()
+            request.container = container
+            request.attach = true
+            request.stdin = query.flag("stdin")
+            request.tty = query.flag("tty")
+            request.stdout = query["stdout"].map { _ in query.flag("stdout") } ?? true
+            request.stderr = query["stderr"].map { _ in query.flag("stderr") } ?? !request.tty
+            return (request, try await provider.exec(node: node, namespace: namespace, pod: name, request: request))
+        }
         var logRequest = PodLogRequest()
         logRequest.container = container
         logRequest.follow = true

@@ -24,6 +24,8 @@ public struct PodExecRequest: Sendable {
     public var stdout = true
     public var stderr = true
     public var tty = false
+    /// Attach to the container's own stdio instead of starting `command` (`pods/attach -i`).
+    public var attach = false
     public init() {}
 }
 

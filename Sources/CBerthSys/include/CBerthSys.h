@@ -30,3 +30,6 @@ int berth_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
 /// Puts a terminal into raw mode, saving the old settings in `saved` (a struct termios, 60+ bytes).
 int berth_make_raw(int fd, void *saved, size_t length);
 int berth_restore_terminal(int fd, const void *saved);
+/// A SOCK_SEQPACKET connection to the unix socket at `path` (close-on-exec), however long the
+/// path: it is reached through /proc/self/fd, as sun_path holds only 108 bytes. -1 on failure.
+int berth_connect_seqpacket(const char *path);

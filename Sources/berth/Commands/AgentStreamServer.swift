@@ -65,13 +65,18 @@ struct AgentStreamResponder: HTTPResponder {
                 }
                 return try json(try await agent.probe(namespace: parts[1], pod: parts[2], address: address, port: port))
             }
-            if parts.count == 3, parts[0] == "exec" {
+            if parts.count == 3, parts[0] == "exec" || parts[0] == "attach" {
                 // Reached without an upgrade, or when the upgrade was refused: say why.
-                _ = try await agent.containerID(namespace: parts[1], pod: parts[2], container: query["container"])
-                throw BerthError(.badRequest, "exec needs a WebSocket upgrade with the v5.channel.k8s.io protocol")
+                if parts[0] == "attach" {
+                    let session = try await agent.attach(namespace: parts[1], pod: parts[2], container: query["container"], stdin: query["stdin"] == "true")
+                    session.terminate()
+                } else {
+                    _ = try await agent.containerID(namespace: parts[1], pod: parts[2], container: query["container"])
+                }
+                throw BerthError(.badRequest, "\(parts[0]) needs a WebSocket upgrade with the v5.channel.k8s.io protocol")
             }
             guard parts.count == 3 || parts.count == 4, parts[0] == "containerLogs" else {
-                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER], /exec/NAMESPACE/POD, /probe/NAMESPACE/POD and /stats/summary")
+                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER], /exec/NAMESPACE/POD, /attach/NAMESPACE/POD, /probe/NAMESPACE/POD and /stats/summary")
             }
             var since: Date?
             if let seconds = query["sinceSeconds"].flatMap(Int.init) { since = Date().addingTimeInterval(-Double(seconds)) }
@@ -90,13 +95,13 @@ struct AgentStreamResponder: HTTPResponder {
         }
     }
 
-    /// Upgrades `/exec/NAMESPACE/POD` from the API server once the process runs in the
+    /// Upgrades `/exec/NAMESPACE/POD` and `/attach/NAMESPACE/POD` from the API server once the process runs in the
     /// container; anything else (and every failure) goes on to `respond`, which answers with
     /// the reason.
     func shouldUpgrade(_ request: HTTPRequest, channel: any Channel) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         guard let components = URLComponents(string: request.path ?? "") else { return .dontUpgrade }
         let parts = components.path.split(separator: "/").map(String.init)
-        guard parts.count == 3, parts[0] == "exec", await Self.isAPIServer(channel) else { return .dontUpgrade }
+        guard parts.count == 3, parts[0] == "exec" || parts[0] == "attach", await Self.isAPIServer(channel) else { return .dontUpgrade }
         let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard let chosen = APIServer.execProtocols.first(where: offered.contains) else { return .dontUpgrade }
         let items = components.queryItems ?? []
@@ -108,7 +113,8 @@ struct AgentStreamResponder: HTTPResponder {
         execRequest.stdout = flag("stdout", default: true)
         execRequest.stderr = flag("stderr", default: true)
         execRequest.tty = flag("tty", default: false)
-        guard !execRequest.command.isEmpty else { return .dontUpgrade }
+        execRequest.attach = parts[0] == "attach"
+        guard !execRequest.command.isEmpty || execRequest.attach else { return .dontUpgrade }
         let started = execRequest
         let process: any ExecProcess
         do throws(BerthError) {

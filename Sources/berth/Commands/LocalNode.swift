@@ -26,12 +26,16 @@ extension LocalNodeStreams {
         guard node == agent.configuration.nodeName else {
             throw BerthError(.unavailable, "node \(node) is not reachable from this server (remote agents come with cluster support)")
         }
+        if request.attach {
+            return try await agent.attach(namespace: namespace, pod: pod, container: request.container, stdin: request.stdin)
+        }
         let id = try await agent.containerID(namespace: namespace, pod: pod, container: request.container)
         return try ExecSession(runtime: agent.runtime, containerID: id, command: request.command, tty: request.tty, stdin: request.stdin)
     }
 }
 
 extension ExecSession: ExecProcess {}
+extension AttachSession: ExecProcess {}
 
 extension LocalNodeStreams {
     func statsSummary(node: String) async throws(BerthError) -> JSONValue {
