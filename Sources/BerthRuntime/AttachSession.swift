@@ -3,7 +3,6 @@ import CBerthSys
 import Dispatch
 import Foundation
 import Glibc
-import Synchronization
 
 /// An attachment to a running container's own stdio through conmon's attach socket (what
 /// `kubectl attach -i` and `kubectl run -it` reach): bytes written go to the container's
@@ -11,57 +10,29 @@ import Synchronization
 /// a resize goes to conmon's control FIFO. Ending the session leaves the container running;
 /// a container started with `stdinOnce` sees its stdin close when the session ends.
 public final class AttachSession: Sendable {
-    public let output: AsyncStream<(stream: UInt8, bytes: [UInt8])>
-    private let socket: Int32
+    private let connection: SocketStream
     private let controlPath: String
     private let tty: Bool
-    private let closed = Mutex(false)
-    private let reader: Task<Int32, Never>
     private let resizes = DispatchQueue(label: "berth.attach.resize")
 
     /// conmon's packets: one byte naming the pipe (`stdpipe_t`: 2 stdout, 3 stderr), then data.
     static let packetSize = 8192 + 1
 
+    public var output: AsyncStream<(stream: UInt8, bytes: [UInt8])> { connection.output }
+
     public init(runtime: ConmonDriver, containerID: String, tty: Bool) throws(BerthError) {
         let fd = berth_connect_seqpacket(runtime.attachSocketPath(containerID))
         guard fd >= 0 else { throw BerthError.posix("attach to", containerID) }
-        socket = fd
         controlPath = runtime.controlPath(containerID)
         self.tty = tty
-        let (stream, continuation) = AsyncStream<(stream: UInt8, bytes: [UInt8])>.makeStream()
-        output = stream
-        reader = Task {
-            await withCheckedContinuation { (done: CheckedContinuation<Int32, Never>) in
-                DispatchQueue.global().async {
-                    var buffer = [UInt8](repeating: 0, count: Self.packetSize)
-                    while true {
-                        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
-                        if count < 0 && errno == EINTR { continue }
-                        if count <= 0 { break }  // conmon closed the socket: the container ended
-                        guard count > 1 else { continue }
-                        let pipe: UInt8 = buffer[0] == 3 ? 2 : 1
-                        continuation.yield((pipe, Array(buffer[1..<count])))
-                    }
-                    continuation.finish()
-                    done.resume(returning: 0)
-                }
-            }
+        connection = SocketStream(socket: fd, bufferSize: Self.packetSize) { packet in
+            guard packet.count > 1, let pipe = packet.first else { return nil }
+            return (pipe == 3 ? 2 : 1, Array(packet.dropFirst()))
         }
     }
 
     /// Sends to the container's stdin, in packets conmon reads whole.
-    public func write(_ bytes: [UInt8]) {
-        guard !closed.withLock({ $0 }) else { return }
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let size = min(raw.count - offset, Self.packetSize - 1)
-                let sent = send(socket, raw.baseAddress! + offset, size, Int32(MSG_NOSIGNAL))
-                if sent < 0 { if errno == EINTR { continue }; return }
-                offset += sent
-            }
-        }
-    }
+    public func write(_ bytes: [UInt8]) { connection.send(bytes, chunk: Self.packetSize - 1) }
 
     /// The client's end of input: conmon closes the container's stdin (unless the container
     /// keeps it open). A TTY has no separate stdin to close; EOT is sent instead.
@@ -70,7 +41,7 @@ public final class AttachSession: Sendable {
             write([4])
             return
         }
-        shutdown(socket, Int32(SHUT_WR))
+        connection.shutdownWrite()
     }
 
     /// conmon's control FIFO: `1 HEIGHT WIDTH` resizes the container's terminal. conmon reads
@@ -90,25 +61,8 @@ public final class AttachSession: Sendable {
     }
 
     /// Returns when the container's output ends (it exited) or the session was ended.
-    public func wait() async -> Int32 {
-        let code = await reader.value
-        terminate()
-        return code
-    }
+    public func wait() async -> Int32 { await connection.wait() }
 
     /// Detaches; the container keeps running.
-    public func terminate() {
-        let wasOpen = closed.withLock { isClosed in
-            defer { isClosed = true }
-            return !isClosed
-        }
-        // shutdown wakes the reader; the descriptor closes once it is done with it.
-        if wasOpen {
-            shutdown(socket, Int32(SHUT_RDWR))
-            Task { [reader, socket] in
-                _ = await reader.value
-                close(socket)
-            }
-        }
-    }
+    public func terminate() { connection.terminate() }
 }

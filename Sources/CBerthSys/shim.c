@@ -100,3 +100,44 @@ int berth_connect_seqpacket(const char *path) {
     }
     return fd;
 }
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/time.h>
+
+struct netns_socket { const char *path; int fd; int error; };
+
+static void *netns_socket_thread(void *argument) {
+    struct netns_socket *job = argument;
+    int ns = open(job->path, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) { job->error = errno; return NULL; }
+    if (setns(ns, CLONE_NEWNET) != 0) { job->error = errno; close(ns); return NULL; }
+    close(ns);
+    job->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (job->fd < 0) job->error = errno;
+    return NULL;
+}
+
+int berth_connect_in_netns(const char *netns_path, int port, int timeout_ms) {
+    struct netns_socket job = { netns_path, -1, 0 };
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, netns_socket_thread, &job) != 0) return -EAGAIN;
+    pthread_join(thread, NULL);
+    if (job.fd < 0) return -(job.error ? job.error : EIO);
+    struct timeval timeout = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    setsockopt(job.fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof(address));
+    address.sin_family = AF_INET;
+    address.sin_port = htons((unsigned short)port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(job.fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+        int error = errno;
+        close(job.fd);
+        return -error;
+    }
+    struct timeval none = { 0, 0 };
+    setsockopt(job.fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
+    return job.fd;
+}

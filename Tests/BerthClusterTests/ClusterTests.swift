@@ -218,6 +218,26 @@ struct ClusterTests {
             #expect(attached.status == 4 && attached.output.contains("answered by asker"), "\(attached.output) \(attached.error)")
             let refused = try cluster.kubectl(["attach", "-i", "talker"], input: "x\n", timeout: 20)
             #expect(refused.status != 0 && refused.error.contains("was not started with stdin: true"), "\(refused.error)")
+            // kubectl port-forward to a port bound to the pod's own loopback on that host: the
+            // server reaches it through the agent's /portforward endpoint.
+            let served = try cluster.kubectl(["run", "webby", "--image=berth/busybox:latest",
+                                              "--overrides={\"spec\":{\"nodeSelector\":{\"kubernetes.io/hostname\":\"\(first)\"}}}",
+                                              "--command", "--", "sh", "-c", "httpd -f -p 127.0.0.1:8081 -h /etc"])
+            #expect(served.status == 0, "\(served.error)")
+            #expect(try cluster.kubectl(["wait", "--for=condition=Ready", "pod/webby", "--timeout=60s"]).status == 0)
+            let localPort = BerthServerProcess.freePort()
+            let forward = Process()
+            forward.executableURL = URL(fileURLWithPath: "/usr/lib/google-cloud-sdk/bin/kubectl.1.33")
+            forward.arguments = ["--kubeconfig", cluster.server.kubeconfigPath, "port-forward", "pod/webby", "\(localPort):8081"]
+            forward.standardOutput = FileHandle.nullDevice
+            forward.standardError = FileHandle.nullDevice
+            try forward.run()
+            defer { if forward.isRunning { kill(forward.processIdentifier, SIGKILL); forward.waitUntilExit() } }
+            let page = try await waitFor("the page through port-forward", timeout: 20) { () -> String? in
+                let reply = try runCommand("/usr/bin/curl", ["-sf", "--max-time", "3", "http://127.0.0.1:\(localPort)/hostname"])
+                return reply.status == 0 ? reply.output : nil
+            }
+            #expect(page == "webby\n")
         } catch {
             await cluster.tearDown()
             throw error

@@ -77,16 +77,16 @@ struct PodStreamsTests {
         }
     }
 
-    @Test("kubectl port-forward: bytes both ways through the WebSocket tunnel, several connections, a refused port reported")
+    @Test("kubectl port-forward: bytes both ways through the WebSocket tunnel, several connections, the pod's loopback, a refused port reported")
     func kubectlPortForward() async throws {
         try await withNode { node in
-            try await node.createPod(Manifest.pod("served", [Manifest.container("main", "dd if=/dev/urandom of=/tmp/blob bs=1024 count=3000 2>/dev/null; md5sum /tmp/blob > /tmp/sum; httpd -f -p 8080 -h /tmp")]))
+            try await node.createPod(Manifest.pod("served", [Manifest.container("main", "dd if=/dev/urandom of=/tmp/blob bs=1024 count=3000 2>/dev/null; md5sum /tmp/blob > /tmp/sum; httpd -p 127.0.0.1:8081 -h /tmp; httpd -f -p 8080 -h /tmp")]))
             _ = try await node.waitForPod("served", "Running") { $0.status?.phase == "Running" }
             try await Task.sleep(for: .seconds(1))
-            let (port, refusedPort) = (BerthServerProcess.freePort(), BerthServerProcess.freePort())
+            let (port, refusedPort, loopbackPort) = (BerthServerProcess.freePort(), BerthServerProcess.freePort(), BerthServerProcess.freePort())
             let forward = Process()
             forward.executableURL = URL(fileURLWithPath: Self.kubectl)
-            forward.arguments = ["--kubeconfig", node.server.kubeconfigPath, "port-forward", "pod/served", "\(port):8080", "\(refusedPort):9"]
+            forward.arguments = ["--kubeconfig", node.server.kubeconfigPath, "port-forward", "pod/served", "\(port):8080", "\(refusedPort):9", "\(loopbackPort):8081"]
             let errors = Pipe()
             forward.standardOutput = FileHandle.nullDevice
             forward.standardError = errors
@@ -101,6 +101,9 @@ struct PodStreamsTests {
             // 3 MB through the tunnel, checked against the checksum the container computed.
             let blob = try runCommand("/bin/sh", ["-c", "curl -sf --max-time 20 http://127.0.0.1:\(port)/blob | md5sum"])
             #expect(blob.output.prefix(32) == sum.output.prefix(32) && sum.output.count >= 32, "\(blob) vs \(sum)")
+            // A port the container binds to its own 127.0.0.1 only: reached, as through the kubelet.
+            let loopback = try runCommand("/usr/bin/curl", ["-sf", "--max-time", "5", "http://127.0.0.1:\(loopbackPort)/sum"])
+            #expect(loopback.status == 0 && loopback.output == sum.output, "\(loopback)")
             let refused = try runCommand("/usr/bin/curl", ["-s", "--max-time", "5", "http://127.0.0.1:\(refusedPort)/"])
             #expect(refused.status != 0)
             try await Task.sleep(for: .milliseconds(500))

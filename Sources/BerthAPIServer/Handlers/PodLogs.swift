@@ -26,6 +26,8 @@ public struct PodExecRequest: Sendable {
     public var tty = false
     /// Attach to the container's own stdio instead of starting `command` (`pods/attach -i`).
     public var attach = false
+    /// A TCP connection to this port on the pod's loopback instead (`pods/portforward`).
+    public var port: Int?
     public init() {}
 }
 

@@ -19,8 +19,16 @@ extension APIServer {
         // A pod that is missing or has no address yet is reported per connection, on the error
         // stream kubectl prints; before the upgrade there is no way to word it for kubectl.
         let pod = try? await storage.get(.pod, namespace: namespace, name: name)
-        let session = PortForwardSession(podIP: pod?.value(at: ["status", "podIP"])?.stringValue, podName: pod == nil ? "\(name) (not found)" : name,
-                                         logger: logger)
+        let node = pod?.value(at: ["spec", "nodeName"])?.stringValue ?? ""
+        let streams = nodeStreams
+        let session = PortForwardSession(connect: { port throws(BerthError) in
+            guard pod != nil else { throw BerthError(.notFound, "pod \(name) not found") }
+            guard !node.isEmpty else { throw BerthError(.badRequest, "pod \(name) does not have a host assigned") }
+            guard let provider = streams.current else { throw BerthError(.unavailable, "no agent serves node \(node) from this server yet") }
+            var request = PodExecRequest()
+            request.port = port
+            return try await provider.exec(node: node, namespace: namespace, pod: name, request: request)
+        }, podName: pod == nil ? "\(name) (not found)" : name, logger: logger)
         var headers = HTTPFields()
         headers[.secWebSocketProtocol] = PortForwardSession.subprotocol
         return .upgrade(headers) { inbound, outbound, _ in

@@ -1,19 +1,20 @@
 import HummingbirdWebSocket
 import Logging
 import NIOCore
-import NIOPosix
+import BerthCore
 
 /// One `kubectl port-forward` connection: SPDY/3.1 carried in WebSocket binary messages
 /// (subprotocol `SPDY/3.1+portforward.k8s.io`). For every local connection kubectl opens an
 /// `error` stream and a `data` stream with the same `requestid` and a `port`; the server opens a
-/// TCP connection to the pod's address on that port and copies bytes both ways, half-closes
+/// connection to that port through the pod's node agent (which connects to 127.0.0.1 inside the
+/// pod's network namespace, as the kubelet does) and copies bytes both ways, half-closes
 /// included. A connection that cannot be made is reported on the error stream, which kubectl
-/// prints. Connections go to the pod's IP from this host (every node routes the pod network),
-/// so a port the container binds to 127.0.0.1 only is not reachable.
+/// prints.
 struct PortForwardSession {
     static let subprotocol = "SPDY/3.1+portforward.k8s.io"
 
-    let podIP: String?
+    /// Opens one connection to a port of the pod.
+    let connect: @Sendable (Int) async throws(BerthError) -> any ExecProcess
     let podName: String
     let logger: Logger
 
@@ -51,7 +52,7 @@ struct PortForwardSession {
                             let (input, feed) = AsyncStream<[UInt8]>.makeStream()
                             inputs[streamID] = feed
                             let forward = Forward(dataStream: streamID, errorStream: errorStreams[requestID], port: headers["port"] ?? "",
-                                                  podIP: podIP, podName: podName, frames: sender, logger: logger)
+                                                  connect: connect, podName: podName, frames: sender, logger: logger)
                             forwarders[streamID] = Task { await forward.run(input: input) }
                         default:
                             sender.yield(SPDYFrame.reset(streamID: streamID, status: 1))  // PROTOCOL_ERROR
@@ -84,7 +85,7 @@ private struct Forward: Sendable {
     let dataStream: UInt32
     let errorStream: UInt32?
     let port: String
-    let podIP: String?
+    let connect: @Sendable (Int) async throws(BerthError) -> any ExecProcess
     let podName: String
     let frames: AsyncStream<[UInt8]>.Continuation
     let logger: Logger
@@ -97,48 +98,36 @@ private struct Forward: Sendable {
     }
 
     func run(input: AsyncStream<[UInt8]>) async {
-        guard let podIP, !podIP.isEmpty else { return fail("pod \(podName) has no IP address yet") }
         guard let number = Int(port), (1...65535).contains(number) else { return fail("invalid port \"\(port)\"") }
-        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-        do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .channelOption(.allowRemoteHalfClosure, value: true)
-                .connectTimeout(.seconds(5))
-                .connect(host: podIP, port: number) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel,
-                                                                    configuration: .init(isOutboundHalfClosureEnabled: true))
-                    }
-                }
+        let connection: any ExecProcess
+        do throws(BerthError) {
+            connection = try await connect(number)
         } catch {
-            let text = "\(error)"
-            let reason = ["Connection refused": "connection refused", "No route to host": "no route to host", "timed out": "timed out"]
-                .first { text.contains($0.key) }?.value ?? text
-            return fail("failed to connect to \(podIP):\(number) in pod \(podName): \(reason)")
+            return fail(error.message)
         }
-        do {
-            try await channel.executeThenClose { tcpInbound, tcpOutbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for try await var buffer in tcpInbound {
-                            while buffer.readableBytes > 0 {
-                                let piece = buffer.readBytes(length: min(buffer.readableBytes, 32 * 1024)) ?? []
-                                frames.yield(SPDYFrame.data(streamID: dataStream, finished: false, piece))
-                            }
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    for await (_, bytes) in connection.output {
+                        var offset = 0
+                        while offset < bytes.count {
+                            let end = min(bytes.count, offset + 32 * 1024)
+                            frames.yield(SPDYFrame.data(streamID: dataStream, finished: false, Array(bytes[offset..<end])))
+                            offset = end
                         }
-                        frames.yield(SPDYFrame.data(streamID: dataStream, finished: true, []))
                     }
-                    group.addTask {
-                        for await bytes in input { try await tcpOutbound.write(ByteBuffer(bytes: bytes)) }
-                        tcpOutbound.finish()
-                    }
-                    try await group.waitForAll()
+                    frames.yield(SPDYFrame.data(streamID: dataStream, finished: true, []))
+                }
+                group.addTask {
+                    for await bytes in input { connection.write(bytes) }
+                    connection.closeStdin()
                 }
             }
-        } catch {
-            logger.debug("port-forward connection ended", metadata: ["pod": "\(podName)", "port": "\(number)", "error": "\(error)"])
-            frames.yield(SPDYFrame.data(streamID: dataStream, finished: true, []))
+        } onCancel: {
+            connection.terminate()
         }
+        connection.terminate()
+        logger.debug("port-forward connection ended", metadata: ["pod": "\(podName)", "port": "\(number)"])
         if let errorStream { frames.yield(SPDYFrame.data(streamID: errorStream, finished: true, [])) }
     }
 }

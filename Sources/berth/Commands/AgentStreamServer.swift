@@ -65,9 +65,14 @@ struct AgentStreamResponder: HTTPResponder {
                 }
                 return try json(try await agent.probe(namespace: parts[1], pod: parts[2], address: address, port: port))
             }
-            if parts.count == 3, parts[0] == "exec" || parts[0] == "attach" {
+            if parts.count == 3, ["exec", "attach", "portforward"].contains(parts[0]) {
                 // Reached without an upgrade, or when the upgrade was refused: say why.
-                if parts[0] == "attach" {
+                if parts[0] == "portforward" {
+                    guard let port = query["port"].flatMap(Int.init), (1...65535).contains(port) else {
+                        throw BerthError(.badRequest, "portforward needs port=1-65535")
+                    }
+                    try await agent.connect(namespace: parts[1], pod: parts[2], port: port).terminate()
+                } else if parts[0] == "attach" {
                     let session = try await agent.attach(namespace: parts[1], pod: parts[2], container: query["container"], stdin: query["stdin"] == "true")
                     session.terminate()
                 } else {
@@ -76,7 +81,7 @@ struct AgentStreamResponder: HTTPResponder {
                 throw BerthError(.badRequest, "\(parts[0]) needs a WebSocket upgrade with the v5.channel.k8s.io protocol")
             }
             guard parts.count == 3 || parts.count == 4, parts[0] == "containerLogs" else {
-                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER], /exec/NAMESPACE/POD, /attach/NAMESPACE/POD, /probe/NAMESPACE/POD and /stats/summary")
+                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER], /exec/NAMESPACE/POD, /attach/NAMESPACE/POD, /portforward/NAMESPACE/POD?port=N, /probe/NAMESPACE/POD and /stats/summary")
             }
             var since: Date?
             if let seconds = query["sinceSeconds"].flatMap(Int.init) { since = Date().addingTimeInterval(-Double(seconds)) }
@@ -101,7 +106,7 @@ struct AgentStreamResponder: HTTPResponder {
     func shouldUpgrade(_ request: HTTPRequest, channel: any Channel) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         guard let components = URLComponents(string: request.path ?? "") else { return .dontUpgrade }
         let parts = components.path.split(separator: "/").map(String.init)
-        guard parts.count == 3, parts[0] == "exec" || parts[0] == "attach", await Self.isAPIServer(channel) else { return .dontUpgrade }
+        guard parts.count == 3, ["exec", "attach", "portforward"].contains(parts[0]), await Self.isAPIServer(channel) else { return .dontUpgrade }
         let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard let chosen = APIServer.execProtocols.first(where: offered.contains) else { return .dontUpgrade }
         let items = components.queryItems ?? []
@@ -114,7 +119,11 @@ struct AgentStreamResponder: HTTPResponder {
         execRequest.stderr = flag("stderr", default: true)
         execRequest.tty = flag("tty", default: false)
         execRequest.attach = parts[0] == "attach"
-        guard !execRequest.command.isEmpty || execRequest.attach else { return .dontUpgrade }
+        if parts[0] == "portforward" {
+            guard let port = items.first(where: { $0.name == "port" })?.value.flatMap(Int.init), (1...65535).contains(port) else { return .dontUpgrade }
+            execRequest.port = port
+        }
+        guard !execRequest.command.isEmpty || execRequest.attach || execRequest.port != nil else { return .dontUpgrade }
         let started = execRequest
         let process: any ExecProcess
         do throws(BerthError) {

@@ -26,6 +26,9 @@ extension LocalNodeStreams {
         guard node == agent.configuration.nodeName else {
             throw BerthError(.unavailable, "node \(node) is not reachable from this server (remote agents come with cluster support)")
         }
+        if let port = request.port {
+            return try await agent.connect(namespace: namespace, pod: pod, port: port)
+        }
         if request.attach {
             return try await agent.attach(namespace: namespace, pod: pod, container: request.container, stdin: request.stdin)
         }
@@ -36,6 +39,7 @@ extension LocalNodeStreams {
 
 extension ExecSession: ExecProcess {}
 extension AttachSession: ExecProcess {}
+extension PodPortConnection: ExecProcess {}
 
 extension LocalNodeStreams {
     func statsSummary(node: String) async throws(BerthError) -> JSONValue {

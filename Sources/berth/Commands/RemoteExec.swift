@@ -26,7 +26,9 @@ final class RemoteExecProcess: ExecProcess {
     /// its reason, which is thrown as it is.
     static func start(endpoint: String, node: String, namespace: String, pod: String, request: PodExecRequest,
                       tls: TLSConfiguration, http: HTTPClient) async throws(BerthError) -> RemoteExecProcess {
-        let path = "/\(request.attach ? "attach" : "exec")/\(namespace)/\(pod)?" + ExecChannel.query(command: request.command, container: request.container, stdin: request.stdin,
+        let verb = request.port != nil ? "portforward" : (request.attach ? "attach" : "exec")
+        let port = request.port.map { "port=\($0)&" } ?? ""
+        let path = "/\(verb)/\(namespace)/\(pod)?" + port + ExecChannel.query(command: request.command, container: request.container, stdin: request.stdin,
                                                                     stdout: request.stdout, stderr: request.stderr, tty: request.tty)
         let url = endpoint.replacingOccurrences(of: "https://", with: "wss://") + path
         let (output, outputContinuation) = AsyncStream<(stream: UInt8, bytes: [UInt8])>.makeStream()
