@@ -135,7 +135,11 @@ public final class SchedulerService: Sendable {
         await withTaskCancellationHandler {
             await withDiscardingTaskGroup { group in
                 while let key = await queue.next() {
-                    guard let pod = pods.get(key), Self.needsScheduling(pod) else {
+                    // A pod the snapshot already counts on a node is bound or being bound; the
+                    // informer may not show it yet. Scheduling it again would see it stand in
+                    // its own way (and preempt for room it already has).
+                    guard let pod = pods.get(key), Self.needsScheduling(pod),
+                          !state.withLock({ $0.snapshot.isAssumed(uid: pod.metadata.uid ?? "") }) else {
                         state.withLock { _ = $0.waiting.removeValue(forKey: key) }
                         queue.done(key)
                         continue

@@ -146,6 +146,9 @@ public struct SchedulingSnapshot: Sendable {
 
     public func isPlaced(uid: String) -> Bool { nodeOfPod[uid] != nil }
 
+    /// Placed and not merely nominated: bound, or chosen with its binding still in flight.
+    public func isAssumed(uid: String) -> Bool { nodeOfPod[uid] != nil && !nominated.contains(uid) }
+
     /// Succeeded and Failed pods hold no resources.
     public static func isTerminal(_ pod: Pod) -> Bool {
         pod.status?.phase == "Succeeded" || pod.status?.phase == "Failed"

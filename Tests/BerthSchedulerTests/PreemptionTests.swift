@@ -126,6 +126,8 @@ struct PreemptionTests {
         }
         snapshot.nominate(PodSummary(preemptor), on: chosen.nodeIndex)
         #expect(snapshot.nominated == [PodSummary(preemptor).uid])
+        // Held room is not a placement: the scheduler still has to schedule the pod.
+        #expect(snapshot.isPlaced(uid: PodSummary(preemptor).uid) && !snapshot.isAssumed(uid: PodSummary(preemptor).uid))
         snapshot.forget(uid: "uid-default-low") // the victim is gone
         // The room is held: a small pod of lower priority does not fit in it...
         #expect(Fixture.message(Fixture.schedule(pod("small", cpu: "2", priority: 0), snapshot)) == "0/1 nodes are available: 1 Insufficient cpu.")
@@ -140,6 +142,6 @@ struct PreemptionTests {
         bound.spec?.nodeName = "n"
         snapshot.nominate(PodSummary(preemptor), on: 0)
         snapshot.place(bound)
-        #expect(snapshot.nominated.isEmpty && snapshot.isPlaced(uid: PodSummary(preemptor).uid))
+        #expect(snapshot.nominated.isEmpty && snapshot.isAssumed(uid: PodSummary(preemptor).uid))
     }
 }
