@@ -135,11 +135,7 @@ struct NodeRegistration: Sendable {
     }
 
     static func microTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
-        return formatter.string(from: date)
+        RFC3339.microseconds(date)
     }
 
     static func read(_ path: String) -> String {

@@ -128,21 +128,7 @@ public enum ContainerLog {
     }
 
     static func parseTimestamp(_ text: Substring) -> Date? {
-        // RFC 3339 with nanoseconds; seconds precision is enough for `sinceSeconds`.
-        let seconds = text.prefix(19)
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
-        guard var date = formatter.date(from: String(seconds)) else { return nil }
-        // conmon writes local offsets like +00:00; apply it.
-        if let sign = text.lastIndex(where: { $0 == "+" || $0 == "-" }), text.distance(from: text.startIndex, to: sign) > 19 {
-            let offset = text[text.index(after: sign)...].split(separator: ":")
-            if offset.count == 2, let hours = Int(offset[0]), let minutes = Int(offset[1]) {
-                let delta = TimeInterval(hours * 3600 + minutes * 60)
-                date = text[sign] == "+" ? date - delta : date + delta
-            }
-        }
-        return date
+        // RFC 3339 with nanoseconds; conmon writes local offsets like +00:00.
+        RFC3339.parse(text)
     }
 }

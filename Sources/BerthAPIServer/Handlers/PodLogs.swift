@@ -75,7 +75,7 @@ extension APIServer {
         logRequest.sinceSeconds = try query.integer("sinceSeconds")
         logRequest.limitBytes = try query.integer("limitBytes")
         if let text = query["sinceTime"] {
-            guard let date = ISO8601DateFormatter().date(from: text) else {
+            guard let date = RFC3339.parse(text) else {
                 throw BerthError.invalid(kind: "PodLogOptions", name: name, causes: [.invalid("sinceTime", text, "must be an RFC 3339 time")])
             }
             logRequest.sinceTime = date

@@ -172,9 +172,8 @@ public enum DisruptionBudget {
     }
 
     static func activeDisruptions(_ budget: PodDisruptionBudget, now: Date) -> Set<String> {
-        let formatter = ISO8601DateFormatter()
-        return Set((budget.status?.disruptedPods ?? [:]).compactMap { name, time in
-            guard let at = formatter.date(from: time), now.timeIntervalSince(at) < disruptedPodTimeout else { return nil }
+        Set((budget.status?.disruptedPods ?? [:]).compactMap { name, time in
+            guard let at = RFC3339.parse(time), now.timeIntervalSince(at) < disruptedPodTimeout else { return nil }
             return name
         })
     }

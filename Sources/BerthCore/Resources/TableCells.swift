@@ -2,24 +2,13 @@ import Foundation
 
 /// Helpers that turn stored objects into the cells kubectl prints.
 public enum TableCells {
-    nonisolated(unsafe) static let timestampFormatter: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter
-    }()
-    static let lock = NSLock()
-
     public static func parseTimestamp(_ text: String?) -> Date? {
         guard let text else { return nil }
-        lock.lock()
-        defer { lock.unlock() }
-        return timestampFormatter.date(from: text)
+        return RFC3339.parse(text)
     }
 
     public static func formatTimestamp(_ date: Date) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        return timestampFormatter.string(from: date)
+        RFC3339.seconds(date)
     }
 
     /// kubectl's `duration.HumanDuration`.
