@@ -148,6 +148,7 @@ let package = Package(
         ),
         .target(name: "BerthTestSupport", dependencies: ["BerthCore", "BerthClient", "BerthRuntime"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "BerthClientTests", dependencies: ["BerthClient", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthSchedulerTests", dependencies: ["BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthControllersTests", dependencies: ["BerthControllers", "BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),

@@ -8,10 +8,15 @@ public enum YAMLConversion {
     public static func parseDocuments(_ text: String) throws(BerthError) -> [JSONValue] {
         do {
             var documents: [JSONValue] = []
-            for node in try Yams.compose_all(yaml: text) {
+            // The basic resolver tags every untagged scalar a string; `YAMLPlainScalar` then
+            // reads the plain ones without Yams' regular expressions (ICU on Linux).
+            var nodes = try Yams.compose_all(yaml: text, .basic)
+            while let node = nodes.next() {
                 let value = try convert(node)
                 if !value.isNull { documents.append(value) }
             }
+            // The sequence ends at a syntax error and keeps it here instead of throwing.
+            if let error = nodes.error { throw error }
             return documents
         } catch let error as BerthError {
             throw error
@@ -23,16 +28,17 @@ public enum YAMLConversion {
     static func convert(_ node: Yams.Node) throws -> JSONValue {
         switch node {
         case .scalar(let scalar):
-            if [Yams.Node.Scalar.Style.doubleQuoted, .singleQuoted, .literal, .folded].contains(scalar.style) {
-                return .string(scalar.string)
-            }
             switch node.tag.description {
+            case Tag.Name.str.rawValue:
+                return scalar.style == .plain ? YAMLPlainScalar.resolve(scalar.string) : .string(scalar.string)
+            // Explicit tags (`!!int "7"`) apply to quoted scalars too.
             case Tag.Name.null.rawValue: return .null
-            case Tag.Name.bool.rawValue: return .bool(node.bool ?? false)
-            case Tag.Name.int.rawValue: return node.int.map { .number(String($0)) } ?? .string(scalar.string)
-            case Tag.Name.float.rawValue:
-                guard let value = node.float, value.isFinite else { return .string(scalar.string) }
-                return .number(value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value))
+            case Tag.Name.bool.rawValue, Tag.Name.int.rawValue, Tag.Name.float.rawValue:
+                let value = YAMLPlainScalar.resolve(scalar.string)
+                switch (node.tag.description, value) {
+                case (Tag.Name.bool.rawValue, .bool), (Tag.Name.int.rawValue, .number), (Tag.Name.float.rawValue, .number): return value
+                default: return .string(scalar.string)
+                }
             default: return .string(scalar.string)
             }
         case .mapping(let mapping):
