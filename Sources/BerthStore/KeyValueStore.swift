@@ -134,13 +134,17 @@ public struct WatchEvent: Sendable, Hashable {
 /// retained revision, compaction, and leases. `SQLiteStore` and `EtcdStore` implement it.
 public protocol KeyValueStore: Sendable {
     /// Keys in `[key, end)`; `end == nil` reads the single key. `limit` 0 means no limit.
-    func range(from key: String, to end: String?, limit: Int) async throws(BerthError) -> RangeResult
+    /// `revision` > 0 reads the keys as they were at that revision (what a paginated list's
+    /// later pages need to stay one consistent snapshot); `.gone` when it has been compacted.
+    /// The result's `revision` is the store's current one either way.
+    func range(from key: String, to end: String?, limit: Int, revision: Int64) async throws(BerthError) -> RangeResult
     func txn(if compares: [Compare], then success: [Operation], else failure: [Operation]) async throws(BerthError) -> TxnResult
     /// Every change to keys with the prefix after `revision`, in order, in batches (what one
     /// commit or one etcd message carried), so a busy watcher wakes once per batch, not per
     /// event. Throws `.gone` when `revision` is below the compacted revision.
     func watch(prefix: String, after revision: Int64) async throws(BerthError) -> WatchStream
-    /// Drops history at and below `revision`; watches from there answer 410 Gone.
+    /// Drops history below `revision`, keeping what reads at `revision` or later need (as etcd
+    /// does); watches from below it and reads at revisions below it answer 410 Gone.
     func compact(upTo revision: Int64) async throws(BerthError)
     func currentRevision() async throws(BerthError) -> Int64
     func grantLease(ttlSeconds: Int64) async throws(BerthError) -> Int64
@@ -150,6 +154,10 @@ public protocol KeyValueStore: Sendable {
 }
 
 extension KeyValueStore {
+    public func range(from key: String, to end: String?, limit: Int) async throws(BerthError) -> RangeResult {
+        try await range(from: key, to: end, limit: limit, revision: 0)
+    }
+
     public func get(_ key: String) async throws(BerthError) -> KeyValue? {
         try await range(from: key, to: nil, limit: 1).kvs.first
     }

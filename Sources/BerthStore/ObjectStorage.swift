@@ -34,12 +34,14 @@ public struct ObjectStorage: Sendable {
         return try ObjectCodec.decode(kv)
     }
 
-    /// A page of a kind's objects in key order, starting after `continueAfter` (a key).
-    public func list(_ descriptor: ResourceDescriptor, namespace: String?, limit: Int, continueAfter: String?) async throws(BerthError) -> RangeResult {
+    /// A page of a kind's objects in key order, starting after `continueAfter` (a key); at a
+    /// past `revision` when it is > 0 (the pages after a list's first).
+    public func list(_ descriptor: ResourceDescriptor, namespace: String?, limit: Int, continueAfter: String?,
+                     revision: Int64 = 0) async throws(BerthError) -> RangeResult {
         let prefix = prefix(descriptor, namespace: namespace)
         let start = continueAfter.map { $0 + "\u{0}" } ?? prefix
         guard start.hasPrefix(prefix) else { throw BerthError(.badRequest, "invalid continue token") }
-        return try await kv.range(from: start, to: KeyRange.prefixEnd(prefix), limit: limit)
+        return try await kv.range(from: start, to: KeyRange.prefixEnd(prefix), limit: limit, revision: revision)
     }
 
     /// Stores a new object; 409 AlreadyExists when the name is taken.

@@ -63,6 +63,49 @@ struct ListTests {
         }
     }
 
+    /// Later pages of a list are the snapshot its first page saw, whatever changes in between,
+    /// until that revision is compacted (410 with Kubernetes' message).
+    @Test func continuedListsStayOneSnapshot() async throws {
+        try await APIHarness.run { harness, client in
+            for index in 0..<6 {
+                _ = try await client.send(.post, "/api/v1/namespaces/default/configmaps", json: Fixtures.configMap("cm-\(index)", labels: ["n": "\(index)"]))
+            }
+            let first = try await client.send(.get, "/api/v1/namespaces/default/configmaps?limit=2")
+            let revision = try #require(first.json.value(at: ["metadata", "resourceVersion"])?.stringValue)
+            let token = try #require(first.json.value(at: ["metadata", "continue"])?.stringValue)
+            // Between pages: one item changes, one goes, a new one arrives.
+            _ = try await client.send(.patch, "/api/v1/namespaces/default/configmaps/cm-3", body: #"{"metadata":{"labels":{"n":"changed"}}}"#,
+                                      contentType: "application/merge-patch+json")
+            _ = try await client.send(.delete, "/api/v1/namespaces/default/configmaps/cm-4")
+            _ = try await client.send(.post, "/api/v1/namespaces/default/configmaps", json: Fixtures.configMap("cm-5a"))
+            let second = try await client.send(.get, "/api/v1/namespaces/default/configmaps?limit=3&continue=\(token)")
+            #expect(second.status == 200)
+            let items = second.json["items"]?.arrayValue ?? []
+            #expect(items.compactMap { $0.value(at: ["metadata", "name"])?.stringValue } == ["cm-2", "cm-3", "cm-4"])
+            #expect(items.compactMap { $0.value(at: ["metadata", "labels", "n"])?.stringValue } == ["2", "3", "4"])
+            #expect(second.json.value(at: ["metadata", "resourceVersion"])?.stringValue == revision)
+            let last = try #require(second.json.value(at: ["metadata", "continue"])?.stringValue)
+            let third = try await client.send(.get, "/api/v1/namespaces/default/configmaps?limit=3&continue=\(last)")
+            #expect(third.json["items"]?.arrayValue?.compactMap { $0.value(at: ["metadata", "name"])?.stringValue } == ["cm-5"])
+            #expect(third.json.value(at: ["metadata", "continue"]) == nil)
+            // Exact reads of that revision, and what may not be combined.
+            let exact = try await client.send(.get, "/api/v1/namespaces/default/configmaps?resourceVersion=\(revision)&resourceVersionMatch=Exact")
+            #expect(exact.json["items"]?.arrayValue?.count == 6)
+            let mixed = try await client.send(.get, "/api/v1/namespaces/default/configmaps?limit=3&continue=\(last)&resourceVersion=1")
+            #expect(mixed.status == 422)
+            #expect(mixed.json.value(at: ["details", "causes"])?.arrayValue?.first?["field"] == "resourceVersion")
+            let badMatch = try await client.send(.get, "/api/v1/namespaces/default/configmaps?resourceVersion=1&resourceVersionMatch=Soon")
+            #expect(badMatch.status == 422)
+            // Once the snapshot is compacted away, the token has expired.
+            let now = try await harness.store.currentRevision()
+            _ = try await client.send(.post, "/api/v1/namespaces/default/configmaps", json: Fixtures.configMap("cm-6"))
+            try await harness.store.compact(upTo: now + 1)
+            let expired = try await client.send(.get, "/api/v1/namespaces/default/configmaps?limit=3&continue=\(last)")
+            #expect(expired.status == 410)
+            #expect(expired.json["message"]?.stringValue?.hasPrefix("The provided continue parameter is too old") == true)
+        }
+    }
+
     @Test func tablesCarryKubectlColumns() async throws {
         try await APIHarness.run { _, client in
             _ = try await client.send(.post, "/apis/apps/v1/namespaces/default/deployments", json: Fixtures.deployment("web"))

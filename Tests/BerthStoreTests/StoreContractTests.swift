@@ -71,6 +71,52 @@ struct StoreContractTests {
         }
     }
 
+    /// Reads at a past revision see that snapshot: old values, deleted keys, not later keys;
+    /// compaction keeps what reads at or above it need and refuses reads below it.
+    @Test(arguments: StoreKind.allCases)
+    func readsAtAPastRevisionSeeThatSnapshot(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let end = KeyRange.prefixEnd("/t/snap/")
+            for name in ["a", "b", "c", "d"] { _ = try await store.put("/t/snap/\(name)", bytes(name + "1")) }
+            _ = try await store.put("/t/snap/b", bytes("b2"))
+            let snapshot = try await store.currentRevision()
+            func values(_ result: RangeResult) -> [String] { result.kvs.map { String(decoding: $0.value, as: UTF8.self) } }
+            // After the snapshot: b and a change, c goes, e and a new c2 arrive, d is untouched.
+            _ = try await store.put("/t/snap/b", bytes("b3"))
+            _ = try await store.put("/t/snap/a", bytes("a2"))
+            _ = try await store.delete("/t/snap/c")
+            _ = try await store.put("/t/snap/e", bytes("e1"))
+            _ = try await store.put("/t/snap/c", bytes("c2"))
+            let then = try await store.range(from: "/t/snap/", to: end, limit: 0, revision: snapshot)
+            #expect(values(then) == ["a1", "b2", "c1", "d1"])
+            #expect(then.kvs.map(\.modRevision) == [snapshot - 4, snapshot, snapshot - 2, snapshot - 1])
+            #expect(then.kvs.first { $0.key == "/t/snap/b" }?.version == 2)
+            #expect(then.kvs.first { $0.key == "/t/snap/c" }?.createRevision == snapshot - 2)
+            let page = try await store.range(from: "/t/snap/", to: end, limit: 2, revision: snapshot)
+            #expect(values(page) == ["a1", "b2"] && page.more)
+            let rest = try await store.range(from: "/t/snap/b\u{0}", to: end, limit: 2, revision: snapshot)
+            #expect(values(rest) == ["c1", "d1"] && !rest.more)
+            #expect(try await store.range(from: "/t/snap/c", to: nil, limit: 1, revision: snapshot).kvs.first?.value == bytes("c1"))
+            #expect(try await store.range(from: "/t/snap/e", to: nil, limit: 1, revision: snapshot).kvs.isEmpty)
+            #expect(values(try await store.range(from: "/t/snap/", to: end, limit: 0)) == ["a2", "b3", "c2", "d1", "e1"])
+
+            // Compacting at the snapshot keeps it readable; compacting past it does not.
+            try await store.compact(upTo: snapshot)
+            #expect(values(try await store.range(from: "/t/snap/", to: end, limit: 0, revision: snapshot)) == ["a1", "b2", "c1", "d1"])
+            let current = try await store.currentRevision()
+            try await store.compact(upTo: current)
+            do {
+                _ = try await store.range(from: "/t/snap/", to: end, limit: 0, revision: snapshot)
+                Issue.record("a read below the compacted revision succeeded")
+            } catch {
+                #expect((error as? BerthError)?.code == .gone, "\(error)")
+            }
+            #expect(values(try await store.range(from: "/t/snap/", to: end, limit: 0, revision: current)) == ["a2", "b3", "c2", "d1", "e1"])
+            _ = try await store.put("/t/snap/d", bytes("d2"))
+            #expect(values(try await store.range(from: "/t/snap/", to: end, limit: 0, revision: current)) == ["a2", "b3", "c2", "d1", "e1"])
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func deletesSingleKeysAndPrefixes(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in

@@ -123,21 +123,49 @@ extension APIServer {
         let selection = try ListSelection(query, descriptor: descriptor)
         let limit = max(0, try query.integer("limit") ?? 0)
         var startAfter: String?
-        if let token = query["continue"], !token.isEmpty { startAfter = try ContinueToken(token).key }
-        if let requested = query["resourceVersion"], requested != "0", !requested.isEmpty {
-            guard let revision = Int64(requested) else { throw BerthError(.badRequest, "invalid resourceVersion \"\(requested)\"") }
-            try await waitForRevision(revision)
+        // The revision every page of this list is read at: a continued list stays the snapshot
+        // its first page saw, as Kubernetes serves it.
+        var snapshot: Int64 = 0
+        let requested = query["resourceVersion"] ?? ""
+        if let text = query["continue"], !text.isEmpty {
+            if !requested.isEmpty {
+                throw BerthError.invalid(kind: "ListOptions", name: "", causes: [.invalid("resourceVersion", requested, "specifying resource version is not allowed when using continue")])
+            }
+            let token = try ContinueToken(text)
+            startAfter = token.key
+            snapshot = max(0, token.revision)
+        } else if requested != "0", !requested.isEmpty {
+            guard let revision = Int64(requested), revision > 0 else { throw BerthError(.badRequest, "invalid resourceVersion \"\(requested)\"") }
+            if query["resourceVersionMatch"] == "Exact" {
+                snapshot = revision
+            } else {
+                try await waitForRevision(revision)
+            }
+        }
+        if let match = query["resourceVersionMatch"], !match.isEmpty {
+            guard match == "Exact" || match == "NotOlderThan" else {
+                throw BerthError.invalid(kind: "ListOptions", name: "", causes: [.notSupported("resourceVersionMatch", match, ["Exact", "NotOlderThan"])])
+            }
+            if requested.isEmpty || (match == "Exact" && requested == "0") {
+                throw BerthError.invalid(kind: "ListOptions", name: "", causes: [.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided")])
+            }
         }
         var kept: [KeyValue] = []
         var parsed: [JSONValue] = []
-        var revision: Int64 = 0
+        var revision: Int64 = snapshot
         var more = false
         var lastKey: String?
         let needsParsing = !selection.isEverything || representation != .object
         // Fill the page even when selectors drop items, as a client expects `limit` items per page.
         repeat {
             let pageSize = limit > 0 ? max(limit - kept.count, selection.isEverything ? 0 : 500) : 0
-            let page = try await storage.list(descriptor, namespace: target.namespace, limit: pageSize, continueAfter: lastKey ?? startAfter)
+            let page: RangeResult
+            do throws(BerthError) {
+                page = try await storage.list(descriptor, namespace: target.namespace, limit: pageSize, continueAfter: lastKey ?? startAfter, revision: revision)
+            } catch {
+                guard error.code == .gone, startAfter != nil, revision == snapshot else { throw error }
+                throw BerthError(.gone, "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+            }
             if revision == 0 { revision = page.revision }
             more = page.more
             for kv in page.kvs {

@@ -23,10 +23,11 @@ public final class EtcdStore: KeyValueStore {
         self.init(endpoints: hosts)
     }
 
-    public func range(from key: String, to end: String?, limit: Int) async throws(BerthError) -> RangeResult {
+    public func range(from key: String, to end: String?, limit: Int, revision: Int64) async throws(BerthError) -> RangeResult {
         var body: JSONValue = ["key": EtcdGateway.encode(key)]
         if let end { body["range_end"] = EtcdGateway.encode(end) }
         if limit > 0 { body["limit"] = .string(String(limit)) }
+        if revision > 0 { body["revision"] = .string(String(revision)) }
         let response = try await gateway.call("/v3/kv/range", body)
         let kvs = (response["kvs"]?.arrayValue ?? []).compactMap { EtcdGateway.keyValue($0) }
         return RangeResult(kvs: kvs, revision: EtcdGateway.int64(response.value(at: ["header", "revision"])), more: response["more"] == .bool(true))

@@ -30,7 +30,6 @@ enum SQLiteSchema {
     static let selectLogValue = "SELECT value, create_rev, version, lease FROM log WHERE rev = ? AND key = ? AND deleted = 0"
     static let readMeta = "SELECT value FROM meta WHERE name = ?"
     static let writeMeta = "UPDATE meta SET value = ? WHERE name = ?"
-    static let compactLog = "DELETE FROM log WHERE rev <= ?"
 
     static func keyValue(_ row: SQLiteRow) -> KeyValue {
         KeyValue(key: row.text(0), value: row.blob(1), createRevision: row.integer(2), modRevision: row.integer(3), version: row.integer(4), lease: row.integer(5))

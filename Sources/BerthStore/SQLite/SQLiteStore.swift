@@ -60,9 +60,13 @@ public final class SQLiteStore: KeyValueStore {
         return try body(slot.connection)
     }
 
-    public func range(from key: String, to end: String?, limit: Int) async throws(BerthError) -> RangeResult {
+    public func range(from key: String, to end: String?, limit: Int, revision past: Int64) async throws(BerthError) -> RangeResult {
         try read { (connection: SQLiteConnection) throws(BerthError) -> RangeResult in
             let revision = try SQLiteWriter.meta(connection, "revision")
+            if past > 0 && past < revision {
+                let kvs = try SQLiteHistory.range(connection, from: key, to: end, limit: limit, at: past)
+                return RangeResult(kvs: kvs.items, revision: revision, more: kvs.more)
+            }
             var kvs: [KeyValue] = []
             if let end {
                 let fetch = limit > 0 ? Int64(limit) + 1 : -1

@@ -164,7 +164,7 @@ final class SQLiteWriter: @unchecked Sendable {
                 throw BerthError(.badRequest, "failed to compact: revision \(target) is in the future (current \(revision))")
             }
             if target > compacted {
-                try connection.query(SQLiteSchema.compactLog, [.integer(target)])
+                try SQLiteHistory.compact(connection, from: compacted, to: target)
                 try connection.query(SQLiteSchema.writeMeta, [.integer(target), .text("compacted")])
                 compacted = target
             }
