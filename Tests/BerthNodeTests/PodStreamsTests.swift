@@ -125,7 +125,13 @@ struct PodStreamsTests {
             let directory = node.server.dataDirectory + "/node/logs/default_chatty_\(pod.metadata.uid ?? "")/main"
             let files = try FileManager.default.contentsOfDirectory(atPath: directory)
             #expect(files.count >= 2 && files.count <= 5, "log files: \(files.sorted())")
-            let current = (try FileManager.default.attributesOfItem(atPath: directory + "/0.log")[.size] as? Int) ?? 0
+            // Between the rename and conmon reopening its log, 0.log is briefly absent.
+            var size: Int?
+            for _ in 0..<20 where size == nil {
+                size = (try? FileManager.default.attributesOfItem(atPath: directory + "/0.log"))?[.size] as? Int
+                if size == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            let current = try #require(size, "0.log never reappeared")
             #expect(current < 65536 * 3, "current log \(current) bytes")
             let tail = try await node.logs("chatty", query: "tailLines=3")
             #expect(tail.split(separator: "\n").count == 3 && tail.contains(line), "tail: \(tail.prefix(800))")

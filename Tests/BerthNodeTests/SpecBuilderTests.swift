@@ -10,7 +10,7 @@ struct SpecBuilderIPCTests {
     }
 
     func ipcNamespaces(_ spec: RuntimeSpec) -> [RuntimeSpec.Namespace] { spec.linux.namespaces.filter { $0.type == "ipc" } }
-    func shm(_ spec: RuntimeSpec) -> [RuntimeSpec.Mount] { (spec.mounts ?? []).filter { $0.destination == "/dev/shm" } }
+    func shm(_ spec: RuntimeSpec) -> [RuntimeSpec.Mount] { spec.mounts.filter { $0.destination == "/dev/shm" } }
 
     @Test("pod namespace and tmpfs, host's, or the container's own")
     func modes() {
