@@ -44,6 +44,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let replicaSets = Informer<ReplicaSet>(ResourceDescriptor.replicaSet, api: api, logger: logger)
         let deployments = Informer<Deployment>(ResourceDescriptor.deployment, api: api, logger: logger)
         let daemonSets = Informer<DaemonSet>(ResourceDescriptor.daemonSet, api: api, logger: logger)
+        let jobs = Informer<Job>(ResourceDescriptor.job, api: api, logger: logger)
         let services = Informer<BerthCore.Service>(ResourceDescriptor.service, api: api, logger: logger)
         let endpoints = Informer<Endpoints>(ResourceDescriptor.endpoints, api: api, logger: logger)
         let pools = Informer<IPPool>(ResourceDescriptor.ipPool, api: api, logger: logger)
@@ -55,7 +56,8 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let revisions = Informer<ControllerRevision>(ResourceDescriptor.controllerRevision, api: api, logger: logger)
         let daemonSetController = DaemonSetController(daemonSets: daemonSets, nodes: nodes, pods: pods, revisions: revisions, api: api, logger: logger)
         let collector = GarbageCollector(pods: pods, replicaSets: replicaSets, deployments: deployments, daemonSets: daemonSets, revisions: revisions,
-                                         api: api, logger: logger)
+                                         jobs: jobs, api: api, logger: logger)
+        let jobController = JobController(jobs: jobs, pods: pods, api: api, logger: logger)
         let lifecycle = NodeLifecycleController(nodes: nodes, leases: leases, pods: pods, api: api,
                                                 grace: configuration.nodeGrace, evictionTimeout: configuration.podEvictionTimeout, logger: logger)
         let endpointsController = EndpointsController(services: services, pods: pods, endpoints: endpoints, api: api, logger: logger)
@@ -111,6 +113,12 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
                 await nodeIPAM.runWorkers(logger: logger)
             }
             group.addTask { await replicaSetController.runWorkers(logger: logger) }
+            group.addTask { await jobs.run() }
+            group.addTask {
+                await pods.waitForSync()
+                await jobs.waitForSync()
+                await jobController.runWorkers(logger: logger)
+            }
             group.addTask { await deploymentController.runWorkers(logger: logger) }
             group.addTask {
                 await nodes.waitForSync()
@@ -119,7 +127,8 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
                 await daemonSetController.runWorkers(logger: logger)
             }
             group.addTask {
-                for informer in [pods.waitForSync, replicaSets.waitForSync, deployments.waitForSync, daemonSets.waitForSync, revisions.waitForSync] as [@Sendable () async -> Void] {
+                for informer in [pods.waitForSync, replicaSets.waitForSync, deployments.waitForSync, daemonSets.waitForSync, revisions.waitForSync,
+                                 jobs.waitForSync] as [@Sendable () async -> Void] {
                     await informer()
                 }
                 collector.scanAll()

@@ -1,3 +1,4 @@
+import BerthCore
 import Foundation
 import Synchronization
 
@@ -41,4 +42,16 @@ public final class Expectations: Sendable {
     }
 
     public func forget(_ key: String) { records.withLock { _ = $0.removeValue(forKey: key) } }
+
+    /// Counts what a pod event shows of the creations and deletions expected for `key` (the
+    /// pod's owner): an added pod, a pod that began terminating, a pod gone.
+    func observe(_ event: InformerEvent<Pod>, for key: String) {
+        switch event {
+        case .added: creationObserved(key)
+        case .updated(let old, let new):
+            if old.metadata.deletionTimestamp == nil, new.metadata.deletionTimestamp != nil, let uid = new.metadata.uid { deletionObserved(key, uid: uid) }
+        case .deleted(let pod):
+            if let uid = pod.metadata.uid { deletionObserved(key, uid: uid) }
+        }
+    }
 }

@@ -9,6 +9,7 @@ extension GarbageCollector {
         case "Deployment": deployments.get(key)?.metadata
         case "DaemonSet": daemonSets.get(key)?.metadata
         case "ControllerRevision": revisions.get(key)?.metadata
+        case "Job": jobs.get(key)?.metadata
         default: nil
         }
     }
@@ -20,6 +21,7 @@ extension GarbageCollector {
         case "Deployment": ResourceDescriptor.deployment
         case "DaemonSet": ResourceDescriptor.daemonSet
         case "ControllerRevision": ResourceDescriptor.controllerRevision
+        case "Job": ResourceDescriptor.job
         default: nil
         }
     }

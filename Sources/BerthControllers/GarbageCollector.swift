@@ -12,6 +12,7 @@ public final class GarbageCollector: Reconciler {
     let deployments: Informer<Deployment>
     let daemonSets: Informer<DaemonSet>
     let revisions: Informer<ControllerRevision>
+    let jobs: Informer<Job>
     let api: ResourceAPI
     let logger: Logger
 
@@ -39,12 +40,13 @@ public final class GarbageCollector: Reconciler {
     }
 
     public init(pods: Informer<Pod>, replicaSets: Informer<ReplicaSet>, deployments: Informer<Deployment>, daemonSets: Informer<DaemonSet>,
-                revisions: Informer<ControllerRevision>, api: ResourceAPI, logger: Logger) {
+                revisions: Informer<ControllerRevision>, jobs: Informer<Job>, api: ResourceAPI, logger: Logger) {
         self.pods = pods
         self.replicaSets = replicaSets
         self.deployments = deployments
         self.daemonSets = daemonSets
         self.revisions = revisions
+        self.jobs = jobs
         self.api = api
         self.logger = logger
         pods.addHandler { [queue] event in
@@ -64,6 +66,7 @@ public final class GarbageCollector: Reconciler {
         deployments.addHandler { [weak self] event in self?.ownerChanged("Deployment", event, dependentOf: { $0.metadata }) }
         daemonSets.addHandler { [weak self] event in self?.ownerChanged("DaemonSet", event, dependentOf: { $0.metadata }) }
         revisions.addHandler { [weak self] event in self?.ownerChanged("ControllerRevision", event, dependentOf: { $0.metadata }) }
+        jobs.addHandler { [weak self] event in self?.ownerChanged("Job", event, dependentOf: { $0.metadata }) }
     }
 
     private func ownerChanged<T: APIResource>(_ kind: String, _ event: InformerEvent<T>, dependentOf meta: (T) -> ObjectMeta) {

@@ -7,6 +7,14 @@ public enum InformerEvent<T: Sendable>: Sendable {
     case added(T)
     case updated(old: T, new: T)
     case deleted(T)
+
+    /// The object as the event leaves it (the last state for a deletion).
+    public var object: T {
+        switch self {
+        case .added(let object), .deleted(let object): object
+        case .updated(_, let new): new
+        }
+    }
 }
 
 /// List + watch of one kind into an in-memory cache, shared by every controller that reads the

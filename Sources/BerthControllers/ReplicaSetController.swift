@@ -35,26 +35,18 @@ public final class ReplicaSetController: Reconciler {
                 for replicaSet in owners { queue.add(Informer<ReplicaSet>.key(replicaSet)) }
                 return
             }
+            guard let key = Self.ownerKey(event.object) else { return }
+            expectations.observe(event, for: key)
             switch event {
-            case .added(let pod):
-                guard let key = Self.ownerKey(pod) else { return }
-                expectations.creationObserved(key)
+            case .added, .deleted:
                 queue.add(key)
             case .updated(let old, let new):
-                guard let key = Self.ownerKey(new) else { return }
-                if old.metadata.deletionTimestamp == nil, new.metadata.deletionTimestamp != nil, let uid = new.metadata.uid {
-                    expectations.deletionObserved(key, uid: uid)
-                }
                 if old.metadata.deletionTimestamp != new.metadata.deletionTimestamp || old.metadata.labels != new.metadata.labels {
                     queue.add(key)
                 } else if old.status != new.status {
                     // Status only (scheduled, started, Ready): counts for our status, batched.
                     queue.addCoalesced(key, after: .milliseconds(200))
                 }
-            case .deleted(let pod):
-                guard let key = Self.ownerKey(pod) else { return }
-                if let uid = pod.metadata.uid { expectations.deletionObserved(key, uid: uid) }
-                queue.add(key)
             }
         }
     }

@@ -32,7 +32,7 @@ enum ProtobufSchema {
     static let roots: [String: String] = [
         "Deployment": "Deployment", "Namespace": "Namespace", "ConfigMap": "ConfigMap", "Secret": "Secret", "Service": "Service",
         "Pod": "Pod", "ReplicaSet": "ReplicaSet", "DaemonSet": "DaemonSet", "PodDisruptionBudget": "PodDisruptionBudget",
-        "PriorityClass": "PriorityClass",
+        "PriorityClass": "PriorityClass", "Job": "Job",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -51,6 +51,12 @@ enum ProtobufSchema {
             1: f("replicas", .int32), 2: f("selector", .message("LabelSelector")), 3: f("template", .message("PodTemplateSpec")),
             4: f("strategy", .message("DeploymentStrategy")), 5: f("minReadySeconds", .int32), 6: f("revisionHistoryLimit", .int32),
             7: f("paused", .bool), 9: f("progressDeadlineSeconds", .int32),
+        ],
+        "Job": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("JobSpec")), 3: f("status", .message("Ignored"))],
+        "JobSpec": [
+            1: f("parallelism", .int32), 2: f("completions", .int32), 3: f("activeDeadlineSeconds", .int64), 4: f("selector", .message("LabelSelector")),
+            5: f("manualSelector", .bool), 6: f("template", .message("PodTemplateSpec")), 7: f("backoffLimit", .int32),
+            8: f("ttlSecondsAfterFinished", .int32), 9: f("completionMode", .string), 10: f("suspend", .bool), 14: f("podReplacementPolicy", .string),
         ],
         "DeploymentStrategy": [1: f("type", .string), 2: f("rollingUpdate", .message("RollingUpdate"))],
         "RollingUpdate": [1: f("maxUnavailable", .intOrString), 2: f("maxSurge", .intOrString)],

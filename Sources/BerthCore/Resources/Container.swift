@@ -62,11 +62,18 @@ public struct EnvVarSource: Codable, Sendable, Hashable {
     public var resourceFieldRef: ResourceFieldSelector?
     public var configMapKeyRef: KeySelector?
     public var secretKeyRef: KeySelector?
+
+    public init(fieldRef: ObjectFieldSelector? = nil) { self.fieldRef = fieldRef }
 }
 
 public struct ObjectFieldSelector: Codable, Sendable, Hashable {
     public var apiVersion: String?
     public var fieldPath: String
+
+    public init(apiVersion: String? = "v1", fieldPath: String) {
+        self.apiVersion = apiVersion
+        self.fieldPath = fieldPath
+    }
 }
 
 public struct ResourceFieldSelector: Codable, Sendable, Hashable {

@@ -9,6 +9,7 @@ public struct ResourceRegistry: Sendable {
     public static let standard = ResourceRegistry(descriptors: [
         .namespace, .pod, .service, .endpoints, .configMap, .secret, .node, .event,
         .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass, .controllerRevision,
+        .job,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).
@@ -195,6 +196,25 @@ extension ResourceDescriptor {
             .string(TableCells.string(object, "metadata", "name") ?? ""), TableCells.number(TableCells.int(object, "spec", "replicas")),
             TableCells.number(TableCells.int(object, "status", "replicas")), TableCells.number(TableCells.int(object, "status", "readyReplicas")),
             TableCells.age(object, now: now),
+            TableCells.list(containers.compactMap { $0["name"]?.stringValue }), TableCells.list(containers.compactMap { $0["image"]?.stringValue }),
+            .string(TableCells.selectorText(object.value(at: ["spec", "selector"]))),
+        ]
+    }
+
+    public static let job = ResourceDescriptor(
+        Job.self, group: "batch", plural: "jobs", categories: ["all"], subresources: ["status"],
+        columns: [
+            TableColumn("Status", "Status of the job."),
+            TableColumn("Completions", "The completed and desired completions."),
+            TableColumn("Duration", "Time required to complete the job."), ageColumn,
+            TableColumn("Containers", priority: 1, "Names of each container in the template."), TableColumn("Images", priority: 1, "Images referenced by each container in the template."),
+            TableColumn("Selector", priority: 1, "A label query over pods that should match the pod count."),
+        ]
+    ) { object, now in
+        let containers = TableCells.containers(object, templatePath: ["spec", "template", "spec"])
+        return [
+            .string(TableCells.string(object, "metadata", "name") ?? ""), .string(TableCells.jobStatus(object)),
+            .string(TableCells.jobCompletions(object)), .string(TableCells.jobDuration(object, now: now)), TableCells.age(object, now: now),
             TableCells.list(containers.compactMap { $0["name"]?.stringValue }), TableCells.list(containers.compactMap { $0["image"]?.stringValue }),
             .string(TableCells.selectorText(object.value(at: ["spec", "selector"]))),
         ]

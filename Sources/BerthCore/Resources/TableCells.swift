@@ -161,3 +161,31 @@ public enum TableCells {
         return address?["address"]?.stringValue ?? "<none>"
     }
 }
+
+/// kubectl's Job columns (`printJob`).
+extension TableCells {
+    static func jobStatus(_ job: JSONValue) -> String {
+        let conditions = job.value(at: ["status", "conditions"])?.arrayValue ?? []
+        func has(_ type: String) -> Bool { conditions.contains { $0["type"]?.stringValue == type && $0["status"]?.stringValue == "True" } }
+        if has("Complete") { return "Complete" }
+        if has("Failed") { return "Failed" }
+        if job.value(at: ["metadata", "deletionTimestamp"]) != nil { return "Terminating" }
+        if has("Suspended") { return "Suspended" }
+        if has("FailureTarget") { return "FailureTarget" }
+        if has("SuccessCriteriaMet") { return "SuccessCriteriaMet" }
+        return "Running"
+    }
+
+    static func jobCompletions(_ job: JSONValue) -> String {
+        let succeeded = int(job, "status", "succeeded")
+        if let completions = job.value(at: ["spec", "completions"])?.intValue { return "\(succeeded)/\(completions)" }
+        let parallelism = int(job, "spec", "parallelism")
+        return parallelism > 1 ? "\(succeeded)/1 of \(parallelism)" : "\(succeeded)/1"
+    }
+
+    static func jobDuration(_ job: JSONValue, now: Date) -> String {
+        guard let start = parseTimestamp(string(job, "status", "startTime")) else { return "" }
+        let end = parseTimestamp(string(job, "status", "completionTime")) ?? now
+        return humanDuration(end.timeIntervalSince(start))
+    }
+}

@@ -1,0 +1,165 @@
+/// `batch/v1` Job: pods that run to completion. `completions` pods must succeed (`Indexed`:
+/// one per index 0 … completions-1), at most `parallelism` at a time; more than `backoffLimit`
+/// failures or running past `activeDeadlineSeconds` fails the Job.
+public struct Job: Codable, Sendable, Hashable {
+    public var apiVersion: String? = "batch/v1"
+    public var kind: String? = "Job"
+    public var metadata: ObjectMeta
+    public var spec: JobSpec?
+    public var status: JobStatus?
+
+    public init(metadata: ObjectMeta, spec: JobSpec?) {
+        self.metadata = metadata
+        self.spec = spec
+    }
+}
+
+public struct JobSpec: Codable, Sendable, Hashable {
+    public var parallelism: Int32?
+    public var completions: Int32?
+    public var activeDeadlineSeconds: Int64?
+    public var backoffLimit: Int32?
+    public var selector: LabelSelectorSpec?
+    public var manualSelector: Bool?
+    public var template: PodTemplateSpec
+    public var ttlSecondsAfterFinished: Int32?
+    /// `NonIndexed` (default) or `Indexed`.
+    public var completionMode: String?
+    public var suspend: Bool?
+    /// `TerminatingOrFailed` (default): a replacement starts once a pod is terminating.
+    public var podReplacementPolicy: String?
+
+    public init(template: PodTemplateSpec) { self.template = template }
+}
+
+public struct JobStatus: Codable, Sendable, Hashable {
+    public var conditions: [JobCondition]?
+    public var startTime: String?
+    public var completionTime: String?
+    public var active: Int32?
+    public var succeeded: Int32?
+    public var failed: Int32?
+    public var ready: Int32?
+    public var terminating: Int32?
+    /// Indexed jobs: the succeeded indexes as ranges, `1,3-5`.
+    public var completedIndexes: String?
+    /// Finished pods counted in no total yet: they keep the tracking finalizer until the counts
+    /// that include them are stored, so a pod deleted meanwhile is never lost from the totals.
+    public var uncountedTerminatedPods: UncountedTerminatedPods?
+
+    public init() {}
+}
+
+public struct UncountedTerminatedPods: Codable, Sendable, Hashable {
+    public var succeeded: [String]?
+    public var failed: [String]?
+
+    public init(succeeded: [String]? = nil, failed: [String]? = nil) {
+        self.succeeded = succeeded
+        self.failed = failed
+    }
+}
+
+public struct JobCondition: Codable, Sendable, Hashable {
+    public var type: String
+    public var status: String
+    public var lastProbeTime: String?
+    public var lastTransitionTime: String?
+    public var reason: String?
+    public var message: String?
+
+    public init(type: String, status: String, reason: String?, message: String?, at time: String) {
+        self.type = type
+        self.status = status
+        self.reason = reason
+        self.message = message
+        lastProbeTime = time
+        lastTransitionTime = time
+    }
+}
+
+extension Job: APIResource {
+    public static let controllerUIDLabel = "batch.kubernetes.io/controller-uid"
+    public static let jobNameLabel = "batch.kubernetes.io/job-name"
+    public static let completionIndexAnnotation = "batch.kubernetes.io/job-completion-index"
+    /// Held by every pod the controller creates until its outcome is counted.
+    public static let trackingFinalizer = "batch.kubernetes.io/job-tracking"
+    public static let completionModes = ["Indexed", "NonIndexed"]
+
+    public static func applyDefaults(_ object: inout Job) {
+        guard var spec = object.spec else { return }
+        if spec.completions == nil && spec.parallelism == nil {
+            spec.completions = 1
+            spec.parallelism = 1
+        }
+        if spec.parallelism == nil { spec.parallelism = 1 }
+        if spec.backoffLimit == nil { spec.backoffLimit = 6 }
+        if spec.completionMode == nil { spec.completionMode = "NonIndexed" }
+        if spec.suspend == nil { spec.suspend = false }
+        if spec.manualSelector == nil { spec.manualSelector = false }
+        if spec.podReplacementPolicy == nil { spec.podReplacementPolicy = "TerminatingOrFailed" }
+        // As Kubernetes does on create: the selector is the Job's own UID, and its pods carry it.
+        if spec.selector == nil, spec.manualSelector != true, let uid = object.metadata.uid {
+            spec.selector = LabelSelectorSpec(matchLabels: [controllerUIDLabel: uid])
+            var template = spec.template.metadata ?? ObjectMeta()
+            var labels = template.labels ?? [:]
+            labels[controllerUIDLabel] = uid
+            labels["controller-uid"] = uid
+            if let name = object.metadata.name {
+                labels[jobNameLabel] = name
+                labels["job-name"] = name
+            }
+            template.labels = labels
+            spec.template.metadata = template
+        }
+        if var podSpec = spec.template.spec {
+            Defaults.podSpec(&podSpec)
+            spec.template.spec = podSpec
+        }
+        object.spec = spec
+    }
+
+    public static func validate(_ object: Job, old: Job?) -> FieldErrors {
+        var errors = FieldErrors()
+        guard let spec = object.spec else {
+            errors.required("spec")
+            return errors
+        }
+        if let selector = spec.selector {
+            KindValidation.workload(selector: selector, template: spec.template, replicas: nil, into: &errors)
+        } else {
+            errors.required("spec.selector")
+        }
+        if let policy = spec.template.spec?.restartPolicy, policy != "OnFailure", policy != "Never" {
+            errors.notSupported("spec.template.spec.restartPolicy", policy, ["OnFailure", "Never"])
+        }
+        for (field, value) in [("spec.parallelism", spec.parallelism), ("spec.completions", spec.completions), ("spec.backoffLimit", spec.backoffLimit),
+                               ("spec.ttlSecondsAfterFinished", spec.ttlSecondsAfterFinished)] {
+            if let value, value < 0 { errors.invalid(field, String(value), "must be greater than or equal to 0") }
+        }
+        if let deadline = spec.activeDeadlineSeconds, deadline <= 0 {
+            errors.invalid("spec.activeDeadlineSeconds", String(deadline), "must be greater than 0")
+        }
+        if let mode = spec.completionMode, !completionModes.contains(mode) {
+            errors.notSupported("spec.completionMode", mode, ["NonIndexed", "Indexed"])
+        }
+        if spec.completionMode == "Indexed" && spec.completions == nil {
+            errors.required("spec.completions")
+        }
+        if let policy = spec.podReplacementPolicy, policy != "TerminatingOrFailed", policy != "Failed" {
+            errors.notSupported("spec.podReplacementPolicy", policy, ["Failed", "TerminatingOrFailed"])
+        }
+        if let old, let oldSpec = old.spec {
+            if oldSpec.selector != spec.selector { errors.immutable("spec.selector") }
+            if oldSpec.template != spec.template { errors.immutable("spec.template") }
+            if oldSpec.completions != spec.completions { errors.immutable("spec.completions") }
+            if oldSpec.completionMode != spec.completionMode { errors.immutable("spec.completionMode") }
+        }
+        return errors
+    }
+
+    /// The Job's final condition, if it has one (`Complete` or `Failed`).
+    public var finished: JobCondition? {
+        status?.conditions?.first { ($0.type == "Complete" || $0.type == "Failed") && $0.status == "True" }
+    }
+}

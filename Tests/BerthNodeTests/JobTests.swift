@@ -1,0 +1,103 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Jobs with kubectl 1.33 on a real node: pods run to completion, Indexed jobs give each pod
+/// its index, failures past the backoff limit fail the Job, and deleting a Job takes its pods.
+@Suite("jobs with kubectl", .serialized)
+struct JobTests {
+    static let kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
+
+    static let indexed = """
+    apiVersion: batch/v1
+    kind: Job
+    metadata: {name: shards}
+    spec:
+      completions: 3
+      parallelism: 2
+      completionMode: Indexed
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - {name: main, image: berth/busybox:latest, command: [sh, -c, 'echo "shard $JOB_COMPLETION_INDEX of $(hostname)"']}
+    ---
+    apiVersion: batch/v1
+    kind: Job
+    metadata: {name: doomed}
+    spec:
+      backoffLimit: 0
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - {name: main, image: berth/busybox:latest, command: [sh, -c, 'exit 3']}
+    """
+
+    static let always = """
+    apiVersion: batch/v1
+    kind: Job
+    metadata: {name: wrong}
+    spec:
+      template:
+        spec:
+          containers:
+          - {name: main, image: berth/busybox:latest}
+    """
+
+    @Test("create job, wait for complete, logs; Indexed completions; a failing job; bad input; deletion takes the pods")
+    func jobsRunToCompletion() async throws {
+        try await withNode { node in
+            let kubeconfig = ["--kubeconfig", node.server.kubeconfigPath]
+            func kubectl(_ arguments: [String], input: String? = nil, timeout: Double = 90) throws -> CommandResult {
+                try runCommand(Self.kubectl, kubeconfig + arguments, input: input, timeout: timeout)
+            }
+            let created = try kubectl(["create", "job", "hello", "--image=berth/busybox:latest", "--", "sh", "-c", "echo done-$((6*7))"])
+            #expect(created.status == 0, "\(created)")
+            #expect(try kubectl(["apply", "-f", "-"], input: Self.indexed).status == 0)
+            let waited = try kubectl(["wait", "--for=condition=complete", "job/hello", "job/shards", "--timeout=90s"], timeout: 100)
+            #expect(waited.status == 0, "\(waited)")
+            let table = try kubectl(["get", "jobs", "hello", "shards", "--no-headers"]).output
+            #expect(table.contains("hello") && table.contains("Complete") && table.contains("1/1") && table.contains("3/3"), "\(table)")
+            let logs = try kubectl(["logs", "job/hello"])
+            #expect(logs.output == "done-42\n", "\(logs)")
+
+            let client = try node.api()
+            let shards = try await client.request(.GET, "/apis/batch/v1/namespaces/default/jobs/shards").checked().json()
+            #expect(shards.value(at: ["status", "completedIndexes"]) == "0-2")
+            #expect(shards.value(at: ["status", "succeeded"]) == .number("3"))
+            let pods = try await client.request(.GET, "/api/v1/namespaces/default/pods?labelSelector=batch.kubernetes.io%2Fjob-name%3Dshards").checked().json()
+            let items = pods["items"]?.arrayValue ?? []
+            #expect(items.count == 3)
+            for pod in items {
+                let name = pod.value(at: ["metadata", "name"])?.stringValue ?? ""
+                let index = pod.value(at: ["metadata", "annotations", Job.completionIndexAnnotation])?.stringValue ?? "?"
+                #expect(pod.value(at: ["metadata", "finalizers"])?.arrayValue?.isEmpty ?? true, "finalizer released on \(name)")
+                let output = try kubectl(["logs", name]).output
+                #expect(output == "shard \(index) of shards-\(index)\n", "\(name): \(output)")
+            }
+
+            // backoffLimit 0: the first failure fails the Job.
+            let failed = try kubectl(["wait", "--for=condition=failed", "job/doomed", "--timeout=60s"], timeout: 70)
+            #expect(failed.status == 0, "\(failed)")
+            let doomed = try await client.request(.GET, "/apis/batch/v1/namespaces/default/jobs/doomed").checked().json()
+            let condition = doomed.value(at: ["status", "conditions"])?.arrayValue?.first { $0["type"] == "Failed" }
+            #expect(condition?["reason"] == "BackoffLimitExceeded")
+            #expect(doomed.value(at: ["status", "failed"]) == .number("1"))
+            let events = try kubectl(["get", "events", "--field-selector", "involvedObject.name=doomed", "--no-headers"]).output
+            #expect(events.contains("BackoffLimitExceeded"), "\(events)")
+
+            // restartPolicy defaults to Always, which a Job refuses: 422 naming the field.
+            let wrong = try kubectl(["apply", "-f", "-"], input: Self.always)
+            #expect(wrong.status != 0 && wrong.error.contains("spec.template.spec.restartPolicy") && wrong.error.contains("Unsupported value: \"Always\""), "\(wrong)")
+
+            // Deleting the Jobs takes their pods (which held no finalizer any more, or lose it).
+            #expect(try kubectl(["delete", "job", "hello", "shards", "doomed", "--wait=true", "--timeout=60s"], timeout: 70).status == 0)
+            _ = try await waitFor("the jobs' pods are gone", timeout: 60) { () -> Bool? in
+                let left = try await client.request(.GET, "/api/v1/namespaces/default/pods").checked().json()["items"]?.arrayValue ?? []
+                return left.isEmpty ? true : nil
+            }
+        }
+    }
+}
