@@ -45,6 +45,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let deployments = Informer<Deployment>(ResourceDescriptor.deployment, api: api, logger: logger)
         let daemonSets = Informer<DaemonSet>(ResourceDescriptor.daemonSet, api: api, logger: logger)
         let jobs = Informer<Job>(ResourceDescriptor.job, api: api, logger: logger)
+        let cronJobs = Informer<CronJob>(ResourceDescriptor.cronJob, api: api, logger: logger)
         let services = Informer<BerthCore.Service>(ResourceDescriptor.service, api: api, logger: logger)
         let endpoints = Informer<Endpoints>(ResourceDescriptor.endpoints, api: api, logger: logger)
         let pools = Informer<IPPool>(ResourceDescriptor.ipPool, api: api, logger: logger)
@@ -56,8 +57,9 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let revisions = Informer<ControllerRevision>(ResourceDescriptor.controllerRevision, api: api, logger: logger)
         let daemonSetController = DaemonSetController(daemonSets: daemonSets, nodes: nodes, pods: pods, revisions: revisions, api: api, logger: logger)
         let collector = GarbageCollector(pods: pods, replicaSets: replicaSets, deployments: deployments, daemonSets: daemonSets, revisions: revisions,
-                                         jobs: jobs, api: api, logger: logger)
+                                         jobs: jobs, cronJobs: cronJobs, api: api, logger: logger)
         let jobController = JobController(jobs: jobs, pods: pods, api: api, logger: logger)
+        let cronJobController = CronJobController(cronJobs: cronJobs, jobs: jobs, api: api, logger: logger)
         let lifecycle = NodeLifecycleController(nodes: nodes, leases: leases, pods: pods, api: api,
                                                 grace: configuration.nodeGrace, evictionTimeout: configuration.podEvictionTimeout, logger: logger)
         let endpointsController = EndpointsController(services: services, pods: pods, endpoints: endpoints, api: api, logger: logger)
@@ -114,6 +116,12 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             }
             group.addTask { await replicaSetController.runWorkers(logger: logger) }
             group.addTask { await jobs.run() }
+            group.addTask { await cronJobs.run() }
+            group.addTask {
+                await jobs.waitForSync()
+                await cronJobs.waitForSync()
+                await cronJobController.runWorkers(logger: logger)
+            }
             group.addTask {
                 await pods.waitForSync()
                 await jobs.waitForSync()
@@ -128,7 +136,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             }
             group.addTask {
                 for informer in [pods.waitForSync, replicaSets.waitForSync, deployments.waitForSync, daemonSets.waitForSync, revisions.waitForSync,
-                                 jobs.waitForSync] as [@Sendable () async -> Void] {
+                                 jobs.waitForSync, cronJobs.waitForSync] as [@Sendable () async -> Void] {
                     await informer()
                 }
                 collector.scanAll()

@@ -10,6 +10,7 @@ extension GarbageCollector {
         case "DaemonSet": daemonSets.get(key)?.metadata
         case "ControllerRevision": revisions.get(key)?.metadata
         case "Job": jobs.get(key)?.metadata
+        case "CronJob": cronJobs.get(key)?.metadata
         default: nil
         }
     }
@@ -22,6 +23,7 @@ extension GarbageCollector {
         case "DaemonSet": ResourceDescriptor.daemonSet
         case "ControllerRevision": ResourceDescriptor.controllerRevision
         case "Job": ResourceDescriptor.job
+        case "CronJob": ResourceDescriptor.cronJob
         default: nil
         }
     }
@@ -66,7 +68,7 @@ extension GarbageCollector {
               let descriptor = Self.descriptor(kind) else { return }
         let finalizers = meta.finalizers ?? []
         let dependents = pods.owned(by: uid).map { ("Pod", $0.metadata) } + replicaSets.owned(by: uid).map { ("ReplicaSet", $0.metadata) }
-            + revisions.owned(by: uid).map { ("ControllerRevision", $0.metadata) }
+            + revisions.owned(by: uid).map { ("ControllerRevision", $0.metadata) } + jobs.owned(by: uid).map { ("Job", $0.metadata) }
         if finalizers.contains(Self.orphan) {
             for (dependentKind, dependent) in dependents {
                 guard let dependentDescriptor = Self.descriptor(dependentKind) else { continue }

@@ -13,6 +13,7 @@ public final class GarbageCollector: Reconciler {
     let daemonSets: Informer<DaemonSet>
     let revisions: Informer<ControllerRevision>
     let jobs: Informer<Job>
+    let cronJobs: Informer<CronJob>
     let api: ResourceAPI
     let logger: Logger
 
@@ -40,13 +41,14 @@ public final class GarbageCollector: Reconciler {
     }
 
     public init(pods: Informer<Pod>, replicaSets: Informer<ReplicaSet>, deployments: Informer<Deployment>, daemonSets: Informer<DaemonSet>,
-                revisions: Informer<ControllerRevision>, jobs: Informer<Job>, api: ResourceAPI, logger: Logger) {
+                revisions: Informer<ControllerRevision>, jobs: Informer<Job>, cronJobs: Informer<CronJob>, api: ResourceAPI, logger: Logger) {
         self.pods = pods
         self.replicaSets = replicaSets
         self.deployments = deployments
         self.daemonSets = daemonSets
         self.revisions = revisions
         self.jobs = jobs
+        self.cronJobs = cronJobs
         self.api = api
         self.logger = logger
         pods.addHandler { [queue] event in
@@ -67,6 +69,7 @@ public final class GarbageCollector: Reconciler {
         daemonSets.addHandler { [weak self] event in self?.ownerChanged("DaemonSet", event, dependentOf: { $0.metadata }) }
         revisions.addHandler { [weak self] event in self?.ownerChanged("ControllerRevision", event, dependentOf: { $0.metadata }) }
         jobs.addHandler { [weak self] event in self?.ownerChanged("Job", event, dependentOf: { $0.metadata }) }
+        cronJobs.addHandler { [weak self] event in self?.ownerChanged("CronJob", event, dependentOf: { $0.metadata }) }
     }
 
     private func ownerChanged<T: APIResource>(_ kind: String, _ event: InformerEvent<T>, dependentOf meta: (T) -> ObjectMeta) {
@@ -86,6 +89,7 @@ public final class GarbageCollector: Reconciler {
         pods.owned(by: uid).map { Item.dependent(kind: "Pod", key: Informer<Pod>.key($0)).text }
             + replicaSets.owned(by: uid).map { Item.dependent(kind: "ReplicaSet", key: Informer<ReplicaSet>.key($0)).text }
             + revisions.owned(by: uid).map { Item.dependent(kind: "ControllerRevision", key: Informer<ControllerRevision>.key($0)).text }
+            + jobs.owned(by: uid).map { Item.dependent(kind: "Job", key: Informer<Job>.key($0)).text }
     }
 
     /// After the caches are filled: every dependent whose owner may have gone while no
@@ -99,6 +103,9 @@ public final class GarbageCollector: Reconciler {
         }
         for revision in revisions.list() where revision.metadata.ownerReferences?.isEmpty == false {
             queue.add(Item.dependent(kind: "ControllerRevision", key: Informer<ControllerRevision>.key(revision)).text)
+        }
+        for job in jobs.list() where job.metadata.ownerReferences?.isEmpty == false {
+            queue.add(Item.dependent(kind: "Job", key: Informer<Job>.key(job)).text)
         }
         for deployment in deployments.list() where deployment.metadata.deletionTimestamp != nil {
             queue.add(Item.owner(kind: "Deployment", key: Informer<Deployment>.key(deployment)).text)

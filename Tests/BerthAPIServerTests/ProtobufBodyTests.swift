@@ -125,7 +125,7 @@ struct ProtobufBodyTests {
             let refused = try await client.send(.post, "/api/v1/namespaces/default/configmaps", bytes: unknownField, contentType: Self.protobuf)
             #expect(refused.status == 415)
             #expect(refused.json["message"]?.stringValue?.contains("field 99 of ConfigMap") == true)
-            let otherKind = ProtoWriter.envelope(apiVersion: "batch/v1", kind: "CronJob") { $0.message(1) { $0.string(1, "j") } }
+            let otherKind = ProtoWriter.envelope(apiVersion: "apps/v1", kind: "StatefulSet") { $0.message(1) { $0.string(1, "j") } }
             let reply5 = try await client.send(.post, "/api/v1/namespaces/default/configmaps", bytes: otherKind, contentType: Self.protobuf)
             #expect(reply5.status == 415)
             var truncated = ProtoWriter.envelope(apiVersion: "v1", kind: "ConfigMap") { $0.message(1) { $0.string(1, "cut") } }

@@ -4,7 +4,8 @@ import Foundation
 import Testing
 
 /// Jobs with kubectl 1.33 on a real node: pods run to completion, Indexed jobs give each pod
-/// its index, failures past the backoff limit fail the Job, and deleting a Job takes its pods.
+/// its index, failures past the backoff limit fail the Job, CronJobs make Jobs on schedule and by
+/// hand, and deleting a Job takes its pods (a CronJob, its Jobs).
 @Suite("jobs with kubectl", .serialized)
 struct JobTests {
     static let kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
@@ -46,7 +47,7 @@ struct JobTests {
           - {name: main, image: berth/busybox:latest}
     """
 
-    @Test("create job, wait for complete, logs; Indexed completions; a failing job; bad input; deletion takes the pods")
+    @Test("create job, wait for complete, logs; Indexed completions; a failing job; bad input; CronJobs; deletion takes the pods")
     func jobsRunToCompletion() async throws {
         try await withNode { node in
             let kubeconfig = ["--kubeconfig", node.server.kubeconfigPath]
@@ -91,6 +92,35 @@ struct JobTests {
             // restartPolicy defaults to Always, which a Job refuses: 422 naming the field.
             let wrong = try kubectl(["apply", "-f", "-"], input: Self.always)
             #expect(wrong.status != 0 && wrong.error.contains("spec.template.spec.restartPolicy") && wrong.error.contains("Unsupported value: \"Always\""), "\(wrong)")
+
+            // CronJobs: kubectl's create, its table, a run by hand (--from), and the first scheduled run.
+            let cron = try kubectl(["create", "cronjob", "tick", "--image=berth/busybox:latest", "--schedule=* * * * *", "--", "sh", "-c", "echo tick"])
+            #expect(cron.status == 0, "\(cron)")
+            let badSchedule = try kubectl(["create", "cronjob", "never", "--image=berth/busybox:latest", "--schedule=61 * * * *"])
+            #expect(badSchedule.status != 0 && badSchedule.error.contains("spec.schedule"), "\(badSchedule)")
+            let cronTable = try kubectl(["get", "cronjobs", "--no-headers"]).output
+            #expect(cronTable.contains("tick") && cronTable.contains("* * * * *") && cronTable.contains("False"), "\(cronTable)")
+            #expect(try kubectl(["create", "job", "tick-now", "--from=cronjob/tick"]).status == 0)
+            #expect(try kubectl(["wait", "--for=condition=complete", "job/tick-now", "--timeout=60s"], timeout: 70).status == 0)
+            #expect(try kubectl(["logs", "job/tick-now"]).output == "tick\n")
+            let scheduled = try await waitFor("the first scheduled run", timeout: 90) { () -> String? in
+                let list = try await client.request(.GET, "/apis/batch/v1/namespaces/default/jobs").checked().json()["items"]?.arrayValue ?? []
+                return list.first { job in
+                    job.value(at: ["metadata", "ownerReferences"])?.arrayValue?.first?["kind"] == "CronJob"
+                        && job.value(at: ["metadata", "name"])?.stringValue != "tick-now"
+                }?.value(at: ["metadata", "name"])?.stringValue
+            }
+            #expect(scheduled.hasPrefix("tick-"))
+            #expect(try kubectl(["wait", "--for=condition=complete", "job/\(scheduled)", "--timeout=60s"], timeout: 70).status == 0)
+            let tick = try await client.request(.GET, "/apis/batch/v1/namespaces/default/cronjobs/tick").checked().json()
+            #expect(tick.value(at: ["status", "lastScheduleTime"]) != nil, "\(tick)")
+            // Its Jobs (the one made by hand too: kubectl made the CronJob its owner) go with it.
+            #expect(try kubectl(["delete", "cronjob", "tick", "--wait=true", "--timeout=60s"], timeout: 70).status == 0)
+            _ = try await waitFor("the CronJob's jobs are gone", timeout: 60) { () -> Bool? in
+                let names = (try await client.request(.GET, "/apis/batch/v1/namespaces/default/jobs").checked().json()["items"]?.arrayValue ?? [])
+                    .compactMap { $0.value(at: ["metadata", "name"])?.stringValue }
+                return names.allSatisfy { !$0.hasPrefix("tick-") } ? true : nil
+            }
 
             // Deleting the Jobs takes their pods (which held no finalizer any more, or lose it).
             #expect(try kubectl(["delete", "job", "hello", "shards", "doomed", "--wait=true", "--timeout=60s"], timeout: 70).status == 0)

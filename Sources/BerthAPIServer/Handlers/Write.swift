@@ -29,7 +29,7 @@ struct PreparedWrite {
 }
 
 extension APIServer {
-    static let statusResetOnCreate: Set<String> = ["Deployment", "ReplicaSet", "DaemonSet", "Service", "PodDisruptionBudget", "Job"]
+    static let statusResetOnCreate: Set<String> = ["Deployment", "ReplicaSet", "DaemonSet", "Service", "PodDisruptionBudget", "Job", "CronJob"]
 
     /// `managedFields`: set by server-side apply when it creates the object; a client's own
     /// `managedFields` are never taken.

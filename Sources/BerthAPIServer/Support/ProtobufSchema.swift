@@ -32,7 +32,7 @@ enum ProtobufSchema {
     static let roots: [String: String] = [
         "Deployment": "Deployment", "Namespace": "Namespace", "ConfigMap": "ConfigMap", "Secret": "Secret", "Service": "Service",
         "Pod": "Pod", "ReplicaSet": "ReplicaSet", "DaemonSet": "DaemonSet", "PodDisruptionBudget": "PodDisruptionBudget",
-        "PriorityClass": "PriorityClass", "Job": "Job",
+        "PriorityClass": "PriorityClass", "Job": "Job", "CronJob": "CronJob",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -53,6 +53,13 @@ enum ProtobufSchema {
             7: f("paused", .bool), 9: f("progressDeadlineSeconds", .int32),
         ],
         "Job": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("JobSpec")), 3: f("status", .message("Ignored"))],
+        "CronJob": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("CronJobSpec")), 3: f("status", .message("Ignored"))],
+        "CronJobSpec": [
+            1: f("schedule", .string), 2: f("startingDeadlineSeconds", .int64), 3: f("concurrencyPolicy", .string), 4: f("suspend", .bool),
+            5: f("jobTemplate", .message("JobTemplateSpec")), 6: f("successfulJobsHistoryLimit", .int32), 7: f("failedJobsHistoryLimit", .int32),
+            8: f("timeZone", .string),
+        ],
+        "JobTemplateSpec": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("JobSpec"))],
         "JobSpec": [
             1: f("parallelism", .int32), 2: f("completions", .int32), 3: f("activeDeadlineSeconds", .int64), 4: f("selector", .message("LabelSelector")),
             5: f("manualSelector", .bool), 6: f("template", .message("PodTemplateSpec")), 7: f("backoffLimit", .int32),

@@ -125,30 +125,7 @@ extension Job: APIResource {
             errors.required("spec")
             return errors
         }
-        if let selector = spec.selector {
-            KindValidation.workload(selector: selector, template: spec.template, replicas: nil, into: &errors)
-        } else {
-            errors.required("spec.selector")
-        }
-        if let policy = spec.template.spec?.restartPolicy, policy != "OnFailure", policy != "Never" {
-            errors.notSupported("spec.template.spec.restartPolicy", policy, ["OnFailure", "Never"])
-        }
-        for (field, value) in [("spec.parallelism", spec.parallelism), ("spec.completions", spec.completions), ("spec.backoffLimit", spec.backoffLimit),
-                               ("spec.ttlSecondsAfterFinished", spec.ttlSecondsAfterFinished)] {
-            if let value, value < 0 { errors.invalid(field, String(value), "must be greater than or equal to 0") }
-        }
-        if let deadline = spec.activeDeadlineSeconds, deadline <= 0 {
-            errors.invalid("spec.activeDeadlineSeconds", String(deadline), "must be greater than 0")
-        }
-        if let mode = spec.completionMode, !completionModes.contains(mode) {
-            errors.notSupported("spec.completionMode", mode, ["NonIndexed", "Indexed"])
-        }
-        if spec.completionMode == "Indexed" && spec.completions == nil {
-            errors.required("spec.completions")
-        }
-        if let policy = spec.podReplacementPolicy, policy != "TerminatingOrFailed", policy != "Failed" {
-            errors.notSupported("spec.podReplacementPolicy", policy, ["Failed", "TerminatingOrFailed"])
-        }
+        validateSpec(spec, path: "spec", requireSelector: true, into: &errors)
         if let old, let oldSpec = old.spec {
             if oldSpec.selector != spec.selector { errors.immutable("spec.selector") }
             if oldSpec.template != spec.template { errors.immutable("spec.template") }
@@ -156,6 +133,38 @@ extension Job: APIResource {
             if oldSpec.completionMode != spec.completionMode { errors.immutable("spec.completionMode") }
         }
         return errors
+    }
+
+    /// A Job's spec, or a CronJob's job template (whose selector comes when the Job is made).
+    static func validateSpec(_ spec: JobSpec, path: String, requireSelector: Bool, into errors: inout FieldErrors) {
+        if let selector = spec.selector {
+            KindValidation.workload(selector: selector, template: spec.template, replicas: nil, path: path, into: &errors)
+        } else if requireSelector {
+            errors.required("\(path).selector")
+        } else if let podSpec = spec.template.spec {
+            PodValidation.validate(podSpec, path: "\(path).template.spec", into: &errors)
+        } else {
+            errors.required("\(path).template.spec")
+        }
+        if let policy = spec.template.spec?.restartPolicy, policy != "OnFailure", policy != "Never" {
+            errors.notSupported("\(path).template.spec.restartPolicy", policy, ["OnFailure", "Never"])
+        }
+        for (field, value) in [("parallelism", spec.parallelism), ("completions", spec.completions), ("backoffLimit", spec.backoffLimit),
+                               ("ttlSecondsAfterFinished", spec.ttlSecondsAfterFinished)] {
+            if let value, value < 0 { errors.invalid("\(path).\(field)", String(value), "must be greater than or equal to 0") }
+        }
+        if let deadline = spec.activeDeadlineSeconds, deadline <= 0 {
+            errors.invalid("\(path).activeDeadlineSeconds", String(deadline), "must be greater than 0")
+        }
+        if let mode = spec.completionMode, !completionModes.contains(mode) {
+            errors.notSupported("\(path).completionMode", mode, ["NonIndexed", "Indexed"])
+        }
+        if spec.completionMode == "Indexed" && spec.completions == nil {
+            errors.required("\(path).completions")
+        }
+        if let policy = spec.podReplacementPolicy, policy != "TerminatingOrFailed", policy != "Failed" {
+            errors.notSupported("\(path).podReplacementPolicy", policy, ["Failed", "TerminatingOrFailed"])
+        }
     }
 
     /// The Job's final condition, if it has one (`Complete` or `Failed`).

@@ -9,7 +9,7 @@ public struct ResourceRegistry: Sendable {
     public static let standard = ResourceRegistry(descriptors: [
         .namespace, .pod, .service, .endpoints, .configMap, .secret, .node, .event,
         .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass, .controllerRevision,
-        .job,
+        .job, .cronJob,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).
@@ -198,6 +198,35 @@ extension ResourceDescriptor {
             TableCells.age(object, now: now),
             TableCells.list(containers.compactMap { $0["name"]?.stringValue }), TableCells.list(containers.compactMap { $0["image"]?.stringValue }),
             .string(TableCells.selectorText(object.value(at: ["spec", "selector"]))),
+        ]
+    }
+
+    public static let cronJob = ResourceDescriptor(
+        CronJob.self, group: "batch", plural: "cronjobs", shortNames: ["cj"], categories: ["all"], subresources: ["status"],
+        columns: [
+            TableColumn("Schedule", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+            TableColumn("Timezone", "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones."),
+            TableColumn("Suspend", "boolean", "This flag tells the controller to suspend subsequent executions."),
+            TableColumn("Active", "integer", "A list of pointers to currently running jobs."),
+            TableColumn("Last Schedule", "Information when was the last time the job was successfully scheduled."), ageColumn,
+            TableColumn("Containers", priority: 1, "Names of each container in the template."), TableColumn("Images", priority: 1, "Images referenced by each container in the template."),
+            TableColumn("Selector", priority: 1, "A label query over pods that should match the pod count."),
+        ]
+    ) { object, now in
+        let containers = TableCells.containers(object, templatePath: ["spec", "jobTemplate", "spec", "template", "spec"])
+        let suspend: String
+        switch object.value(at: ["spec", "suspend"]) {
+        case .bool(true): suspend = "True"
+        case .bool(false): suspend = "False"
+        default: suspend = "<unset>"
+        }
+        let last = TableCells.parseTimestamp(TableCells.string(object, "status", "lastScheduleTime")).map { TableCells.humanDuration(now.timeIntervalSince($0)) }
+        return [
+            .string(TableCells.string(object, "metadata", "name") ?? ""), .string(TableCells.string(object, "spec", "schedule") ?? ""),
+            .string(TableCells.string(object, "spec", "timeZone") ?? "<none>"), .string(suspend),
+            TableCells.number(object.value(at: ["status", "active"])?.arrayValue?.count ?? 0), .string(last ?? "<none>"), TableCells.age(object, now: now),
+            TableCells.list(containers.compactMap { $0["name"]?.stringValue }), TableCells.list(containers.compactMap { $0["image"]?.stringValue }),
+            .string(TableCells.selectorText(object.value(at: ["spec", "jobTemplate", "spec", "selector"]))),
         ]
     }
 
