@@ -66,7 +66,11 @@ public final class JobController: Reconciler {
             return
         }
         let now = Date()
-        let plan = JobPlanner.plan(job, pods: pods.owned(by: uid), now: now, mayChangePods: expectations.satisfied(key))
+        let mayChangePods = expectations.satisfied(key)
+        // Pods awaited but never seen (a lost event) must not stall the Job once no other event
+        // comes: look again when the expectations lapse.
+        if !mayChangePods { queue.add(key, after: .seconds(31)) }
+        let plan = JobPlanner.plan(job, pods: pods.owned(by: uid), now: now, mayChangePods: mayChangePods)
         if !plan.create.isEmpty || !plan.delete.isEmpty {
             expectations.expect(key, adds: plan.create.count, deletes: Set(plan.delete.compactMap(\.metadata.uid)))
         }

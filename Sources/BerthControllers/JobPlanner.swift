@@ -42,11 +42,21 @@ public enum JobPlanner {
         var terminating = 0
         var lastFailure: Date?
         var restarts = 0
+        var policyFailure: (reason: String, message: String)?
         for pod in pods {
             let uid = pod.metadata.uid ?? ""
             let outcome = Self.outcome(pod, now: now)
             if outcome == .succeeded, let index = Self.index(pod) { completed.insert(index) }
-            if outcome == .failed { lastFailure = max(lastFailure ?? .distantPast, Self.finishTime(pod)) }
+            if outcome == .failed {
+                // `podFailurePolicy`: the first matching rule fails the Job, or makes the failure not count.
+                let rule = Job.matchingRule(spec.podFailurePolicy, pod)
+                if rule?.rule.action == "FailJob", policyFailure == nil { policyFailure = ("PodFailurePolicy", rule?.detail ?? "") }
+                if rule?.rule.action == "Ignore" {
+                    if Self.holdsFinalizer(pod) { plan.releaseFinalizers.append(pod) }
+                    continue
+                }
+                lastFailure = max(lastFailure ?? .distantPast, Self.finishTime(pod))
+            }
             guard let outcome else {
                 if pod.metadata.deletionTimestamp == nil {
                     active.append(pod)
@@ -126,6 +136,8 @@ public enum JobPlanner {
                 failure = (target?.reason ?? "BackoffLimitExceeded", target?.message ?? "")
             } else if succeededEnough || has("SuccessCriteriaMet") {
                 failure = nil
+            } else if let policyFailure {
+                failure = policyFailure
             } else if failedTotal + restarts > Int(spec.backoffLimit ?? 6) {
                 failure = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
             } else if let deadline = spec.activeDeadlineSeconds {

@@ -160,6 +160,44 @@ struct JobPlannerTests {
         #expect(resumed.create.count == 2 && resumed.status.startTime == RFC3339.seconds(now))
     }
 
+    @Test func podFailurePolicyFailsOrIgnores() {
+        var job = job(backoffLimit: 6)
+        job.spec?.podFailurePolicy = PodFailurePolicy(rules: [
+            PodFailurePolicyRule(action: "FailJob", onExitCodes: PodFailurePolicyOnExitCodes(containerName: "main", operator: "In", values: [42])),
+            PodFailurePolicyRule(action: "Ignore", onExitCodes: PodFailurePolicyOnExitCodes(operator: "In", values: [3])),
+            PodFailurePolicyRule(action: "Ignore", onPodConditions: [PodFailurePolicyOnPodCondition(type: "DisruptionTarget")]),
+        ])
+        #expect(Job.validate(job, old: nil).causes.isEmpty)
+        job.status = JobStatus()
+        job.status?.startTime = RFC3339.seconds(now)
+        func failed(_ name: String, exitCode: Int32) -> Pod {
+            var pod = pod(name, of: job, phase: "Failed")
+            pod.status?.containerStatuses?[0].state?.terminated?.exitCode = exitCode
+            return pod
+        }
+        // Exit code 3 is ignored: not counted, its finalizer goes, a replacement starts at once.
+        let ignored = JobPlanner.plan(job, pods: [failed("a", exitCode: 3)], now: now, mayChangePods: true)
+        #expect(ignored.status.uncountedTerminatedPods == nil && ignored.releaseFinalizers.map(\.metadata.name) == ["a"])
+        #expect(ignored.create.count == 1 && conditions(ignored).isEmpty)
+        var disrupted = failed("d", exitCode: 1)
+        disrupted.status?.conditions = [PodCondition(type: "DisruptionTarget", status: "True")]
+        #expect(JobPlanner.plan(job, pods: [disrupted], now: now, mayChangePods: true).status.uncountedTerminatedPods == nil)
+        // Exit code 42 fails the Job whatever the backoff limit.
+        let fatal = JobPlanner.plan(job, pods: [failed("b", exitCode: 42)], now: now, mayChangePods: true)
+        #expect(conditions(fatal) == ["FailureTarget"] && fatal.create.isEmpty)
+        #expect(fatal.status.conditions?.first?.reason == "PodFailurePolicy")
+        #expect(fatal.status.conditions?.first?.message == "Container main for pod default/b failed with exit code 42 matching FailJob rule at index 0")
+        // Exit code 1 matches no rule: it counts as usual.
+        #expect(JobPlanner.plan(job, pods: [failed("c", exitCode: 1)], now: now, mayChangePods: true).status.uncountedTerminatedPods?.failed == ["uid-c"])
+
+        var wrong = job
+        wrong.spec?.template.spec?.restartPolicy = "OnFailure"
+        wrong.spec?.podFailurePolicy?.rules.append(PodFailurePolicyRule(action: "Retry", onExitCodes: PodFailurePolicyOnExitCodes(operator: "In", values: [0, 5])))
+        wrong.spec?.podFailurePolicy?.rules.append(PodFailurePolicyRule(action: "Count"))
+        #expect(Job.validate(wrong, old: nil).causes.compactMap(\.field) == ["spec.podFailurePolicy", "spec.podFailurePolicy.rules[3].action",
+                                                                            "spec.podFailurePolicy.rules[3].onExitCodes.values", "spec.podFailurePolicy.rules[4]"])
+    }
+
     @Test func finishedJobsExpireAfterTheirTTL() {
         var job = job()
         job.spec?.ttlSecondsAfterFinished = 60

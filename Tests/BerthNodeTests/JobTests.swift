@@ -34,6 +34,21 @@ struct JobTests {
           restartPolicy: Never
           containers:
           - {name: main, image: berth/busybox:latest, command: [sh, -c, 'exit 3']}
+    ---
+    apiVersion: batch/v1
+    kind: Job
+    metadata: {name: picky}
+    spec:
+      backoffLimit: 6
+      podFailurePolicy:
+        rules:
+        - action: FailJob
+          onExitCodes: {containerName: main, operator: In, values: [42]}
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - {name: main, image: berth/busybox:latest, command: [sh, -c, 'exit 42']}
     """
 
     static let always = """
@@ -58,7 +73,7 @@ struct JobTests {
             #expect(created.status == 0, "\(created)")
             #expect(try kubectl(["apply", "-f", "-"], input: Self.indexed).status == 0)
             let waited = try kubectl(["wait", "--for=condition=complete", "job/hello", "job/shards", "--timeout=90s"], timeout: 100)
-            #expect(waited.status == 0, "\(waited)")
+            #expect(waited.status == 0, "\(waited)\n\((try? kubectl(["get", "pods,jobs", "-o", "wide"]).output) ?? "")\n\((try? kubectl(["get", "job", "shards", "-o", "json"]).output) ?? "")")
             let table = try kubectl(["get", "jobs", "hello", "shards", "--no-headers"]).output
             #expect(table.contains("hello") && table.contains("Complete") && table.contains("1/1") && table.contains("3/3"), "\(table)")
             let logs = try kubectl(["logs", "job/hello"])
@@ -86,6 +101,12 @@ struct JobTests {
             let condition = doomed.value(at: ["status", "conditions"])?.arrayValue?.first { $0["type"] == "Failed" }
             #expect(condition?["reason"] == "BackoffLimitExceeded")
             #expect(doomed.value(at: ["status", "failed"]) == .number("1"))
+            // podFailurePolicy: exit code 42 fails the Job on its first pod, backoffLimit 6 notwithstanding.
+            #expect(try kubectl(["wait", "--for=condition=failed", "job/picky", "--timeout=60s"], timeout: 70).status == 0)
+            let picky = try await client.request(.GET, "/apis/batch/v1/namespaces/default/jobs/picky").checked().json()
+            let pickyFailed = picky.value(at: ["status", "conditions"])?.arrayValue?.first { $0["type"] == "Failed" }
+            #expect(pickyFailed?["reason"] == "PodFailurePolicy", "\(picky)")
+            #expect(pickyFailed?["message"]?.stringValue?.contains("failed with exit code 42 matching FailJob rule at index 0") == true)
             let events = try kubectl(["get", "events", "--field-selector", "involvedObject.name=doomed", "--no-headers"]).output
             #expect(events.contains("BackoffLimitExceeded"), "\(events)")
 
@@ -123,7 +144,7 @@ struct JobTests {
             }
 
             // Deleting the Jobs takes their pods (which held no finalizer any more, or lose it).
-            #expect(try kubectl(["delete", "job", "hello", "shards", "doomed", "--wait=true", "--timeout=60s"], timeout: 70).status == 0)
+            #expect(try kubectl(["delete", "job", "hello", "shards", "doomed", "picky", "--wait=true", "--timeout=60s"], timeout: 70).status == 0)
             _ = try await waitFor("the jobs' pods are gone", timeout: 60) { () -> Bool? in
                 let left = try await client.request(.GET, "/api/v1/namespaces/default/pods").checked().json()["items"]?.arrayValue ?? []
                 return left.isEmpty ? true : nil

@@ -28,8 +28,53 @@ public struct JobSpec: Codable, Sendable, Hashable {
     public var suspend: Bool?
     /// `TerminatingOrFailed` (default): a replacement starts once a pod is terminating.
     public var podReplacementPolicy: String?
+    /// Rules on a failed pod's exit codes or conditions: fail the Job at once, ignore the
+    /// failure, or count it toward `backoffLimit` (the default).
+    public var podFailurePolicy: PodFailurePolicy?
 
     public init(template: PodTemplateSpec) { self.template = template }
+}
+
+public struct PodFailurePolicy: Codable, Sendable, Hashable {
+    public var rules: [PodFailurePolicyRule]
+
+    public init(rules: [PodFailurePolicyRule]) { self.rules = rules }
+}
+
+public struct PodFailurePolicyRule: Codable, Sendable, Hashable {
+    /// `FailJob`, `Ignore` or `Count`.
+    public var action: String
+    public var onExitCodes: PodFailurePolicyOnExitCodes?
+    public var onPodConditions: [PodFailurePolicyOnPodCondition]?
+
+    public init(action: String, onExitCodes: PodFailurePolicyOnExitCodes? = nil, onPodConditions: [PodFailurePolicyOnPodCondition]? = nil) {
+        self.action = action
+        self.onExitCodes = onExitCodes
+        self.onPodConditions = onPodConditions
+    }
+}
+
+public struct PodFailurePolicyOnExitCodes: Codable, Sendable, Hashable {
+    public var containerName: String?
+    /// `In` or `NotIn`.
+    public var `operator`: String
+    public var values: [Int32]
+
+    public init(containerName: String? = nil, operator: String, values: [Int32]) {
+        self.containerName = containerName
+        self.operator = `operator`
+        self.values = values
+    }
+}
+
+public struct PodFailurePolicyOnPodCondition: Codable, Sendable, Hashable {
+    public var type: String
+    public var status: String?
+
+    public init(type: String, status: String? = nil) {
+        self.type = type
+        self.status = status
+    }
 }
 
 public struct JobStatus: Codable, Sendable, Hashable {
@@ -165,6 +210,71 @@ extension Job: APIResource {
         if let policy = spec.podReplacementPolicy, policy != "TerminatingOrFailed", policy != "Failed" {
             errors.notSupported("\(path).podReplacementPolicy", policy, ["Failed", "TerminatingOrFailed"])
         }
+        if let failurePolicy = spec.podFailurePolicy { validate(failurePolicy, spec: spec, path: "\(path).podFailurePolicy", into: &errors) }
+    }
+
+    static func validate(_ policy: PodFailurePolicy, spec: JobSpec, path: String, into errors: inout FieldErrors) {
+        if let restart = spec.template.spec?.restartPolicy, restart != "Never" {
+            errors.invalid("\(path)", restart, "only \"Never\" is supported when podFailurePolicy is specified")
+        }
+        if policy.rules.count > 20 { errors.invalid("\(path).rules", String(policy.rules.count), "must have at most 20 items") }
+        let containers = Set((spec.template.spec?.containers ?? []).map(\.name) + (spec.template.spec?.initContainers ?? []).map(\.name))
+        for (index, rule) in policy.rules.enumerated() {
+            let rulePath = "\(path).rules[\(index)]"
+            if !["FailJob", "Ignore", "Count"].contains(rule.action) {
+                errors.notSupported("\(rulePath).action", rule.action, ["Count", "FailJob", "Ignore"])
+            }
+            switch (rule.onExitCodes, rule.onPodConditions) {
+            case (.some, .some), (.none, .none):
+                errors.invalid(rulePath, "", "specifying one of onExitCodes and onPodConditions is required")
+            case (.some(let codes), .none):
+                if codes.operator != "In" && codes.operator != "NotIn" {
+                    errors.notSupported("\(rulePath).onExitCodes.operator", codes.operator, ["In", "NotIn"])
+                }
+                if codes.values.isEmpty || codes.values.count > 255 {
+                    errors.invalid("\(rulePath).onExitCodes.values", String(codes.values.count), "must have between 1 and 255 items")
+                }
+                if codes.operator == "In", codes.values.contains(0) {
+                    errors.invalid("\(rulePath).onExitCodes.values", "0", "must not be 0 for the In operator")
+                }
+                if Set(codes.values).count != codes.values.count || codes.values != codes.values.sorted() {
+                    errors.invalid("\(rulePath).onExitCodes.values", codes.values.map(String.init).joined(separator: ","), "must be ordered and without duplicates")
+                }
+                if let name = codes.containerName, !containers.contains(name) {
+                    errors.invalid("\(rulePath).onExitCodes.containerName", name, "must be one of the container or initContainer names in the pod template")
+                }
+            case (.none, .some(let conditions)):
+                if conditions.isEmpty { errors.required("\(rulePath).onPodConditions") }
+                for (position, condition) in conditions.enumerated() {
+                    if let status = condition.status, !["True", "False", "Unknown"].contains(status) {
+                        errors.notSupported("\(rulePath).onPodConditions[\(position)].status", status, ["False", "True", "Unknown"])
+                    }
+                }
+            }
+        }
+    }
+
+    /// The first rule a failed pod matches (its index and the rule), if any.
+    public static func matchingRule(_ policy: PodFailurePolicy?, _ pod: Pod) -> (index: Int, rule: PodFailurePolicyRule, detail: String)? {
+        guard let policy else { return nil }
+        for (index, rule) in policy.rules.enumerated() {
+            if let codes = rule.onExitCodes {
+                let statuses = (pod.status?.containerStatuses ?? []) + (pod.status?.initContainerStatuses ?? [])
+                for status in statuses where codes.containerName == nil || codes.containerName == status.name {
+                    guard let code = status.state?.terminated?.exitCode, code != 0 else { continue }
+                    if codes.values.contains(code) == (codes.operator == "In") {
+                        return (index, rule, "Container \(status.name) for pod \(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "") failed with exit code \(code) matching \(rule.action) rule at index \(index)")
+                    }
+                }
+            } else if let conditions = rule.onPodConditions {
+                for wanted in conditions {
+                    if (pod.status?.conditions ?? []).contains(where: { $0.type == wanted.type && $0.status == (wanted.status ?? "True") }) {
+                        return (index, rule, "Pod \(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "") has condition \(wanted.type) matching \(rule.action) rule at index \(index)")
+                    }
+                }
+            }
+        }
+        return nil
     }
 
     /// The Job's final condition, if it has one (`Complete` or `Failed`).
