@@ -10,6 +10,10 @@ public struct APIServerConfiguration: Sendable {
     public var adminToken: String?
     /// How often a watch that asked for bookmarks gets one.
     public var bookmarkInterval: Duration = .seconds(60)
+    /// A watch writes at most once per this interval while events keep coming: under load one
+    /// write (one TLS record run, one syscall) carries several events; an event after a quiet
+    /// spell goes out at once. Zero writes every wake-up.
+    public var watchCoalescing: Duration = .milliseconds(5)
     /// Longest watch when the client sets no `timeoutSeconds` (Kubernetes picks 30–60 min).
     public var maximumWatchDuration: Duration = .seconds(1800)
     /// Largest accepted request body (Kubernetes' limit is 3 MiB).

@@ -20,4 +20,31 @@ struct JSONTests {
     func rejectsMalformed(_ text: String) {
         #expect(throws: BerthError.self) { try JSONParser.parse(text) }
     }
+
+    @Test func stringsWithoutEscapesKeepTheirBytes() throws {
+        #expect(try JSONParser.parse(#"["plain","naïve 日本","a\\tb"]"#) == .array(["plain", "naïve 日本", "a\\tb"]))
+        // Invalid UTF-8 (a lone continuation byte, a truncated sequence) is refused, not repaired.
+        for bad: [UInt8] in [[0x22, 0x61, 0x80, 0x22], [0x22, 0xE6, 0x97, 0x22]] {
+            #expect(throws: BerthError.self) { try JSONParser.parse(bad) }
+        }
+    }
+
+    @Test func collectionsDecodeDirectlyAndStillWordTheirErrors() throws {
+        let meta = try JSONParser.parse(#"{"name":"a","labels":{"app":"web"},"annotations":{}}"#).decode(ObjectMeta.self)
+        #expect(meta.labels == ["app": "web"])
+        #expect(meta.annotations == [:])
+        let container = try JSONParser.parse(#"{"name":"c","image":"i","command":["sh","-c"],"resources":{"limits":{"cpu":"1.5","memory":64}}}"#).decode(Container.self)
+        #expect(container.command == ["sh", "-c"])
+        #expect(container.resources?.limits?["cpu"]?.milliValue == 1500)
+        #expect(container.resources?.limits?["memory"]?.value == 64)
+        // A wrong element type is still a 400-style error naming the field, as before.
+        do {
+            _ = try JSONParser.parse(#"{"name":"a","labels":{"app":1}}"#).decode(ObjectMeta.self)
+            Issue.record("a number label was accepted")
+        } catch {
+            #expect(error.message.contains("labels"))
+        }
+        #expect(throws: BerthError.self) { try JSONParser.parse(#"{"limits":{"cpu":"lots"}}"#).decode(ResourceRequirements.self) }
+        #expect(throws: BerthError.self) { try JSONParser.parse(#"{"name":"c","command":["sh",2]}"#).decode(Container.self) }
+    }
 }

@@ -34,6 +34,7 @@ extension APIServer {
         let context = WatchContext(descriptor: descriptor, selection: selection, representation: representation,
                                    includeObject: query["includeObject"], now: clock.now)
         let interval = configuration.bookmarkInterval
+        let coalescing = configuration.watchCoalescing
         let initialObjects = initial
         let watchDuration = duration
         let body = ResponseBody { writer in
@@ -71,7 +72,12 @@ extension APIServer {
                         }
                     }
                 }
+                let clock = ContinuousClock()
+                var lastWrite = clock.now - coalescing
                 loop: for await _ in wakes {
+                    // Right after a write, let the next events gather for the rest of the interval.
+                    let ready = lastWrite + coalescing
+                    if ready > clock.now, !pending.isFinished { try? await Task.sleep(until: ready, clock: clock) }
                     let batch = pending.take()
                     var buffer = ByteBuffer()
                     buffer.reserveCapacity(batch.events.reduce(0) { $0 + $1.kv.value.count + 80 })
@@ -94,7 +100,10 @@ extension APIServer {
                         var line = context.line(type: "ERROR", status, raw: true)
                         buffer.writeBuffer(&line)
                     }
-                    if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                    if buffer.readableBytes > 0 {
+                        try await writer.write(buffer)
+                        lastWrite = clock.now
+                    }
                     if batch.finished != nil { break loop }
                 }
                 group.cancelAll()
@@ -182,6 +191,7 @@ final class WatchPending: Sendable {
 
     func add(_ events: [WatchEvent]) { state.withLock { $0.events.append(contentsOf: events) } }
     func requestBookmark() { state.withLock { $0.bookmark = true } }
+    var isFinished: Bool { state.withLock { $0.finished != nil } }
 
     func finish(_ error: (any Error)?) {
         state.withLock { batch in

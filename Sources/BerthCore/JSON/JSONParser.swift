@@ -141,7 +141,28 @@ public struct JSONParser {
 
     private mutating func parseString() throws(BerthError) -> String {
         index += 1
-        var scalars: [UInt8] = []
+        let start = index
+        var ascii = true
+        // Most strings have no escapes: they become a String straight from the input bytes,
+        // with UTF-8 validation only when a byte is not ASCII.
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let end = index
+                let text: String? = bytes.withUnsafeBufferPointer { buffer in
+                    let slice = UnsafeBufferPointer(rebasing: buffer[start..<end])
+                    return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
+                }
+                guard let text else { throw failure("invalid utf-8 in string") }
+                index += 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            if byte < 0x20 { throw failure("control character in string") }
+            if byte >= 0x80 { ascii = false }
+            index += 1
+        }
+        var scalars = Array(bytes[start..<index])
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {

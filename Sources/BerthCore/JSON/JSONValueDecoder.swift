@@ -70,7 +70,52 @@ private enum Scalars {
             guard case .number(let text) = value, let number = Float(text) else { throw mismatch("a number") }
             return unsafeBitCast(number, to: T.self)
         }
+        // Labels, annotations, commands and resource lists, without the standard library's
+        // generic Dictionary/Array decoding (a coding key and a metadata lookup per element).
+        // Anything unusual in them falls through to the general path, which words the error.
+        if T.self == [String: String].self, let map = stringMap(value) { return unsafeBitCast(map, to: T.self) }
+        if T.self == [String].self, let list = stringList(value) { return unsafeBitCast(list, to: T.self) }
+        if T.self == [String: Quantity].self, let map = quantityMap(value) { return unsafeBitCast(map, to: T.self) }
+        if T.self == [String: JSONValue].self, case .object(let fields) = value { return unsafeBitCast(fields, to: T.self) }
         return try T(from: ValueDecoder(value: value, path: path()))
+    }
+
+    static func stringMap(_ value: JSONValue) -> [String: String]? {
+        guard case .object(let fields) = value else { return nil }
+        var map: [String: String] = [:]
+        map.reserveCapacity(fields.count)
+        for (key, field) in fields {
+            guard case .string(let text) = field else { return nil }
+            map[key] = text
+        }
+        return map
+    }
+
+    static func stringList(_ value: JSONValue) -> [String]? {
+        guard case .array(let items) = value else { return nil }
+        var list: [String] = []
+        list.reserveCapacity(items.count)
+        for item in items {
+            guard case .string(let text) = item else { return nil }
+            list.append(text)
+        }
+        return list
+    }
+
+    static func quantityMap(_ value: JSONValue) -> [String: Quantity]? {
+        guard case .object(let fields) = value else { return nil }
+        var map: [String: Quantity] = [:]
+        map.reserveCapacity(fields.count)
+        for (key, field) in fields {
+            switch field {
+            case .string(let text), .number(let text):
+                guard let quantity = Quantity.parse(text) else { return nil }
+                map[key] = quantity
+            default:
+                return nil
+            }
+        }
+        return map
     }
 
     static func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: JSONValue, _ mismatch: (String) -> DecodingError) throws -> I {

@@ -92,6 +92,11 @@ private enum ScalarEncoding {
         if T.self == UInt16.self { return .number(String(unsafeBitCast(value, to: UInt16.self))) }
         if T.self == UInt8.self { return .number(String(unsafeBitCast(value, to: UInt8.self))) }
         if T.self == Float.self { return double(Double(unsafeBitCast(value, to: Float.self))) }
+        // Labels, annotations, commands and resource lists: no node per element.
+        if T.self == [String: String].self { return .object(unsafeBitCast(value, to: [String: String].self).mapValues { .string($0) }) }
+        if T.self == [String].self { return .array(unsafeBitCast(value, to: [String].self).map { .string($0) }) }
+        if T.self == [String: Quantity].self { return .object(unsafeBitCast(value, to: [String: Quantity].self).mapValues { .string($0.description) }) }
+        if T.self == [String: JSONValue].self { return .object(unsafeBitCast(value, to: [String: JSONValue].self)) }
         return nil
     }
 
@@ -151,6 +156,11 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { if let value { node.set(key.stringValue, .number(String(value))) } }
     mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { if let value { node.set(key.stringValue, .number(String(value))) } }
     mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { if let value { node.set(key.stringValue, .number(String(value))) } }
+    // The standard library's default goes through `encode` with generic metadata per call.
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+        guard let value else { return }
+        try ScalarEncoding.encode(value, into: node.child(key.stringValue), parent: path, key: key)
+    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let child = node.child(key.stringValue)

@@ -27,14 +27,13 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
     }
 
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
+        // One decode as a JSON value, not a chain of `try?` attempts: every failed attempt
+        // builds and throws an error, which cost more than the parse itself.
         let text: String
-        if let number = try? container.decode(Int64.self) {
-            text = String(number)
-        } else if let number = try? container.decode(Double.self) {
-            text = String(number)
-        } else {
-            text = try container.decode(String.self)
+        switch try decoder.singleValueContainer().decode(JSONValue.self) {
+        case .string(let value), .number(let value): text = value
+        default:
+            throw DecodingError.typeMismatch(Quantity.self, .init(codingPath: decoder.codingPath, debugDescription: "expected a quantity: a string or a number"))
         }
         guard let parsed = Self.parse(text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"))
@@ -65,6 +64,98 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
     }
 
     static func parse(_ text: String) -> Quantity? {
+        if let common = parseCommon(text.utf8) { return common }
+        return parseGeneral(text)
+    }
+
+    /// Digits, an optional fraction and a unit (`250m`, `1.5Gi`, `64Mi`, `2`) — the forms nearly
+    /// every manifest uses — read straight from the bytes. Anything else (signs, exponents, long
+    /// numbers, bad input) is left to `parseGeneral`, which has the final word.
+    static func parseCommon(_ bytes: String.UTF8View) -> Quantity? {
+        var digits: Int64 = 0
+        var digitCount = 0
+        var fractionDigits = 0
+        var seenDot = false
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte >= 0x30 && byte <= 0x39 {
+                digitCount += 1
+                if digitCount > 18 { return nil }
+                digits = digits * 10 + Int64(byte - 0x30)
+                if seenDot { fractionDigits += 1 }
+            } else if byte == 0x2E && !seenDot {
+                seenDot = true
+            } else {
+                break
+            }
+            index = bytes.index(after: index)
+        }
+        guard digitCount > 0 else { return nil }
+        var decimalExponent = 0
+        var binaryExponent = 0
+        var format = Format.decimalSI
+        let unit = bytes[index...]
+        switch unit.count {
+        case 0:
+            break
+        case 1:
+            switch unit.first! {
+            case UInt8(ascii: "n"): decimalExponent = -9
+            case UInt8(ascii: "u"): decimalExponent = -6
+            case UInt8(ascii: "m"): decimalExponent = -3
+            case UInt8(ascii: "k"): decimalExponent = 3
+            case UInt8(ascii: "M"): decimalExponent = 6
+            case UInt8(ascii: "G"): decimalExponent = 9
+            case UInt8(ascii: "T"): decimalExponent = 12
+            case UInt8(ascii: "P"): decimalExponent = 15
+            case UInt8(ascii: "E"): decimalExponent = 18
+            default: return nil
+            }
+        case 2:
+            guard unit.last == UInt8(ascii: "i") else { return nil }
+            switch unit.first! {
+            case UInt8(ascii: "K"): binaryExponent = 10
+            case UInt8(ascii: "M"): binaryExponent = 20
+            case UInt8(ascii: "G"): binaryExponent = 30
+            case UInt8(ascii: "T"): binaryExponent = 40
+            case UInt8(ascii: "P"): binaryExponent = 50
+            case UInt8(ascii: "E"): binaryExponent = 60
+            default: return nil
+            }
+            format = .binarySI
+        default:
+            return nil
+        }
+        guard let nanos = nanoUnits(Int128(digits), scale: 9 + decimalExponent - fractionDigits, binaryExponent: binaryExponent) else { return nil }
+        return Quantity(nanos: nanos, format: format)
+    }
+
+    /// digits × 10^scale × 2^binaryExponent, rounded up below a nano-unit; nil when out of
+    /// Kubernetes' range.
+    static func nanoUnits(_ digits: Int128, scale: Int, binaryExponent: Int) -> Int128? {
+        var nanos = digits
+        var scale = scale
+        var roundUp = false
+        while scale > 0 {
+            let (product, overflow) = nanos.multipliedReportingOverflow(by: 10)
+            if overflow { return nil }
+            nanos = product
+            scale -= 1
+        }
+        while scale < 0 {
+            if nanos % 10 != 0 { roundUp = true }
+            nanos /= 10
+            scale += 1
+        }
+        if roundUp { nanos += 1 }
+        guard nanos <= Int128.max >> binaryExponent else { return nil }
+        nanos <<= binaryExponent
+        guard nanos < Int128(Int64.max) * billion else { return nil }
+        return nanos
+    }
+
+    static func parseGeneral(_ text: String) -> Quantity? {
         var scalars = Substring(text)
         guard !scalars.isEmpty, scalars.count <= 64 else { return nil }
         var negative = false
@@ -98,27 +189,7 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
         // Work in nano-units: value = digits × 10^(9 + exponent - fractionDigits) × 2^binary.
         if fraction.count > 40 { fraction = String(fraction.prefix(40)) }
         guard let digits = Int128(whole + fraction) else { return nil }
-        var scale = 9 + decimalExponent - fraction.count
-        var nanos = digits
-        var roundUp = false
-        while scale > 0 {
-            let (product, overflow) = nanos.multipliedReportingOverflow(by: 10)
-            if overflow { return nil }
-            nanos = product
-            scale -= 1
-        }
-        while scale < 0 {
-            if nanos % 10 != 0 { roundUp = true }
-            nanos /= 10
-            scale += 1
-        }
-        if roundUp { nanos += 1 }
-        for _ in 0..<binaryExponent {
-            let (product, overflow) = nanos.multipliedReportingOverflow(by: 2)
-            if overflow { return nil }
-            nanos = product
-        }
-        guard nanos < Int128(Int64.max) * billion else { return nil }
+        guard let nanos = nanoUnits(digits, scale: 9 + decimalExponent - fraction.count, binaryExponent: binaryExponent) else { return nil }
         return Quantity(nanos: negative ? -nanos : nanos, format: format)
     }
 

@@ -30,18 +30,27 @@ struct RolloutBench {
             }
         }
         var running = Set<String>()
+        // Created and bound counts show which stage of the pipeline holds the rollout back.
+        var created = Set<String>()
+        var bound = Set<String>()
         var peakRSS: Int64 = 0
         var lastSample = clock.now
         var progress: [JSONValue] = []
+        var createdProgress: [JSONValue] = []
+        var boundProgress: [JSONValue] = []
         for try await line in events {
             // Only the fields needed; a full decode of 100,000 events would cost more than the server.
             let event = try JSONParser.parse(line)
             guard let object = event["object"], let uid = object["metadata"]?["uid"]?.stringValue else { continue }
+            created.insert(uid)
+            if let node = object["spec"]?["nodeName"]?.stringValue, !node.isEmpty { bound.insert(uid) }
             if object["status"]?["phase"]?.stringValue == "Running" { running.insert(uid) }
             if clock.now - lastSample > .seconds(1) {
                 lastSample = clock.now
                 peakRSS = max(peakRSS, rss())
                 progress.append(.number(String(running.count)))
+                createdProgress.append(.number(String(created.count)))
+                boundProgress.append(.number(String(bound.count)))
             }
             if running.count >= total { break }
         }
@@ -56,6 +65,8 @@ struct RolloutBench {
             "server_rss_mb_end": .number(String(format: "%.0f", Double(rss()) / 1_048_576)),
             "server_rss_mb_peak_sampled": .number(String(format: "%.0f", Double(peakRSS) / 1_048_576)),
             "running_per_second_samples": .array(progress),
+            "created_per_second_samples": .array(createdProgress),
+            "bound_per_second_samples": .array(boundProgress),
         ]
     }
 
