@@ -38,6 +38,8 @@ public final class APIServer: Sendable {
     let namespaceFinalizer: NamespaceFinalizer
     /// Where logs and exec streams of pods come from (the node agents).
     public let nodeStreams = NodeStreams()
+    /// Node client certificates already verified (see `identify`).
+    let certificateIdentities = CertificateIdentityCache()
 
     public init(store: any KeyValueStore, registry: ResourceRegistry = .standard, configuration: APIServerConfiguration,
                 clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "berth.apiserver")) {

@@ -45,19 +45,24 @@ extension APIServer {
         }
         if let channel, let certificate = try? await channel.nioSSL_peerCertificate().get() {
             // The TLS layer takes any certificate whose key the peer holds; the chain is checked here.
-            guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else {
-                throw BerthError(.unauthorized, "Unauthorized")
-            }
-            guard let issuer = configuration.nodeCertificates, issuer.issued(parsed, now: clock.now()) else {
+            guard let der = try? certificate.toDERBytes() else { throw BerthError(.unauthorized, "Unauthorized") }
+            let now = clock.now()
+            if let known = certificateIdentities.caller(for: der, now: now) { return known }
+            guard let parsed = try? Certificate(derEncoded: der) else { throw BerthError(.unauthorized, "Unauthorized") }
+            guard let issuer = configuration.nodeCertificates, issuer.issued(parsed, now: now) else {
                 logger.notice("refused a client certificate not issued by the cluster CA", metadata: ["subject": "\(parsed.subject)", "issuer": "\(parsed.issuer)"])
                 throw BerthError(.unauthorized, "Unauthorized")
             }
             let (commonName, organizations) = NodeCertificateIssuer.identity(of: parsed.subject)
+            var caller: Caller?
             if let commonName, commonName.hasPrefix(NodeCertificateIssuer.nodePrefix), organizations.contains(NodeCertificateIssuer.nodeGroup) {
-                return .node(String(commonName.dropFirst(NodeCertificateIssuer.nodePrefix.count)))
+                caller = .node(String(commonName.dropFirst(NodeCertificateIssuer.nodePrefix.count)))
+            } else if let commonName, commonName.hasPrefix(NodeCertificateIssuer.poolPrefix), organizations.contains(NodeCertificateIssuer.nodeGroup) {
+                caller = .nodePool(prefix: String(commonName.dropFirst(NodeCertificateIssuer.poolPrefix.count)))
             }
-            if let commonName, commonName.hasPrefix(NodeCertificateIssuer.poolPrefix), organizations.contains(NodeCertificateIssuer.nodeGroup) {
-                return .nodePool(prefix: String(commonName.dropFirst(NodeCertificateIssuer.poolPrefix.count)))
+            if let caller {
+                certificateIdentities.remember(der, .init(caller: caller, notValidBefore: parsed.notValidBefore, notValidAfter: parsed.notValidAfter))
+                return caller
             }
             logger.notice("refused a client certificate", metadata: ["subject": "\(parsed.subject)"])
             throw BerthError(.unauthorized, "Unauthorized")

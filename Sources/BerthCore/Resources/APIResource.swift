@@ -7,13 +7,34 @@ public protocol APIResource: Codable, Sendable, Hashable {
     static func validate(_ object: Self, old: Self?) -> FieldErrors
     /// Fields accepted on write but folded into others by defaulting (Secret `stringData`).
     static var writeOnlyFields: Set<String> { get }
+    /// Whether `validate` must see the stored object for this update. Decoding it costs as
+    /// much as decoding the new one, and most updates (status, leases) cannot fail a check
+    /// against it.
+    static func validationNeedsOld(_ object: JSONValue, old: JSONValue) -> Bool
 }
 
 extension APIResource {
     public static func applyDefaults(_ object: inout Self) {}
     public static func validate(_ object: Self, old: Self?) -> FieldErrors { FieldErrors() }
     public static var writeOnlyFields: Set<String> { [] }
+    public static func validationNeedsOld(_ object: JSONValue, old: JSONValue) -> Bool { true }
 }
+
+/// Kinds whose update checks compare only `spec` fields (immutable selectors, templates,
+/// addresses): an unchanged `spec` passes them, whatever else the update changes.
+public protocol ComparesOnlySpecOnUpdate: APIResource {}
+
+extension ComparesOnlySpecOnUpdate {
+    public static func validationNeedsOld(_ object: JSONValue, old: JSONValue) -> Bool { object["spec"] != old["spec"] }
+}
+
+extension Pod: ComparesOnlySpecOnUpdate {}
+extension Node: ComparesOnlySpecOnUpdate {}
+extension ReplicaSet: ComparesOnlySpecOnUpdate {}
+extension Deployment: ComparesOnlySpecOnUpdate {}
+extension DaemonSet: ComparesOnlySpecOnUpdate {}
+extension Job: ComparesOnlySpecOnUpdate {}
+extension BerthCore.Service: ComparesOnlySpecOnUpdate {}
 
 extension Pod: APIResource {
     public static func applyDefaults(_ object: inout Pod) {
@@ -150,7 +171,9 @@ extension Service: APIResource {
     }
 }
 
-extension Endpoints: APIResource {}
+extension Endpoints: APIResource {
+    public static func validationNeedsOld(_ object: JSONValue, old: JSONValue) -> Bool { false }
+}
 
 extension ConfigMap: APIResource {
     public static func validate(_ object: ConfigMap, old: ConfigMap?) -> FieldErrors {
@@ -210,8 +233,14 @@ extension Node: APIResource {
     }
 }
 
-extension Event: APIResource {}
-extension Lease: APIResource {}
+// Neither has update checks: the stored object is never needed.
+extension Event: APIResource {
+    public static func validationNeedsOld(_ object: JSONValue, old: JSONValue) -> Bool { false }
+}
+
+extension Lease: APIResource {
+    public static func validationNeedsOld(_ object: JSONValue, old: JSONValue) -> Bool { false }
+}
 
 import Foundation
 

@@ -88,7 +88,8 @@ enum Admission {
     static func admit<T: APIResource>(_ type: T.Type, _ json: JSONValue, old: JSONValue?, nameRule: NameRule, namespaced: Bool) throws(BerthError) -> AdmittedObject {
         var typed = try json.decode(T.self)
         T.applyDefaults(&typed)
-        let oldTyped: T? = try old.map { (value: JSONValue) throws(BerthError) -> T in try value.decode(T.self) }
+        var oldTyped: T?
+        if let old, T.validationNeedsOld(json, old: old) { oldTyped = try old.decode(T.self) }
         let normalized = try JSONValue(encoding: typed)
         var unknown: [String] = []
         collectUnknown(input: json, output: normalized, path: "", into: &unknown)
