@@ -143,6 +143,8 @@ public protocol KeyValueStore: Sendable {
     /// commit or one etcd message carried), so a busy watcher wakes once per batch, not per
     /// event. Throws `.gone` when `revision` is below the compacted revision.
     func watch(prefix: String, after revision: Int64) async throws(BerthError) -> WatchStream
+    /// The same events, handed to `receiver` as they are committed (see `WatchReceiver`).
+    func subscribe(prefix: String, after revision: Int64, receiver: WatchReceiver) async throws(BerthError) -> WatchSubscription
     /// Drops history below `revision`, keeping what reads at `revision` or later need (as etcd
     /// does); watches from below it and reads at revisions below it answer 410 Gone.
     func compact(upTo revision: Int64) async throws(BerthError)

@@ -193,6 +193,11 @@ public struct ObjectStorage: Sendable {
     public func watch(_ descriptor: ResourceDescriptor, namespace: String?, after revision: Int64) async throws(BerthError) -> WatchStream {
         try await kv.watch(prefix: prefix(descriptor, namespace: namespace), after: revision)
     }
+
+    public func subscribe(_ descriptor: ResourceDescriptor, namespace: String?, after revision: Int64,
+                          receiver: WatchReceiver) async throws(BerthError) -> WatchSubscription {
+        try await kv.subscribe(prefix: prefix(descriptor, namespace: namespace), after: revision, receiver: receiver)
+    }
 }
 
 /// Stored bytes ⇄ API objects.

@@ -13,7 +13,7 @@ final class WatchHub: Sendable {
         let prefix: String
         /// Events at or below this revision were already delivered from history.
         let after: Int64
-        let continuation: WatchStream.Continuation
+        let receiver: WatchReceiver
     }
 
     struct State {
@@ -36,19 +36,33 @@ final class WatchHub: Sendable {
             for (id, subscriber) in state.subscribers {
                 let matching = events.filter { $0.kv.modRevision > subscriber.after && $0.kv.key.hasPrefix(subscriber.prefix) }
                 if matching.isEmpty { continue }
-                if case .dropped = subscriber.continuation.yield(matching) { overflowed.append(id) }
+                if !subscriber.receiver.deliver(matching) { overflowed.append(id) }
             }
             for id in overflowed {
-                state.subscribers.removeValue(forKey: id)?.continuation.finish(
-                    throwing: BerthError(.gone, "watch closed: the client fell too far behind; resume from the last revision"))
+                state.subscribers.removeValue(forKey: id)?.receiver.finish(WatchReceiver.overflow)
             }
         }
     }
 
-    /// Registers a watcher; `replay` runs under the lock with the hub's revision and returns
-    /// the historical events (after the requested revision, up to and including that one).
+    /// Registers a watcher as a stream (bounded: a watcher this far behind is cut off).
     func subscribe(prefix: String, after revision: Int64, replay: (Int64) throws(BerthError) -> [WatchEvent]) throws(BerthError) -> WatchStream {
         let (stream, continuation) = WatchStream.makeStream(bufferingPolicy: .bufferingOldest(Self.bufferLimit))
+        let receiver = WatchReceiver(deliver: { batch in
+            if case .dropped = continuation.yield(batch) { return false }
+            return true
+        }, finish: { error in
+            if let error { continuation.finish(throwing: error) } else { continuation.finish() }
+        })
+        let subscription = try subscribe(prefix: prefix, after: revision, receiver: receiver, replay: replay)
+        continuation.onTermination = { _ in subscription.cancel() }
+        return stream
+    }
+
+    /// Registers a receiver; `replay` runs under the lock with the hub's revision and returns
+    /// the historical events (after the requested revision, up to and including that one),
+    /// which the receiver gets before any live event.
+    func subscribe(prefix: String, after revision: Int64, receiver: WatchReceiver,
+                   replay: (Int64) throws(BerthError) -> [WatchEvent]) throws(BerthError) -> WatchSubscription {
         let result: Result<Int, BerthError> = state.withLock { state in
             var delivered = revision
             do {
@@ -56,7 +70,7 @@ final class WatchHub: Sendable {
                 var start = 0
                 while start < history.count {
                     let end = min(start + 1000, history.count)
-                    continuation.yield(Array(history[start..<end]))
+                    guard receiver.deliver(Array(history[start..<end])) else { return .failure(WatchReceiver.overflow) }
                     start = end
                 }
                 if let last = history.last { delivered = max(delivered, last.kv.modRevision) }
@@ -67,7 +81,7 @@ final class WatchHub: Sendable {
             }
             let id = state.nextID
             state.nextID += 1
-            state.subscribers[id] = Subscriber(prefix: prefix, after: max(delivered, state.revision), continuation: continuation)
+            state.subscribers[id] = Subscriber(prefix: prefix, after: max(delivered, state.revision), receiver: receiver)
             return .success(id)
         }
         let id: Int
@@ -75,10 +89,9 @@ final class WatchHub: Sendable {
         case .success(let value): id = value
         case .failure(let error): throw error
         }
-        continuation.onTermination = { [weak self] _ in
+        return WatchSubscription { [weak self] in
             self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
         }
-        return stream
     }
 
     func closeAll() {
@@ -86,6 +99,6 @@ final class WatchHub: Sendable {
             defer { state.subscribers.removeAll() }
             return Array(state.subscribers.values)
         }
-        for subscriber in subscribers { subscriber.continuation.finish() }
+        for subscriber in subscribers { subscriber.receiver.finish(nil) }
     }
 }

@@ -30,7 +30,21 @@ extension APIServer {
             guard let revision = Int64(requested) else { throw BerthError(.badRequest, "invalid resourceVersion \"\(requested)\"") }
             startRevision = revision
         }
-        let events = try await storage.watch(descriptor, namespace: target.namespace, after: startRevision)
+        // The store puts each committed batch straight into `pending` and wakes the writer;
+        // the writer takes everything pending at once, so a burst of events becomes one write
+        // (one TLS record run) per watcher instead of one per event.
+        let pending = WatchPending()
+        let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let subscription = try await storage.subscribe(descriptor, namespace: target.namespace, after: startRevision, receiver: WatchReceiver(
+            deliver: { batch in
+                let taken = pending.add(batch)
+                wake.yield()
+                return taken
+            },
+            finish: { error in
+                pending.finish(error)
+                wake.yield()
+            }))
         let context = WatchContext(descriptor: descriptor, selection: selection, representation: representation,
                                    includeObject: query["includeObject"], now: clock.now)
         let interval = configuration.bookmarkInterval
@@ -39,25 +53,9 @@ extension APIServer {
         let watchDuration = duration
         let body = ResponseBody { writer in
             var lastRevision = startRevision
+            defer { subscription.cancel() }
             for object in initialObjects { try await writer.write(context.line(type: "ADDED", object)) }
-            // Producers record what happened in `pending` and wake the writer; the writer takes
-            // everything pending at once, so a burst of events becomes one write (one TLS record
-            // run) per watcher instead of one per event.
-            let pending = WatchPending()
-            let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask {
-                    do {
-                        for try await batch in events {
-                            pending.add(batch)
-                            wake.yield()
-                        }
-                        pending.finish(nil)
-                    } catch {
-                        pending.finish(error)
-                    }
-                    wake.yield()
-                }
                 group.addTask {
                     try? await Task.sleep(for: watchDuration)
                     pending.finish(nil)
@@ -187,9 +185,19 @@ final class WatchPending: Sendable {
         var finished: (any Error)??
     }
 
+    /// A watcher holding this many undelivered events is cut off (it can resume from its last
+    /// revision), so one stalled client cannot grow the server without bound.
+    static let limit = 200_000
     private let state = Mutex(Batch())
 
-    func add(_ events: [WatchEvent]) { state.withLock { $0.events.append(contentsOf: events) } }
+    /// False, taking nothing, when the watcher is already too far behind.
+    func add(_ events: [WatchEvent]) -> Bool {
+        state.withLock { batch in
+            guard batch.events.count + events.count <= Self.limit else { return false }
+            batch.events.append(contentsOf: events)
+            return true
+        }
+    }
     func requestBookmark() { state.withLock { $0.bookmark = true } }
     var isFinished: Bool { state.withLock { $0.finished != nil } }
 

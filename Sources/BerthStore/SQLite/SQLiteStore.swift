@@ -90,10 +90,19 @@ public final class SQLiteStore: KeyValueStore {
     }
 
     public func watch(prefix: String, after revision: Int64) async throws(BerthError) -> WatchStream {
+        try hub.subscribe(prefix: prefix, after: revision, replay: history(prefix: prefix, after: revision))
+    }
+
+    public func subscribe(prefix: String, after revision: Int64, receiver: WatchReceiver) async throws(BerthError) -> WatchSubscription {
+        try hub.subscribe(prefix: prefix, after: revision, receiver: receiver, replay: history(prefix: prefix, after: revision))
+    }
+
+    /// The logged events under `prefix` after `revision`, up to the hub's revision.
+    private func history(prefix: String, after revision: Int64) -> (Int64) throws(BerthError) -> [WatchEvent] {
         let end = KeyRange.prefixEnd(prefix)
-        return try hub.subscribe(prefix: prefix, after: revision) { (upTo: Int64) throws(BerthError) -> [WatchEvent] in
+        return { (upTo: Int64) throws(BerthError) -> [WatchEvent] in
             guard revision < upTo else { return [] }
-            return try read { (connection: SQLiteConnection) throws(BerthError) -> [WatchEvent] in
+            return try self.read { (connection: SQLiteConnection) throws(BerthError) -> [WatchEvent] in
                 let compacted = try SQLiteWriter.meta(connection, "compacted")
                 if revision < compacted {
                     throw BerthError(.gone, "too old resource version: \(revision) (\(compacted))")
