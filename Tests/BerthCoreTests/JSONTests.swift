@@ -47,4 +47,10 @@ struct JSONTests {
         #expect(throws: BerthError.self) { try JSONParser.parse(#"{"limits":{"cpu":"lots"}}"#).decode(ResourceRequirements.self) }
         #expect(throws: BerthError.self) { try JSONParser.parse(#"{"name":"c","command":["sh",2]}"#).decode(Container.self) }
     }
+
+    @Test func writesTheKnownPrefixThenSortedKeysAndEscapes() {
+        let value: JSONValue = ["zeta": 1, "metadata": ["b": "x", "a": "y"], "alpha": "tab\there \"q\" \\ \u{1}", "kind": "K", "apiVersion": "v1"]
+        #expect(JSONWriter.string(value) == #"{"apiVersion":"v1","kind":"K","metadata":{"a":"y","b":"x"},"alpha":"tab\there \"q\" \\ \u0001","zeta":1}"#)
+        #expect(JSONWriter.orderedKeys(value.objectValue!) == ["apiVersion", "kind", "metadata", "alpha", "zeta"])
+    }
 }

@@ -30,42 +30,80 @@ public enum JSONWriter {
             out.append(UInt8(ascii: "]"))
         case .object(let fields):
             out.append(UInt8(ascii: "{"))
+            let members = OrderedMembers(fields)
             var first = true
-            for key in orderedKeys(fields) {
+            func member(_ key: String, _ value: JSONValue) {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
                 writeString(key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(fields[key]!, into: &out)
+                write(value, into: &out)
             }
+            if let value = members.apiVersion { member("apiVersion", value) }
+            if let value = members.kind { member("kind", value) }
+            if let value = members.metadata { member("metadata", value) }
+            for (key, value) in members.rest { member(key, value) }
             out.append(UInt8(ascii: "}"))
         }
     }
 
     public static func orderedKeys(_ fields: [String: JSONValue]) -> [String] {
+        let members = OrderedMembers(fields)
         var keys: [String] = []
-        keys.reserveCapacity(fields.count)
-        for key in leadingKeys where fields[key] != nil { keys.append(key) }
-        let rest = fields.keys.filter { !leadingKeys.contains($0) }.sorted()
-        keys.append(contentsOf: rest)
-        return keys
+        if members.apiVersion != nil { keys.append("apiVersion") }
+        if members.kind != nil { keys.append("kind") }
+        if members.metadata != nil { keys.append("metadata") }
+        return keys + members.rest.map(\.key)
+    }
+
+    /// `apiVersion`, `kind`, `metadata`, then the other members by key — taken in one pass over
+    /// the dictionary, with no lookup per key afterwards.
+    struct OrderedMembers {
+        var apiVersion: JSONValue?
+        var kind: JSONValue?
+        var metadata: JSONValue?
+        var rest: [(key: String, value: JSONValue)] = []
+
+        init(_ fields: [String: JSONValue]) {
+            rest.reserveCapacity(fields.count)
+            for member in fields {
+                switch member.key {
+                case "apiVersion": apiVersion = member.value
+                case "kind": kind = member.value
+                case "metadata": metadata = member.value
+                default: rest.append(member)
+                }
+            }
+            if rest.count > 1 { rest.sort { $0.key < $1.key } }
+        }
     }
 
     public static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: out.append(byte)
+        var text = text
+        // Most strings need no escaping: copied in one go from their UTF-8 storage.
+        text.withUTF8 { bytes in
+            if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                out.append(contentsOf: bytes)
+                return
             }
+            for byte in bytes { escape(byte, into: &out) }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private static func escape(_ byte: UInt8, into out: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "\""): out.append(0x5C); out.append(0x22)
+        case UInt8(ascii: "\\"): out.append(0x5C); out.append(0x5C)
+        case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+        case 0x00..<0x20:
+            out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+        default: out.append(byte)
+        }
     }
 }
