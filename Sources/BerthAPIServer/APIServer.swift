@@ -40,11 +40,15 @@ public final class APIServer: Sendable {
     public let nodeStreams = NodeStreams()
     /// Node client certificates already verified (see `identify`).
     let certificateIdentities = CertificateIdentityCache()
+    /// Namespaces, priority classes and IP pools in memory, for admission (`AdmissionReads`).
+    let admissionMirror: PrefixMirror
 
     public init(store: any KeyValueStore, registry: ResourceRegistry = .standard, configuration: APIServerConfiguration,
                 clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "berth.apiserver")) {
         self.registry = registry
-        self.storage = ObjectStorage(kv: store)
+        let storage = ObjectStorage(kv: store)
+        self.storage = storage
+        self.admissionMirror = PrefixMirror(prefixes: Self.mirroredKinds.map { storage.prefix($0, namespace: nil) })
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -52,7 +56,7 @@ public final class APIServer: Sendable {
     }
 
     /// The services that must run beside the HTTP server.
-    public var services: [any ServiceLifecycle.Service] { [namespaceFinalizer] }
+    public var services: [any ServiceLifecycle.Service] { [namespaceFinalizer, AdmissionMirrorService(mirror: admissionMirror, store: storage.kv)] }
 
     /// Creates the namespaces and priority classes every cluster starts with (idempotent).
     public func bootstrap() async throws(BerthError) {
@@ -68,7 +72,7 @@ public final class APIServer: Sendable {
     /// Stores a built-in object unless one of that name exists.
     func createIfAbsent(_ descriptor: ResourceDescriptor, _ value: some Encodable) async throws(BerthError) {
         var object = try JSONValue(encoding: value)
-        object.set(.string(UUID().uuidString.lowercased()), at: ["metadata", "uid"])
+        object.set(.string(ObjectUID.make()), at: ["metadata", "uid"])
         object.set(.string(clock.timestamp()), at: ["metadata", "creationTimestamp"])
         do {
             _ = try await storage.create(descriptor, object)

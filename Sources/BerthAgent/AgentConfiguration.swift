@@ -17,7 +17,8 @@ public struct AgentConfiguration: Sendable {
     public var nodeAddress: String
     public var bridgeName = "berth0"
     public var cniPluginDirectory = "/usr/lib/cni"
-    public var heartbeatInterval: Duration = .seconds(5)
+    public var heartbeatInterval: Duration = Self.defaultHeartbeatInterval
+    public static let defaultHeartbeatInterval: Duration = .seconds(5)
     /// How often each pod is checked for exits, probes and restarts due.
     public var syncInterval: Duration = .milliseconds(500)
     public var maxPods = 250

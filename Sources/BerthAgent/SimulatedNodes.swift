@@ -14,8 +14,9 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
     let count: Int
     let client: APIClient
     let logger: Logger
-    /// Lease renewals per node; the node controller's grace is 10 s.
-    var heartbeatInterval: Duration = .seconds(4)
+    /// Lease renewals per node, as often as a real agent renews (the node controller's grace
+    /// is 10 s).
+    var heartbeatInterval = AgentConfiguration.defaultHeartbeatInterval
     /// Concurrent API calls.
     var concurrency = 32
 

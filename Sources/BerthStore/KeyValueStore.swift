@@ -145,6 +145,10 @@ public protocol KeyValueStore: Sendable {
     func watch(prefix: String, after revision: Int64) async throws(BerthError) -> WatchStream
     /// The same events, handed to `receiver` as they are committed (see `WatchReceiver`).
     func subscribe(prefix: String, after revision: Int64, receiver: WatchReceiver) async throws(BerthError) -> WatchSubscription
+    /// True when every commit reaches subscribers before the write that made it is
+    /// acknowledged, so an in-memory copy fed by `subscribe` is never behind an acknowledged
+    /// write (see `PrefixMirror`). False unless a store says so.
+    var publishesBeforeAcknowledging: Bool { get }
     /// Drops history below `revision`, keeping what reads at `revision` or later need (as etcd
     /// does); watches from below it and reads at revisions below it answer 410 Gone.
     func compact(upTo revision: Int64) async throws(BerthError)
@@ -156,6 +160,8 @@ public protocol KeyValueStore: Sendable {
 }
 
 extension KeyValueStore {
+    public var publishesBeforeAcknowledging: Bool { false }
+
     public func range(from key: String, to end: String?, limit: Int) async throws(BerthError) -> RangeResult {
         try await range(from: key, to: end, limit: limit, revision: 0)
     }

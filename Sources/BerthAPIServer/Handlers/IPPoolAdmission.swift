@@ -117,7 +117,7 @@ extension APIServer {
         result.set(nil, at: ["metadata", "labels", IPPool.poolLabel])
         let namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? ""
         let labels = (object.value(at: ["metadata", "labels"])?.objectValue ?? [:]).compactMapValues(\.stringValue)
-        let pools = try await storage.list(.ipPool, namespace: nil, limit: 0, continueAfter: nil).kvs
+        let pools = try await admissionList(.ipPool)
         for kv in pools {
             let pool = try ObjectCodec.decode(kv).decode(IPPool.self)
             guard let spec = pool.spec, spec.serves(namespace: namespace, labels: labels), let name = pool.metadata.name else { continue }

@@ -28,7 +28,7 @@ extension APIServer {
         } else {
             let stored: JSONValue
             do {
-                stored = try await storage.get(.priorityClass, namespace: nil, name: className)
+                stored = try await admissionGet(.priorityClass, name: className)
             } catch where error.code == .notFound {
                 throw forbidden("no PriorityClass with name \(className) was found")
             }
@@ -50,7 +50,7 @@ extension APIServer {
     }
 
     func globalDefaultPriorityClass(excluding excluded: String? = nil) async throws(BerthError) -> PriorityClass? {
-        let classes = try await storage.list(.priorityClass, namespace: nil, limit: 0, continueAfter: nil).kvs
+        let classes = try await admissionList(.priorityClass)
         var best: PriorityClass?
         for kv in classes {
             // Every pod create asks: stored objects are compact JSON, so a class that is not the

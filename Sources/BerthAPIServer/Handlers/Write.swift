@@ -42,7 +42,7 @@ extension APIServer {
         if (metadata["name"]?.stringValue ?? "").isEmpty, let base = metadata["generateName"]?.stringValue, !base.isEmpty {
             metadata["name"] = .string(String(base.prefix(58)) + Self.randomSuffix())
         }
-        metadata["uid"] = .string(UUID().uuidString.lowercased())
+        metadata["uid"] = .string(ObjectUID.make())
         metadata["creationTimestamp"] = .string(clock.timestamp())
         for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"] { metadata.removeValue(forKey: field) }
         if let managedFields { metadata["managedFields"] = managedFields }
@@ -261,7 +261,7 @@ extension APIServer {
     func requireNamespaceAcceptsWrites(_ namespace: String) async throws(BerthError) {
         let object: JSONValue
         do {
-            object = try await storage.get(.namespace, namespace: nil, name: namespace)
+            object = try await admissionGet(.namespace, name: namespace)
         } catch where error.code == .notFound {
             throw BerthError(.notFound, "namespaces \"\(namespace)\" not found", details: StatusDetails(name: namespace, kind: "namespaces"))
         }

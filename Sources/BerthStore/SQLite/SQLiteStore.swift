@@ -55,8 +55,9 @@ public final class SQLiteStore: KeyValueStore {
         let slot = readers[index]
         slot.lock.lock()
         defer { slot.lock.unlock() }
-        try slot.connection.execute("BEGIN")
-        defer { try? slot.connection.execute("COMMIT") }
+        // Prepared once per connection (`query` caches statements), not parsed on every read.
+        try slot.connection.query("BEGIN")
+        defer { try? slot.connection.query("COMMIT") }
         return try body(slot.connection)
     }
 
@@ -92,6 +93,10 @@ public final class SQLiteStore: KeyValueStore {
     public func watch(prefix: String, after revision: Int64) async throws(BerthError) -> WatchStream {
         try hub.subscribe(prefix: prefix, after: revision, replay: history(prefix: prefix, after: revision))
     }
+
+    /// The writer publishes each commit to the hub, which hands it to receivers under its lock,
+    /// before it replies to the writes in it.
+    public var publishesBeforeAcknowledging: Bool { true }
 
     public func subscribe(prefix: String, after revision: Int64, receiver: WatchReceiver) async throws(BerthError) -> WatchSubscription {
         try hub.subscribe(prefix: prefix, after: revision, receiver: receiver, replay: history(prefix: prefix, after: revision))
