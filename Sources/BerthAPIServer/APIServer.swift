@@ -107,9 +107,11 @@ public final class APIServer: Sendable {
             let routed = try PathRouter.route(request.uri.path, registry: registry)
             switch routed {
             case .resource(let target):
-                if case .node(let node) = caller { try await authorizeNode(NodeScope(node: node), &request, target) }
-                if case .nodePool(let prefix) = caller { try await authorizeNode(NodeScope(pool: prefix), &request, target) }
-                return try await handleResource(request, target)
+                var prefetched: PrefetchedObject?
+                if case .node(let node) = caller { prefetched = try await authorizeNode(NodeScope(node: node), &request, target) }
+                if case .nodePool(let prefix) = caller { prefetched = try await authorizeNode(NodeScope(pool: prefix), &request, target) }
+                let authorized = request
+                return try await withPrefetched(prefetched) { () async throws(BerthError) -> Response in try await handleResource(authorized, target) }
             case .coreVersions: return Responses.json(Discovery.coreVersions())
             case .groupList: return Responses.json(Discovery.groupList(registry))
             case .group(let group): return Responses.json(Discovery.group(group, registry))

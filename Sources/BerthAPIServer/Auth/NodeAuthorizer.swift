@@ -25,7 +25,9 @@ struct NodeScope {
 }
 
 extension APIServer {
-    func authorizeNode(_ scope: NodeScope, _ request: inout Request, _ target: ResourceTarget) async throws(BerthError) {
+    /// Returns the object it read to decide, for the handler (`PrefetchedObject`).
+    @discardableResult
+    func authorizeNode(_ scope: NodeScope, _ request: inout Request, _ target: ResourceTarget) async throws(BerthError) -> PrefetchedObject? {
         let node = scope.user
         let descriptor = target.descriptor
         let verb = Self.verb(request, target)
@@ -43,16 +45,17 @@ extension APIServer {
                 // Every pod, read-only: the network agent resolves NetworkPolicy selectors and
                 // tenants against all pods (Kubernetes' nodes may list pods cluster-wide too).
                 // Secrets stay limited to the pods bound to the node.
-                return
+                return nil
             case "get", "update", "patch", "delete":
                 guard target.subresource == nil || target.subresource == "status", let name = target.name else { throw deny("not allowed for nodes") }
                 let pod = try await storage.get(descriptor, namespace: target.namespace, name: name)
                 guard scope.owns(pod.value(at: ["spec", "nodeName"])?.stringValue ?? "") else { throw deny("the pod is not bound to this node") }
+                return PrefetchedObject(key: storage.key(descriptor, namespace: target.namespace, name: name), object: pod)
             default: throw deny("not allowed for nodes")
             }
         case "Node":
             switch verb {
-            case "get", "list", "watch": return
+            case "get", "list", "watch": return nil
             case "create":
                 guard scope.owns(try await bodyName(&request) ?? "") else { throw deny("a node may only register itself") }
             case "update", "patch":
@@ -80,6 +83,7 @@ extension APIServer {
         default:
             throw deny("not allowed for nodes")
         }
+        return nil
     }
 
     static func verb(_ request: Request, _ target: ResourceTarget) -> String {

@@ -5,8 +5,8 @@ import Hummingbird
 extension APIServer {
     func delete(_ target: ResourceTarget, _ name: String, _ options: DeleteOptions) async throws(BerthError) -> Response {
         let descriptor = target.descriptor
-        for _ in 0..<8 {
-            let current = try await storage.get(descriptor, namespace: target.namespace, name: name)
+        for attempt in 0..<8 {
+            let current = try await readForRequest(descriptor, namespace: target.namespace, name: name, firstAttempt: attempt == 0)
             let revision = Int64(current.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "") ?? 0
             if let uid = options.preconditionUID, uid != current.value(at: ["metadata", "uid"])?.stringValue {
                 throw BerthError(.conflict, "Precondition failed: UID in precondition: \(uid), UID in object meta: \(current.value(at: ["metadata", "uid"])?.stringValue ?? "")")

@@ -109,7 +109,7 @@ struct ContinueToken {
 
 extension APIServer {
     func get(_ target: ResourceTarget, _ name: String, _ query: QueryParameters, _ representation: Representation) async throws(BerthError) -> Response {
-        let object = try await storage.get(target.descriptor, namespace: target.namespace, name: name)
+        let object = try await readForRequest(target.descriptor, namespace: target.namespace, name: name, firstAttempt: true)
         switch representation {
         case .object: return Responses.json(object)
         case .table(let apiVersion):

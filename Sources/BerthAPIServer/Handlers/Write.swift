@@ -83,8 +83,8 @@ extension APIServer {
     func applyUpdate(_ target: ResourceTarget, _ name: String, query: QueryParameters, preconditionFromBody: Bool, ownsManagedFields: Bool = false,
                      transform: (JSONValue) throws(BerthError) -> JSONValue) async throws(BerthError) -> (JSONValue, [String]) {
         let descriptor = target.descriptor
-        for _ in 0..<8 {
-            let current = try await storage.get(descriptor, namespace: target.namespace, name: name)
+        for attempt in 0..<8 {
+            let current = try await readForRequest(descriptor, namespace: target.namespace, name: name, firstAttempt: attempt == 0)
             let currentRevision = Int64(current.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "") ?? 0
             var updated = try transform(current)
             let requested = updated.value(at: ["metadata", "resourceVersion"])?.stringValue ?? ""
