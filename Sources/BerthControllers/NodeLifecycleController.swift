@@ -24,6 +24,15 @@ public final class NodeLifecycleController: Sendable {
         self.api = api
         self.logger = logger
         tracker = Mutex(NodeHealthTracker(grace: grace, evictionTimeout: evictionTimeout))
+        // Renewals are noted as their events arrive, not by copying every Lease out of the
+        // cache four times a second (1,000 nodes: 4,000 copies a second for nothing).
+        leases.addHandler { [weak self] event in
+            let lease = event.object
+            guard let self, lease.metadata.namespace == "kube-node-lease" else { return }
+            if case .deleted = event { return }
+            let now = ContinuousClock.now
+            self.tracker.withLock { $0.observe(node: lease.metadata.name ?? "", renewTime: lease.spec?.renewTime, now: now) }
+        }
     }
 
     public func run() async {
@@ -36,9 +45,6 @@ public final class NodeLifecycleController: Sendable {
 
     func checkAll() async {
         let now = ContinuousClock.now
-        for lease in leases.list() where lease.metadata.namespace == "kube-node-lease" {
-            tracker.withLock { $0.observe(node: lease.metadata.name ?? "", renewTime: lease.spec?.renewTime, now: now) }
-        }
         for node in nodes.list() {
             let name = node.metadata.name ?? ""
             let tainted = node.spec?.taints?.contains { $0.key == TaintKeysForLifecycle.unreachable } ?? false
