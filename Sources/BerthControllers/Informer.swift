@@ -61,6 +61,12 @@ public final class Informer<T: APIResource>: Sendable {
 
     public var count: Int { state.withLock { $0.objects.count } }
 
+    /// Visits every cached object without copying them out; `body` runs under the cache's lock,
+    /// so it must be quick and must not call back into this informer.
+    public func forEach(_ body: (T) -> Void) {
+        state.withLock { state in for entry in state.objects.values { body(entry.value) } }
+    }
+
     /// Objects whose controlling owner has this UID.
     public func owned(by uid: String) -> [T] {
         state.withLock { state in (state.byOwner[uid] ?? []).compactMap { state.objects[$0]?.value } }

@@ -45,10 +45,17 @@ public final class NodeLifecycleController: Sendable {
 
     func checkAll() async {
         let now = ContinuousClock.now
-        for node in nodes.list() {
+        // Judged from the cache in place; only nodes that need a step are copied out.
+        var due: [(node: Node, tainted: Bool, verdict: NodeHealthTracker.Verdict)] = []
+        tracker.withLock { tracker in
+            nodes.forEach { node in
+                let tainted = node.spec?.taints?.contains { $0.key == TaintKeysForLifecycle.unreachable } ?? false
+                let verdict = tracker.judge(node: node.metadata.name ?? "", markedLost: tainted, now: now)
+                if verdict != .healthy { due.append((node, tainted, verdict)) }
+            }
+        }
+        for (node, tainted, verdict) in due {
             let name = node.metadata.name ?? ""
-            let tainted = node.spec?.taints?.contains { $0.key == TaintKeysForLifecycle.unreachable } ?? false
-            let verdict = tracker.withLock { $0.judge(node: name, markedLost: tainted, now: now) }
             do {
                 switch verdict {
                 case .healthy: continue
