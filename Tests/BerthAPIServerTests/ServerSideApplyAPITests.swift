@@ -33,9 +33,61 @@ struct ServerSideApplyAPITests {
             #expect(forced.json.value(at: ["spec", "replicas"]) == 7)
             #expect(forced.json.value(at: ["metadata", "generation"]) == 2)
 
-            // A plain update keeps the ownership records.
-            let labelled = try await client.send(.patch, path, json: ["metadata": ["labels": ["extra": "1"]]], contentType: "application/merge-patch+json")
-            #expect(labelled.json.value(at: ["metadata", "managedFields"])?.arrayValue?.count == 2)
+            // A plain update keeps the ownership records and adds its own for what it changed.
+            let labelled = try await client.send(.patch, path + "?fieldManager=carol", json: ["metadata": ["labels": ["extra": "1"]]],
+                                                 contentType: "application/merge-patch+json")
+            let entries = labelled.json.value(at: ["metadata", "managedFields"])?.arrayValue ?? []
+            #expect(entries.count == 3)
+            #expect(entries.last?["manager"] == "carol" && entries.last?["operation"] == "Update")
+            #expect(entries.last?.value(at: ["fieldsV1", "f:metadata", "f:labels", "f:extra"]) == .object([:]))
+        }
+    }
+
+    @Test func fieldsChangedByAnUpdateBelongToItsManager() async throws {
+        try await APIHarness.run { _, client in
+            var config = Fixtures.deployment("web")
+            config.set(nil, at: ["metadata", "namespace"])
+            #expect(try await client.send(.patch, path + "?fieldManager=alice", json: config, contentType: type).status == 201)
+
+            // `kubectl edit`-style merge patch of alice's replicas, by another manager.
+            let edited = try await client.send(.patch, path + "?fieldManager=kubectl-edit", json: ["spec": ["replicas": 9]],
+                                               contentType: "application/merge-patch+json")
+            #expect(edited.status == 200)
+            let entries = edited.json.value(at: ["metadata", "managedFields"])?.arrayValue ?? []
+            let alice = entries.first { $0["manager"] == "alice" }
+            let editor = entries.first { $0["manager"] == "kubectl-edit" }
+            #expect(alice?.value(at: ["fieldsV1", "f:spec", "f:replicas"]) == nil, "alice lost the field she no longer set")
+            #expect(editor?["operation"] == "Update")
+            #expect(editor?.value(at: ["fieldsV1", "f:spec", "f:replicas"]) == .object([:]))
+
+            // alice applying her old value again now conflicts with the editor, and changes nothing.
+            let reapplied = try await client.send(.patch, path + "?fieldManager=alice", json: config, contentType: type)
+            #expect(reapplied.status == 409)
+            #expect(reapplied.json["message"]?.stringValue?.contains("conflict with \"kubectl-edit\"") == true)
+            #expect(reapplied.json.value(at: ["details", "causes"])?.arrayValue?.first?["field"] == ".spec.replicas")
+            #expect(try await client.send(.get, path).json.value(at: ["spec", "replicas"]) == 9)
+            let forced = try await client.send(.patch, path + "?fieldManager=alice&force=true", json: config, contentType: type)
+            #expect(forced.status == 200)
+            #expect(forced.json.value(at: ["spec", "replicas"]) == config.value(at: ["spec", "replicas"]))
+            let after = forced.json.value(at: ["metadata", "managedFields"])?.arrayValue ?? []
+            #expect(!after.contains { $0["manager"] == "kubectl-edit" }, "the editor's only field went to alice")
+
+            // A PUT with no fieldManager is recorded under the client's program name; an update
+            // that changes nothing changes no record.
+            var current = try await client.send(.get, path).json
+            current.set(["team": "a"], at: ["metadata", "labels"])
+            let put = try await client.send(.put, path, json: current, headers: [.userAgent: "deployer/2.1 (linux)"])
+            #expect(put.status == 200)
+            let putEntries = put.json.value(at: ["metadata", "managedFields"])?.arrayValue ?? []
+            #expect(putEntries.contains { $0["manager"] == "deployer" && $0.value(at: ["fieldsV1", "f:metadata", "f:labels", "f:team"]) != nil })
+            let again = try await client.send(.put, path, json: put.json, headers: [.userAgent: "deployer/2.1 (linux)"])
+            #expect(again.json.value(at: ["metadata", "resourceVersion"]) == put.json.value(at: ["metadata", "resourceVersion"]))
+
+            // Objects nobody applied carry no ownership records (see UpdateOwnership.swift).
+            #expect(try await client.send(.post, "/api/v1/namespaces/default/configmaps", json: Fixtures.configMap("plain")).status == 201)
+            let plain = try await client.send(.patch, "/api/v1/namespaces/default/configmaps/plain?fieldManager=x", json: ["data": ["a": "2"]],
+                                              contentType: "application/merge-patch+json")
+            #expect(plain.json.value(at: ["metadata", "managedFields"]) == nil)
         }
     }
 

@@ -22,7 +22,9 @@ extension APIServer {
         if target.subresource == "scale" { return try await patchScale(target, name, patch, type) }
         // A resourceVersion inside a merge patch is a precondition, as in Kubernetes.
         let precondition = type == .json ? nil : patch.value(at: ["metadata", "resourceVersion"])?.stringValue
-        let (stored, warnings) = try await applyUpdate(target, name, query: query, preconditionFromBody: precondition != nil) { (current: JSONValue) throws(BerthError) -> JSONValue in
+        let manager = ServerSideApply.updateManager(fieldManager: query["fieldManager"], userAgent: request.headers[.userAgent])
+        let (stored, warnings) = try await applyUpdate(target, name, query: query, preconditionFromBody: precondition != nil,
+                                                       updateManager: manager) { (current: JSONValue) throws(BerthError) -> JSONValue in
             var base = current
             if precondition == nil { base.set(nil, at: ["metadata", "resourceVersion"]) }
             var patched = try Self.applyPatch(patch, type, to: base)

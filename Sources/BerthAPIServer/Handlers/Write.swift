@@ -72,7 +72,8 @@ extension APIServer {
         guard object.value(at: ["metadata", "name"])?.stringValue == name else {
             throw BerthError(.badRequest, "the name of the object (\(object.value(at: ["metadata", "name"])?.stringValue ?? "")) does not match the name on the URL (\(name))")
         }
-        let (stored, warnings) = try await applyUpdate(target, name, query: query, preconditionFromBody: true) { _ in object }
+        let manager = ServerSideApply.updateManager(fieldManager: query["fieldManager"], userAgent: request.headers[.userAgent])
+        let (stored, warnings) = try await applyUpdate(target, name, query: query, preconditionFromBody: true, updateManager: manager) { _ in object }
         return Responses.json(stored, headers: warningHeaders(warnings))
     }
 
@@ -81,7 +82,7 @@ extension APIServer {
     /// `ownsManagedFields`: the transform computed `metadata.managedFields` (server-side
     /// apply); every other write keeps what is stored.
     func applyUpdate(_ target: ResourceTarget, _ name: String, query: QueryParameters, preconditionFromBody: Bool, ownsManagedFields: Bool = false,
-                     transform: (JSONValue) throws(BerthError) -> JSONValue) async throws(BerthError) -> (JSONValue, [String]) {
+                     updateManager: String? = nil, transform: (JSONValue) throws(BerthError) -> JSONValue) async throws(BerthError) -> (JSONValue, [String]) {
         let descriptor = target.descriptor
         for attempt in 0..<8 {
             let current = try await readForRequest(descriptor, namespace: target.namespace, name: name, firstAttempt: attempt == 0)
@@ -102,6 +103,10 @@ extension APIServer {
             if isServiceSpec { updated = Self.prepareServiceUpdate(old: current, new: updated) }
             var prepared = try admit(descriptor, updated, old: current, query)
             prepared.object = bumpGeneration(descriptor, prepared.object, old: current)
+            if !ownsManagedFields, let updateManager {
+                prepared.object = ServerSideApply.recordUpdate(old: current, new: prepared.object, manager: updateManager, apiVersion: descriptor.apiVersion,
+                                                               time: clock.timestamp(), subresource: target.subresource)
+            }
             let guardKey = try await crossObjectGuard(descriptor, prepared.object, old: current, subresource: target.subresource)
             prepared.object = try await admitAcrossObjects(descriptor, prepared.object, old: current, subresource: target.subresource)
             var servicePlan: ServiceUpdatePlan?

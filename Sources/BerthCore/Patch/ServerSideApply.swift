@@ -7,8 +7,8 @@
 ///
 /// Lists follow the strategic-merge rules of `StrategicMergePatch`: lists with a merge key are
 /// owned item by item (`k:{"name":"app"}`), `finalizers` value by value (`v:"x"`), every other
-/// list as a whole. Writes other than apply (PUT, the other patch types) do not record
-/// ownership yet, so their fields can be changed by an apply without a conflict.
+/// list as a whole. Writes other than apply (PUT, the other patch types) record what they
+/// change under an `Update` entry on objects that carry ownership (`UpdateOwnership.swift`).
 public enum ServerSideApply {
     /// A path in `FieldsV1` notation: `f:spec`, `k:{"name":"app"}`, `v:"x"`.
     public typealias FieldPath = [String]
