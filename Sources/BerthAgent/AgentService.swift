@@ -11,6 +11,9 @@ import ServiceLifecycle
 public final class AgentService: ServiceLifecycle.Service, Sendable {
     /// Connections an agent opens to the API server: one per open watch plus room for writes.
     public static let connectionsToServer = 24
+    /// Status writes come in bursts (a node starting 200 pods); the connections they opened close
+    /// again after this long unused, so an idle agent keeps little more than its watches.
+    public static let idleConnectionSeconds: Int64 = 5
     public let configuration: AgentConfiguration
     let client: APIClient
     let logger: Logger

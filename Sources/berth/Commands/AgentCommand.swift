@@ -5,6 +5,7 @@ import BerthCore
 import CMalloc
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// `berth agent`: the node role alone. `--join URL --token T --ca-cert-hash H` trades a
@@ -33,7 +34,8 @@ struct AgentCommand: AsyncParsableCommand {
         let nodeName = agent.nodeName ?? AgentConfiguration.hostName
         // Eight watches stay open (pods, fixed-address pods, nodes, services, endpoints, policy
         // pods, namespaces, policies): room for them plus status writes and heartbeats.
-        let client = try APIClient(config: try await clientConfig(nodeName: nodeName, logger: logger), maximumConnections: AgentService.connectionsToServer)
+        let client = try APIClient(config: try await clientConfig(nodeName: nodeName, logger: logger), maximumConnections: AgentService.connectionsToServer,
+                                   idleTimeout: .seconds(AgentService.idleConnectionSeconds))
         let configuration = try agent.configuration(nodeName: nodeName, dataDirectory: dataDir + "/node", nodeAddress: nodeAddress, ranges: ranges)
         let service = try AgentService(configuration: configuration, client: client, logger: logger)
         var services: [any ServiceLifecycle.Service] = [service, MemoryTrimService()]
