@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PODS=${PODS:-20000}
 CLIENTS=${CLIENTS:-32}
 WATCHERS=${WATCHERS:-100}
-BIN=.build/release
+BIN=${BIN:-.build/release}  # another build for A/B runs: BIN=/some/dir bash bench/api.sh
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 server_pid=""; etcd_pid=""
 cleanup() {

@@ -16,7 +16,7 @@ NODES=${NODES:-1000}
 DEPLOYMENTS=${DEPLOYMENTS:-300}
 REPLICAS=${REPLICAS:-100}
 FAILOVER_RUNS=${FAILOVER_RUNS:-3}
-BIN=$PWD/.build/release
+BIN=${BIN:-$PWD/.build/release}
 work=/tmp/berth-cluster-bench-$$
 mkdir -p "$work"
 server_pid=""; sim_pid=""

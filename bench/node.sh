@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STARTS=${STARTS:-30}
 DENSITY=${DENSITY:-200}
-BIN=$PWD/.build/release
+BIN=${BIN:-$PWD/.build/release}
 # Lower-case path: podman derives an image name from an oci: layout path.
 work=/tmp/berth-node-bench-$$
 mkdir -p "$work"

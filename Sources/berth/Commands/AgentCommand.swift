@@ -2,7 +2,6 @@ import ArgumentParser
 import BerthAgent
 import BerthClient
 import BerthCore
-import CMalloc
 import Foundation
 import Logging
 import NIOCore
@@ -27,7 +26,7 @@ struct AgentCommand: AsyncParsableCommand {
     @OptionGroup var ranges: NetworkRangeOptions
 
     func run() async throws {
-        _ = mallopt(M_ARENA_MAX, 2)
+        MallocTuning.apply()
         var logger = Logger(label: "berth.agent")
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         if let simulate { return try await runSimulated(count: simulate, logger: logger) }

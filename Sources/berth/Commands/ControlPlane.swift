@@ -10,7 +10,6 @@ import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOSSL
-import CMalloc
 import ServiceLifecycle
 
 /// Starts the control plane: store, certificates, admin credentials, API server.
@@ -27,9 +26,7 @@ struct ControlPlane {
     var podEvictionTimeout: Duration = .seconds(10)
 
     func run() async throws {
-        // Few malloc arenas: the server's many short-lived buffers (LIST bodies, watch batches)
-        // otherwise spread over one arena per thread and stay resident after they are freed.
-        _ = mallopt(M_ARENA_MAX, 2)
+        MallocTuning.apply()
         var logger = Logger(label: "berth.server")
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let (host, port) = try Self.parseListen(listen)
@@ -143,16 +140,5 @@ struct ControlPlane {
         let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         FileManager.default.createFile(atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
         return token
-    }
-}
-
-/// Hands freed heap memory back to the kernel every few seconds, so RSS follows the working
-/// set instead of the peak (a 20,000-object LIST briefly needs tens of MB).
-struct MemoryTrimService: ServiceLifecycle.Service {
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
-            _ = malloc_trim(0)
-        }
     }
 }
