@@ -42,6 +42,8 @@ public final class APIServer: Sendable {
     let certificateIdentities = CertificateIdentityCache()
     /// Namespaces, priority classes and IP pools in memory, for admission (`AdmissionReads`).
     let admissionMirror: PrefixMirror
+    /// Paces the writes of all watches (`APIServerConfiguration.watchCoalescing`).
+    let watchTicker: WatchTicker
 
     public init(store: any KeyValueStore, registry: ResourceRegistry = .standard, configuration: APIServerConfiguration,
                 clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "berth.apiserver")) {
@@ -53,10 +55,11 @@ public final class APIServer: Sendable {
         self.clock = clock
         self.logger = logger
         self.namespaceFinalizer = NamespaceFinalizer(registry: registry, storage: storage, logger: logger)
+        self.watchTicker = WatchTicker(interval: configuration.watchCoalescing)
     }
 
     /// The services that must run beside the HTTP server.
-    public var services: [any ServiceLifecycle.Service] { [namespaceFinalizer, AdmissionMirrorService(mirror: admissionMirror, store: storage.kv)] }
+    public var services: [any ServiceLifecycle.Service] { [namespaceFinalizer, AdmissionMirrorService(mirror: admissionMirror, store: storage.kv), watchTicker] }
 
     /// Creates the namespaces and priority classes every cluster starts with (idempotent).
     public func bootstrap() async throws(BerthError) {

@@ -49,6 +49,7 @@ extension APIServer {
                                    includeObject: query["includeObject"], now: clock.now)
         let interval = configuration.bookmarkInterval
         let coalescing = configuration.watchCoalescing
+        let ticker = watchTicker
         let initialObjects = initial
         let watchDuration = duration
         let body = ResponseBody { writer in
@@ -73,9 +74,8 @@ extension APIServer {
                 let clock = ContinuousClock()
                 var lastWrite = clock.now - coalescing
                 loop: for await _ in wakes {
-                    // Right after a write, let the next events gather for the rest of the interval.
-                    let ready = lastWrite + coalescing
-                    if ready > clock.now, !pending.isFinished { try? await Task.sleep(until: ready, clock: clock) }
+                    // Right after a write, let the next events gather until the shared tick.
+                    if lastWrite + coalescing > clock.now, !pending.isFinished { await ticker.nextTick() }
                     let batch = pending.take()
                     var buffer = ByteBuffer()
                     buffer.reserveCapacity(batch.events.reduce(0) { $0 + $1.kv.value.count + 80 })

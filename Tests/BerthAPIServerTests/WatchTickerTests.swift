@@ -1,0 +1,56 @@
+@testable import BerthAPIServer
+import Foundation
+import ServiceLifecycle
+import Testing
+
+/// The shared tick that paces watch writes: waiters are released together, no later than a tick
+/// after they asked, and never left waiting when the ticker is not running.
+@Suite("watch ticker")
+struct WatchTickerTests {
+    @Test func withoutTheServiceRunningAWaiterReturnsAtOnce() async {
+        let ticker = WatchTicker(interval: .seconds(3600))
+        let clock = ContinuousClock()
+        let began = clock.now
+        await ticker.nextTick()
+        #expect(clock.now - began < .seconds(1))
+    }
+
+    @Test func waitersAreReleasedTogetherAtTheNextTick() async throws {
+        let ticker = WatchTicker(interval: .milliseconds(200))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await ticker.run() }
+            // The service marks itself running as it starts; a waiter before that returns at once.
+            try await Task.sleep(for: .milliseconds(100))
+            let clock = ContinuousClock()
+            let began = clock.now
+            let times = await withTaskGroup(of: Duration.self) { waiters in
+                for _ in 0..<50 {
+                    waiters.addTask {
+                        await ticker.nextTick()
+                        return clock.now - began
+                    }
+                }
+                return await waiters.reduce(into: [Duration]()) { $0.append($1) }
+            }
+            #expect(times.count == 50)
+            // Not at once (they waited for the tick) and not after a second tick.
+            #expect(times.allSatisfy { $0 >= .milliseconds(100) && $0 < .milliseconds(400) })
+            #expect((times.max() ?? .zero) - (times.min() ?? .zero) < .milliseconds(150))
+            group.cancelAll()
+        }
+    }
+
+    @Test func stoppingReleasesEveryWaiterAndLaterOnesReturnAtOnce() async throws {
+        let ticker = WatchTicker(interval: .seconds(3600))
+        let service = Task { try await ticker.run() }
+        try await Task.sleep(for: .milliseconds(100))
+        let waiter = Task { await ticker.nextTick() }
+        try await Task.sleep(for: .milliseconds(100))
+        service.cancel()
+        let clock = ContinuousClock()
+        let began = clock.now
+        await waiter.value
+        await ticker.nextTick()
+        #expect(clock.now - began < .seconds(5))
+    }
+}
