@@ -56,11 +56,11 @@ struct SelectionPrefilterTests {
 
     @Test func substringSearch() {
         let text = Array("abcabdabe\"nodeName\":\"n1\"".utf8)
-        #expect(ListSelection.contains(text, Array("abe".utf8)))
-        #expect(ListSelection.contains(text, Array("\"nodeName\":\"n1\"".utf8)))
-        #expect(!ListSelection.contains(text, Array("\"nodeName\":\"n2\"".utf8)))
-        #expect(!ListSelection.contains(Array("ab".utf8), Array("abc".utf8)))
-        #expect(ListSelection.contains(text, []))
+        #expect(ByteSearch.contains(text, Array("abe".utf8)))
+        #expect(ByteSearch.contains(text, Array("\"nodeName\":\"n1\"".utf8)))
+        #expect(!ByteSearch.contains(text, Array("\"nodeName\":\"n2\"".utf8)))
+        #expect(!ByteSearch.contains(Array("ab".utf8), Array("abc".utf8)))
+        #expect(ByteSearch.contains(text, []))
     }
 
     func percentEncode(_ text: String) -> String {

@@ -55,7 +55,7 @@ extension APIServer {
         for kv in classes {
             // Every pod create asks: stored objects are compact JSON, so a class that is not the
             // default is passed over without being parsed.
-            guard ListSelection.contains(kv.value, Self.globalDefaultBytes), let priorityClass = try? ObjectCodec.decode(kv).decode(PriorityClass.self),
+            guard ByteSearch.contains(kv.value, Self.globalDefaultBytes), let priorityClass = try? ObjectCodec.decode(kv).decode(PriorityClass.self),
                   priorityClass.globalDefault == true, priorityClass.metadata.name != excluded else { continue }
             // Two defaults can only come from a race; Kubernetes then takes the lowest value.
             if best == nil || (priorityClass.value ?? 0) < (best?.value ?? 0) { best = priorityClass }

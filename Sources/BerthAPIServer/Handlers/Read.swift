@@ -49,30 +49,11 @@ struct ListSelection: Sendable {
         return needles
     }
 
-    /// Substring search: memchr to the next candidate first byte, memcmp for the rest.
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, haystack.count >= needle.count else { return needle.isEmpty }
-        return haystack.withUnsafeBytes { hay in
-            needle.withUnsafeBytes { pattern in
-                guard let base = hay.baseAddress else { return false }
-                var offset = 0
-                let last = hay.count - pattern.count
-                while offset <= last {
-                    guard let hit = memchr(base + offset, Int32(first), last - offset + 1) else { return false }
-                    let position = base.distance(to: UnsafeRawPointer(hit))
-                    if memcmp(base + position, pattern.baseAddress!, pattern.count) == 0 { return true }
-                    offset = position + 1
-                }
-                return false
-            }
-        }
-    }
-
     /// False when the stored bytes lack something every match needs: the object cannot match,
     /// and need not be parsed. True means "parse and check".
     func mayMatch(_ stored: [UInt8]) -> Bool {
         for needle in needles {
-            if !Self.contains(stored, needle) { return false }
+            if !ByteSearch.contains(stored, needle) { return false }
         }
         return true
     }
