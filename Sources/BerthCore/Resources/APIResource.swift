@@ -42,8 +42,7 @@ extension Pod: APIResource {
             Defaults.podSpec(&spec)
             object.spec = spec
         }
-        if object.status == nil { object.status = PodStatus(phase: "Pending") }
-        if object.status?.phase == nil { object.status?.phase = "Pending" }
+        applyStatusDefaults(&object.status)
     }
 
     public static func validate(_ object: Pod, old: Pod?) -> FieldErrors {

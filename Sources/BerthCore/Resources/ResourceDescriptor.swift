@@ -86,6 +86,9 @@ public struct ResourceDescriptor: Sendable {
 
 enum Admission {
     static func admit<T: APIResource>(_ type: T.Type, _ json: JSONValue, old: JSONValue?, nameRule: NameRule, namespaced: Bool) throws(BerthError) -> AdmittedObject {
+        if let old, let statusAlone = T.self as? any AdmitsStatusAlone.Type, let admitted = statusAlone.admitStatusAlone(json, old: old) {
+            return admitted
+        }
         var typed = try json.decode(T.self)
         T.applyDefaults(&typed)
         var oldTyped: T?
