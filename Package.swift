@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "BerthAPIServer",
             dependencies: [
-                "BerthCore", "BerthStore", "BerthClient", "CZlib",
+                "BerthCore", "BerthStore", "BerthClient", "CZlib", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

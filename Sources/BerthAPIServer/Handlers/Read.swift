@@ -171,7 +171,9 @@ extension APIServer {
         case .table(let apiVersion):
             return Responses.json(TableBuilder.table(descriptor, parsed, apiVersion: apiVersion, includeObject: query["includeObject"], listMeta: listMeta, now: clock.now()))
         case .object:
-            return Responses.bytes(listBytes(descriptor, kept, listMeta: listMeta))
+            let bytes = listBytes(descriptor, kept, listMeta: listMeta)
+            if bytes.count >= HeapTrimmer.largeResponseBytes { HeapTrimmer.shared.trimSoon() }
+            return Responses.bytes(bytes)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthAgent
+import BerthAPIServer
 import BerthClient
 import BerthCore
 import Foundation
@@ -37,7 +38,7 @@ struct AgentCommand: AsyncParsableCommand {
                                    idleTimeout: .seconds(AgentService.idleConnectionSeconds))
         let configuration = try agent.configuration(nodeName: nodeName, dataDirectory: dataDir + "/node", nodeAddress: nodeAddress, ranges: ranges)
         let service = try AgentService(configuration: configuration, client: client, logger: logger)
-        var services: [any ServiceLifecycle.Service] = [service, MemoryTrimService()]
+        var services: [any ServiceLifecycle.Service] = [service, HeapTrimmer.shared]
         // A joined agent serves logs and stats to the API server on its own endpoint.
         if client.config.clientCertificate != nil {
             services.append(try AgentStreamServer(agent: service, config: client.config, address: nodeAddress, logger: logger).service())

@@ -54,7 +54,7 @@ struct ControlPlane {
         // Its chain is checked by the API (`Caller`), which answers a foreign one with a 401.
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificates.caCertificatePEM.utf8)))
-        var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), MemoryTrimService()]
+        var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), HeapTrimmer.shared]
         // Controllers and the scheduler talk to the API like any client (admin token, the same
         // handlers), through the in-process transport: no TLS, HTTP framing or sockets between
         // two parts of one process.

@@ -1,5 +1,4 @@
 import CMalloc
-import ServiceLifecycle
 
 /// How the long-running roles (server, agent) use glibc's allocator, so that RSS follows the
 /// working set rather than the biggest burst.
@@ -15,16 +14,5 @@ enum MallocTuning {
         // and unmapped on their own.
         _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
         _ = mallopt(M_TRIM_THRESHOLD, 1 << 20)
-    }
-}
-
-/// Hands freed heap memory back to the kernel every few seconds, so RSS follows the working
-/// set instead of the peak (a 20,000-object LIST briefly needs tens of MB).
-struct MemoryTrimService: ServiceLifecycle.Service {
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
-            _ = malloc_trim(0)
-        }
     }
 }
