@@ -1,5 +1,6 @@
 @testable import BerthAPIServer
 import Foundation
+import NIOEmbedded
 import Testing
 
 @Suite("verified client certificates")
@@ -26,5 +27,17 @@ struct CertificateIdentityCacheTests {
         }
         #expect(cache.caller(for: Array("0".utf8), now: start) == nil)
         #expect(cache.caller(for: Array(String(CertificateIdentityCache.capacity).utf8), now: start) == .node("n\(CertificateIdentityCache.capacity)"))
+    }
+
+    @Test func aConnectionKeepsItsIdentityUntilItCloses() async throws {
+        let cache = CertificateIdentityCache()
+        let first = EmbeddedChannel(), second = EmbeddedChannel()
+        cache.remember(first, .init(caller: .node("n1"), notValidBefore: start, notValidAfter: start + 3600))
+        #expect(cache.caller(for: first, now: start + 10) == .node("n1"))
+        #expect(cache.caller(for: second, now: start + 10) == nil)
+        #expect(cache.caller(for: first, now: start + 3601) == nil)
+        try await first.close()
+        first.embeddedEventLoop.run()
+        #expect(cache.caller(for: first, now: start + 10) == nil)
     }
 }

@@ -43,11 +43,15 @@ extension APIServer {
             logger.notice("refused a bearer token", metadata: ["path": "\(request.uri.path)"])
             throw BerthError(.unauthorized, "Unauthorized")
         }
+        if let channel, let known = certificateIdentities.caller(for: channel, now: clock.now()) { return known }
         if let channel, let certificate = try? await channel.nioSSL_peerCertificate().get() {
             // The TLS layer takes any certificate whose key the peer holds; the chain is checked here.
             guard let der = try? certificate.toDERBytes() else { throw BerthError(.unauthorized, "Unauthorized") }
             let now = clock.now()
-            if let known = certificateIdentities.caller(for: der, now: now) { return known }
+            if let known = certificateIdentities.entry(for: der, now: now) {
+                certificateIdentities.remember(channel, known)
+                return known.caller
+            }
             guard let parsed = try? Certificate(derEncoded: der) else { throw BerthError(.unauthorized, "Unauthorized") }
             guard let issuer = configuration.nodeCertificates, issuer.issued(parsed, now: now) else {
                 logger.notice("refused a client certificate not issued by the cluster CA", metadata: ["subject": "\(parsed.subject)", "issuer": "\(parsed.issuer)"])
@@ -61,7 +65,9 @@ extension APIServer {
                 caller = .nodePool(prefix: String(commonName.dropFirst(NodeCertificateIssuer.poolPrefix.count)))
             }
             if let caller {
-                certificateIdentities.remember(der, .init(caller: caller, notValidBefore: parsed.notValidBefore, notValidAfter: parsed.notValidAfter))
+                let entry = CertificateIdentityCache.Entry(caller: caller, notValidBefore: parsed.notValidBefore, notValidAfter: parsed.notValidAfter)
+                certificateIdentities.remember(der, entry)
+                certificateIdentities.remember(channel, entry)
                 return caller
             }
             logger.notice("refused a client certificate", metadata: ["subject": "\(parsed.subject)"])

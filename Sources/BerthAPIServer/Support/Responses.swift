@@ -31,6 +31,8 @@ enum Representation: Sendable, Equatable {
 
     static func negotiate(_ accept: String?) throws(BerthError) -> Representation {
         guard let accept, !accept.isEmpty else { return .object }
+        // What controllers, agents and most clients send: no need to take it apart.
+        if accept == "application/json" || accept == "*/*" || accept == "application/json, */*" { return .object }
         var sawAcceptable = false
         for entry in accept.split(separator: ",") {
             let parts = entry.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
