@@ -85,7 +85,7 @@ actor PodWorker {
             // A cancelled timer must not wake anyone: its wake would cut the next wait short,
             // whose cancelled timer would cut the one after short — a busy loop of syncs.
             do { try await Task.sleep(for: interval) } catch { return }
-            await self.wake()
+            self.wake()
         }
         await withCheckedContinuation { waiter = $0 }
         timer.cancel()
