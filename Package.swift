@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "BerthImages",
             dependencies: [
-                "BerthCore", "CZlib", "CZstd", "CBerthSys",
+                "BerthCore", "BerthRuntime", "CZlib", "CZstd", "CBerthSys",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

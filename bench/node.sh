@@ -11,6 +11,10 @@ cd "$(dirname "$0")/.."
 STARTS=${STARTS:-30}
 DENSITY=${DENSITY:-200}
 BIN=${BIN:-$PWD/.build/release}
+# SERVER_CMD / AGENT_CMD replace "$BIN/berth" for that process (bench/tools/hot-text-order.sh
+# runs them under valgrind to learn which functions they execute).
+read -r -a server_cmd <<<"${SERVER_CMD:-$BIN/berth}"
+read -r -a agent_cmd <<<"${AGENT_CMD:-$BIN/berth}"
 # Lower-case path: podman derives an image name from an oci: layout path.
 work=/tmp/berth-node-bench-$$
 mkdir -p "$work"
@@ -36,14 +40,14 @@ median() { python3 -c 'import sys,statistics; print(round(statistics.median(floa
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }  # one fork of date: ~1 ms, same for every sample
 
 api_port=$(port)
-"$BIN/berth" server --data-dir "$work/server" --listen "127.0.0.1:$api_port" >"$work/server.log" 2>&1 &
+"${server_cmd[@]}" server --data-dir "$work/server" --listen "127.0.0.1:$api_port" >"$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 100); do [ -f "$work/server/admin.kubeconfig" ] && curl -sfk "https://127.0.0.1:$api_port/readyz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do [ -f "$work/server/admin.kubeconfig" ] && curl -sfk "https://127.0.0.1:$api_port/readyz" >/dev/null && break; sleep 0.1; done
 kubeconfig=$work/server/admin.kubeconfig
-"$BIN/berth" agent --kubeconfig "$kubeconfig" --data-dir "$work/node" --node-name bench-node --bridge-name brbench \
+"${agent_cmd[@]}" agent --kubeconfig "$kubeconfig" --data-dir "$work/node" --node-name bench-node --bridge-name brbench \
   --pod-subnet 100.96.240.0/24 >"$work/agent.log" 2>&1 &
 agent_pid=$!
-for _ in $(seq 100); do curl -sfk -H "Authorization: Bearer $(cat "$work/server/admin.token")" \
+for _ in $(seq 600); do curl -sfk -H "Authorization: Bearer $(cat "$work/server/admin.token")" \
   "https://127.0.0.1:$api_port/api/v1/nodes/bench-node" >/dev/null && break; sleep 0.1; done
 
 # Warm up: the first pod unpacks the image's layer.

@@ -1,5 +1,5 @@
 import BerthCore
-import Foundation
+import BerthRuntime
 
 /// Builds `berth/busybox:latest` from the host's static busybox, so the quickstart and the tests
 /// run a first pod without any registry. The layer is deterministic (fixed times and owners),
@@ -43,19 +43,10 @@ public enum BusyboxImage {
         return try store.tag(ref, manifest: manifestDigest)
     }
 
+    /// The applet names `busybox --list` prints, through the runtime's own `posix_spawn` helper
+    /// (Foundation's `Process` would bring its run loop and file-handle machinery into the agent).
     private static func listApplets(_ busybox: String) throws(BerthError) -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: busybox)
-        process.arguments = ["--list"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        do {
-            try process.run()
-        } catch {
-            throw BerthError(.internalError, "failed to run \(busybox) --list: \(error)")
-        }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let output = try Subprocess.outputBlocking(busybox, ["--list"])
         return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init).filter {
             !$0.isEmpty && !$0.contains("/")
         }

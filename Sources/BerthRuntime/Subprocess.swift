@@ -107,6 +107,27 @@ public enum Subprocess {
         return pid
     }
 
+    /// Runs `path` to completion on the calling thread and returns what it wrote to its standard
+    /// output (its standard error is this process's). For short start-up helpers outside Swift
+    /// concurrency, such as `busybox --list`.
+    public static func outputBlocking(_ path: String, _ arguments: [String]) throws(BerthError) -> [UInt8] {
+        var stdoutPipe: [Int32] = [-1, -1]
+        guard berth_pipe_cloexec(&stdoutPipe) == 0 else { throw BerthError.posix("create a pipe for", path) }
+        let pid: pid_t
+        do {
+            pid = try spawn(path, arguments, descriptors: [1: stdoutPipe[1], 2: 2])
+        } catch {
+            close(stdoutPipe[0]); close(stdoutPipe[1])
+            throw error
+        }
+        close(stdoutPipe[1])
+        let output = readToEnd(stdoutPipe[0])
+        close(stdoutPipe[0])
+        let status = waitForExit(pid)
+        guard status == 0 else { throw BerthError(.internalError, "\(path) \(arguments.joined(separator: " ")) exited with status \(status)") }
+        return output
+    }
+
     /// Blocks the calling (Dispatch) thread until `pid` exits; returns the exit code, or 128+signal.
     public static func waitForExit(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
