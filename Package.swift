@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "BerthScheduler", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .target(
             name: "BerthNetwork",
-            dependencies: ["BerthCore", "BerthRuntime", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BerthCore", "BerthRuntime", "CBerthSys", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -3,6 +3,8 @@
 # same run as the floor (host to host over the raw veth underlay, alternating with the pod runs),
 # for routed and vxlan modes;
 # ratios to the floor (targets: routed ≥ 0.95, vxlan ≥ 0.80). Medians of RUNS runs of SECONDS s.
+# The agents raise their underlay device for BIG TCP in routed mode (bench/lib/two-hosts.sh), which
+# the floor then uses too; floor_untuned_gbps is the floor before any agent ran, for reference.
 # Hosts are network namespaces on a bridge in 100.72.250.0/24; traffic stays inside them.
 # The data plane is the kernel's, so a debug build measures the same (BIN=.build/debug).
 set -euo pipefail
@@ -26,7 +28,8 @@ measure() {
   echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)'
 }
 # Floor and pod runs alternate within each mode, so both see the same machine load.
-floor_routed=(); floor_vxlan=(); routed=(); vxlan=()
+floor_routed=(); floor_vxlan=(); routed=(); vxlan=(); untuned=()
+for _ in $(seq 1 "$RUNS"); do untuned+=("$(measure bh2 100.72.250.2 bh1)"); done
 for mode in routed vxlan; do
   start_cluster "$mode"
   start_pods | "${kubectl[@]}" apply -f - >/dev/null
@@ -41,5 +44,5 @@ for mode in routed vxlan; do
   done
   stop_cluster
 done
-fr=$(median "${floor_routed[@]}"); fv=$(median "${floor_vxlan[@]}"); r=$(median "${routed[@]}"); v=$(median "${vxlan[@]}")
-python3 -c "import json; fr,fv,r,v=$fr,$fv,$r,$v; print(json.dumps({'bench':'pod-throughput','runs':$RUNS,'seconds':$SECONDS_EACH,'floor_gbps':[round(fr,2),round(fv,2)],'routed_gbps':round(r,2),'vxlan_gbps':round(v,2),'routed_ratio':round(r/fr,3),'vxlan_ratio':round(v/fv,3)}))"
+fu=$(median "${untuned[@]}"); fr=$(median "${floor_routed[@]}"); fv=$(median "${floor_vxlan[@]}"); r=$(median "${routed[@]}"); v=$(median "${vxlan[@]}")
+python3 -c "import json; fu,fr,fv,r,v=$fu,$fr,$fv,$r,$v; print(json.dumps({'bench':'pod-throughput','runs':$RUNS,'seconds':$SECONDS_EACH,'big_tcp':'${BIG_TCP:-on}','floor_untuned_gbps':round(fu,2),'floor_gbps':[round(fr,2),round(fv,2)],'routed_gbps':round(r,2),'vxlan_gbps':round(v,2),'routed_ratio':round(r/fr,3),'vxlan_ratio':round(v/fv,3)}))"

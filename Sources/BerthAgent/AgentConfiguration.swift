@@ -16,6 +16,8 @@ public struct AgentConfiguration: Sendable {
     /// The address other hosts reach this node on.
     public var nodeAddress: String
     public var bridgeName = "berth0"
+    /// IPv4 BIG TCP on the pod path in routed mode, where the kernel and the underlay allow it.
+    public var bigTCP = BigTCP.Policy.auto
     public var cniPluginDirectory = "/usr/lib/cni"
     public var heartbeatInterval: Duration = Self.defaultHeartbeatInterval
     public static let defaultHeartbeatInterval: Duration = .seconds(5)
@@ -44,6 +46,8 @@ public struct AgentConfiguration: Sendable {
     var runtimeDirectory: String { "\(dataDirectory)/runtime" }
     var logsDirectory: String { "\(dataDirectory)/logs" }
     var cniDirectory: String { "\(dataDirectory)/cni" }
+    /// The underlay device BIG TCP raised and its old size, restored by `berth cleanup`.
+    var bigTCPRecord: String { "\(dataDirectory)/big-tcp-underlay" }
 
     /// The host's name, lowercased as a DNS-1123 node name.
     public static var hostName: String {

@@ -132,9 +132,11 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                 let subnet = try await registration.podSubnet()
                 let host = HostNetwork(mode: configuration.networkMode, ownSubnet: subnet,
                                        nodeAddress: IPv4.parse(configuration.nodeAddress) ?? 0x7F00_0001,
-                                       nodeName: configuration.nodeName, bridge: configuration.bridgeName, logger: logger)
+                                       nodeName: configuration.nodeName, bridge: configuration.bridgeName,
+                                       bigTCP: configuration.bigTCP, bigTCPRecord: configuration.bigTCPRecord, logger: logger)
                 let mtu = try await host.prepare()
-                network.configure(subnet: subnet, mtu: mtu, holders: PodRecord.addressHolders(in: configuration.podsDirectory))
+                network.configure(subnet: subnet, mtu: mtu, offloadSize: await host.podOffloadSize,
+                                  holders: PodRecord.addressHolders(in: configuration.podsDirectory))
                 if registration.networkProblem.current != nil {
                     registration.networkProblem.set(nil)
                     try? await registration.heartbeat()

@@ -49,6 +49,7 @@ public struct HostCleanup: Sendable {
         let host = HostNetwork(mode: configuration.networkMode, ownSubnet: IPv4Network(base: 0, prefixLength: 32), nodeAddress: 0, logger: logger)
         await host.tearDown()
         removed.append("routes of protocol \(CrossHostPlan.routeProtocol), device \(CrossHostPlan.vxlanDevice)")
+        if let restored = HostNetwork.restoreUnderlay(record: configuration.bigTCPRecord, logger: logger) { removed.append(restored) }
         let bridge = configuration.bridgeName
         if (try? await Subprocess.run("/usr/sbin/ip", ["link", "delete", bridge]))?.succeeded == true { removed.append("bridge \(bridge)") }
         for (family, table) in [("ip", ServiceRules.table(bridge: bridge)), ("ip", PolicyRules.table(bridge: bridge)), ("bridge", SpoofRules.table(bridge: bridge))] {

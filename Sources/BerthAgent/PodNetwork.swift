@@ -17,6 +17,8 @@ final class PodNetwork: Sendable {
     struct Addressing {
         var pool: PodAddressPool
         var mtu: Int
+        /// The IPv4 BIG TCP size of the pod path (`BigTCP`), nil when not used.
+        var offloadSize: UInt32?
     }
     private let addressing = Mutex<Addressing?>(nil)
     /// Each pod's veth, MAC and address, for the anti-spoofing table.
@@ -53,14 +55,32 @@ final class PodNetwork: Sendable {
     /// The same from the bridge plugin's result, which names the host end of the veth and the
     /// pod's MAC: two `ip` processes fewer on every pod start. Falls back to asking the kernel.
     func guardPort(podUID: String, ip: String, bridgeResult: JSONValue) async {
-        let interfaces = bridgeResult["interfaces"]?.arrayValue ?? []
-        let inPod = interfaces.first { !($0["sandbox"]?.stringValue ?? "").isEmpty }
-        let onHost = interfaces.first { ($0["sandbox"]?.stringValue ?? "").isEmpty && $0["name"]?.stringValue != configuration.bridgeName }
-        guard let mac = inPod?["mac"]?.stringValue?.lowercased(), let name = onHost?["name"]?.stringValue else {
+        let inPod = (bridgeResult["interfaces"]?.arrayValue ?? []).first { !($0["sandbox"]?.stringValue ?? "").isEmpty }
+        guard let mac = inPod?["mac"]?.stringValue?.lowercased(), let name = hostEnd(bridgeResult: bridgeResult) else {
             return await guardPort(podUID: podUID, ip: ip)
         }
         ports.withLock { $0[podUID] = PodPort(interface: name, mac: mac, ip: ip) }
         await applySpoofTable()
+    }
+
+    /// The host end of the pod's veth, as the bridge plugin's result names it.
+    private func hostEnd(bridgeResult: JSONValue) -> String? {
+        let interfaces = bridgeResult["interfaces"]?.arrayValue ?? []
+        let onHost = interfaces.first { ($0["sandbox"]?.stringValue ?? "").isEmpty && $0["name"]?.stringValue != configuration.bridgeName }
+        return onHost?["name"]?.stringValue
+    }
+
+    /// BIG TCP on the pod's part of the path: both ends of its veth and the bridge (which the
+    /// first pod's plumbing creates). A failure costs speed, not connectivity: logged, not thrown.
+    private func raiseOffloadSize(podUID: String, bridgeResult: JSONValue) {
+        guard let size = addressing.withLock({ $0?.offloadSize }) else { return }
+        do throws(BerthError) {
+            try BigTCP.set("eth0", to: size, namespacePath: Self.namespacePath(podUID: podUID))
+            if let hostEnd = hostEnd(bridgeResult: bridgeResult) { try BigTCP.set(hostEnd, to: size) }
+            try BigTCP.set(configuration.bridgeName, to: size)
+        } catch {
+            logger.warning("BIG TCP not set up for the pod", metadata: ["pod": "\(podUID)", "error": "\(error.message)"])
+        }
     }
 
     private func applySpoofTable() async {
@@ -71,12 +91,12 @@ final class PodNetwork: Sendable {
     /// Starts handing out addresses of `subnet`, with the addresses pods already hold (their
     /// records on disk, found after an agent restart) claimed first, so no two pods ever share
     /// one and none stays held by a pod that is gone.
-    func configure(subnet: IPv4Network, mtu: Int, holders: [(owner: String, address: String)]) {
+    func configure(subnet: IPv4Network, mtu: Int, offloadSize: UInt32? = nil, holders: [(owner: String, address: String)]) {
         var pool = PodAddressPool(subnet: subnet)
         for holder in holders {
             if let address = IPv4.parse(holder.address) { pool.claim(address, for: holder.owner) }
         }
-        addressing.withLock { $0 = Addressing(pool: pool, mtu: mtu) }
+        addressing.withLock { $0 = Addressing(pool: pool, mtu: mtu, offloadSize: offloadSize) }
     }
 
     var subnet: IPv4Network? { addressing.withLock { $0?.pool.subnet } }
@@ -136,6 +156,7 @@ final class PodNetwork: Sendable {
             addressing.withLock { $0?.pool.release(owner: podUID) }
             throw error
         }
+        raiseOffloadSize(podUID: podUID, bridgeResult: result)
         await guardPort(podUID: podUID, ip: IPv4Network.format(address), bridgeResult: result)
         return IPv4Network.format(address)
     }
@@ -157,6 +178,7 @@ final class PodNetwork: Sendable {
             _ = try await invoke("loopback", command: "ADD", podUID: podUID, namespace: path, interface: "lo",
                                  config: ["cniVersion": "1.0.0", "name": "berth-lo", "type": "loopback"])
             let result = try await invoke("bridge", command: "ADD", podUID: podUID, namespace: path, interface: "eth0", config: config)
+            raiseOffloadSize(podUID: podUID, bridgeResult: result)
             if !bandwidth.isEmpty {
                 _ = try await invoke("bandwidth", command: "ADD", podUID: podUID, namespace: path, interface: "eth0", config: bandwidth.config(previous: result))
             }

@@ -24,10 +24,19 @@ public actor HostNetwork {
     private var tunnelReady = false
     /// The MTU pods get: the underlay's, less the VXLAN overhead in vxlan mode.
     public private(set) var podMTU = 1500
+    /// The IPv4 BIG TCP size pods' veths and the bridge get (`BigTCP`), nil when not used.
+    public private(set) var podOffloadSize: UInt32?
+    /// When BIG TCP is used (`--big-tcp`).
+    let bigTCP: BigTCP.Policy
+    /// Where `prepare` notes the underlay device it raised and its old size, for `berth cleanup`.
+    let bigTCPRecord: String?
 
-    public init(mode: NetworkMode, ownSubnet: IPv4Network, nodeAddress: UInt32, nodeName: String = "", bridge: String = "berth0", logger: Logger) {
+    public init(mode: NetworkMode, ownSubnet: IPv4Network, nodeAddress: UInt32, nodeName: String = "", bridge: String = "berth0",
+                bigTCP: BigTCP.Policy = .off, bigTCPRecord: String? = nil, logger: Logger) {
         self.nodeName = nodeName
         self.bridge = bridge
+        self.bigTCP = bigTCP
+        self.bigTCPRecord = bigTCPRecord
         self.mode = mode
         self.ownSubnet = ownSubnet
         self.nodeAddress = nodeAddress
@@ -61,6 +70,7 @@ public actor HostNetwork {
         case .routed:
             podMTU = underlayMTU
             _ = try await Subprocess.run("/usr/sbin/ip", ["link", "delete", CrossHostPlan.vxlanDevice])
+            podOffloadSize = bigTCP == .off ? nil : enableBigTCP(underlay: device?.name)
         case .vxlan:
             podMTU = underlayMTU - CrossHostPlan.vxlanOverhead
             guard let device, device.name != "lo" else {
@@ -71,6 +81,50 @@ public actor HostNetwork {
             try await createTunnel(on: device.name, mtu: podMTU)
         }
         return podMTU
+    }
+
+    /// Raises the underlay device to the BIG TCP size when the kernel and the device allow it
+    /// (noting its old size for `berth cleanup`) and returns the size pods get. With loopback
+    /// as the underlay (`berth up` on one host) pods get it only under `--big-tcp on`: their
+    /// traffic to other machines leaves through a device Berth does not know, where buffers
+    /// above its limit would be cut up in software.
+    private func enableBigTCP(underlay: String?) -> UInt32? {
+        guard let underlay else { return nil }
+        do throws(BerthError) {
+            let sizes = try BigTCP.sizes(of: underlay)
+            if underlay == "lo" { return bigTCP == .on && sizes.gsoIPv4Max != nil ? BigTCP.size : nil }
+            guard let size = BigTCP.usableSize(underlay: sizes, policy: bigTCP), let old = sizes.gsoIPv4Max else {
+                logger.info("BIG TCP not used: the kernel or the underlay device does not support it, or it is a veth (--big-tcp on overrides)",
+                            metadata: ["device": "\(underlay)", "kind": "\(sizes.kind)", "tsoMaxSize": "\(sizes.tsoMax)"])
+                return nil
+            }
+            if old < size {
+                if let bigTCPRecord, !FileManager.default.fileExists(atPath: bigTCPRecord) {
+                    FileManager.default.createFile(atPath: bigTCPRecord, contents: Data("\(underlay) \(old)\n".utf8))
+                }
+                try BigTCP.set(underlay, to: size)
+            }
+            logger.info("BIG TCP in use", metadata: ["device": "\(underlay)", "size": "\(size)"])
+            return size
+        } catch {
+            logger.warning("BIG TCP not used", metadata: ["error": "\(error.message)"])
+            return nil
+        }
+    }
+
+    /// Gives the underlay device `prepare` raised its old size back (`berth cleanup`).
+    public static func restoreUnderlay(record: String, logger: Logger) -> String? {
+        guard let text = try? String(contentsOfFile: record, encoding: .utf8) else { return nil }
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        defer { try? FileManager.default.removeItem(atPath: record) }
+        guard fields.count == 2, let old = UInt32(fields[1]) else { return nil }
+        do throws(BerthError) {
+            try BigTCP.set(String(fields[0]), to: old)
+            return "offload size \(old) of \(fields[0])"
+        } catch {
+            logger.warning("could not restore the underlay's offload size", metadata: ["error": "\(error.message)"])
+            return nil
+        }
     }
 
     /// Packets between two pods on one bridge must pass the host's connection tracking, or the

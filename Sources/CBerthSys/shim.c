@@ -106,7 +106,7 @@ int berth_connect_seqpacket(const char *path) {
 #include <sched.h>
 #include <sys/time.h>
 
-struct netns_socket { const char *path; int fd; int error; };
+struct netns_socket { const char *path; int domain, type, protocol; int fd; int error; };
 
 static void *netns_socket_thread(void *argument) {
     struct netns_socket *job = argument;
@@ -114,30 +114,40 @@ static void *netns_socket_thread(void *argument) {
     if (ns < 0) { job->error = errno; return NULL; }
     if (setns(ns, CLONE_NEWNET) != 0) { job->error = errno; close(ns); return NULL; }
     close(ns);
-    job->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    job->fd = socket(job->domain, job->type | SOCK_CLOEXEC, job->protocol);
     if (job->fd < 0) job->error = errno;
     return NULL;
 }
 
-int berth_connect_in_netns(const char *netns_path, int port, int timeout_ms) {
-    struct netns_socket job = { netns_path, -1, 0 };
+int berth_socket_in_netns(const char *netns_path, int domain, int type, int protocol) {
+    if (netns_path == NULL) {
+        int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+        return fd < 0 ? -errno : fd;
+    }
+    struct netns_socket job = { netns_path, domain, type, protocol, -1, 0 };
     pthread_t thread;
     if (pthread_create(&thread, NULL, netns_socket_thread, &job) != 0) return -EAGAIN;
     pthread_join(thread, NULL);
     if (job.fd < 0) return -(job.error ? job.error : EIO);
+    return job.fd;
+}
+
+int berth_connect_in_netns(const char *netns_path, int port, int timeout_ms) {
+    int fd = berth_socket_in_netns(netns_path, AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return fd;
     struct timeval timeout = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-    setsockopt(job.fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
     struct sockaddr_in address;
     memset(&address, 0, sizeof(address));
     address.sin_family = AF_INET;
     address.sin_port = htons((unsigned short)port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(job.fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+    if (connect(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
         int error = errno;
-        close(job.fd);
+        close(fd);
         return -error;
     }
     struct timeval none = { 0, 0 };
-    setsockopt(job.fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
-    return job.fd;
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
+    return fd;
 }

@@ -1,6 +1,9 @@
 # Sourced by the network benchmarks: two hosts made of network namespaces (bh1, bh2) on a bridge
 # in 100.72.250.0/24, a `berth server` on the bridge address and one joined agent per host.
 # Traffic stays inside these namespaces. Callers set BIN and work, and call setup_hosts once.
+# The bridge and its veths stand in for a physical network: they pass 192 KiB buffers on
+# unsegmented (as NICs would segment them), so the agents run with --big-tcp $BIG_TCP (default
+# on; BIG_TCP=off measures without it).
 kubectl=(/usr/lib/google-cloud-sdk/bin/kubectl.1.33 --kubeconfig "$work/server/admin.kubeconfig")
 pids=()
 api_port=""
@@ -32,9 +35,11 @@ setup_hosts() {
     ip netns add bh$n
     ip link add vbench$n type veth peer name eth0 netns bh$n
     ip link set vbench$n master brbench up
+    python3 bench/tools/offload-size.py vbench$n 196608
     ip -n bh$n addr add 100.72.250.$n/24 dev eth0
     ip -n bh$n link set eth0 up; ip -n bh$n link set lo up
   done
+  python3 bench/tools/offload-size.py brbench 196608
 }
 
 # start_cluster MODE: control plane on the bridge, agents in bh1 and bh2, both nodes Ready.
@@ -49,7 +54,7 @@ start_cluster() {
   hash=$(grep -o 'sha256:[0-9a-f]*' "$work/join.txt")
   for n in 1 2; do
     nsenter --net=/run/netns/bh$n "$BIN/berth" agent --join "https://100.72.250.254:$api_port" --token "$token" --ca-cert-hash "$hash" \
-      --data-dir "$work/bh$n" --node-name bh$n --node-address 100.72.250.$n --network-mode "$mode" >"$work/agent-$mode-$n.log" 2>&1 &
+      --data-dir "$work/bh$n" --node-name bh$n --node-address 100.72.250.$n --network-mode "$mode" --big-tcp "${BIG_TCP:-on}" >"$work/agent-$mode-$n.log" 2>&1 &
     pids+=($!)
   done
   for _ in $(seq 1 200); do

@@ -37,3 +37,22 @@ int berth_connect_seqpacket(const char *path);
 /// short-lived thread that enters the namespace, so no other thread moves); the descriptor, or
 /// -errno.
 int berth_connect_in_netns(const char *netns_path, int port, int timeout_ms);
+/// A socket made inside the network namespace at `netns_path` (NULL: this one) by a
+/// short-lived thread, close-on-exec; the descriptor, or -errno.
+int berth_socket_in_netns(const char *netns_path, int domain, int type, int protocol);
+
+/// One link's segmentation-offload sizes (rtnetlink); 0 where the kernel does not report one
+/// (gso_ipv4_max_size and gro_ipv4_max_size exist from Linux 6.3 on).
+struct berth_link_sizes {
+    unsigned int tso_max_size;
+    unsigned int gso_max_size;
+    unsigned int gso_ipv4_max_size;
+    unsigned int gro_ipv4_max_size;
+    /// The link's kind ("veth", "bridge", "vxlan"…), empty for a physical device or loopback.
+    char kind[16];
+};
+/// Reads the sizes of the link named `ifname` in the namespace at `netns_path` (NULL: this
+/// one); 0, or -errno.
+int berth_link_sizes(const char *netns_path, const char *ifname, struct berth_link_sizes *sizes);
+/// Sets gso_ipv4_max_size and gro_ipv4_max_size of the link (IPv4 BIG TCP); 0, or -errno.
+int berth_link_set_ipv4_offload_size(const char *netns_path, const char *ifname, unsigned int size);

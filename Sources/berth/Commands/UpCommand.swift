@@ -99,6 +99,9 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "The Linux bridge pods attach to.")
     var bridgeName = "berth0"
 
+    @Option(help: "IPv4 BIG TCP in routed mode (pods send 192 KiB segments): auto (where the kernel, 6.3+, and the device carrying the node address support it, unless that device is a veth), on (a veth too: the switch behind it allows the size), off. The device's limit is raised; `berth cleanup` restores it.")
+    var bigTCP = "auto"
+
     @Option(help: "Rotate a container's log past this many bytes (keeping 5 files).")
     var containerLogMaxSize: Int64 = 10 << 20
 
@@ -117,6 +120,8 @@ struct AgentOptions: ParsableArguments {
         configuration.clusterCIDR = try ranges.cluster()
         configuration.serviceCIDR = try ranges.services()
         configuration.bridgeName = bridgeName
+        guard let bigTCPPolicy = BigTCP.Policy(rawValue: bigTCP) else { throw ValidationError("--big-tcp must be auto, on or off, not \(bigTCP)") }
+        configuration.bigTCP = bigTCPPolicy
         configuration.containerLogMaxSize = containerLogMaxSize
         guard (1...100).contains(imageGCHighThreshold), (0..<imageGCHighThreshold).contains(imageGCLowThreshold) else {
             throw ValidationError("--image-gc-low-threshold (\(imageGCLowThreshold)) must be below --image-gc-high-threshold (\(imageGCHighThreshold)), both percentages")
