@@ -29,6 +29,21 @@ struct StatusAdmissionTests {
         #expect(alone.causes.isEmpty && alone.unknownFields.isEmpty)
     }
 
+    /// The API server passes the stored object with its resourceVersion and the update with
+    /// it taken out (`carryServerFields`); that alone must not force the full path.
+    @Test func theStoredResourceVersionDoesNotCountAsAChange() throws {
+        var old = try stored()
+        old.set("42", at: ["metadata", "resourceVersion"])
+        var update = try stored()
+        update["status"] = ["phase": "Running", "podIP": "100.96.0.5"]
+        let alone = try #require(Pod.admitStatusAlone(update, old: old))
+        #expect(alone.object == (try ResourceDescriptor.pod.admit(update, old: nil)).object)
+        #expect(alone.object.value(at: ["metadata", "resourceVersion"]) == nil)
+        // Any other metadata difference still takes the full path.
+        update.set("x", at: ["metadata", "annotations", "a"])
+        #expect(Pod.admitStatusAlone(update, old: old) == nil)
+    }
+
     @Test func statusDefaultsAndUnknownFieldsAsOnTheFullPath() throws {
         let old = try stored()
         var update = old

@@ -14,10 +14,11 @@ public protocol AdmitsStatusAlone: APIResource {
 extension AdmitsStatusAlone {
     public static func admitStatusAlone(_ json: JSONValue, old: JSONValue) -> AdmittedObject? {
         guard case .object(let fields) = json, case .object(let stored) = old else { return nil }
-        for (key, value) in fields where key != "status" {
-            guard stored[key] == value else { return nil }
-        }
-        for key in stored.keys where key != "status" && fields[key] == nil { return nil }
+        // The API server hands over the object as stored, with its resourceVersion, and the
+        // update with the resourceVersion taken out: that difference is not the client's.
+        guard same(fields, stored, except: { $0 == "status" || $0 == "metadata" }),
+              case .object(let metadata)? = fields["metadata"], case .object(let storedMetadata)? = stored["metadata"],
+              same(metadata, storedMetadata, except: { $0 == "resourceVersion" }) else { return nil }
         var status: Status?
         if let sent = fields["status"], !sent.isNull {
             guard let decoded = try? sent.decode(Status.self) else { return nil }
@@ -34,6 +35,15 @@ extension AdmitsStatusAlone {
             normalized["status"] = nil
         }
         return AdmittedObject(object: normalized, unknownFields: unknown, causes: [])
+    }
+
+    /// The two objects' members are equal apart from the excepted keys, without copying either.
+    private static func same(_ left: [String: JSONValue], _ right: [String: JSONValue], except: (String) -> Bool) -> Bool {
+        for (key, value) in left where !except(key) {
+            guard right[key] == value else { return false }
+        }
+        for key in right.keys where !except(key) && left[key] == nil { return false }
+        return true
     }
 }
 
