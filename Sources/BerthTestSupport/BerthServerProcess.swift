@@ -9,7 +9,7 @@ public final class BerthServerProcess: @unchecked Sendable {
     public static var binary: String { packageRoot.appendingPathComponent(".build/debug/berth").path }
 
     public let dataDirectory: String
-    public let port: Int
+    public private(set) var port: Int
     public private(set) var process: Process?
     private let logPath: String
 
@@ -31,7 +31,20 @@ public final class BerthServerProcess: @unchecked Sendable {
 
     public var kubeconfigPath: String { dataDirectory + "/admin.kubeconfig" }
 
+    /// Starts the process; when the port was taken between `freePort` and the start (by any
+    /// socket on this busy machine), tries again on another one.
     public func start() async throws {
+        for attempt in 1...3 {
+            do {
+                try await startOnce()
+                return
+            } catch let error as BerthError where attempt < 3 && error.message.contains("cannot listen on") {
+                port = Self.freePort()
+            }
+        }
+    }
+
+    private func startOnce() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [role, "--data-dir", dataDirectory, "--listen", "\(host):\(port)"] + extraArguments

@@ -30,6 +30,7 @@ struct ControlPlane {
         var logger = Logger(label: "berth.server")
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let (host, port) = try Self.parseListen(listen)
+        try ListenAddressCheck.ensureFree(host: host, port: port)
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let kv = try openStore()
         let token = try Self.loadOrCreateToken(dataDirectory + "/admin.token")
@@ -93,14 +94,18 @@ struct ControlPlane {
                 await server.shouldUpgrade(request, logger: logger)
             },
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
-            services: services,
             onServerRunning: { _ in
                 readyLogger.info("berth api server ready", metadata: ["url": "https://\(advertised):\(port)", "kubeconfig": "\(dataDirectory)/admin.kubeconfig"])
             },
             logger: logger)
         // Open watch streams (kubectl -w, agents) do not end on their own: after a short grace
         // the group cancels what is still running, so SIGTERM/SIGINT always stop the process.
-        var groupConfiguration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The services run in this group, not in the Application's own: when the listener
+        // cannot bind (the port is taken), this group's time limits stop them and the process
+        // exits with the error. Inside the Application's group, which waits without a limit,
+        // the controllers kept the process alive, silent and not listening. The Application
+        // comes last so that shutdown (in reverse order) stops the listener first.
+        var groupConfiguration = ServiceGroupConfiguration(services: services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         do {
