@@ -19,33 +19,14 @@ FAILOVER_RUNS=${FAILOVER_RUNS:-3}
 BIN=${BIN:-$PWD/.build/release}
 work=/tmp/berth-cluster-bench-$$
 mkdir -p "$work"
-server_pid=""; sim_pid=""
-cleanup() {
-  set +e
-  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source bench/lib/sim-cluster.sh
+trap cleanup_sim_cluster EXIT
 
 "$BIN/berth-bench" scheduler --nodes 5000 --pods 20000
 
-api_port=$(port)
-"$BIN/berth" server --data-dir "$work/server" --listen "127.0.0.1:$api_port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do [ -f "$work/server/admin.kubeconfig" ] && curl -sk "https://127.0.0.1:$api_port/readyz" >/dev/null && break; sleep 0.1; done
-token=$("$BIN/berth" token create --kubeconfig "$work/server/admin.kubeconfig" 2>"$work/join.txt")
-hash=$(grep -o 'sha256:[0-9a-f]*' "$work/join.txt")
-"$BIN/berth" agent --simulate "$NODES" --node-name sim --join "https://127.0.0.1:$api_port" --token "$token" --ca-cert-hash "$hash" \
-  --data-dir "$work/sim" >"$work/sim.log" 2>&1 &
-sim_pid=$!
-kubectl=(/usr/lib/google-cloud-sdk/bin/kubectl.1.33 --kubeconfig "$work/server/admin.kubeconfig")
-for _ in $(seq 1 600); do
-  ready=$("${kubectl[@]}" get nodes --no-headers 2>/dev/null | grep -c ' Ready' || true)
-  [ "$ready" -ge "$NODES" ] && break
-  sleep 0.5
-done
+start_sim_server
+start_simulator
+wait_nodes_ready
 "$BIN/berth-bench" rollout --kubeconfig "$work/server/admin.kubeconfig" --namespace bench \
   --deployments "$DEPLOYMENTS" --replicas "$REPLICAS" --server-pid "$server_pid"
 kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""

@@ -5,6 +5,7 @@ cd "$(dirname "$0")"
 bash api.sh
 bash node.sh
 bash cluster.sh
+bash outage.sh
 bash network.sh
 bash policy.sh
 bash services.sh

@@ -48,6 +48,12 @@ public struct NodeHealthTracker: Sendable {
         return now - since >= evictionTimeout ? .evict : .lost
     }
 
+    /// Not renewed within the grace, without changing any state.
+    public func isLost(node: String, now: ContinuousClock.Instant) -> Bool {
+        guard let seen = lastRenewal[node]?.seenAt else { return false }
+        return now - seen > grace
+    }
+
     public mutating func forget(node: String) {
         lastRenewal[node] = nil
         unhealthySince[node] = nil

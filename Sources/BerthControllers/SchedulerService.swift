@@ -89,19 +89,17 @@ public final class SchedulerService: Sendable {
             case .added(let node): state.snapshot.upsert(node)
             case .updated(let old, let new):
                 state.snapshot.upsert(new)
-                // Heartbeats rewrite condition timestamps every few seconds; only changes that
-                // can make a waiting pod fit are worth another attempt.
-                guard Self.schedulingRelevant(old) != Self.schedulingRelevant(new) else { return [] }
-            case .deleted(let node): state.snapshot.removeNode(named: node.metadata.name ?? "")
+                // Heartbeats rewrite condition timestamps every few seconds, and a node going
+                // NotReady takes room away: only changes that can make a waiting pod fit are
+                // worth another attempt before its backoff runs out (see RetryTriggers).
+                guard RetryTriggers.nodeUpdateMayHelp(old: old, new: new) else { return [] }
+            case .deleted(let node):
+                state.snapshot.removeNode(named: node.metadata.name ?? "")
+                return []
             }
             return Array(state.waiting.keys)
         }
         for key in retry { queue.add(key) }
-    }
-
-    static func schedulingRelevant(_ node: Node) -> [String] {
-        [String(describing: node.metadata.labels ?? [:]), String(describing: node.spec?.taints ?? []), String(node.spec?.unschedulable ?? false),
-         String(describing: node.status?.allocatable ?? [:]), node.status?.conditions?.first { $0.type == "Ready" }?.status ?? ""]
     }
 
     private func podChanged(_ event: InformerEvent<Pod>) {
@@ -120,12 +118,13 @@ public final class SchedulerService: Sendable {
                 }
             }
         case .deleted(let pod):
-            // Freed resources may let a waiting pod fit.
+            // Freed resources may let a waiting pod fit, if pods may land where they were.
             let retry = state.withLock { state -> [String] in
+                let usable = pod.spec?.nodeName.flatMap { state.snapshot.node(named: $0) }.map(RetryTriggers.freedRoomIsUsable(on:)) ?? false
                 state.snapshot.forget(uid: pod.metadata.uid ?? "")
                 state.waiting[Informer<Pod>.key(pod)] = nil
                 state.preemptions[Informer<Pod>.key(pod)] = nil
-                return Array(state.waiting.keys)
+                return usable ? Array(state.waiting.keys) : []
             }
             for key in retry { queue.add(key) }
         }
