@@ -100,7 +100,8 @@ struct SchedulerScoreTests {
         var snapshot = SchedulingSnapshot(nodes: (0..<40).map { index in
             Fixture.node("n\(index)", cpu: String(2 + index % 5), memory: "\(4 + index % 7)Gi",
                          labels: [TopologyKeys.zone: "z\(index % 3)"],
-                         taints: index % 9 == 0 ? [Fixture.taint("soft", effect: "PreferNoSchedule")] : [])
+                         taints: index % 9 == 0 ? [Fixture.taint("soft", effect: "PreferNoSchedule")]
+                            : index % 7 == 3 ? [Fixture.taint("dedicated", "gpu")] : [])
         }, pods: [])
         for index in 0..<60 {
             let owner = "rs-\(index % 4)"
@@ -112,5 +113,11 @@ struct SchedulerScoreTests {
             #expect(fastResult == Fixture.schedule(full, snapshot, seed: UInt64(index)))
             if case .placed(_, let node) = fastResult { snapshot.assume(PodSummary(fast), on: node) }
         }
+        // A pod that fits nowhere: the same "0/40 nodes are available" message, taints included.
+        let huge = Fixture.pod("huge", cpu: "100")
+        let hugeFull = Fixture.pod("huge", cpu: "100", spec: ["tolerations": [["key": "never-used", "operator": "Exists"]]])
+        let message = Fixture.message(Fixture.schedule(huge, snapshot))
+        #expect(message == Fixture.message(Fixture.schedule(hugeFull, snapshot)))
+        #expect(message?.contains("untolerated taint {dedicated: gpu}") == true)
     }
 }
