@@ -7,7 +7,9 @@
 # the floor then uses too: routed_ratio compares against that tuned floor. floor_raw_gbps is the
 # floor with the hosts' devices at the kernel's default size, measured in the same alternation
 # (lowered for the measurement, raised again after), and routed_ratio_raw compares against it.
-# floor_untuned_gbps is the floor before any agent ran.
+# floor_untuned_gbps is the floor before any agent ran. kernel_vxlan_gbps is the same VXLAN layout
+# built by hand with nothing of Berth on the hosts (bench/lib/kernel-vxlan.sh): the most this kernel
+# gives it here; vxlan_over_kernel is what Berth costs on top.
 # Hosts are network namespaces on a bridge in 100.72.250.0/24; traffic stays inside them.
 # The data plane is the kernel's, so a debug build measures the same (BIN=.build/debug).
 set -euo pipefail
@@ -17,7 +19,8 @@ RUNS=${RUNS:-3}
 SECONDS_EACH=${SECONDS_EACH:-4}
 work=/tmp/berth-net-bench-$$
 source bench/lib/two-hosts.sh
-trap cleanup_hosts EXIT
+source bench/lib/kernel-vxlan.sh
+trap 'kernel_vxlan_down; cleanup_hosts' EXIT
 setup_hosts
 
 # One iperf3 measurement: server in namespace $1 on address $2, client in namespace $3; Gbit/s.
@@ -53,5 +56,16 @@ for mode in routed vxlan; do
   done
   stop_cluster
 done
+# The same VXLAN layout by hand, nothing of Berth on the hosts (bench/lib/kernel-vxlan.sh),
+# alternating with the floor again.
+floor_kernel=(); kernel=()
+for n in 1 2; do ip netns exec bh$n sh -c 'echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables' 2>/dev/null || true; done
+kernel_vxlan_up
+for _ in $(seq 1 "$RUNS"); do
+  floor_kernel+=("$(measure bh2 100.72.250.2 bh1)")
+  kernel+=("$(measure kvp2 100.72.242.2 kvp1)")
+done
+kernel_vxlan_down
 fu=$(median "${untuned[@]}"); fw=$(median "${raw[@]}"); fr=$(median "${floor_routed[@]}"); fv=$(median "${floor_vxlan[@]}"); r=$(median "${routed[@]}"); v=$(median "${vxlan[@]}")
-python3 -c "import json; fu,fw,fr,fv,r,v=$fu,$fw,$fr,$fv,$r,$v; print(json.dumps({'bench':'pod-throughput','runs':$RUNS,'seconds':$SECONDS_EACH,'big_tcp':'${BIG_TCP:-on}','floor_untuned_gbps':round(fu,2),'floor_raw_gbps':round(fw,2),'floor_gbps':[round(fr,2),round(fv,2)],'routed_gbps':round(r,2),'vxlan_gbps':round(v,2),'routed_ratio':round(r/fr,3),'routed_ratio_raw':round(r/fw,3),'vxlan_ratio':round(v/fv,3)}))"
+fk=$(median "${floor_kernel[@]}"); k=$(median "${kernel[@]}")
+python3 -c "import json; fu,fw,fr,fv,r,v,fk,k=$fu,$fw,$fr,$fv,$r,$v,$fk,$k; print(json.dumps({'bench':'pod-throughput','runs':$RUNS,'seconds':$SECONDS_EACH,'big_tcp':'${BIG_TCP:-on}','floor_untuned_gbps':round(fu,2),'floor_raw_gbps':round(fw,2),'floor_gbps':[round(fr,2),round(fv,2)],'routed_gbps':round(r,2),'vxlan_gbps':round(v,2),'routed_ratio':round(r/fr,3),'routed_ratio_raw':round(r/fw,3),'vxlan_ratio':round(v/fv,3),'kernel_vxlan_floor_gbps':round(fk,2),'kernel_vxlan_gbps':round(k,2),'kernel_vxlan_ratio':round(k/fk,3),'vxlan_over_kernel':round(v/k,3)}))"
