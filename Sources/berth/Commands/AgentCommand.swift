@@ -34,7 +34,12 @@ struct AgentCommand: AsyncParsableCommand {
         let nodeName = agent.nodeName ?? AgentConfiguration.hostName
         // Eight watches stay open (pods, fixed-address pods, nodes, services, endpoints, policy
         // pods, namespaces, policies): room for them plus status writes and heartbeats.
-        let client = try APIClient(config: try await clientConfig(nodeName: nodeName, logger: logger), maximumConnections: AgentService.connectionsToServer,
+        // A joined agent serves NODE-ADDRESS:10250; a taken port is reported before the token is
+        // spent or the host touched, and again for a kubeconfig that carries a node certificate.
+        if join != nil && kubeconfig == nil { try ensureEndpointFree() }
+        let config = try await clientConfig(nodeName: nodeName, logger: logger)
+        if config.clientCertificate != nil { try ensureEndpointFree() }
+        let client = try APIClient(config: config, maximumConnections: AgentService.connectionsToServer,
                                    idleTimeout: .seconds(AgentService.idleConnectionSeconds))
         let configuration = try agent.configuration(nodeName: nodeName, dataDirectory: dataDir + "/node", nodeAddress: nodeAddress, ranges: ranges)
         let service = try AgentService(configuration: configuration, client: client, logger: logger)
@@ -55,7 +60,10 @@ struct AgentCommand: AsyncParsableCommand {
         await client.shutdown()
     }
 
-    /// The kubeconfig to use: given, kept from an earlier join, or obtained by joining now.
+    func ensureEndpointFree() throws(BerthError) {
+        try ListenAddressCheck.ensureFree(host: nodeAddress, port: AgentStreamServer.port, serving: "the agent's endpoint for logs, exec and stats")
+    }
+
     func runSimulated(count: Int, logger: Logger) async throws {
         guard count > 0 else { throw ValidationError("--simulate needs a positive number of nodes") }
         let prefix = agent.nodeName ?? "sim"
@@ -72,6 +80,7 @@ struct AgentCommand: AsyncParsableCommand {
         await client.shutdown()
     }
 
+    /// The kubeconfig to use: given, kept from an earlier join, or obtained by joining now.
     func clientConfig(nodeName: String, pool: Bool = false, logger: Logger) async throws -> Kubeconfig {
         if let kubeconfig { return try Kubeconfig.load(path: kubeconfig) }
         guard let join else { throw ValidationError("pass --join URL --token TOKEN --ca-cert-hash HASH, or --kubeconfig") }
