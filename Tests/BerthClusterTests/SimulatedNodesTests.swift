@@ -38,4 +38,45 @@ struct SimulatedNodesTests {
             }
         }
     }
+
+    @Test("a quarter of the nodes lost: their pods are evicted together and replaced on the others")
+    func lostNodesPodsReplaced() async throws {
+        try await SimulatedCluster.run(nodes: 9, prefix: "sim") { cluster in
+            let client = cluster.client
+            // Three more nodes in a simulator of their own, one per zone, to lose on their own.
+            let doomed = SimulatedNodesProcess()
+            defer { doomed.cleanUp() }
+            try doomed.start(count: 3, prefix: "lost", server: cluster.server)
+            _ = try await waitFor("12 Ready nodes", timeout: 30) { () -> Bool? in
+                let lines = try cluster.kubectl(["get", "nodes", "--no-headers"]).output.split(separator: "\n")
+                return lines.filter { $0.contains(" Ready ") }.count == 12 ? true : nil
+            }
+            #expect(try cluster.kubectl(["create", "deployment", "spread", "--image=berth/busybox:latest", "--replicas=24"]).status == 0)
+            func running() async throws -> [String: Int] {
+                let reply = try await client.request(.GET, "/api/v1/namespaces/default/pods?labelSelector=app%3Dspread").checked().json()
+                var counts: [String: Int] = [:]
+                for pod in reply["items"]?.arrayValue ?? [] where pod.value(at: ["status", "phase"]) == "Running" && pod.value(at: ["metadata", "deletionTimestamp"]) == nil {
+                    counts[pod.value(at: ["spec", "nodeName"])?.stringValue ?? "", default: 0] += 1
+                }
+                return counts
+            }
+            let before = try await waitFor("24 pods Running", timeout: 60) { () -> [String: Int]? in
+                let counts = try await running()
+                return counts.values.reduce(0, +) == 24 ? counts : nil
+            }
+            let onLost = before.filter { $0.key.hasPrefix("lost-") }.values.reduce(0, +)
+            #expect(onLost == 6, "\(before)")
+            doomed.kill9()
+            // Grace 10 s + eviction timeout 10 s, then the replacements.
+            let after = try await waitFor("24 pods Running on the other nodes", timeout: 60) { () -> [String: Int]? in
+                let counts = try await running()
+                return counts.values.reduce(0, +) == 24 && !counts.keys.contains(where: { $0.hasPrefix("lost-") }) ? counts : nil
+            }
+            #expect(after.keys.allSatisfy { $0.hasPrefix("sim-") }, "\(after)")
+            let events = try await client.request(.GET, "/api/v1/namespaces/default/events?fieldSelector=reason%3DTaintManagerEviction").checked().json()
+            #expect((events["items"]?.arrayValue ?? []).count == onLost)
+            let left = try await client.request(.GET, "/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3Dlost-0").checked().json()
+            #expect((left["items"]?.arrayValue ?? []).isEmpty)
+        }
+    }
 }
