@@ -58,7 +58,9 @@ public struct SimulatedCluster: Sendable {
         try simulator.start(count: nodes, prefix: prefix, server: server)
         let cluster = SimulatedCluster(server: server, simulator: simulator, client: try server.client())
         defer { Task { [client = cluster.client] in await client.shutdown() } }
-        _ = try await waitFor("\(nodes) Ready nodes", timeout: 30) { () -> Bool? in
+        // Generous: on a cold start (a fresh build, binaries not yet in the page cache, many
+        // servers starting at once) joining took more than 30 s once in CI.
+        _ = try await waitFor("\(nodes) Ready nodes", timeout: 90) { () -> Bool? in
             let lines = try cluster.kubectl(["get", "nodes", "--no-headers"]).output.split(separator: "\n")
             return lines.filter { $0.contains(" Ready ") }.count == nodes ? true : nil
         }

@@ -52,6 +52,8 @@ struct WatchTickerTests {
         let began = clock.now
         await waiter.value
         await ticker.nextTick()
-        #expect(clock.now - began < .seconds(5))
+        // Far below the hour-long interval, far above a stall of the test process under load
+        // (38 s once in CI, while many servers started at once).
+        #expect(clock.now - began < .seconds(120))
     }
 }
