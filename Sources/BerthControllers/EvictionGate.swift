@@ -57,8 +57,26 @@ public struct EvictionGate: Sendable {
         return allowed
     }
 
-    /// A node of a partially disrupted zone was evicted: the next waits the secondary interval.
-    public mutating func recordEviction(zone: String, state: ZoneState, now: ContinuousClock.Instant) {
-        if state == .partialDisruption { lastSecondaryEviction[zone] = now }
+    /// Nodes whose pods were evicted during their current outage.
+    private var evicted: Set<String> = []
+
+    /// Whether a lost node of a zone `zonesThatMayEvict` allowed is evicted in this check. In a
+    /// partially disrupted zone the node takes the zone's one slot per interval (and `allowed`
+    /// loses the zone), unless its pods were evicted already: the slot goes to the next node, not
+    /// to the same emptied one every 100 s. A normal zone's lost nodes are swept on every check.
+    public mutating func shouldEvict(node: String, zone: String, state: ZoneState, allowed: inout Set<String>, now: ContinuousClock.Instant) -> Bool {
+        guard allowed.contains(zone) else { return false }
+        if state == .partialDisruption {
+            if evicted.contains(node) { return false }
+            allowed.remove(zone)
+            lastSecondaryEviction[zone] = now
+        }
+        evicted.insert(node)
+        return true
+    }
+
+    /// Forgets the evictions of nodes that are no longer lost (back, or gone).
+    public mutating func keepEvictions(of lost: Set<String>) {
+        evicted.formIntersection(lost)
     }
 }

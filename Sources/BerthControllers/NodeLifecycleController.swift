@@ -62,7 +62,11 @@ public final class NodeLifecycleController: Sendable {
                 if verdict != .healthy { due.append((node, tainted, verdict)) }
             }
         }
-        var evictable = gate.withLock { $0.zonesThatMayEvict(lostByZone: lostByZone, totalByZone: totalByZone, now: now) }
+        let evictionDue = Set(due.filter { $0.verdict == .evict }.map { $0.node.metadata.name ?? "" })
+        var evictable = gate.withLock { gate in
+            gate.keepEvictions(of: evictionDue)
+            return gate.zonesThatMayEvict(lostByZone: lostByZone, totalByZone: totalByZone, now: now)
+        }
         heldZones.withLock { $0.subtract(evictable) }
         // Recoveries first: a node back from a long outage must not wait behind other nodes' evictions.
         due.sort { ($0.verdict == .recovered ? 0 : 1) < ($1.verdict == .recovered ? 0 : 1) }
@@ -81,11 +85,9 @@ public final class NodeLifecycleController: Sendable {
                         continue
                     }
                     let state = EvictionGate.state(lost: lostByZone[zone] ?? 0, total: totalByZone[zone] ?? 0)
-                    if state == .partialDisruption {
-                        evictable.remove(zone)
-                        gate.withLock { $0.recordEviction(zone: zone, state: state, now: now) }
+                    if gate.withLock({ $0.shouldEvict(node: name, zone: zone, state: state, allowed: &evictable, now: now) }) {
+                        toEvict.append(name)
                     }
-                    toEvict.append(name)
                 case .recovered: try await liftTaints(node)
                 }
             } catch {
