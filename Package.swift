@@ -130,6 +130,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -152,7 +153,7 @@ let package = Package(
         .testTarget(name: "BerthClientTests", dependencies: ["BerthClient", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthSchedulerTests", dependencies: ["BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "BerthControllersTests", dependencies: ["BerthControllers", "BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "BerthControllersTests", dependencies: ["BerthControllers", "BerthScheduler", "BerthCore", "BerthClient"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthCore", "BerthTestSupport", "CBerthSys"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -28,7 +28,13 @@ public final class Informer<T: APIResource>: Sendable {
     let fieldSelector: String?
     let logger: Logger
     private let state = Mutex(State())
-    private let synced = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let synced = Mutex(SyncState())
+
+    struct SyncState {
+        var done = false
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    }
 
     /// Objects are kept boxed: a `Pod` is over a kilobyte inline, and a dictionary's storage
     /// holds every value inline at twice the count of slots — 20 MB for 8,000 pods — where a
@@ -77,15 +83,28 @@ public final class Informer<T: APIResource>: Sendable {
 
     static func orphanIndex(_ namespace: String?) -> String { "orphans/" + (namespace ?? "") }
 
-    /// Returns once the first list has been loaded into the cache.
+    /// Returns once the first list has been loaded into the cache, or once the waiting task is
+    /// cancelled: a shutdown that comes before the first list (the listener could not bind)
+    /// stops the informer before it syncs, and a waiter that ignored cancellation kept the whole
+    /// process from stopping until ServiceLifecycle's cancellation limit killed it.
     public func waitForSync() async {
-        await withCheckedContinuation { continuation in
-            let ready = synced.withLock { value -> Bool in
-                if value.done { return true }
-                value.waiters.append(continuation)
-                return false
+        let id = synced.withLock { value -> Int in
+            value.nextWaiter += 1
+            return value.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                // Cancellation is checked under the lock: a handler that ran before this point
+                // found nothing to resume, so this must not wait.
+                let resumeNow = synced.withLock { value -> Bool in
+                    if value.done || Task.isCancelled { return true }
+                    value.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            synced.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 
@@ -125,8 +144,8 @@ public final class Informer<T: APIResource>: Sendable {
     private func markSynced() {
         let waiters = synced.withLock { value -> [CheckedContinuation<Void, Never>] in
             value.done = true
-            defer { value.waiters = [] }
-            return value.waiters
+            defer { value.waiters = [:] }
+            return Array(value.waiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }

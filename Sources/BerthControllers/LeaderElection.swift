@@ -27,7 +27,8 @@ public struct LeaderElection: Sendable {
     /// Runs `work` while this process holds the lease; returns when cancelled.
     public func run(_ work: @escaping @Sendable () async -> Void) async {
         while !Task.isCancelled {
-            if await tryAcquireOrRenew() {
+            // A lease won while the process was already stopping starts nothing.
+            if await tryAcquireOrRenew(), !Task.isCancelled {
                 logger.info("leader election won, starting controllers", metadata: ["identity": "\(identity)"])
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { await work() }

@@ -9,6 +9,7 @@ import Hummingbird
 import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import NIOSSL
 import ServiceLifecycle
 
@@ -115,6 +116,10 @@ struct ControlPlane {
             await controllerClient.shutdown()
             await agentClient?.shutdown()
             await kv.close()
+            // Taken between the check at the start and the bind: the same words as the check.
+            if let failure = error as? IOError, failure.errnoCode == EADDRINUSE {
+                throw BerthError(.badRequest, "cannot listen on \(host):\(port): \(String(cString: strerror(failure.errnoCode)))")
+            }
             throw error
         }
         try? await streams.http.shutdown()
