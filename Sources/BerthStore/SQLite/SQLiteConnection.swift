@@ -20,14 +20,22 @@ final class SQLiteConnection {
         sqlite3_busy_timeout(handle, 10_000)
     }
 
-    deinit {
+    deinit { close() }
+
+    /// Closes the file now rather than whenever the last reference goes: a store that was
+    /// closed must let go of the file (it can be reopened, or upgraded, in the same process).
+    /// Later calls fail with an error instead of touching a closed handle.
+    func close() {
         for statement in statements.values { sqlite3_finalize(statement) }
+        statements = [:]
         sqlite3_close(handle)
+        handle = nil
     }
 
-    var errorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+    var errorMessage: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "the database is closed" }
 
     func execute(_ sql: String) throws(BerthError) {
+        guard handle != nil else { throw BerthError(.unavailable, "failed to run sqlite statement: the database is closed") }
         var error: UnsafeMutablePointer<CChar>?
         if sqlite3_exec(handle, sql, nil, nil, &error) != SQLITE_OK {
             let message = error.map { String(cString: $0) } ?? errorMessage
@@ -76,6 +84,7 @@ final class SQLiteConnection {
 
     private func prepared(_ sql: String) throws(BerthError) -> OpaquePointer {
         if let statement = statements[sql] { return statement }
+        guard handle != nil else { throw BerthError(.unavailable, "failed to prepare sqlite statement: the database is closed") }
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
             throw BerthError(.internalError, "failed to prepare sqlite statement: \(errorMessage)")

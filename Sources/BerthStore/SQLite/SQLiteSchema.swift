@@ -1,20 +1,43 @@
 /// The on-disk layout of `SQLiteStore`: current state in `kv`, every change in `log`
 /// (what watches replay), counters in `meta`, leases in `leases`.
+///
+/// `kv` and `log` are rowid tables on 8 KB pages. They were `WITHOUT ROWID` tables on 4 KB
+/// pages, where a row keeps at most about a quarter of a page inline (~1,000 bytes): nearly
+/// every stored object (a pod is 1–3 KB) spilled into an overflow page of its own, in both
+/// tables, so each write touched two more pages and the file was three times its data.
+/// A rowid table keeps rows up to almost a page inline. `SQLiteLayout` upgrades older files.
 enum SQLiteSchema {
-    static let statements = """
-        PRAGMA journal_mode=WAL;
-        PRAGMA synchronous=FULL;
-        CREATE TABLE IF NOT EXISTS kv(
-            key TEXT PRIMARY KEY, value BLOB NOT NULL, create_rev INTEGER NOT NULL,
+    static let pageSize = 8192
+
+    static func kvTable(_ name: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS \(name)(
+            key TEXT NOT NULL PRIMARY KEY, value BLOB NOT NULL, create_rev INTEGER NOT NULL,
             mod_rev INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL DEFAULT 0
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS kv_lease ON kv(lease) WHERE lease != 0;
-        CREATE TABLE IF NOT EXISTS log(
+        );
+        """
+    }
+
+    static func logTable(_ name: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS \(name)(
             rev INTEGER NOT NULL, sub INTEGER NOT NULL, key TEXT NOT NULL, deleted INTEGER NOT NULL,
             value BLOB NOT NULL, create_rev INTEGER NOT NULL, version INTEGER NOT NULL,
             lease INTEGER NOT NULL, prev_rev INTEGER NOT NULL,
-            PRIMARY KEY(rev, sub)
-        ) WITHOUT ROWID;
+            UNIQUE(rev, sub)
+        );
+        """
+    }
+
+    /// The page size applies only to a file not written yet (an older file is rebuilt by
+    /// `SQLiteLayout`), so it comes before anything else.
+    static let statements = """
+        PRAGMA page_size=\(pageSize);
+        PRAGMA journal_mode=WAL;
+        PRAGMA synchronous=FULL;
+        \(kvTable("kv"))
+        CREATE INDEX IF NOT EXISTS kv_lease ON kv(lease) WHERE lease != 0;
+        \(logTable("log"))
         CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
         INSERT OR IGNORE INTO meta(name, value) VALUES ('revision', 1), ('compacted', 0), ('lease_seq', 0);
         CREATE TABLE IF NOT EXISTS leases(id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL);

@@ -194,5 +194,6 @@ public final class SQLiteStore: KeyValueStore {
         timer.cancel()
         writer.stop()
         hub.closeAll()
+        for slot in readers { slot.lock.withLock { slot.connection.close() } }
     }
 }

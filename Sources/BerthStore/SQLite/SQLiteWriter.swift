@@ -28,6 +28,7 @@ final class SQLiteWriter: @unchecked Sendable {
 
     init(path: String, hub: WatchHub) throws(BerthError) {
         connection = try SQLiteConnection(path: path)
+        try SQLiteLayout.upgrade(connection, path: path)
         try connection.execute(SQLiteSchema.statements)
         revision = try Self.meta(connection, "revision")
         compacted = try Self.meta(connection, "compacted")
@@ -67,6 +68,10 @@ final class SQLiteWriter: @unchecked Sendable {
         condition.signal()
         condition.unlock()
         if thread != nil { finished.wait() }
+        // The thread's closure holds the writer, and the writer the thread: without this the
+        // connection (and the file) stayed open for the life of the process.
+        thread = nil
+        connection.close()
     }
 
     private func run() {
