@@ -130,20 +130,40 @@ private enum Scalars {
 private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let fields: [String: JSONValue]
     let path: LazyCodingPath
+    /// A one-word summary of the keys present (`KeySignature`). A synthesized `init(from:)`
+    /// asks for every field its type has — 40 for a PodSpec — and most are absent; a key whose
+    /// bit is clear is known absent without hashing it.
+    let present: UInt64
     var codingPath: [any CodingKey] { path.keys }
+
+    init(fields: [String: JSONValue], path: LazyCodingPath) {
+        self.fields = fields
+        self.path = path
+        var present: UInt64 = 0
+        for key in fields.keys { present |= KeySignature.bit(key) }
+        self.present = present
+    }
+
+    /// The field's value, nil when absent.
+    @inline(__always)
+    func find(_ key: Key) -> JSONValue? {
+        let name = key.stringValue
+        guard present & KeySignature.bit(name) != 0 else { return nil }
+        return fields[name]
+    }
 
     var allKeys: [Key] { fields.keys.compactMap { Key(stringValue: $0) } }
 
-    func contains(_ key: Key) -> Bool { fields[key.stringValue] != nil }
+    func contains(_ key: Key) -> Bool { find(key) != nil }
 
     func value(_ key: Key) throws -> JSONValue {
-        guard let value = fields[key.stringValue] else {
+        guard let value = find(key) else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "required field missing"))
         }
         return value
     }
 
-    func decodeNil(forKey key: Key) throws -> Bool { fields[key.stringValue]?.isNull ?? true }
+    func decodeNil(forKey key: Key) throws -> Bool { find(key)?.isNull ?? true }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try decodeGeneric(type, forKey: key) }
 
@@ -168,13 +188,13 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decodeInteger(type, forKey: key) }
 
     func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
-        guard let found = fields[key.stringValue] else { return nil }
+        guard let found = find(key) else { return nil }
         if case .string(let text) = found { return text }
         return try decodeIfPresentGeneric(type, forKey: key)
     }
 
     func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
-        guard let found = fields[key.stringValue] else { return nil }
+        guard let found = find(key) else { return nil }
         if case .bool(let flag) = found { return flag }
         return try decodeIfPresentGeneric(type, forKey: key)
     }
@@ -189,7 +209,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     private func decodeIntegerIfPresent<I: FixedWidthInteger & Decodable>(_ type: I.Type, forKey key: Key) throws -> I? {
-        guard let found = fields[key.stringValue] else { return nil }
+        guard let found = find(key) else { return nil }
         if case .number(let text) = found, let number = I(text) { return number }
         return try decodeIfPresentGeneric(type, forKey: key)
     }
@@ -204,7 +224,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     private func decodeIfPresentGeneric<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        guard let found = fields[key.stringValue], !found.isNull else { return nil }
+        guard let found = find(key), !found.isNull else { return nil }
         return try Scalars.decode(type, found, path, key)
     }
 
@@ -218,6 +238,21 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func superDecoder() throws -> any Decoder { ValueDecoder(value: .object(fields), path: path) }
     func superDecoder(forKey key: Key) throws -> any Decoder { ValueDecoder(value: try value(key), path: path.appending(key)) }
+}
+
+/// One of 64 bits per key, from its length and first and last bytes: cheap to take from a
+/// Swift string (no hashing, no walk over the bytes) and different for nearly all field names
+/// of one type.
+enum KeySignature {
+    @inline(__always)
+    static func bit(_ key: String) -> UInt64 {
+        var key = key
+        return key.withUTF8 { bytes -> UInt64 in
+            guard let first = bytes.first, let last = bytes.last else { return 1 }
+            let mixed = UInt64(bytes.count) &* 0x9E37_79B9 &+ UInt64(first) &* 31 &+ UInt64(last)
+            return 1 << ((mixed ^ (mixed >> 7)) & 63)
+        }
+    }
 }
 
 private struct UnkeyedContainer: UnkeyedDecodingContainer {

@@ -12,12 +12,26 @@ public struct JSONValueEncoder {
 }
 
 /// A mutable tree under construction; containers hand out child nodes that fill in later.
+/// Scalar members are stored as values, without a node of their own: most fields of an object
+/// are strings and numbers, and a class instance per field was a third of the encoding time.
 private final class EncodingNode {
+    enum Member {
+        case value(JSONValue)
+        case node(EncodingNode)
+
+        var resolved: JSONValue {
+            switch self {
+            case .value(let value): value
+            case .node(let node): node.resolved()
+            }
+        }
+    }
+
     enum Content {
         case empty
         case value(JSONValue)
-        case object([String: EncodingNode])
-        case array([EncodingNode])
+        case object([String: Member])
+        case array([Member])
     }
 
     var content: Content = .empty
@@ -26,8 +40,8 @@ private final class EncodingNode {
         switch content {
         case .empty: return .object([:])
         case .value(let value): return value
-        case .object(let fields): return .object(fields.mapValues { $0.resolved() })
-        case .array(let items): return .array(items.map { $0.resolved() })
+        case .object(let fields): return .object(fields.mapValues(\.resolved))
+        case .array(let items): return .array(items.map(\.resolved))
         }
     }
 
@@ -41,30 +55,44 @@ private final class EncodingNode {
         content = .array([])
     }
 
-    func child(_ key: String) -> EncodingNode {
+    /// Edits the members in place: the enum's reference is let go first, so the dictionary
+    /// grows in place instead of being copied for every field added.
+    private func withFields<R>(_ body: (inout [String: Member]) -> R) -> R {
         makeObject()
         guard case .object(var fields) = content else { fatalError("unreachable: node is an object") }
-        if let existing = fields[key] { return existing }
-        // Let go of the enum's reference first, so the dictionary grows in place instead of
-        // being copied for every field added.
         content = .empty
-        let node = EncodingNode()
-        fields[key] = node
-        content = .object(fields)
-        return node
+        defer { content = .object(fields) }
+        return body(&fields)
     }
 
-    func set(_ key: String, _ value: JSONValue) { child(key).content = .value(value) }
-
-    func append() -> EncodingNode {
+    private func withItems<R>(_ body: (inout [Member]) -> R) -> R {
         makeArray()
         guard case .array(var items) = content else { fatalError("unreachable: node is an array") }
         content = .empty
-        let node = EncodingNode()
-        items.append(node)
-        content = .array(items)
-        return node
+        defer { content = .array(items) }
+        return body(&items)
     }
+
+    func child(_ key: String) -> EncodingNode {
+        withFields { fields in
+            if case .node(let existing) = fields[key] { return existing }
+            let node = EncodingNode()
+            fields[key] = .node(node)
+            return node
+        }
+    }
+
+    func set(_ key: String, _ value: JSONValue) { withFields { $0[key] = .value(value) } }
+
+    func append() -> EncodingNode {
+        withItems { items in
+            let node = EncodingNode()
+            items.append(.node(node))
+            return node
+        }
+    }
+
+    func append(_ value: JSONValue) { withItems { $0.append(.value(value)) } }
 
     var count: Int {
         if case .array(let items) = content { return items.count }
@@ -142,7 +170,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encodeNil(forKey key: Key) throws { node.set(key.stringValue, .null) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        try ScalarEncoding.encode(value, into: node.child(key.stringValue), parent: path, key: key)
+        if let json = ScalarEncoding.json(value) { return node.set(key.stringValue, json) }
+        try value.encode(to: ValueEncoder(node: node.child(key.stringValue), path: path.appending(key)))
     }
 
     // The common scalars directly: no dynamic casts, no coding-path array per field.
@@ -159,7 +188,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     // The standard library's default goes through `encode` with generic metadata per call.
     mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
         guard let value else { return }
-        try ScalarEncoding.encode(value, into: node.child(key.stringValue), parent: path, key: key)
+        try encode(value, forKey: key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
@@ -185,11 +214,12 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
 
     var count: Int { node.count }
 
-    mutating func encodeNil() throws { node.append().content = .value(.null) }
+    mutating func encodeNil() throws { node.append(.null) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
+        if let json = ScalarEncoding.json(value) { return node.append(json) }
         let key = AnyCodingKey(intValue: count)
-        try ScalarEncoding.encode(value, into: node.append(), parent: path, key: key)
+        try value.encode(to: ValueEncoder(node: node.append(), path: path.appending(key)))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
