@@ -74,6 +74,7 @@ if [ "$PARTIAL" -gt 0 ]; then
   exit 0
 fi
 kill -9 "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""
+on_lost=$total  # every node is lost at once
 before=$(cpu_ticks)
 sleep "$LOST_S"
 lost_cpu=$(python3 -c "print(round(($(cpu_ticks) - $before) / $(getconf CLK_TCK), 1))")
