@@ -11,8 +11,15 @@ public enum YAMLConversion {
             // The basic resolver tags every untagged scalar a string; `YAMLPlainScalar` then
             // reads the plain ones without Yams' regular expressions (ICU on Linux).
             var nodes = try Yams.compose_all(yaml: text, .basic)
+            // Yams resolves an alias to the anchored node itself, so composing is cheap; it is
+            // the conversion that copies the node once per reference. A 324-byte document whose
+            // anchors nest nine deep names 9^9 nodes. Without aliases a node takes at least a
+            // byte of input, so a budget of the input's size plus a margin for small anchored
+            // snippets admits every honest manifest and refuses a bomb after a bounded amount
+            // of work (go-yaml refuses "excessive aliasing" the same way).
+            var budget = NodeBudget(remaining: text.utf8.count + NodeBudget.aliasAllowance)
             while let node = nodes.next() {
-                let value = try convert(node)
+                let value = try convert(node, budget: &budget)
                 if !value.isNull { documents.append(value) }
             }
             // The sequence ends at a syntax error and keeps it here instead of throwing.
@@ -25,7 +32,22 @@ public enum YAMLConversion {
         }
     }
 
-    static func convert(_ node: Yams.Node) throws -> JSONValue {
+    /// How many nodes the conversion may still produce.
+    struct NodeBudget {
+        /// Nodes beyond the input's size that anchors and aliases may add.
+        static let aliasAllowance = 100_000
+        var remaining: Int
+
+        mutating func spend() throws(BerthError) {
+            remaining -= 1
+            if remaining < 0 {
+                throw BerthError(.badRequest, "failed to parse yaml: the document expands to too many nodes (excessive aliasing)")
+            }
+        }
+    }
+
+    static func convert(_ node: Yams.Node, budget: inout NodeBudget) throws -> JSONValue {
+        try budget.spend()
         switch node {
         case .scalar(let scalar):
             switch node.tag.description {
@@ -45,11 +67,14 @@ public enum YAMLConversion {
             var fields: [String: JSONValue] = [:]
             for (key, value) in mapping {
                 guard let name = key.string else { throw BerthError(.badRequest, "failed to parse yaml: mapping keys must be strings") }
-                fields[name] = try convert(value)
+                fields[name] = try convert(value, budget: &budget)
             }
             return .object(fields)
         case .sequence(let sequence):
-            return .array(try sequence.map { try convert($0) })
+            var items: [JSONValue] = []
+            items.reserveCapacity(sequence.count)
+            for item in sequence { items.append(try convert(item, budget: &budget)) }
+            return .array(items)
         case .alias:
             throw BerthError(.badRequest, "failed to parse yaml: aliases are not supported")
         }

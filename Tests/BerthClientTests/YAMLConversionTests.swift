@@ -51,4 +51,41 @@ struct YAMLConversionTests {
         #expect(throws: BerthError.self) { try YAMLConversion.parseDocuments("a: [1, 2\n") }
         #expect(throws: BerthError.self) { try YAMLConversion.parseDocuments("[1]: x\n") }
     }
+
+    /// Nine levels of anchors, each referring nine times to the one before: 9^9 nodes from a
+    /// few hundred bytes. Expanded without a bound this took 24 GB and the server with it.
+    static func aliasBomb(levels: Int) -> String {
+        var lines = ["a0: &a0 [\(Array(repeating: "\"x\"", count: 9).joined(separator: ","))]"]
+        for level in 1..<levels {
+            lines.append("a\(level): &a\(level) [\(Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ","))]")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test func anAliasBombIsRefusedAfterBoundedWork() throws {
+        let bomb = Self.aliasBomb(levels: 9)
+        #expect(bomb.utf8.count < 500)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = #expect(throws: BerthError.self) { try YAMLConversion.parseDocuments(bomb) }
+        #expect(error?.code == .badRequest)
+        #expect(error?.message.contains("excessive aliasing") == true)
+        // Bounded work, not a timing claim: the budget is ~100,000 nodes, done in well under a
+        // minute even on a loaded host, where the unbounded expansion never finished.
+        #expect(clock.now - started < .seconds(60))
+    }
+
+    @Test func modestAnchorsAndAliasesStillWork() throws {
+        let yaml = """
+        base: &base {cpu: 100m, memory: 64Mi}
+        containers:
+        - {name: a, resources: {limits: *base}}
+        - {name: b, resources: {limits: *base}}
+        """
+        let document = try #require(YAMLConversion.parseDocuments(yaml).first)
+        #expect(document["containers"]?.arrayValue?.count == 2)
+        #expect(document["containers"]?.arrayValue?[1]["resources"]?["limits"]?["memory"] == "64Mi")
+        // Three levels of nine: 729 nodes, well inside the allowance.
+        #expect(try YAMLConversion.parseDocuments(Self.aliasBomb(levels: 3)).count == 1)
+    }
 }
