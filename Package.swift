@@ -93,6 +93,7 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -180,6 +181,7 @@ let package = Package(
         .testTarget(
             name: "BerthEndToEndTests",
             dependencies: ["BerthCore", "BerthClient", "BerthTestSupport"],
+            exclude: ["Probes"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -24,6 +24,10 @@ public struct APIServerConfiguration: Sendable {
     public var clusterCIDR = "100.96.0.0/11"
     /// Signs node client certificates for hosts that join; nil means joining is off.
     public var nodeCertificates: NodeCertificateIssuer?
+    /// Requests over the network served at once (`InflightLimit`); the server's own
+    /// controllers and agent, in process, are not counted.
+    public var maximumRequestsInflight = 400
+    public var maximumMutatingRequestsInflight = 200
 
     public init(adminToken: String? = nil) { self.adminToken = adminToken }
 }
@@ -44,6 +48,7 @@ public final class APIServer: Sendable {
     let admissionMirror: PrefixMirror
     /// Paces the writes of all watches (`APIServerConfiguration.watchCoalescing`).
     let watchTicker: WatchTicker
+    let inflight: InflightLimit
 
     public init(store: any KeyValueStore, registry: ResourceRegistry = .standard, configuration: APIServerConfiguration,
                 clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "berth.apiserver")) {
@@ -56,6 +61,8 @@ public final class APIServer: Sendable {
         self.logger = logger
         self.namespaceFinalizer = NamespaceFinalizer(registry: registry, storage: storage, logger: logger)
         self.watchTicker = WatchTicker(interval: configuration.watchCoalescing)
+        self.inflight = InflightLimit(maximumReadOnly: configuration.maximumRequestsInflight,
+                                      maximumMutating: configuration.maximumMutatingRequestsInflight)
     }
 
     /// The services that must run beside the HTTP server.
@@ -91,6 +98,9 @@ public final class APIServer: Sendable {
         do throws(BerthError) {
             var request = request
             let path = request.uri.path
+            // Only network requests are counted: the in-process transport has no channel.
+            let slot = channel == nil ? nil : try inflight.enter(request.method, path: path, query: request.uri.query)
+            defer { if let slot { inflight.leave(slot) } }
             let caller = try await identify(request, channel: channel)
             if path == JoinPaths.clusterCA { return try clusterCA() }
             if path == JoinPaths.join { return try await join(request, caller: caller) }
@@ -114,7 +124,7 @@ public final class APIServer: Sendable {
                 if case .node(let node) = caller { prefetched = try await authorizeNode(NodeScope(node: node), &request, target) }
                 if case .nodePool(let prefix) = caller { prefetched = try await authorizeNode(NodeScope(pool: prefix), &request, target) }
                 let authorized = request
-                return try await withPrefetched(prefetched) { () async throws(BerthError) -> Response in try await handleResource(authorized, target) }
+                return try await withPrefetched(prefetched) { () async throws(BerthError) -> Response in try await handleResource(authorized, target, channel: channel) }
             case .coreVersions: return Responses.json(Discovery.coreVersions())
             case .groupList: return Responses.json(Discovery.groupList(registry))
             case .group(let group): return Responses.json(Discovery.group(group, registry))
@@ -132,6 +142,9 @@ public final class APIServer: Sendable {
             }
         } catch {
             if error.code == .internalError { logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error.message)"]) }
+            if let seconds = error.details?.retryAfterSeconds {
+                return Responses.status(error, headers: [.retryAfter: String(seconds)])
+            }
             return Responses.status(error)
         }
     }

@@ -187,6 +187,23 @@ struct BadInputTests {
             #expect(try await client.send(.get, "/healthz").status == 200)
         }
     }
+
+    /// Kubernetes answers a list at a revision the store has not reached with 504 "Too large
+    /// resource version", for Exact too; Berth listed today's objects with 200.
+    @Test func aFutureExactResourceVersionIs504() async throws {
+        try await APIHarness.run { _, client in
+            let result = try await client.send(.get, "/api/v1/namespaces/default/configmaps?resourceVersion=999999999&resourceVersionMatch=Exact")
+            expectStatus(result, 504, reason: "Timeout")
+            #expect(result.json["message"]?.stringValue?.contains("Too large resource version") == true)
+        }
+    }
+
+    /// A negative revision is malformed (400), not a compacted one (410).
+    @Test func aNegativeWatchResourceVersionIs400() async throws {
+        try await APIHarness.run { _, client in
+            expectStatus(try await client.send(.get, "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=-5"), 400, reason: "BadRequest")
+        }
+    }
 }
 
 import HTTPTypes

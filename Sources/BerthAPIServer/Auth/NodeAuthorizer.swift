@@ -100,12 +100,7 @@ extension APIServer {
 
     /// The `metadata.name` of a create's body; the body stays readable for the handler.
     func bodyName(_ request: inout Request) async throws(BerthError) -> String? {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: configuration.maximumBodyBytes)
-        } catch {
-            throw BerthError(.requestEntityTooLarge, "the request body is larger than \(configuration.maximumBodyBytes) bytes")
-        }
+        let buffer = try await BodyReader.collect(&request, upTo: configuration.maximumBodyBytes)
         let value = try? JSONParser.parse(Array(buffer.readableBytesView))
         return value?["metadata"]?["name"]?.stringValue
     }

@@ -15,13 +15,14 @@ extension APIServer {
     /// Decides a WebSocket upgrade: only exec requests that authenticate, name a running
     /// container and speak a supported protocol are upgraded; anything else goes on to the
     /// normal responder, which answers with the right error.
-    public func shouldUpgrade(_ request: HTTPRequest, logger: Logger) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+    public func shouldUpgrade(_ request: HTTPRequest, channel: (any Channel)? = nil,
+                              logger: Logger) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let full = request.path ?? ""
         let path = String(full.split(separator: "?", maxSplits: 1).first ?? "")
         let segments = path.split(separator: "/").map(String.init)
         if segments.count == 7, segments[0] == "api", segments[1] == "v1", segments[2] == "namespaces", segments[4] == "pods",
            segments[6] == "portforward" {
-            return await shouldUpgradePortForward(request, path: path, namespace: segments[3], name: segments[5], logger: logger)
+            return await shouldUpgradePortForward(request, path: path, namespace: segments[3], name: segments[5], channel: channel, logger: logger)
         }
         guard segments.count == 7, segments[0] == "api", segments[1] == "v1", segments[2] == "namespaces", segments[4] == "pods",
               segments[6] == "exec" || segments[6] == "attach" else { return .dontUpgrade }
@@ -30,6 +31,7 @@ extension APIServer {
         do throws(BerthError) {
             try authenticate(path: path, headers: request.headerFields)
         } catch {
+            await channel?.refuseUpgrade(status: 401, reason: "Unauthorized", message: error.message)
             return .dontUpgrade
         }
         let query = QueryParameters(full.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init))
@@ -37,6 +39,10 @@ extension APIServer {
         do throws(BerthError) {
             started = segments[6] == "attach" ? try await startAttach(namespace: segments[3], name: segments[5], query: query)
                 : try await startExec(namespace: segments[3], name: segments[5], query: query)
+        } catch where error.code == .notFound {
+            // As Kubernetes: a pod that does not exist is a 404 before any upgrade.
+            await channel?.refuseUpgrade(status: 404, reason: "Not Found", message: error.message)
+            return .dontUpgrade
         } catch {
             // A refused upgrade reaches kubectl as a bare "400, Connection: close" ("unexpected
             // EOF"); upgraded, the reason travels as the Status on the error channel, which

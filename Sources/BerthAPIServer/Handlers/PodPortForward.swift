@@ -3,17 +3,19 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 
 /// `pods/{name}/portforward` (`kubectl port-forward`), the WebSocket tunnel kubectl 1.30+
 /// tries first; see `PortForwardSession`.
 extension APIServer {
-    func shouldUpgradePortForward(_ request: HTTPRequest, path: String, namespace: String, name: String,
+    func shouldUpgradePortForward(_ request: HTTPRequest, path: String, namespace: String, name: String, channel: (any Channel)?,
                                   logger: Logger) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard offered.contains(PortForwardSession.subprotocol) else { return .dontUpgrade }
         do throws(BerthError) {
             try authenticate(path: path, headers: request.headerFields)
         } catch {
+            await channel?.refuseUpgrade(status: 401, reason: "Unauthorized", message: error.message)
             return .dontUpgrade
         }
         // A pod that is missing or has no address yet is reported per connection, on the error

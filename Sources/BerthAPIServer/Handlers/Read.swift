@@ -117,11 +117,10 @@ extension APIServer {
             snapshot = max(0, token.revision)
         } else if requested != "0", !requested.isEmpty {
             guard let revision = Int64(requested), revision > 0 else { throw BerthError(.badRequest, "invalid resourceVersion \"\(requested)\"") }
-            if query["resourceVersionMatch"] == "Exact" {
-                snapshot = revision
-            } else {
-                try await waitForRevision(revision)
-            }
+            // A revision the store has not reached yet is waited for, then refused with 504,
+            // for Exact too: a snapshot "at" a future revision would be today's state.
+            try await waitForRevision(revision)
+            if query["resourceVersionMatch"] == "Exact" { snapshot = revision }
         }
         if let match = query["resourceVersionMatch"], !match.isEmpty {
             guard match == "Exact" || match == "NotOlderThan" else {

@@ -5,7 +5,9 @@ import NIOCore
 
 extension APIServer {
     /// Dispatches a request for a resource by verb and subresource.
-    func handleResource(_ request: Request, _ target: ResourceTarget) async throws(BerthError) -> Response {
+    /// `channel` is the client's connection (nil in process): a watch that falls too far behind
+    /// closes it.
+    func handleResource(_ request: Request, _ target: ResourceTarget, channel: (any Channel)? = nil) async throws(BerthError) -> Response {
         let query = QueryParameters(request.uri.query)
         let representation = try Representation.negotiate(request.headers[.accept])
         let descriptor = target.descriptor
@@ -42,7 +44,7 @@ extension APIServer {
         let watch = target.legacyWatch || query.flag("watch")
         switch request.method {
         case .get:
-            if watch { return try await self.watch(target, query, representation) }
+            if watch { return try await self.watch(target, query, representation, channel: channel) }
             guard let name = target.name else { return try await list(target, query, representation) }
             if target.subresource == "scale" { return try await getScale(target, name) }
             return try await get(target, name, query, representation)
@@ -70,15 +72,9 @@ extension APIServer {
     }
 
     func readBody(_ request: Request) async throws(BerthError) -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maximumBodyBytes {
-            throw BerthError(.requestEntityTooLarge, "the request body is \(length) bytes; the limit is \(configuration.maximumBodyBytes)")
-        }
-        do {
-            let buffer = try await request.body.collect(upTo: configuration.maximumBodyBytes)
-            return Array(buffer.readableBytesView)
-        } catch {
-            throw BerthError(.requestEntityTooLarge, "the request body is larger than \(configuration.maximumBodyBytes) bytes")
-        }
+        var request = request
+        let buffer = try await BodyReader.collect(&request, upTo: configuration.maximumBodyBytes)
+        return Array(buffer.readableBytesView)
     }
 
     func readJSON(_ request: Request) async throws(BerthError) -> JSONValue {

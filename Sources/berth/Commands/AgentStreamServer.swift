@@ -40,9 +40,9 @@ struct AgentStreamServer {
         let responder = AgentStreamResponder(agent: agent, logger: logger)
         return Application(
             responder: responder,
-            server: try .tls(.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 20))) { request, channel, _ in
+            server: try .boundedTLSWebSocket(tlsConfiguration: tls, webSocket: .init(maxFrameSize: 1 << 20)) { request, channel, _ in
                 await responder.shouldUpgrade(request, channel: channel)
-            }, tlsConfiguration: tls),
+            },
             configuration: ApplicationConfiguration(address: .hostname(address, port: Self.port), serverName: nil),
             logger: logger)
     }

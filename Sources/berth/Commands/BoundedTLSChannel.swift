@@ -3,6 +3,7 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import HTTPTypes
 import Logging
+import BerthAPIServer
 import NIOCore
 import NIOSSL
 
@@ -44,17 +45,22 @@ extension BoundedTLSChannel: HTTPChannelHandler where BaseChannel: HTTPChannelHa
 
 extension HTTPServerBuilder {
     /// `.tls(.http1WebSocketUpgrade(shouldUpgrade:), tlsConfiguration:)` with the bounded
-    /// outbound buffer.
+    /// outbound buffer, and every connection kept by a `ConnectionGuard` (timeouts, answers to
+    /// malformed requests, closing what a peer abandons, a cap on open connections).
     static func boundedTLSWebSocket(
         tlsConfiguration: TLSConfiguration,
         verifyClientCertificate: (@Sendable ([NIOSSLCertificate], EventLoopPromise<NIOSSLVerificationResult>) -> Void)? = nil,
+        webSocket: WebSocketServerConfiguration = .init(),
+        limits: ConnectionLimits = ConnectionLimits(),
+        counter: ConnectionCounter = ConnectionCounter(),
         shouldUpgrade: @escaping @Sendable (HTTPRequest, any Channel, Logger) async throws
             -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
     ) throws -> HTTPServerBuilder {
         let context = try NIOSSLContext(configuration: tlsConfiguration)
         return HTTPServerBuilder { responder in
-            BoundedTLSChannel(context: context, verifyClientCertificate: verifyClientCertificate,
-                              baseChannel: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(), shouldUpgrade: shouldUpgrade))
+            let http = HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(ws: webSocket), shouldUpgrade: shouldUpgrade)
+            return BoundedTLSChannel(context: context, verifyClientCertificate: verifyClientCertificate,
+                                     baseChannel: GuardedHTTPChannel(limits: limits, counter: counter, base: http))
         }
     }
 }

@@ -91,8 +91,8 @@ struct ControlPlane {
         server.nodeStreams.set(streams)
         let app = Application(
             responder: server.responder,
-            server: try .boundedTLSWebSocket(tlsConfiguration: tls, verifyClientCertificate: { _, promise in promise.succeed(.certificateVerified) }) { request, _, logger in
-                await server.shouldUpgrade(request, logger: logger)
+            server: try .boundedTLSWebSocket(tlsConfiguration: tls, verifyClientCertificate: { _, promise in promise.succeed(.certificateVerified) }) { request, channel, logger in
+                await server.shouldUpgrade(request, channel: channel, logger: logger)
             },
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { _ in
