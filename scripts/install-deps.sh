@@ -28,6 +28,8 @@ packages=(
   bind9-dnsutils   # dig: the DNS tests ask the cluster resolver over TCP and for SRV records
   gcc              # the sandbox test compiles a static probe of the seccomp clone filter
   libc6-dev
+  e2fsprogs        # mkfs.ext4: the disk-full test fills a small loop-mounted filesystem
+  util-linux       # mount -o loop, fallocate
 )
 
 missing=()

@@ -17,6 +17,8 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
         case tooManyRequests = "TooManyRequests"
         case internalError = "InternalError"
         case unavailable = "ServiceUnavailable"
+        /// The store's disk is full (WebDAV's 507): writes are refused, reads go on.
+        case insufficientStorage = "InsufficientStorage"
         case timeout = "Timeout"
         case unknown = "Unknown"
 
@@ -41,6 +43,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
             case .tooManyRequests: 429
             case .internalError, .unknown: 500
             case .unavailable: 503
+            case .insufficientStorage: 507
             case .timeout: 504
             }
         }
@@ -60,6 +63,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
             case 422: self = .invalid
             case 429: self = .tooManyRequests
             case 503: self = .unavailable
+            case 507: self = .insufficientStorage
             case 504: self = .timeout
             case 500..<600: self = .internalError
             default: self = .unknown

@@ -20,13 +20,14 @@ public final class BerthServerProcess: @unchecked Sendable {
     /// The address to listen on; 127.0.0.1 unless a test builds its own underlay.
     public let host: String
 
-    public init(role: String = "server", host: String = "127.0.0.1", extraArguments: [String] = []) {
+    /// `dataDirectory`: where the server keeps its state (a fresh temporary one when nil).
+    public init(role: String = "server", host: String = "127.0.0.1", extraArguments: [String] = [], dataDirectory: String? = nil) {
         self.extraArguments = extraArguments
         self.role = role
         self.host = host
-        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-e2e-\(UUID().uuidString)").path
+        self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("berth-e2e-\(UUID().uuidString)").path
         port = Self.freePort()
-        logPath = dataDirectory + ".log"
+        logPath = self.dataDirectory + ".log"
     }
 
     public var kubeconfigPath: String { dataDirectory + "/admin.kubeconfig" }

@@ -32,15 +32,34 @@ final class SQLiteConnection {
         handle = nil
     }
 
+    /// For SQLite calls this wrapper does not cover (the online backup).
+    var rawHandle: OpaquePointer? { handle }
+
     var errorMessage: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "the database is closed" }
+
+    /// The last failure as a `BerthError`: a full disk is 507 (writes are refused, reads go
+    /// on, and nothing half-written stays: SQLite rolls the transaction back); a damaged file
+    /// names the file and the way back.
+    func failure(_ what: String) -> BerthError {
+        let code = handle.map { sqlite3_errcode($0) & 0xff } ?? SQLITE_MISUSE
+        switch code {
+        case SQLITE_FULL:
+            return BerthError(.insufficientStorage, "\(what): insufficient storage: the disk holding \(path) is full")
+        case SQLITE_CORRUPT, SQLITE_NOTADB:
+            return BerthError(.internalError, "\(what): the store file \(path) is damaged (\(errorMessage)); \(SQLiteConnection.restoreAdvice)")
+        default:
+            return BerthError(.internalError, "\(what): \(errorMessage)")
+        }
+    }
+
+    static let restoreAdvice = "restore a backup into an empty data directory with `berth restore FILE --data-dir DIR` and start the server on that directory"
 
     func execute(_ sql: String) throws(BerthError) {
         guard handle != nil else { throw BerthError(.unavailable, "failed to run sqlite statement: the database is closed") }
         var error: UnsafeMutablePointer<CChar>?
         if sqlite3_exec(handle, sql, nil, nil, &error) != SQLITE_OK {
-            let message = error.map { String(cString: $0) } ?? errorMessage
             sqlite3_free(error)
-            throw BerthError(.internalError, "failed to run sqlite statement: \(message)")
+            throw failure("failed to run sqlite statement")
         }
     }
 
@@ -74,7 +93,7 @@ final class SQLiteConnection {
             let code = sqlite3_step(statement)
             if code == SQLITE_DONE { return }
             guard code == SQLITE_ROW else {
-                throw BerthError(.internalError, "failed to run sqlite query: \(errorMessage)")
+                throw failure("failed to run sqlite query")
             }
             try row(SQLiteRow(statement: statement))
         }
@@ -87,7 +106,7 @@ final class SQLiteConnection {
         guard handle != nil else { throw BerthError(.unavailable, "failed to prepare sqlite statement: the database is closed") }
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw BerthError(.internalError, "failed to prepare sqlite statement: \(errorMessage)")
+            throw failure("failed to prepare sqlite statement")
         }
         statements[sql] = statement
         return statement

@@ -25,6 +25,8 @@ struct ControlPlane {
     /// Node lifecycle timings for the controllers.
     var nodeGrace: Duration = .seconds(10)
     var podEvictionTimeout: Duration = .seconds(10)
+    /// Scheduled backups of the SQLite store, when asked for.
+    var backups: (interval: Duration, keep: Int, directory: String)?
 
     func run() async throws {
         MallocTuning.apply()
@@ -57,6 +59,10 @@ struct ControlPlane {
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificates.caCertificatePEM.utf8)))
         var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), HeapTrimmer.shared]
+        if let backups {
+            services.append(ScheduledBackups(dataDirectory: dataDirectory, directory: backups.directory, interval: backups.interval,
+                                             keep: backups.keep, logger: logger))
+        }
         // Controllers and the scheduler talk to the API like any client (admin token, the same
         // handlers), through the in-process transport: no TLS, HTTP framing or sockets between
         // two parts of one process.

@@ -13,7 +13,8 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent, ranges: ranges,
-                               nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout)).run()
+                               nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
+                               backups: try options.backups()).run()
     }
 }
 
@@ -28,8 +29,13 @@ struct ServerCommand: AsyncParsableCommand {
     var store: String?
 
     func run() async throws {
+        let backups = try options.backups()
+        if backups != nil, let store, store.hasPrefix("etcd://") {
+            throw ValidationError("--backup-interval backs up the SQLite store; for an etcd store use etcd's own snapshots (`etcdctl snapshot save`)")
+        }
         try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, agent: nil, ranges: ranges,
-                               nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout)).run()
+                               nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
+                               backups: backups).run()
     }
 }
 
@@ -60,6 +66,25 @@ struct ControlPlaneOptions: ParsableArguments {
 
     @Option(help: "Seconds a node stays NotReady before its pods are replaced elsewhere.")
     var podEvictionTimeout = 10
+
+    @Option(help: "Write a backup of the store this often (90s, 30m, 1h, 1d); off when not given.")
+    var backupInterval: String?
+
+    @Option(help: "How many scheduled backups to keep.")
+    var backupKeep = 24
+
+    @Option(help: "Where scheduled backups go (default: DATA-DIR/backups).")
+    var backupDir: String?
+
+    /// The scheduled backup settings, checked.
+    func backups() throws -> (interval: Duration, keep: Int, directory: String)? {
+        guard let backupInterval else { return nil }
+        guard let interval = ScheduledBackups.parseInterval(backupInterval) else {
+            throw ValidationError("--backup-interval \(backupInterval) is not a duration such as 90s, 30m, 1h or 1d")
+        }
+        guard backupKeep > 0 else { throw ValidationError("--backup-keep must be at least 1") }
+        return (interval, backupKeep, backupDir ?? dataDir + "/backups")
+    }
 }
 
 /// The cluster's address ranges (DESIGN §6); the control plane and every agent use the same.
