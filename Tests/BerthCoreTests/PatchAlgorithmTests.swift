@@ -24,6 +24,27 @@ struct PatchAlgorithmTests {
         #expect(throws: BerthError.self) { try JSONPatch.apply([["op": "jump", "path": "/list"]], to: document) }
     }
 
+    /// Nested paths, a failed test leaving the input untouched, and Kubernetes' limit of 10,000
+    /// operations (413 before any is applied).
+    @Test func jsonPatchInPlaceAndItsLimit() throws {
+        let document: JSONValue = ["a": ["b": [["c": 1]]]]
+        let patched = try JSONPatch.apply([
+            ["op": "add", "path": "/a/b/0/d", "value": 2],
+            ["op": "replace", "path": "/a/b/0/c", "value": 3],
+            ["op": "move", "from": "/a/b/0/d", "path": "/a/e"],
+            ["op": "test", "path": "/a/e", "value": 2],
+        ], to: document)
+        #expect(patched == ["a": ["b": [["c": 3]], "e": 2]])
+        #expect(document == ["a": ["b": [["c": 1]]]])
+        #expect(throws: BerthError.self) { try JSONPatch.apply([["op": "remove", "path": "/a/x/y"]], to: document) }
+        let many = JSONValue.array(Array(repeating: ["op": "add", "path": "/a/b/-", "value": 1], count: JSONPatch.maximumOperations))
+        let grown = try JSONPatch.apply(many, to: document)
+        #expect(grown.value(at: ["a", "b"])?.arrayValue?.count == JSONPatch.maximumOperations + 1)
+        let tooMany = JSONValue.array(Array(repeating: ["op": "add", "path": "/a/b/-", "value": 1], count: JSONPatch.maximumOperations + 1))
+        let error = #expect(throws: BerthError.self) { try JSONPatch.apply(tooMany, to: document) }
+        #expect(error?.code == .requestEntityTooLarge)
+    }
+
     @Test func strategicMergeDirectives() throws {
         let original: JSONValue = ["metadata": ["finalizers": ["a"]], "spec": ["containers": [["name": "x", "image": "1"], ["name": "y", "image": "2"]],
                                                                                "tolerations": [["key": "k"]]]]
