@@ -160,11 +160,12 @@ let package = Package(
         .testTarget(
             name: "BerthAPIServerTests",
             dependencies: [
-                "BerthAPIServer", "BerthStore", "BerthCore",
+                "BerthAPIServer", "BerthStore", "BerthCore", "BerthClient",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            exclude: ["FuzzCorpus"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -9,3 +9,4 @@ bash outage.sh
 bash network.sh
 bash policy.sh
 bash services.sh
+bash fuzz.sh

@@ -108,6 +108,7 @@ struct SPDYHeaderWriter {
 /// The client's incoming header stream: one inflate context for the whole connection, given
 /// the SPDY dictionary when the stream asks for it.
 final class SPDYHeaderReader {
+    static let maximumBlockBytes = 256 * 1024
     private var stream = z_stream()
     private var ready = false
 
@@ -137,8 +138,12 @@ final class SPDYHeaderReader {
                     }
                     output += outputBuffer[0..<(outputBuffer.count - Int(stream.avail_out))]
                 }
-            } while status == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0)
+            } while status == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0) && output.count <= Self.maximumBlockBytes
             stream.next_in = nil
+        }
+        // A few kilobytes of deflate can inflate to gigabytes: a header block is small.
+        guard output.count <= Self.maximumBlockBytes else {
+            throw SPDYError("header block inflates to more than \(Self.maximumBlockBytes) bytes")
         }
         guard status == Z_OK || status == Z_BUF_ERROR || status == Z_STREAM_END else {
             throw SPDYError("header block does not inflate (zlib status \(status))")
