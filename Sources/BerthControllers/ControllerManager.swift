@@ -114,7 +114,13 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
                 await pools.waitForSync()
                 await nodeIPAM.runWorkers(logger: logger)
             }
-            group.addTask { await replicaSetController.runWorkers(logger: logger) }
+            group.addTask {
+                // What exists first: started before the pod cache had synced, a restarted
+                // controller saw every ReplicaSet without pods and created a second set.
+                await pods.waitForSync()
+                await replicaSets.waitForSync()
+                await replicaSetController.runWorkers(logger: logger)
+            }
             group.addTask { await jobs.run() }
             group.addTask { await cronJobs.run() }
             group.addTask {
@@ -127,7 +133,14 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
                 await jobs.waitForSync()
                 await jobController.runWorkers(logger: logger)
             }
-            group.addTask { await deploymentController.runWorkers(logger: logger) }
+            group.addTask {
+                // Likewise: a Deployment judged before its ReplicaSets were listed would get a
+                // new one.
+                await pods.waitForSync()
+                await replicaSets.waitForSync()
+                await deployments.waitForSync()
+                await deploymentController.runWorkers(logger: logger)
+            }
             group.addTask {
                 await nodes.waitForSync()
                 await pods.waitForSync()

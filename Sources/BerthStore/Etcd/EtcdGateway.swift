@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import BerthCore
 import Foundation
 import NIOCore
+import NIOSSL
+import Synchronization
 
 /// HTTP access to etcd's v3 JSON gateway (grpc-gateway): keys and values are base64,
 /// int64 fields are strings, zero values are omitted. Tries each endpoint in turn so one
@@ -10,10 +12,43 @@ struct EtcdGateway: Sendable {
     let endpoints: [String]
     let client: HTTPClient
     let timeout: TimeAmount = .seconds(10)
+    /// The member that answered last: tried first, so a dead member costs one failed connect,
+    /// not one per call.
+    let preferred = PreferredEndpoint()
+
+    final class PreferredEndpoint: Sendable {
+        private let index = Atomic<Int>(0)
+        var value: Int {
+            get { index.load(ordering: .relaxed) }
+            set { index.store(newValue, ordering: .relaxed) }
+        }
+    }
+
+    init(endpoints: [String], client: HTTPClient) {
+        self.endpoints = endpoints
+        self.client = client
+    }
+
+    /// A client that gives up on a member at once: AsyncHTTPClient otherwise retries a refused
+    /// connection with backoff until the request's deadline, so every call went to a dead
+    /// member for 10 s before trying the next (a 3-member test took 12 minutes).
+    static func makeClient(tls: TLSConfiguration? = nil) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = tls
+        configuration.timeout.connect = .seconds(2)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The endpoints in the order to try them: the last one that answered first.
+    var ordered: [(index: Int, url: String)] {
+        let start = preferred.value % max(1, endpoints.count)
+        return endpoints.indices.map { ($0 + start) % endpoints.count }.map { ($0, endpoints[$0]) }
+    }
 
     func call(_ path: String, _ body: JSONValue) async throws(BerthError) -> JSONValue {
         var lastError = BerthError(.unavailable, "failed to reach etcd: no endpoints")
-        for endpoint in endpoints {
+        for (index, endpoint) in ordered {
             do {
                 var request = HTTPClientRequest(url: endpoint + path)
                 request.method = .POST
@@ -25,6 +60,7 @@ struct EtcdGateway: Sendable {
                 if let message = value["error"]?.stringValue ?? (response.status.code >= 400 ? value["message"]?.stringValue : nil) {
                     throw Self.translate(message, code: value["code"]?.intValue ?? 0)
                 }
+                preferred.value = index
                 return value
             } catch let error as BerthError {
                 if error.code != .unavailable { throw error }

@@ -12,15 +12,30 @@ public final class EtcdStore: KeyValueStore {
     /// `endpoints` like `http://127.0.0.1:2379`.
     public init(endpoints: [String], client: HTTPClient? = nil) {
         self.ownsClient = client == nil
-        gateway = EtcdGateway(endpoints: endpoints, client: client ?? HTTPClient(eventLoopGroupProvider: .singleton))
+        gateway = EtcdGateway(endpoints: endpoints, client: client ?? EtcdGateway.makeClient())
     }
 
-    /// Parses `etcd://h1:2379,h2:2379`.
-    public convenience init(url: String) throws(BerthError) {
+    /// A client made for this store, shut down with it.
+    init(endpoints: [String], client: HTTPClient, ownsClient: Bool) {
+        self.ownsClient = ownsClient
+        gateway = EtcdGateway(endpoints: endpoints, client: client)
+    }
+
+    /// Parses `etcd://h1:2379,h2:2379[?cafile=…&certfile=…&keyfile=…]`. With any TLS setting
+    /// (from `tls` or the URL) the members are reached over HTTPS.
+    public convenience init(url: String, tls: EtcdTLS = EtcdTLS()) throws(BerthError) {
         guard url.hasPrefix("etcd://") else { throw BerthError(.badRequest, "failed to parse store url \(url): expected etcd://HOST:PORT[,HOST:PORT...]") }
-        let hosts = url.dropFirst("etcd://".count).split(separator: ",").map { "http://\($0)" }
+        let rest = url.dropFirst("etcd://".count)
+        let hostList = rest.split(separator: "?", maxSplits: 1).first ?? ""
+        let settings = tls.merged(withQuery: rest.split(separator: "?", maxSplits: 1).dropFirst().first ?? "")
+        let scheme = settings.isEmpty ? "http" : "https"
+        let hosts = hostList.split(separator: ",").map { "\(scheme)://\($0)" }
         guard !hosts.isEmpty else { throw BerthError(.badRequest, "failed to parse store url \(url): no hosts") }
-        self.init(endpoints: hosts)
+        if settings.isEmpty {
+            self.init(endpoints: hosts)
+        } else {
+            self.init(endpoints: hosts, client: EtcdGateway.makeClient(tls: try settings.clientConfiguration()), ownsClient: true)
+        }
     }
 
     public func range(from key: String, to end: String?, limit: Int, revision: Int64) async throws(BerthError) -> RangeResult {
@@ -93,16 +108,18 @@ public final class EtcdStore: KeyValueStore {
             // A read at the revision fails exactly when history after it was compacted away.
             _ = try await gateway.call("/v3/kv/range", ["key": EtcdGateway.encode(prefix), "limit": "1", "revision": .string(String(revision))])
         }
-        let body: JSONValue = ["create_request": [
-            "key": EtcdGateway.encode(prefix), "range_end": EtcdGateway.encode(KeyRange.prefixEnd(prefix)),
-            "start_revision": .string(String(revision + 1)), "prev_kv": true,
-        ]]
-        let stream = EtcdWatchStream(gateway: gateway, body: body)
+        let stream = EtcdWatchStream(gateway: gateway, prefix: prefix, after: revision)
         return try await stream.open()
     }
 
     public func compact(upTo revision: Int64) async throws(BerthError) {
         _ = try await gateway.call("/v3/kv/compaction", ["revision": .string(String(revision)), "physical": true])
+    }
+
+    /// The answering member's id and the leader it knows (`/v3/maintenance/status`).
+    public func memberStatus() async throws(BerthError) -> (memberID: String, leaderID: String) {
+        let response = try await gateway.call("/v3/maintenance/status", [:])
+        return (response.value(at: ["header", "member_id"])?.stringValue ?? "", response["leader"]?.stringValue ?? "-")
     }
 
     public func currentRevision() async throws(BerthError) -> Int64 {

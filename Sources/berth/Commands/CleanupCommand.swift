@@ -14,7 +14,7 @@ struct CleanupCommand: AsyncParsableCommand {
 
     @Option(help: "The data directory the agent (or `berth up`) used.") var dataDir = "/var/lib/berth"
     @Option(help: "The Linux bridge the agent's pods attached to.") var bridgeName = "berth0"
-    @Flag(help: "Also delete the data directory (images, pod records, certificates).") var purge = false
+    @Flag(help: "Also delete the whole data directory: the store, the cluster CA and admin token, images, pod records.") var purge = false
 
     func run() async throws {
         var logger = Logger(label: "berth.cleanup")
@@ -26,7 +26,34 @@ struct CleanupCommand: AsyncParsableCommand {
         }
         var configuration = AgentConfiguration(nodeName: "cleanup", dataDirectory: dataDir + "/node")
         configuration.bridgeName = bridgeName
-        let removed = await HostCleanup(configuration: configuration, logger: logger).run(purge: purge)
+        if purge, let server = Self.processHolding(dataDir + "/state.db") {
+            throw ValidationError("a server (pid \(server)) still uses \(dataDir)/state.db: stop it first")
+        }
+        var removed = await HostCleanup(configuration: configuration, logger: logger).run(purge: purge)
+        // The whole data directory, not only the agent's part: the store, the cluster CA and
+        // the admin token stayed, so the next `berth up` brought the old cluster back.
+        if purge, FileManager.default.fileExists(atPath: dataDir) {
+            do {
+                try FileManager.default.removeItem(atPath: dataDir)
+                removed.append("data directory \(dataDir)")
+            } catch {
+                throw ValidationError("failed to delete \(dataDir): \(error.localizedDescription)")
+            }
+        }
         for line in removed { print("removed \(line)") }
+    }
+
+    /// A process with `path` open (a server on this data directory), from /proc.
+    static func processHolding(_ path: String) -> Int32? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let target = (path as NSString).standardizingPath
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), pid != getpid() else { continue }
+            let fds = "/proc/\(entry)/fd"
+            for fd in (try? FileManager.default.contentsOfDirectory(atPath: fds)) ?? [] {
+                if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: fds + "/" + fd), link == target { return pid }
+            }
+        }
+        return nil
     }
 }

@@ -19,6 +19,8 @@ struct ControlPlane {
     var listen: String
     /// `sqlite:PATH` or `etcd://HOST:PORT[,HOST:PORT…]`; nil means SQLite in the data directory.
     var store: String?
+    /// Client TLS to etcd (`--etcd-cafile` …); settings in the store URL's query add to it.
+    var etcdTLS = EtcdTLS()
     /// `berth up` runs a node agent beside the control plane; `berth server` does not.
     var agent: AgentOptions?
     var ranges: NetworkRangeOptions
@@ -137,7 +139,7 @@ struct ControlPlane {
     func openStore() throws -> any KeyValueStore {
         guard let store, !store.isEmpty else { return try SQLiteStore(path: dataDirectory + "/state.db") }
         if store.hasPrefix("sqlite:") { return try SQLiteStore(path: String(store.dropFirst("sqlite:".count))) }
-        if store.hasPrefix("etcd://") { return try EtcdStore(url: store) }
+        if store.hasPrefix("etcd://") { return try EtcdStore(url: store, tls: etcdTLS) }
         throw BerthError(.badRequest, "failed to parse --store \(store): expected sqlite:PATH or etcd://HOST:PORT[,HOST:PORT...]")
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthAgent
 import BerthNetwork
+import BerthStore
 
 /// `berth up`: the all-in-one role — the control plane on the embedded SQLite store plus a node
 /// agent that runs pods on this host.
@@ -25,15 +26,28 @@ struct ServerCommand: AsyncParsableCommand {
     @OptionGroup var options: ControlPlaneOptions
     @OptionGroup var ranges: NetworkRangeOptions
 
-    @Option(help: "sqlite:PATH or etcd://HOST:PORT[,HOST:PORT...]")
+    @Option(help: "sqlite:PATH or etcd://HOST:PORT[,HOST:PORT...][?cafile=PATH&certfile=PATH&keyfile=PATH]")
     var store: String?
+
+    @Option(help: "The CA that signed etcd's serving certificate (etcd over TLS).")
+    var etcdCafile: String?
+
+    @Option(help: "A client certificate for etcd (with --etcd-keyfile), for etcd's --client-cert-auth.")
+    var etcdCertfile: String?
+
+    @Option(help: "The key of --etcd-certfile.")
+    var etcdKeyfile: String?
 
     func run() async throws {
         let backups = try options.backups()
         if backups != nil, let store, store.hasPrefix("etcd://") {
             throw ValidationError("--backup-interval backs up the SQLite store; for an etcd store use etcd's own snapshots (`etcdctl snapshot save`)")
         }
-        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, agent: nil, ranges: ranges,
+        let tls = EtcdTLS(caFile: etcdCafile, certFile: etcdCertfile, keyFile: etcdKeyfile)
+        if !tls.isEmpty, !(store ?? "").hasPrefix("etcd://") {
+            throw ValidationError("--etcd-cafile, --etcd-certfile and --etcd-keyfile need --store etcd://…")
+        }
+        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, etcdTLS: tls, agent: nil, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
                                backups: backups).run()
     }
