@@ -10,3 +10,4 @@ bash network.sh
 bash policy.sh
 bash services.sh
 bash fuzz.sh
+bash backup.sh

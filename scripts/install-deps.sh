@@ -30,6 +30,7 @@ packages=(
   libc6-dev
   e2fsprogs        # mkfs.ext4: the disk-full test fills a small loop-mounted filesystem
   util-linux       # mount -o loop, fallocate
+  openssl          # the etcd TLS test makes its CA and certificates
 )
 
 missing=()
