@@ -124,6 +124,11 @@ struct ConnectionGuardTests {
         // Watches and exec are not counted; writes have their own cap.
         #expect(try limit.enter(.get, path: "/api/v1/pods", query: "watch=true") == nil)
         #expect(try limit.enter(.get, path: "/api/v1/namespaces/a/pods/b/exec", query: "command=ls") == nil)
+        #expect(try limit.enter(.get, path: "/api/v1/watch/namespaces/a/pods", query: nil) == nil)
+        #expect(try limit.enter(.get, path: "/api/v1/nodes/n1/proxy/stats/summary", query: nil) == nil)
+        // A namespace called "proxy" or "watch" is counted like any other.
+        #expect(throws: BerthError.self) { try limit.enter(.get, path: "/api/v1/namespaces/proxy/pods", query: nil) }
+        #expect(throws: BerthError.self) { try limit.enter(.get, path: "/api/v1/namespaces/watch/pods", query: nil) }
         let write = try limit.enter(.post, path: "/api/v1/namespaces/a/pods", query: nil)
         #expect(throws: BerthError.self) { try limit.enter(.delete, path: "/api/v1/namespaces/a/pods/b", query: nil) }
         for slot in [first, second, write].compactMap({ $0 }) { limit.leave(slot) }

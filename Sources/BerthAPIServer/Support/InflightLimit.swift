@@ -56,9 +56,11 @@ final class InflightLimit: Sendable {
     }
 
     static func isLongRunning(_ method: HTTPRequest.Method, path: String, query: String?) -> Bool {
-        if path.contains("/watch/") || path.hasSuffix("/exec") || path.hasSuffix("/attach") || path.hasSuffix("/portforward") || path.contains("/proxy") {
-            return true
-        }
+        if path.hasSuffix("/exec") || path.hasSuffix("/attach") || path.hasSuffix("/portforward") { return true }
+        // `/watch/` and `/proxy` as path segments of their own (a namespace may be called "proxy").
+        let segments = path.split(separator: "/")
+        if segments.count > 3, (segments[0] == "api" && segments[2] == "watch") || (segments[0] == "apis" && segments[3] == "watch") { return true }
+        if let proxy = segments.firstIndex(of: "proxy"), proxy >= 2, ["nodes", "pods", "services"].contains(segments[proxy - 2]) { return true }
         guard let query, method == .get else { return false }
         let items = query.split(separator: "&")
         if items.contains("watch=true") || items.contains("watch=1") { return true }
