@@ -171,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthNodeTests",
-            dependencies: ["BerthCore", "BerthClient", "BerthRuntime", "BerthTestSupport"],
+            dependencies: ["BerthCore", "BerthClient", "BerthRuntime", "BerthAgent", "BerthTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

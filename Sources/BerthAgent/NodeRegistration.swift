@@ -116,12 +116,17 @@ struct NodeRegistration: Sendable {
             ["type": .string(type), "status": .string(status), "reason": .string(reason), "message": .string(message),
              "lastHeartbeatTime": now, "lastTransitionTime": now]
         }
+        // Measured at every heartbeat (5 s), on the filesystem of the data directory.
+        let disk = DiskPressure.measure(configuration.dataDirectory)
+        let diskCondition = disk.map(\.underPressure) == true
+            ? condition("DiskPressure", "True", "AgentHasDiskPressure", "the filesystem of \(configuration.dataDirectory) has \(disk!.message)")
+            : condition("DiskPressure", "False", "AgentHasNoDiskPressure", "agent has no disk pressure")
         if let problem = networkProblem.current {
             return [
                 condition("Ready", "False", "NetworkPluginNotReady", "network is not ready: \(problem)"),
                 condition("NetworkUnavailable", "True", "NetworkSetupFailed", problem),
                 condition("MemoryPressure", "False", "AgentHasSufficientMemory", "agent has sufficient memory available"),
-                condition("DiskPressure", "False", "AgentHasNoDiskPressure", "agent has no disk pressure"),
+                diskCondition,
                 condition("PIDPressure", "False", "AgentHasSufficientPID", "agent has sufficient PID available"),
             ]
         }
@@ -129,7 +134,7 @@ struct NodeRegistration: Sendable {
             condition("Ready", "True", "BerthAgentReady", "berth agent is posting ready status"),
             condition("NetworkUnavailable", "False", "RouteCreated", "berth agent set up the host network"),
             condition("MemoryPressure", "False", "AgentHasSufficientMemory", "agent has sufficient memory available"),
-            condition("DiskPressure", "False", "AgentHasNoDiskPressure", "agent has no disk pressure"),
+            diskCondition,
             condition("PIDPressure", "False", "AgentHasSufficientPID", "agent has sufficient PID available"),
         ]
     }
