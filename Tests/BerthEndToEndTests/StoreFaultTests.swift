@@ -143,27 +143,15 @@ struct StoreFaultTests {
     /// A 24 MB filesystem on a loop device, filled but for 1.5 MB: writes get 507 and change
     /// nothing, reads go on, and once space is freed writes succeed again.
     @Test func aFullDiskRefusesWritesAndRecovers() async throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("berth-full-\(UUID().uuidString)").path
-        let image = base + ".img", mountPoint = base + ".mnt"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        defer {
-            _ = try? runCommand("/usr/bin/umount", [mountPoint])
-            try? FileManager.default.removeItem(atPath: mountPoint)
-            try? FileManager.default.removeItem(atPath: image)
-        }
-        #expect(try runCommand("/usr/bin/truncate", ["-s", "24M", image]).status == 0)
-        #expect(try runCommand("/usr/sbin/mkfs.ext4", ["-q", "-F", image]).status == 0)
-        let mount = try runCommand("/usr/bin/mount", ["-o", "loop", image, mountPoint])
-        try #require(mount.status == 0, "\(mount)")
-        let server = BerthServerProcess(dataDirectory: mountPoint + "/data")
+        let filesystem = try LoopFilesystem.mount(megabytes: 24)
+        defer { filesystem.remove() }
+        let server = BerthServerProcess(dataDirectory: filesystem.mountPoint + "/data")
         try await server.start()
         defer { server.stop() }
         let client = try server.client()
         defer { Task { await client.shutdown() } }
         // Leave 1.5 MB.
-        let free = try #require((try FileManager.default.attributesOfFileSystem(forPath: mountPoint)[.systemFreeSize] as? NSNumber)?.intValue)
-        let filler = mountPoint + "/filler"
-        #expect(try runCommand("/usr/bin/fallocate", ["-l", String(free - 1_500_000), filler]).status == 0)
+        try filesystem.fill(leaving: 1_500_000)
         var statuses: [Int] = []
         var message = ""
         for index in 0..<20 {
@@ -179,7 +167,7 @@ struct StoreFaultTests {
         let list = try await client.request(.GET, "/api/v1/namespaces/default/configmaps")
         #expect(list.status == 200)
         #expect(Self.names(try list.json()).count == stored)
-        try FileManager.default.removeItem(atPath: filler)
+        try FileManager.default.removeItem(atPath: filesystem.fillerPath)
         let after = try await client.request(.POST, "/api/v1/namespaces/default/configmaps", body: Self.configMap("after", bytes: 200_000))
         #expect(after.status == 201)
     }

@@ -14,24 +14,15 @@ struct DiskPressureTests {
     }
 
     @Test func aFilledLoopFilesystemIsUnderPressureUntilFreed() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("berth-pressure-\(UUID().uuidString)").path
-        let image = base + ".img", mountPoint = base + ".mnt"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        defer {
-            _ = try? runCommand("/usr/bin/umount", [mountPoint])
-            try? FileManager.default.removeItem(atPath: mountPoint)
-            try? FileManager.default.removeItem(atPath: image)
-        }
-        #expect(try runCommand("/usr/bin/truncate", ["-s", "16M", image]).status == 0)
-        #expect(try runCommand("/usr/sbin/mkfs.ext4", ["-q", "-F", image]).status == 0)
-        try #require(try runCommand("/usr/bin/mount", ["-o", "loop", image, mountPoint]).status == 0)
+        let filesystem = try LoopFilesystem.mount(megabytes: 16)
+        defer { filesystem.remove() }
+        let mountPoint = filesystem.mountPoint
         let empty = try #require(DiskPressure.measure(mountPoint))
         #expect(!empty.underPressure, "\(empty.message)")
-        let filler = mountPoint + "/filler"
-        #expect(try runCommand("/usr/bin/fallocate", ["-l", String(empty.available - empty.total / 20), filler]).status == 0)
+        try filesystem.fill(leaving: Int(empty.total / 20))
         let full = try #require(DiskPressure.measure(mountPoint))
         #expect(full.underPressure, "\(full.message)")
-        try FileManager.default.removeItem(atPath: filler)
+        try FileManager.default.removeItem(atPath: filesystem.fillerPath)
         #expect(DiskPressure.measure(mountPoint)?.underPressure == false)
     }
 }
