@@ -24,18 +24,13 @@ struct EtcdClusterTests {
         var members: [Member] = []
         for (index, name) in names.enumerated() {
             let client = "http://127.0.0.1:\(clientPorts[index])", peer = "http://127.0.0.1:\(peerPorts[index])"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/etcd")
-            process.arguments = [
+            let process = try Process.startQuietly("/usr/bin/etcd", [
                 "--name", name, "--data-dir", directory + "/" + name,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", initial, "--initial-cluster-state", "new", "--initial-cluster-token", "berth-test",
                 "--heartbeat-interval", "100", "--election-timeout", "1000",
-            ]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            ])
             members.append(Member(name: name, clientURL: client, process: process))
         }
         return members
@@ -62,10 +57,7 @@ struct EtcdClusterTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let members = try Self.startCluster(in: directory)
         defer {
-            for member in members where member.process.isRunning {
-                kill(member.process.processIdentifier, SIGKILL)
-                member.process.waitUntilExit()
-            }
+            for member in members { member.process.killAndWait() }
             try? FileManager.default.removeItem(atPath: directory)
         }
         let store = EtcdStore(endpoints: members.map(\.clientURL))
@@ -93,27 +85,17 @@ struct EtcdClusterTests {
         }
         await write(0..<50)
         // A follower first (the one serving the watch).
-        kill(members[follower].process.processIdentifier, SIGKILL)
-        members[follower].process.waitUntilExit()
+        members[follower].process.killAndWait()
         await write(50..<100)
         // Then the leader: the remaining member cannot form a quorum alone, so bring the
         // follower back first (a real cluster's operator would too), then kill the leader.
-        let restarted = Process()
-        restarted.executableURL = members[follower].process.executableURL
-        restarted.arguments = members[follower].process.arguments!.map { $0 == "new" ? "existing" : $0 }
-        restarted.standardOutput = FileHandle.nullDevice
-        restarted.standardError = FileHandle.nullDevice
-        try restarted.run()
-        defer {
-            kill(restarted.processIdentifier, SIGKILL)
-            restarted.waitUntilExit()
-        }
+        let restarted = try Process.startQuietly("/usr/bin/etcd", members[follower].process.arguments!.map { $0 == "new" ? "existing" : $0 })
+        defer { restarted.killAndWait() }
         var survivors = members
         survivors[follower] = Member(name: members[follower].name, clientURL: members[follower].clientURL, process: restarted)
         await write(100..<130)
         let leader = try #require(await Self.leader(of: survivors))
-        kill(survivors[leader].process.processIdentifier, SIGKILL)
-        survivors[leader].process.waitUntilExit()
+        survivors[leader].process.killAndWait()
         await write(130..<200)
 
         let acknowledged = log.acknowledged.withLock { $0 }

@@ -48,23 +48,15 @@ struct EtcdTLSTests {
         let certificates = try Certificates.make(in: directory)
         let clientPort = FreePort.next(), peerPort = FreePort.next()
         let endpoint = "https://127.0.0.1:\(clientPort)"
-        let etcd = Process()
-        etcd.executableURL = URL(fileURLWithPath: "/usr/bin/etcd")
-        etcd.arguments = [
+        let etcd = try Process.startQuietly("/usr/bin/etcd", [
             "--data-dir", directory + "/etcd", "--name", "tls",
             "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
             "--cert-file", certificates.serverCert, "--key-file", certificates.serverKey,
             "--client-cert-auth", "--trusted-ca-file", certificates.ca,
             "--listen-peer-urls", "http://127.0.0.1:\(peerPort)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(peerPort)",
             "--initial-cluster", "tls=http://127.0.0.1:\(peerPort)",
-        ]
-        etcd.standardOutput = FileHandle.nullDevice
-        etcd.standardError = FileHandle.nullDevice
-        try etcd.run()
-        defer {
-            kill(etcd.processIdentifier, SIGKILL)
-            etcd.waitUntilExit()
-        }
+        ])
+        defer { etcd.killAndWait() }
         let url = "etcd://127.0.0.1:\(clientPort)"
         let store = try EtcdStore(url: url, tls: EtcdTLS(caFile: certificates.ca, certFile: certificates.clientCert, keyFile: certificates.clientKey))
         var revision: Int64 = 0
