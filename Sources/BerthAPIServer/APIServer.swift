@@ -133,10 +133,11 @@ public final class APIServer: Sendable {
             case .health(let name): return try await health(name, request)
             case .openAPIRoot: return Responses.json(OpenAPIDocument.root(registry))
             case .openAPIGroup(let group, let version):
-                guard let document = OpenAPIDocument.groupVersion(group: group, version: version, registry) else {
+                guard let document = OpenAPIDocument.cachedGroupVersion(group: group, version: version, registry) else {
                     throw BerthError(.notFound, "the server could not find the requested resource")
                 }
                 return Responses.json(document)
+            case .openAPIV2: return OpenAPIDocument.version2(accept: request.headers[.accept])
             case .notFound:
                 throw BerthError(.notFound, "the server could not find the requested resource")
             }

@@ -20,6 +20,7 @@ enum RoutedPath: Sendable {
     case health(String)
     case openAPIRoot
     case openAPIGroup(group: String, version: String)
+    case openAPIV2
     case notFound
 }
 
@@ -32,6 +33,7 @@ enum PathRouter {
         case "healthz", "livez", "readyz": return .health(first)
         case "openapi":
             if segments.count == 2, segments[1] == "v3" { return .openAPIRoot }
+            if segments.count == 2, segments[1] == "v2" { return .openAPIV2 }
             if segments.count == 4, segments[1] == "v3", segments[2] == "api" { return .openAPIGroup(group: "", version: segments[3]) }
             if segments.count == 5, segments[1] == "v3", segments[2] == "apis" { return .openAPIGroup(group: segments[3], version: segments[4]) }
             return .notFound

@@ -45,6 +45,7 @@ public struct ResourceDescriptor: Sendable {
     public let columns: [TableColumn]
     public let row: @Sendable (JSONValue, Date) -> [JSONValue]
     let admitter: @Sendable (JSONValue, JSONValue?) throws(BerthError) -> AdmittedObject
+    let schemaProbe: @Sendable (SchemaProbe) -> String?
 
     public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     public var groupVersion: String { apiVersion }
@@ -72,11 +73,18 @@ public struct ResourceDescriptor: Sendable {
         self.tracksGeneration = tracksGeneration
         self.columns = [TableColumn("Name", format: "name", "Name must be unique within a namespace.")] + columns
         self.row = row
+        self.schemaProbe = { probe in
+            _ = probe.schema(of: T.self)
+            return probe.componentName(of: T.self)
+        }
         let rule = nameRule
         self.admitter = { (json: JSONValue, old: JSONValue?) throws(BerthError) -> AdmittedObject in
             try Admission.admit(T.self, json, old: old, nameRule: rule, namespaced: namespaced)
         }
     }
+
+    /// Probes the kind's Swift type into `probe` (see `SchemaProbe`); the name of its component.
+    public func schemaComponent(in probe: SchemaProbe) -> String? { schemaProbe(probe) }
 
     /// Decodes, defaults, re-encodes and validates a written object.
     public func admit(_ object: JSONValue, old: JSONValue?) throws(BerthError) -> AdmittedObject {

@@ -70,6 +70,7 @@ enum PodValidation {
             if let type = hostPath.type, !types.contains(type) { errors.notSupported("\(path).hostPath.type", type, types) }
         }
         if let claim = volume.persistentVolumeClaim, claim.claimName.isEmpty { errors.required("\(path).persistentVolumeClaim.claimName") }
+        VolumeValidation.refuseUnprovided(volume, path: path, into: &errors)
         VolumeValidation.validate(volume, path: path, into: &errors)
     }
 

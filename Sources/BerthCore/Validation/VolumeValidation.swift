@@ -5,6 +5,25 @@ enum VolumeValidation {
     static let metadataFields = ["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"]
     static let resourceFields = ["limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu", "requests.ephemeral-storage", "requests.memory"]
 
+    /// Volume types no node can set up yet are refused when the pod (or its template) is
+    /// written: accepted, such a pod would wait in ContainerCreating forever while its node
+    /// retried. Kubernetes would accept them, so the message says what to use instead.
+    static func refuseUnprovided(_ volume: Volume, path: String, into errors: inout FieldErrors) {
+        let unprovided: [(String, Bool)] = [
+            ("persistentVolumeClaim", volume.persistentVolumeClaim != nil), ("ephemeral", volume.ephemeral != nil),
+            ("csi", volume.csi != nil), ("nfs", volume.nfs != nil), ("image", volume.image != nil),
+        ]
+        for (type, present) in unprovided where present {
+            errors.forbidden("\(path).\(type)", "\(type) volumes are not available in Berth yet (no storage API is served); use emptyDir, hostPath, configMap, secret, downwardAPI or projected")
+        }
+        for (index, source) in (volume.projected?.sources ?? []).enumerated() {
+            let sourcePath = "\(path).projected.sources[\(index)]"
+            if source.serviceAccountToken != nil { errors.forbidden("\(sourcePath).serviceAccountToken", "serviceAccountToken projections are not available in Berth yet; configMap, secret and downwardAPI projections are") }
+            if source.clusterTrustBundle != nil { errors.forbidden("\(sourcePath).clusterTrustBundle", "clusterTrustBundle projections are not available in Berth; configMap, secret and downwardAPI projections are") }
+            if source.podCertificate != nil { errors.forbidden("\(sourcePath).podCertificate", "podCertificate projections are not available in Berth; configMap, secret and downwardAPI projections are") }
+        }
+    }
+
     static func validate(_ volume: Volume, path: String, into errors: inout FieldErrors) {
         if let source = volume.configMap {
             mode(source.defaultMode, "\(path).configMap.defaultMode", &errors)
