@@ -3,6 +3,7 @@ import BerthCore
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// `berth agent --simulate N`: N nodes `PREFIX-0` … `PREFIX-N-1` whose fake runtime reports every
 /// pod bound to them Running and Ready at once, and finishes deletions at once (like
@@ -19,6 +20,13 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
     var heartbeatInterval = AgentConfiguration.defaultHeartbeatInterval
     /// Concurrent API calls.
     var concurrency = 32
+    /// Each node's pod subnet, as the control plane assigned it.
+    let subnets = SimulatedSubnets()
+
+    /// Simulated nodes repel every pod that does not tolerate this (as KWOK's nodes do): a
+    /// workload that lands on one shows Running but has no container, no logs and no address
+    /// anyone can reach. Scale tests and benchmarks tolerate it.
+    public static let taint = Taint(key: "berth.dev/simulated", value: "true", effect: "NoSchedule")
 
     public init(prefix: String, count: Int, client: APIClient, logger: Logger) {
         self.prefix = prefix
@@ -31,6 +39,7 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
 
     public func run() async throws {
         try await register()
+        try await learnSubnets()
         logger.info("simulated nodes registered", metadata: ["count": "\(count)", "prefix": "\(prefix)"])
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
@@ -78,12 +87,12 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
                 "kubernetes.io/hostname": .string(name), "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
                 "topology.kubernetes.io/zone": .string("zone-\(index % 3)"), "berth.dev/simulated": "true",
             ]],
-            "spec": ["podCIDR": .string(podCIDR(index))],
+            "spec": ["taints": [["key": .string(Self.taint.key), "value": .string(Self.taint.value ?? ""), "effect": .string(Self.taint.effect)]]],
             "status": [
                 "capacity": resources, "allocatable": resources,
                 "conditions": [["type": "Ready", "status": "True", "reason": "SimulatedNodeReady", "message": "simulated by berth agent --simulate",
                                 "lastHeartbeatTime": now, "lastTransitionTime": now]],
-                "addresses": [["type": "InternalIP", "address": .string(podAddress(index, 1))], ["type": "Hostname", "address": .string(name)]],
+                "addresses": [["type": "Hostname", "address": .string(name)]],
                 "nodeInfo": ["machineID": .string(name), "systemUUID": .string(name), "bootID": .string(name), "kernelVersion": "simulated",
                              "osImage": "simulated", "containerRuntimeVersion": "simulated", "kubeletVersion": .string("v1.33.0-berth.sim"),
                              "operatingSystem": "linux", "architecture": "amd64"],
@@ -91,10 +100,35 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
         ]
     }
 
-    /// A /24 per node from the top of the cluster pod range 100.96.0.0/11 downwards, while the
-    /// control plane assigns real nodes theirs from the bottom up.
-    func podCIDR(_ index: Int) -> String { "100.\(127 - index / 256).\(255 - index % 256).0/24" }
-    func podAddress(_ index: Int, _ host: Int) -> String { "100.\(127 - index / 256).\(255 - index % 256).\(host)" }
+    /// Waits until the control plane has given every node a pod subnet (its node IPAM
+    /// controller, as for real nodes: two simulators joined to one server used to pick the
+    /// same ranges), then reports the subnet's first address as the node's InternalIP.
+    func learnSubnets() async throws {
+        let wanted = Set(names)
+        var attempt = 0
+        while subnets.count < wanted.count {
+            let reply = try await client.request(.GET, "/api/v1/nodes?labelSelector=berth.dev/simulated%3Dtrue").checked()
+            for node in try JSONParser.parse(reply.body)["items"]?.arrayValue ?? [] {
+                guard let name = node.value(at: ["metadata", "name"])?.stringValue, wanted.contains(name),
+                      let cidr = node.value(at: ["spec", "podCIDR"])?.stringValue, let index = Int(name.dropFirst(prefix.count + 1)),
+                      let base = SimulatedSubnets.base(of: cidr) else { continue }
+                subnets.set(index, base: base)
+            }
+            if subnets.count < wanted.count {
+                attempt += 1
+                if attempt % 50 == 0 { logger.warning("waiting for the control plane to assign pod subnets", metadata: ["assigned": "\(subnets.count)", "nodes": "\(wanted.count)"]) }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        try await forEach(names) { index, name in
+            let addresses: JSONValue = [["type": "InternalIP", "address": .string(podAddress(index, 1))], ["type": "Hostname", "address": .string(name)]]
+            _ = try await client.request(.PATCH, "/api/v1/nodes/\(name)/status", body: JSONWriter.bytes(["status": ["addresses": addresses]]),
+                                         contentType: "application/merge-patch+json").checked()
+        }
+    }
+
+    /// Address `host` of the node's pod subnet.
+    func podAddress(_ index: Int, _ host: Int) -> String { SimulatedSubnets.format(subnets.base(index) + UInt32(host)) }
 
     func renewLeases() async {
         while !Task.isCancelled {
@@ -134,4 +168,23 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
     }
 
     static func microTime(_ date: Date) -> String { NodeRegistration.microTime(date) }
+}
+
+/// Node index → the first address of its pod subnet.
+final class SimulatedSubnets: Sendable {
+    private let bases = Mutex<[Int: UInt32]>([:])
+
+    var count: Int { bases.withLock { $0.count } }
+    func set(_ index: Int, base: UInt32) { bases.withLock { $0[index] = base } }
+    func base(_ index: Int) -> UInt32 { bases.withLock { $0[index] ?? 0 } }
+
+    static func base(of cidr: String) -> UInt32? {
+        let parts = cidr.split(separator: "/").first?.split(separator: ".").compactMap { UInt32($0) } ?? []
+        guard parts.count == 4, parts.allSatisfy({ $0 < 256 }) else { return nil }
+        return parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3]
+    }
+
+    static func format(_ address: UInt32) -> String {
+        "\(address >> 24).\(address >> 16 & 0xFF).\(address >> 8 & 0xFF).\(address & 0xFF)"
+    }
 }

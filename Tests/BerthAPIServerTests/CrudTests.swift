@@ -58,6 +58,27 @@ struct CrudTests {
         }
     }
 
+    @Test("kubectl cordon's spec.unschedulable brings the unschedulable taint, uncordon takes it away, other taints stay")
+    func cordonTaintsTheNode() async throws {
+        try await APIHarness.run { _, client in
+            let node: JSONValue = ["apiVersion": "v1", "kind": "Node", "metadata": ["name": "host-1"],
+                                   "spec": ["taints": [["key": "dedicated", "value": "gpu", "effect": "NoSchedule"]]]]
+            #expect(try await client.send(.post, "/api/v1/nodes", json: node).status == 201)
+            func taints() async throws -> [String] {
+                let read = try await client.send(.get, "/api/v1/nodes/host-1")
+                return (read.json.value(at: ["spec", "taints"])?.arrayValue ?? []).map { "\($0["key"]?.stringValue ?? ""):\($0["effect"]?.stringValue ?? "")" }
+            }
+            let cordon = try await client.send(.patch, "/api/v1/nodes/host-1", json: ["spec": ["unschedulable": true]], contentType: "application/strategic-merge-patch+json")
+            #expect(cordon.status == 200)
+            #expect(try await taints() == ["dedicated:NoSchedule", "node.kubernetes.io/unschedulable:NoSchedule"])
+            // Cordoning again adds nothing twice.
+            #expect(try await client.send(.patch, "/api/v1/nodes/host-1", json: ["metadata": ["labels": ["a": "b"]]], contentType: "application/merge-patch+json").status == 200)
+            #expect(try await taints() == ["dedicated:NoSchedule", "node.kubernetes.io/unschedulable:NoSchedule"])
+            #expect(try await client.send(.patch, "/api/v1/nodes/host-1", json: ["spec": ["unschedulable": nil]], contentType: "application/merge-patch+json").status == 200)
+            #expect(try await taints() == ["dedicated:NoSchedule"])
+        }
+    }
+
     @Test func defaultsAreApplied() async throws {
         try await APIHarness.run { _, client in
             let created = try await client.send(.post, "/apis/apps/v1/namespaces/default/deployments", json: Fixtures.deployment("web"))

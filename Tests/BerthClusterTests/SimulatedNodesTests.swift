@@ -14,7 +14,17 @@ struct SimulatedNodesTests {
         try await SimulatedCluster.run(nodes: 12, prefix: "sim") { cluster in
             let client = cluster.client
             let kubectl = { (arguments: [String]) throws -> CommandResult in try cluster.kubectl(arguments) }
+            // Simulated nodes are tainted: a workload that does not tolerate it stays Pending.
             #expect(try kubectl(["create", "deployment", "wide", "--image=berth/busybox:latest", "--replicas=36"]).status == 0)
+            let pending = try await waitFor("FailedScheduling for the taint", timeout: 30) { () -> String? in
+                let events = try await client.request(.GET, "/api/v1/namespaces/default/events?fieldSelector=reason%3DFailedScheduling").checked().json()
+                return (events["items"]?.arrayValue ?? []).compactMap { $0["message"]?.stringValue }.first { $0.contains("berth.dev/simulated") }
+            }
+            #expect(pending.contains("12 node(s) had untolerated taint"), "\(pending)")
+            let running = try await client.request(.GET, "/api/v1/namespaces/default/pods?fieldSelector=status.phase%3DRunning").checked().json()
+            #expect((running["items"]?.arrayValue ?? []).isEmpty)
+            let tolerate = #"{"spec":{"template":{"spec":{"tolerations":[{"key":"berth.dev/simulated","operator":"Exists"}]}}}}"#
+            #expect(try kubectl(["patch", "deployment", "wide", "-p", tolerate]).status == 0)
             let placement = try await waitFor("36 pods Running", timeout: 60) { () -> [String: Int]? in
                 let reply = try await client.request(.GET, "/api/v1/namespaces/default/pods?labelSelector=app%3Dwide").checked().json()
                 let pods = reply["items"]?.arrayValue ?? []
@@ -51,7 +61,30 @@ struct SimulatedNodesTests {
                 let lines = try cluster.kubectl(["get", "nodes", "--no-headers"]).output.split(separator: "\n")
                 return lines.filter { $0.contains(" Ready ") }.count == 12 ? true : nil
             }
-            #expect(try cluster.kubectl(["create", "deployment", "spread", "--image=berth/busybox:latest", "--replicas=24"]).status == 0)
+            // Two simulators, one control plane: every node's pod subnet comes from the control
+            // plane (they used to pick their own, the same for both), and its InternalIP is in it.
+            let nodes = try await client.request(.GET, "/api/v1/nodes").checked().json()["items"]?.arrayValue ?? []
+            let subnets = nodes.compactMap { $0.value(at: ["spec", "podCIDR"])?.stringValue }
+            #expect(subnets.count == 12 && Set(subnets).count == 12, "\(subnets)")
+            for node in nodes {
+                let cidr = node.value(at: ["spec", "podCIDR"])?.stringValue ?? "?"
+                let address = (node.value(at: ["status", "addresses"])?.arrayValue ?? []).first { $0["type"] == "InternalIP" }?["address"]?.stringValue ?? ""
+                #expect(address == cidr.replacingOccurrences(of: ".0/24", with: ".1"), "\(cidr) \(address)")
+            }
+            let manifest = """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: spread}
+                spec:
+                  replicas: 24
+                  selector: {matchLabels: {app: spread}}
+                  template:
+                    metadata: {labels: {app: spread}}
+                    spec:
+                      tolerations: [{key: berth.dev/simulated, operator: Exists}]
+                      containers: [{name: main, image: berth/busybox:latest}]
+                """
+            #expect(try cluster.kubectl(["apply", "-f", "-"], input: manifest).status == 0)
             func running() async throws -> [String: Int] {
                 let reply = try await client.request(.GET, "/api/v1/namespaces/default/pods?labelSelector=app%3Dspread").checked().json()
                 var counts: [String: Int] = [:]

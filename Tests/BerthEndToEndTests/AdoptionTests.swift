@@ -20,6 +20,7 @@ struct AdoptionTests {
       template:
         metadata: {labels: {app: stray}}
         spec:
+          tolerations: [{key: berth.dev/simulated, operator: Exists}]
           containers: [{name: main, image: berth/busybox:latest}]
     """
 
@@ -33,6 +34,7 @@ struct AdoptionTests {
       template:
         metadata: {labels: {app: web}}
         spec:
+          tolerations: [{key: berth.dev/simulated, operator: Exists}]
           containers: [{name: main, image: berth/busybox:latest}]
     """
 
@@ -51,7 +53,8 @@ struct AdoptionTests {
             }
 
             // A stray pod first, then a ReplicaSet whose selector matches it.
-            #expect(try cluster.kubectl(["run", "stray", "--image=berth/busybox:latest", "--labels=app=stray"]).status == 0)
+            #expect(try cluster.kubectl(["run", "stray", "--image=berth/busybox:latest", "--labels=app=stray",
+                                         #"--overrides={"spec":{"tolerations":[{"key":"berth.dev/simulated","operator":"Exists"}]}}"#]).status == 0)
             _ = try await waitFor("stray Running", timeout: 20) { () -> Bool? in
                 try await pods("app%3Dstray").first?.value(at: ["status", "phase"]) == "Running" ? true : nil
             }

@@ -18,6 +18,7 @@ struct DaemonSetHistoryEndToEndTests {
       template:
         metadata: {labels: {app: logs}}
         spec:
+          tolerations: [{key: berth.dev/simulated, operator: Exists}]
           containers: [{name: main, image: berth/busybox:latest}]
     """
 

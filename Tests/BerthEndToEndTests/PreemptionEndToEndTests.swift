@@ -37,6 +37,7 @@ struct PreemptionEndToEndTests {
         metadata: {labels: {app: filler}}
         spec:
           priorityClassName: low
+          tolerations: [{key: berth.dev/simulated, operator: Exists}]
           containers:
           - {name: main, image: berth/busybox:latest, resources: {requests: {cpu: "15"}}}
     """
@@ -48,6 +49,7 @@ struct PreemptionEndToEndTests {
         metadata: {name: \(name)}
         spec:
           priorityClassName: \(className)
+          tolerations: [{key: berth.dev/simulated, operator: Exists}]
           containers:
           - {name: main, image: berth/busybox:latest, resources: {requests: {cpu: "10"}}}
         """

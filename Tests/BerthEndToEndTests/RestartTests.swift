@@ -20,7 +20,7 @@ struct RestartTests {
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string("d\(index)")],
             "spec": [
                 "replicas": .number(String(replicas)), "selector": ["matchLabels": labels],
-                "template": ["metadata": ["labels": labels], "spec": ["containers": [["name": "c", "image": "berth/busybox:latest"]]]],
+                "template": ["metadata": ["labels": labels], "spec": ["tolerations": [["key": "berth.dev/simulated", "operator": "Exists"]], "containers": [["name": "c", "image": "berth/busybox:latest"]]]],
             ],
         ]
         return JSONWriter.bytes(manifest)

@@ -222,6 +222,25 @@ extension Namespace: APIResource {
 }
 
 extension Node: APIResource {
+    /// A cordoned node carries `node.kubernetes.io/unschedulable:NoSchedule` and an uncordoned
+    /// one does not, as Kubernetes' node lifecycle controller keeps it: everything that reads
+    /// taints (topology spread with `nodeTaintsPolicy: Honor`, tolerations) then sees the
+    /// cordon. Kept on write, so there is no window where one is set without the other.
+    public static func applyDefaults(_ node: inout Node) {
+        let cordoned = node.spec?.unschedulable ?? false
+        let taints = node.spec?.taints ?? []
+        let tainted = taints.contains { $0.key == unschedulableTaint.key && $0.effect == unschedulableTaint.effect }
+        if cordoned, !tainted {
+            if node.spec == nil { node.spec = NodeSpec() }
+            node.spec?.taints = taints + [unschedulableTaint]
+        } else if !cordoned, tainted {
+            let kept = taints.filter { $0.key != unschedulableTaint.key }
+            node.spec?.taints = kept.isEmpty ? nil : kept
+        }
+    }
+
+    public static let unschedulableTaint = Taint(key: "node.kubernetes.io/unschedulable", effect: "NoSchedule")
+
     public static func validate(_ object: Node, old: Node?) -> FieldErrors {
         var errors = FieldErrors()
         KindValidation.node(object, into: &errors)

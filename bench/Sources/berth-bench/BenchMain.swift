@@ -82,6 +82,7 @@ func benchPod(_ index: Int, sent: UInt64) -> JSONValue {
         "metadata": ["name": .string("bench-\(index)"), "labels": ["app": "bench", "shard": .string(String(index % 16))],
                      "annotations": ["bench/sent-ns": .string(String(sent))]],
         "spec": [
+            "tolerations": [["key": "berth.dev/simulated", "operator": "Exists"]],
             "containers": [[
                 "name": "app", "image": "berth/busybox:latest", "command": ["sleep", "3600"],
                 "env": [["name": "MODE", "value": "bench"], ["name": "INDEX", "value": .string(String(index))]],

@@ -80,7 +80,8 @@ struct RolloutBench {
                 "selector": ["matchLabels": ["app": .string(name)]],
                 "template": [
                     "metadata": ["labels": ["app": .string(name)]],
-                    "spec": ["containers": [["name": "c", "image": "berth/busybox:latest", "command": ["sleep", "3600"],
+                    "spec": ["tolerations": [["key": "berth.dev/simulated", "operator": "Exists"]],
+                             "containers": [["name": "c", "image": "berth/busybox:latest", "command": ["sleep", "3600"],
                                              "resources": ["requests": ["cpu": "10m", "memory": "16Mi"]]]]],
                 ],
             ],
