@@ -30,10 +30,14 @@ public enum DeploymentRevisions {
         return String(String(hash).utf8.map { alphabet[Int($0) % alphabet.count] })
     }
 
-    /// Templates equal once the hash label is ignored.
+    /// Templates equal once the hash label is ignored, and false flags taken as absent (as
+    /// Kubernetes' Go types see them; ReplicaSets stored before admission dropped them may
+    /// still carry them).
     public static func sameTemplate(_ replicaSet: ReplicaSet, _ template: PodTemplateSpec) -> Bool {
         guard var candidate = replicaSet.spec?.template else { return false }
         var wanted = template
+        if candidate.spec != nil { Defaults.dropFalseFlags(&candidate.spec!) }
+        if wanted.spec != nil { Defaults.dropFalseFlags(&wanted.spec!) }
         candidate.metadata?.labels?[hashLabel] = nil
         wanted.metadata?.labels?[hashLabel] = nil
         if candidate.metadata?.labels?.isEmpty == true { candidate.metadata?.labels = nil }

@@ -267,7 +267,7 @@ public enum Base64 {
     public static func decode(_ text: String) -> [UInt8]? { Data(base64Encoded: text).map { Array($0) } }
 }
 
-enum Defaults {
+public enum Defaults {
     static func podSpec(_ spec: inout PodSpec) {
         if spec.restartPolicy == nil { spec.restartPolicy = "Always" }
         if spec.dnsPolicy == nil { spec.dnsPolicy = "ClusterFirst" }
@@ -275,6 +275,7 @@ enum Defaults {
         if spec.schedulerName == nil { spec.schedulerName = "default-scheduler" }
         if spec.securityContext == nil { spec.securityContext = PodSecurityContext() }
         if spec.enableServiceLinks == nil { spec.enableServiceLinks = true }
+        dropFalseFlags(&spec)
         spec.containers = spec.containers.map(container)
         spec.initContainers = spec.initContainers?.map(container)
         spec.volumes = spec.volumes?.map { volume in
@@ -287,6 +288,26 @@ enum Defaults {
             if volume.secret != nil, volume.secret?.defaultMode == nil { volume.secret?.defaultMode = 0o644 }
             return volume
         }
+    }
+
+    /// These are plain `bool`s with `omitempty` in Kubernetes' Go types, where false and absent
+    /// are one value: Kubernetes never writes them as false, and Go clients drop them when they
+    /// copy a template (`kubectl rollout undo` copies a ReplicaSet's). Stored as false, a
+    /// template from `kubectl create deployment` and its own copy compared unequal, and the
+    /// rollback made a new ReplicaSet instead of reusing the old one.
+    static let falseFlags: Set<String> = ["hostNetwork", "hostPID", "hostIPC", "stdin", "stdinOnce", "tty"]
+
+    public static func dropFalseFlags(_ spec: inout PodSpec) {
+        if spec.hostNetwork == false { spec.hostNetwork = nil }
+        if spec.hostPID == false { spec.hostPID = nil }
+        if spec.hostIPC == false { spec.hostIPC = nil }
+        func drop(_ container: inout Container) {
+            if container.stdin == false { container.stdin = nil }
+            if container.stdinOnce == false { container.stdinOnce = nil }
+            if container.tty == false { container.tty = nil }
+        }
+        for index in spec.containers.indices { drop(&spec.containers[index]) }
+        for index in (spec.initContainers ?? []).indices { drop(&spec.initContainers![index]) }
     }
 
     static func container(_ container: Container) -> Container {

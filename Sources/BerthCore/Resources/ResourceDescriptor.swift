@@ -139,7 +139,8 @@ enum Admission {
                     default:
                         continue
                     }
-                } else if !value.isNull {
+                } else if !value.isNull && !(value == .bool(false) && Defaults.falseFlags.contains(key)) {
+                    // (A false flag defaulting dropped is known, not unknown: `dropFalseFlags`.)
                     stack.append(.key(key))
                     found.append(spell(stack))
                     stack.removeLast()
