@@ -126,6 +126,37 @@ struct ListTests {
         }
     }
 
+    @Test("EXTERNAL-IP: <pending> for a LoadBalancer without an address, its ingress once it has one, external IPs, an ExternalName")
+    func serviceExternalAddresses() async throws {
+        try await APIHarness.run { _, client in
+            func service(_ name: String, _ spec: JSONValue) -> JSONValue {
+                ["apiVersion": "v1", "kind": "Service", "metadata": ["name": .string(name)], "spec": spec]
+            }
+            let ports: JSONValue = [["port": 80]]
+            for object in [service("lb", ["type": "LoadBalancer", "ports": ports]), service("plain", ["ports": ports]),
+                           service("ext", ["ports": ports, "externalIPs": ["100.72.9.9"]]),
+                           service("alias", ["type": "ExternalName", "externalName": "db.example.test"])] {
+                #expect(try await client.send(.post, "/api/v1/namespaces/default/services", json: object).status == 201)
+            }
+            let accept: HTTPFields = [.accept: "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"]
+            func externalIP(_ name: String) async throws -> JSONValue? {
+                try await client.send(.get, "/api/v1/namespaces/default/services/\(name)", headers: accept).json["rows"]?.arrayValue?.first?["cells"]?.arrayValue?[3]
+            }
+            let pending = try await externalIP("lb")
+            #expect(pending == "<pending>")
+            let plain = try await externalIP("plain")
+            #expect(plain == "<none>")
+            let external = try await externalIP("ext")
+            #expect(external == "100.72.9.9")
+            let alias = try await externalIP("alias")
+            #expect(alias == "db.example.test")
+            let status: JSONValue = ["status": ["loadBalancer": ["ingress": [["ip": "100.72.200.100"]]]]]
+            #expect(try await client.send(.patch, "/api/v1/namespaces/default/services/lb/status", json: status, contentType: "application/merge-patch+json").status == 200)
+            let assigned = try await externalIP("lb")
+            #expect(assigned == "100.72.200.100")
+        }
+    }
+
     @Test func discoveryAndOpenAPIDescribeEveryKind() async throws {
         try await APIHarness.run { _, client in
             #expect(try await client.send(.get, "/api").json["versions"] == ["v1"])

@@ -207,6 +207,15 @@ struct KubectlTests {
         #expect(all.output.hasPrefix("NAMESPACE") && all.output.contains("web-config"))
         let yaml = try runCommand(berth, ["get", "svc", "web", "-o", "yaml", "--kubeconfig", server.kubeconfigPath])
         #expect(yaml.output.contains("kind: Service") && yaml.output.contains("clusterIP: 100."))
+        // Several kinds at once, and kubectl's `all` category.
+        let several = try runCommand(berth, ["get", "svc,cm", "--kubeconfig", server.kubeconfigPath])
+        #expect(several.status == 0 && several.output.contains("service/web") && several.output.contains("configmap/web-config"), "\(several.output) \(several.error)")
+        #expect(several.output.contains("\n\nNAME "), "one table per kind: \(several.output)")
+        let everything = try runCommand(berth, ["get", "all", "--kubeconfig", server.kubeconfigPath])
+        #expect(everything.output.contains("deployment.apps/web") && everything.output.contains("service/web") && !everything.output.contains("configmap/"),
+                "\(everything.output) \(everything.error)")
+        let names = try runCommand(berth, ["get", "deploy,svc", "-o", "name", "--kubeconfig", server.kubeconfigPath])
+        #expect(names.output == "deployment.apps/web\nservice/web\n", "\(names.output)")
         let described = try runCommand(berth, ["describe", "deployment", "web", "--kubeconfig", server.kubeconfigPath])
         #expect(described.output.contains("Name:              web") && described.output.contains("Events:"))
         let selected = try runCommand(berth, ["get", "deploy", "-l", "app=nothing", "--kubeconfig", server.kubeconfigPath])

@@ -87,10 +87,9 @@ extension ResourceDescriptor {
             TableColumn("Selector", priority: 1, "Route service traffic to pods with label keys and values matching this selector."),
         ]
     ) { object, now in
-        let external = object.value(at: ["spec", "externalIPs"])?.arrayValue?.compactMap(\.stringValue) ?? []
         return [
             .string(TableCells.string(object, "metadata", "name") ?? ""), .string(TableCells.string(object, "spec", "type") ?? "ClusterIP"),
-            .string(TableCells.string(object, "spec", "clusterIP") ?? "<none>"), TableCells.list(external),
+            .string(TableCells.string(object, "spec", "clusterIP") ?? "<none>"), .string(TableCells.serviceExternalIP(object)),
             .string(TableCells.servicePorts(object)), TableCells.age(object, now: now),
             .string(TableCells.mapSelectorText(object.value(at: ["spec", "selector"]))),
         ]

@@ -56,6 +56,24 @@ public enum TableCells {
 
     static func number(_ value: Int) -> JSONValue { .number(String(value)) }
 
+    /// EXTERNAL-IP as kubectl prints it: the external IPs, and for a LoadBalancer also its
+    /// ingress addresses — `<pending>` while it has none; an ExternalName Service's name.
+    static func serviceExternalIP(_ service: JSONValue) -> String {
+        let external = service.value(at: ["spec", "externalIPs"])?.arrayValue?.compactMap(\.stringValue) ?? []
+        switch service.value(at: ["spec", "type"])?.stringValue {
+        case "LoadBalancer":
+            let ingress = (service.value(at: ["status", "loadBalancer", "ingress"])?.arrayValue ?? []).compactMap { entry in
+                entry["ip"]?.stringValue ?? entry["hostname"]?.stringValue
+            }
+            let all = external + ingress
+            return all.isEmpty ? "<pending>" : all.joined(separator: ",")
+        case "ExternalName":
+            return service.value(at: ["spec", "externalName"])?.stringValue ?? "<none>"
+        default:
+            return external.isEmpty ? "<none>" : external.joined(separator: ",")
+        }
+    }
+
     static func list(_ values: [String], empty: String = "<none>") -> JSONValue {
         values.isEmpty ? .string(empty) : .string(values.joined(separator: ","))
     }
