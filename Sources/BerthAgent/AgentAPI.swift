@@ -5,6 +5,12 @@ import Foundation
 /// The few typed API calls the agent makes, on top of `APIClient`.
 struct AgentAPI: Sendable {
     let client: APIClient
+    let events: EventRecorder
+
+    init(client: APIClient) {
+        self.client = client
+        events = EventRecorder(client: client)
+    }
 
     func get<T: Decodable>(_ type: T.Type, _ path: String) async throws(BerthError) -> T {
         let reply = try await client.request(.GET, path).checked()
@@ -38,27 +44,13 @@ struct AgentAPI: Sendable {
         _ = try reply.checked()
     }
 
-    /// Records an Event about a pod, as the kubelet does ("Pulled", "Created", "Started", "BackOff", …).
+    /// Records an Event about a pod, as the kubelet does ("Pulling", "Pulled", "Created", "Started",
+    /// "Killing", "BackOff" …), repeats counted up.
     func event(pod: Pod, reason: String, message: String, type: String = "Normal", node: String) async {
-        let now = Date()
-        let namespace = pod.metadata.namespace ?? "default"
-        let stamp = JSONValue.string(TableCells.formatTimestamp(now))
-        let name = "\(pod.metadata.name ?? "pod").\(String(UInt64(now.timeIntervalSince1970 * 1e9), radix: 16))"
-        let event: JSONValue = [
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": ["name": .string(name), "namespace": .string(namespace)],
-            "involvedObject": [
-                "kind": "Pod", "apiVersion": "v1", "namespace": .string(namespace),
-                "name": .string(pod.metadata.name ?? ""), "uid": .string(pod.metadata.uid ?? ""),
-            ],
-            "reason": .string(reason), "message": .string(message), "type": .string(type),
-            "source": ["component": "berth-agent", "host": .string(node)],
-            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
-            "reportingComponent": "berth-agent", "reportingInstance": .string(node),
-        ]
+        let involved = ObjectReferenceValue(pod)
         // Events are informational: they never hold up starting or stopping a container.
-        let client = self.client
-        Task { _ = try? await client.request(.POST, "/api/v1/namespaces/\(namespace)/events", body: JSONWriter.bytes(event)) }
+        let events = self.events
+        Task { await events.record(about: involved, reason: reason, message: message, type: type, component: "kubelet", host: node) }
     }
 }
 

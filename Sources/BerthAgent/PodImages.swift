@@ -9,8 +9,10 @@ struct PodImages: Sendable {
     /// Told of every image a container asks for, so the least recently used go first.
     var collector: ImageGarbageCollector?
 
-    /// The local image, pulling it when the policy asks or it is missing.
-    func ensure(_ container: Container, pod: Pod, credentials: [RegistryCredential]) async throws(BerthError) -> (image: LocalImage, pulled: Bool) {
+    /// The local image, pulling it when the policy asks or it is missing (`willPull` runs first:
+    /// the kubelet's `Pulling` event).
+    func ensure(_ container: Container, pod: Pod, credentials: [RegistryCredential],
+                willPull: @Sendable () async -> Void = {}) async throws(BerthError) -> (image: LocalImage, pulled: Bool) {
         let name = container.image ?? ""
         let reference: ImageReference
         do { reference = try ImageReference(parsing: name) } catch {
@@ -28,6 +30,7 @@ struct PodImages: Sendable {
         guard let puller else {
             throw BerthError(.notFound, "image \"\(name)\" is not present on this node and no registry client is configured")
         }
+        await willPull()
         do {
             return (try await puller.pull(reference, credentials: credentials), true)
         } catch {

@@ -99,6 +99,7 @@ extension PodWorker {
             do {
                 context.logger.debug("container creating", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "pod": "\(record.name)", "container": "\(container.name)"])
                 _ = try await context.runtime.create(configuration, bundle: bundle(container.name), logPath: logPath)
+                await context.api.event(pod: pod, reason: "Created", message: "Created container: \(container.name)", node: context.configuration.nodeName)
                 context.logger.debug("container created", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "pod": "\(record.name)", "container": "\(container.name)"])
                 _ = try await networkAddress()
                 try await context.runtime.start(entry.id)
@@ -131,7 +132,10 @@ extension PodWorker {
         do {
             let credentials = await registryCredentials()
             let started = Date()
-            let (image, pulled) = try await context.images.ensure(container, pod: pod, credentials: credentials)
+            let (api, pod, node) = (context.api, pod, context.configuration.nodeName)
+            let (image, pulled) = try await context.images.ensure(container, pod: pod, credentials: credentials) {
+                await api.event(pod: pod, reason: "Pulling", message: "Pulling image \"\(container.image ?? "")\"", node: node)
+            }
             if pulled {
                 let seconds = String(format: "%.3f", Date().timeIntervalSince(started))
                 await context.api.event(pod: pod, reason: "Pulled", message: "Successfully pulled image \"\(container.image ?? "")\" in \(seconds)s",

@@ -39,6 +39,7 @@ extension PodWorker {
             switch await context.runtime.state(containerRecord(name).id) {
             case .running, .created:
                 running.append(name)
+                await context.api.event(pod: pod, reason: "Killing", message: "Stopping container \(name)", node: context.configuration.nodeName)
                 await context.runtime.kill(containerRecord(name).id, signal: "TERM")
             case .stopped, .missing:
                 break

@@ -1,3 +1,4 @@
+import BerthClient
 import BerthCore
 import Foundation
 import Logging
@@ -73,6 +74,11 @@ public final class DeploymentController: Reconciler {
             }
         }
         for replicaSet in plan.update { try await api.update(ResourceDescriptor.replicaSet, replicaSet) }
+        let reference = ObjectReferenceValue(kind: "Deployment", apiVersion: "apps/v1", namespace: deployment.metadata.namespace,
+                                             name: deployment.metadata.name ?? "", uid: uid)
+        for message in plan.scalingMessages(from: owned) {
+            await api.event(about: reference, reason: "ScalingReplicaSet", message: message, component: "deployment-controller")
+        }
         for replicaSet in plan.delete {
             try await api.delete(ResourceDescriptor.replicaSet, namespace: replicaSet.metadata.namespace, name: replicaSet.metadata.name ?? "", uid: replicaSet.metadata.uid)
         }

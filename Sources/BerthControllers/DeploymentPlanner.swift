@@ -17,6 +17,19 @@ public struct DeploymentPlan: Sendable, Equatable {
     public var recheckAt: Date?
 
     public var changesReplicaSets: Bool { create != nil || !update.isEmpty }
+
+    /// The `ScalingReplicaSet` events this plan makes, worded as Kubernetes' deployment
+    /// controller words them ("Scaled up replica set web-5d8c8 from 0 to 3").
+    public func scalingMessages(from replicaSets: [ReplicaSet]) -> [String] {
+        var changes: [(name: String, from: Int32, to: Int32)] = []
+        if let create, let wanted = create.spec?.replicas, wanted > 0 { changes.append((create.metadata.name ?? "", 0, wanted)) }
+        for replicaSet in update {
+            guard let before = replicaSets.first(where: { $0.metadata.uid == replicaSet.metadata.uid }) else { continue }
+            let from = before.spec?.replicas ?? 1, to = replicaSet.spec?.replicas ?? 1
+            if from != to { changes.append((replicaSet.metadata.name ?? "", from, to)) }
+        }
+        return changes.map { "Scaled \($0.to > $0.from ? "up" : "down") replica set \($0.name) from \($0.from) to \($0.to)" }
+    }
 }
 
 public enum DeploymentPlanner {

@@ -1,3 +1,4 @@
+import BerthClient
 import BerthCore
 import Foundation
 import Logging

@@ -6,8 +6,13 @@ import Foundation
 /// format kubectl speaks, so controllers could as well run outside the server).
 public struct ResourceAPI: Sendable {
     public let client: APIClient
+    /// Shared by every controller and the scheduler, so repeats are counted across them.
+    public let events: EventRecorder
 
-    public init(client: APIClient) { self.client = client }
+    public init(client: APIClient) {
+        self.client = client
+        events = EventRecorder(client: client)
+    }
 
     public struct ListResult<T: Sendable>: Sendable {
         public var items: [T]
@@ -90,47 +95,12 @@ public struct ResourceAPI: Sendable {
         _ = try await client.request(.POST, path, body: JSONWriter.bytes(binding)).checked()
     }
 
-    /// Records an Event about an object, as Kubernetes components do; best effort.
+    /// Records an Event about an object, as Kubernetes components do (repeats counted); best effort.
     public func event(about object: ObjectReferenceValue, reason: String, message: String, type: String = "Normal", component: String) async {
-        let now = Date()
-        let stamp = JSONValue.string(TableCells.formatTimestamp(now))
-        let namespace = object.namespace ?? "default"
-        let name = "\(object.name).\(String(UInt64(now.timeIntervalSince1970 * 1e9), radix: 16))"
-        var involved: JSONValue = ["kind": .string(object.kind), "apiVersion": .string(object.apiVersion), "name": .string(object.name)]
-        if let ns = object.namespace { involved["namespace"] = .string(ns) }
-        if let uid = object.uid { involved["uid"] = .string(uid) }
-        let event: JSONValue = [
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": ["name": .string(name), "namespace": .string(namespace)],
-            "involvedObject": involved, "reason": .string(reason), "message": .string(message), "type": .string(type),
-            "source": ["component": .string(component)], "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
-            "reportingComponent": .string(component),
-        ]
-        _ = try? await client.request(.POST, "/api/v1/namespaces/\(namespace)/events", body: JSONWriter.bytes(event))
+        await events.record(about: object, reason: reason, message: message, type: type, component: component)
     }
 
     static func escape(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_"))) ?? text
-    }
-}
-
-/// Enough of an object to name it in an Event.
-public struct ObjectReferenceValue: Sendable, Hashable {
-    public var kind: String
-    public var apiVersion: String
-    public var namespace: String?
-    public var name: String
-    public var uid: String?
-
-    public init(kind: String, apiVersion: String, namespace: String?, name: String, uid: String?) {
-        self.kind = kind
-        self.apiVersion = apiVersion
-        self.namespace = namespace
-        self.name = name
-        self.uid = uid
-    }
-
-    public init(_ pod: Pod) {
-        self.init(kind: "Pod", apiVersion: "v1", namespace: pod.metadata.namespace, name: pod.metadata.name ?? "", uid: pod.metadata.uid)
     }
 }

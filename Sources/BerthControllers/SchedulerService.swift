@@ -1,3 +1,4 @@
+import BerthClient
 import BerthCore
 import BerthScheduler
 import Foundation
@@ -227,6 +228,11 @@ public final class SchedulerService: Sendable {
         do {
             try await api.bind(namespace: namespace, pod: name, uid: pod.metadata.uid, node: node)
             logger.debug("pod bound", metadata: ["pod": "\(key)", "node": "\(node)"])
+            // kube-scheduler's event, recorded off the binding path (it never slows scheduling).
+            Task { [api] in
+                await api.event(about: ObjectReferenceValue(pod), reason: "Scheduled", message: "Successfully assigned \(namespace)/\(name) to \(node)",
+                                component: "default-scheduler")
+            }
             queue.forget(key)
         } catch {
             state.withLock { $0.snapshot.forget(uid: pod.metadata.uid ?? "") }

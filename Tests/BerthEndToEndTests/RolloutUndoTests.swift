@@ -48,6 +48,14 @@ struct RolloutUndoTests {
                 #expect(try cluster.kubectl(["set", "image", "deployment/web", "main=\(image)"]).status == 0)
                 try rolledOut()
             }
+            // kube-scheduler's and the deployment controller's Events.
+            let events = try await client.request(.GET, "/api/v1/namespaces/default/events").checked().json()["items"]?.arrayValue ?? []
+            let scheduled = events.filter { $0["reason"] == "Scheduled" }
+            #expect(scheduled.count >= 2 && scheduled.allSatisfy { ($0["message"]?.stringValue ?? "").hasPrefix("Successfully assigned default/web-") }, "\(scheduled)")
+            #expect(scheduled.first?.value(at: ["source", "component"]) == "default-scheduler")
+            let scaling = events.filter { $0["reason"] == "ScalingReplicaSet" }.compactMap { $0["message"]?.stringValue }
+            #expect(scaling.contains { $0.hasPrefix("Scaled up replica set web-") && $0.hasSuffix(" from 0 to 2") }, "\(scaling)")
+            #expect(scaling.contains { $0.hasPrefix("Scaled down replica set web-") && $0.hasSuffix(" to 0") }, "\(scaling)")
             let before = try await replicaSets()
             #expect(before.count == 3, "\(before)")
             let second = try #require(before.first { $0.value.image == "berth/busybox:2" })

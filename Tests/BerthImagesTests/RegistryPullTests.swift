@@ -154,6 +154,27 @@ struct RegistryPullTests {
         }
     }
 
+    @Test("errors name the image and read like a sentence; a closed port and an unknown host fail at once")
+    func unreachableRegistries() async throws {
+        try await withStores { _, node, _ in
+            let client = RegistryClient(store: node)
+            let closed = FreePort.next()
+            let started = Date()
+            let refused = await #expect(throws: BerthError.self) {
+                try await client.pull(try ImageReference(parsing: "127.0.0.1:\(closed)/app:v1"), credentials: [])
+            }
+            #expect(refused?.message == "failed to pull image \"127.0.0.1:\(closed)/app:v1\": connection to 127.0.0.1:\(closed) refused: nothing listens there (is the registry running, and the port right?)")
+            // Before: 10 s of connection retries, then "connection reset (error set): Connection refused) (errno: 111)".
+            #expect(Date().timeIntervalSince(started) < 3)
+            let unknown = await #expect(throws: BerthError.self) {
+                try await client.pull(try ImageReference(parsing: "no-such-registry.invalid/app:v1"), credentials: [])
+            }
+            #expect(unknown?.message.hasPrefix("failed to pull image \"no-such-registry.invalid/app:v1\": the registry host no-such-registry.invalid does not resolve") == true,
+                    "\(unknown?.message ?? "")")
+            await client.shutdown()
+        }
+    }
+
     @Test("a docker-archive written by skopeo imports and unpacks to the same file system")
     func dockerArchive() async throws {
         try await withStores { source, node, root in

@@ -31,6 +31,16 @@ struct PodBasicsTests {
             #expect(tail == "GREETING=unset\n")
             try await node.deletePod("web")
             #expect(node.leftovers(podUID: pod.metadata.uid ?? "").isEmpty)
+            // The kubelet's events, from the node: image present, created, started, and stopped.
+            let events = try await waitFor("the pod's events", timeout: 10) { () -> [String]? in
+                let list = try await node.api().request(.GET, "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dweb").checked().json()
+                let seen = (list["items"]?.arrayValue ?? []).map { "\($0["reason"]?.stringValue ?? ""): \($0["message"]?.stringValue ?? "")" }
+                return seen.contains("Killing: Stopping container client") ? seen : nil
+            }
+            for expected in ["Pulled: Container image \"berth/busybox:latest\" already present on machine", "Created: Created container: server",
+                             "Started: Started container server", "Killing: Stopping container server"] {
+                #expect(events.contains(expected), "\(events)")
+            }
         }
     }
 
@@ -171,6 +181,8 @@ struct PodBasicsTests {
                 ["ErrImagePull", "ImagePullBackOff"].contains($0.container("main")?.state?.waiting?.reason ?? "")
             }
             #expect(noImage.status?.phase == "Pending")
+            let message = noImage.container("main")?.state?.waiting?.message ?? ""
+            #expect(message.contains("failed to pull image \"docker.io/berth/does-not-exist:1\""), "\(message)")
             let noCommand = try await node.waitForPod("nocommand", "command error") {
                 let waiting = $0.container("main")?.state?.waiting?.reason ?? ""
                 let terminated = $0.container("main")?.lastState?.terminated?.exitCode

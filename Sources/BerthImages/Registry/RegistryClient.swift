@@ -23,6 +23,10 @@ public final class RegistryClient: ImagePulling, Sendable {
         self.logger = logger
         var configuration = HTTPClient.Configuration(redirectConfiguration: .follow(max: 5, allowCycles: false))
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        // A refused or unresolvable registry fails at once: the agent retries pulls with its
+        // own back-off (ImagePullBackOff), and `berth image pull` should not sit 10 s on a
+        // closed port.
+        configuration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -30,7 +34,18 @@ public final class RegistryClient: ImagePulling, Sendable {
 
     static let manifestAccept = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].joined(separator: ", ")
 
+    /// Every failure names the image: `failed to pull image "docker.io/library/web:1": …`.
     public func pull(_ reference: ImageReference, credentials: [RegistryCredential]) async throws(BerthError) -> LocalImage {
+        do {
+            return try await fetch(reference, credentials: credentials)
+        } catch {
+            var named = error
+            named.message = "failed to pull image \"\(reference)\": \(error.message)"
+            throw named
+        }
+    }
+
+    private func fetch(_ reference: ImageReference, credentials: [RegistryCredential]) async throws(BerthError) -> LocalImage {
         let session = RegistrySession(client: self, reference: reference,
                                       authenticator: RegistryAuthenticator(credential: credentials.first { Self.host(matches: $0.registry, reference.registry) }))
         var (mediaType, bytes) = try await session.manifest(reference.reference)

@@ -67,7 +67,7 @@ struct RegistrySession: Sendable {
                     let reply = try await http.execute(request, timeout: .seconds(30))
                     return (Int(reply.status.code), Array(try await reply.body.collect(upTo: 1 << 20).readableBytesView))
                 } catch {
-                    throw BerthError(.unavailable, "failed to reach the token service \(url): \(error)")
+                    throw BerthError(.unavailable, "token service: " + RegistryReachability.describe(error, registry: url.host ?? url.absoluteString))
                 }
             }
             response = try await get(url, accept: accept, authorization: await authenticator.header(scope: scope))
@@ -86,7 +86,7 @@ struct RegistrySession: Sendable {
         do {
             return try await client.http.execute(request, timeout: .seconds(300))
         } catch {
-            throw BerthError(.unavailable, "failed to reach registry \(reference.registry): \(error)")
+            throw BerthError(.unavailable, RegistryReachability.describe(error, registry: reference.registry))
         }
     }
 

@@ -40,12 +40,14 @@ struct ClientOptions: ParsableArguments {
     }
 }
 
-/// Reports a `BerthError` the way kubectl does and exits non-zero.
-func reportingErrors(_ body: () async throws -> Void) async throws {
+/// Reports a `BerthError` the way kubectl does and exits non-zero. Commands that work on
+/// this host (`berth image`) say `Error:`, not `Error from server`: no server was asked.
+func reportingErrors(local: Bool = false, _ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as BerthError {
-        FileHandle.standardError.write(Data("Error from server (\(error.code.rawValue)): \(error.message)\n".utf8))
+        let prefix = local ? "Error" : "Error from server (\(error.code.rawValue))"
+        FileHandle.standardError.write(Data("\(prefix): \(error.message)\n".utf8))
         throw ExitCode(1)
     }
 }

@@ -22,7 +22,7 @@ struct ImageCommand: AsyncParsableCommand {
         @Argument(help: "The OCI layout directory.") var path: String
         @Option(help: "Name for an image the layout names only by tag.") var name: String?
         func run() async throws {
-            try await reportingErrors {
+            try await reportingErrors(local: true) {
                 var isDirectory: ObjCBool = false
                 _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
                 let store = try options.store()
@@ -42,7 +42,7 @@ struct ImageCommand: AsyncParsableCommand {
         @Argument(help: "The image.") var image: String
         @Argument(help: "Target directory.") var path: String
         func run() async throws {
-            try await reportingErrors {
+            try await reportingErrors(local: true) {
                 let store = try options.store()
                 guard let local = try store.image(try ImageReference(parsing: image)) else { throw BerthError(.notFound, "image \(image) not found") }
                 try OCILayout.export(local, to: path, from: store)
@@ -54,7 +54,7 @@ struct ImageCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images.")
         @OptionGroup var options: StoreOptions
         func run() async throws {
-            try await reportingErrors {
+            try await reportingErrors(local: true) {
                 let images = try options.store().list()
                 let rows = images.map { [$0.reference, String($0.manifestDigest.hex.prefix(12)), Self.size($0.size)] }
                 printTable(["IMAGE", "DIGEST", "SIZE"], rows)
@@ -71,7 +71,7 @@ struct ImageCommand: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
         @Argument(help: "The image.") var image: String
         func run() async throws {
-            try await reportingErrors {
+            try await reportingErrors(local: true) {
                 guard let local = try options.store().image(try ImageReference(parsing: image)) else { throw BerthError(.notFound, "image \(image) not found") }
                 let summary: JSONValue = [
                     "reference": .string(local.reference), "digest": .string(local.manifestDigest.description),
@@ -87,7 +87,7 @@ struct ImageCommand: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
         @Argument(help: "The images.") var images: [String]
         func run() async throws {
-            try await reportingErrors {
+            try await reportingErrors(local: true) {
                 let store = try options.store()
                 for image in images {
                     try store.remove(try ImageReference(parsing: image))
@@ -107,7 +107,7 @@ struct ImageCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "prune", abstract: "Delete content no image name refers to.")
         @OptionGroup var options: StoreOptions
         func run() async throws {
-            try await reportingErrors {
+            try await reportingErrors(local: true) {
                 let removed = try options.store().collectGarbage(keeping: Remove.inUse(dataDir: options.dataDir))
                 print("removed \(removed.count) blobs")
             }
@@ -124,7 +124,7 @@ extension ImageCommand {
         @Option(help: "Registries to reach over plain HTTP (loopback always is).") var insecureRegistry: [String] = []
 
         func run() async throws {
-            try await reportingErrors {
+            try await reportingErrors(local: true) {
                 let reference = try ImageReference(parsing: image)
                 let client = RegistryClient(store: try options.store(), insecureRegistries: Set(insecureRegistry))
                 let credentials = username.map {
@@ -151,7 +151,7 @@ extension ImageCommand {
         @Argument(help: "The new name.") var target: String
 
         func run() async throws {
-            try await reportingErrors {
+            try await reportingErrors(local: true) {
                 let store = try options.store()
                 guard let image = try store.image(try ImageReference(parsing: source)) else {
                     throw BerthError(.notFound, "image \(source) is not in this node's store")
