@@ -48,6 +48,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let cronJobs = Informer<CronJob>(ResourceDescriptor.cronJob, api: api, logger: logger)
         let services = Informer<BerthCore.Service>(ResourceDescriptor.service, api: api, logger: logger)
         let endpoints = Informer<Endpoints>(ResourceDescriptor.endpoints, api: api, logger: logger)
+        let endpointSlices = Informer<EndpointSlice>(ResourceDescriptor.endpointSlice, api: api, logger: logger)
         let pools = Informer<IPPool>(ResourceDescriptor.ipPool, api: api, logger: logger)
         let budgets = Informer<PodDisruptionBudget>(ResourceDescriptor.podDisruptionBudget, api: api, logger: logger)
         let namespaces = Informer<Namespace>(ResourceDescriptor.namespace, api: api, logger: logger)
@@ -63,6 +64,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let lifecycle = NodeLifecycleController(nodes: nodes, leases: leases, pods: pods, api: api,
                                                 grace: configuration.nodeGrace, evictionTimeout: configuration.podEvictionTimeout, logger: logger)
         let endpointsController = EndpointsController(services: services, pods: pods, endpoints: endpoints, api: api, logger: logger)
+        let sliceController = EndpointSliceController(services: services, endpoints: endpoints, slices: endpointSlices, api: api, logger: logger)
         let nodeIPAM = NodeIPAMController(nodes: nodes, pools: pools, api: api, clusterCIDR: configuration.clusterCIDR, logger: logger)
         let poolController = IPPoolController(pools: pools, pods: pods, api: api, logger: logger)
         let disruptionController = DisruptionBudgetController(budgets: budgets, pods: pods, replicaSets: replicaSets, deployments: deployments,
@@ -77,6 +79,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask { await daemonSets.run() }
             group.addTask { await services.run() }
             group.addTask { await endpoints.run() }
+            group.addTask { await endpointSlices.run() }
             group.addTask { await pools.run() }
             group.addTask { await budgets.run() }
             group.addTask { await namespaces.run() }
@@ -100,6 +103,12 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
                 await endpoints.waitForSync()
                 await pods.waitForSync()
                 await endpointsController.runWorkers(logger: logger)
+            }
+            group.addTask {
+                await services.waitForSync()
+                await endpoints.waitForSync()
+                await endpointSlices.waitForSync()
+                await sliceController.runWorkers(logger: logger)
             }
             group.addTask {
                 // Nodes first: a scheduler that starts with pods but no nodes reports every pod

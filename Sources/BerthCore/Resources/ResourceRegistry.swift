@@ -7,7 +7,7 @@ public struct ResourceRegistry: Sendable {
     public init(descriptors: [ResourceDescriptor]) { self.descriptors = descriptors }
 
     public static let standard = ResourceRegistry(descriptors: [
-        .namespace, .pod, .service, .endpoints, .configMap, .secret, .node, .event,
+        .namespace, .pod, .service, .endpoints, .endpointSlice, .configMap, .secret, .node, .event,
         .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass, .controllerRevision,
         .job, .cronJob,
     ])
@@ -100,6 +100,19 @@ extension ResourceDescriptor {
         columns: [TableColumn("Endpoints", "Endpoints is the list of endpoints."), ageColumn]
     ) { object, now in
         [.string(TableCells.string(object, "metadata", "name") ?? ""), .string(TableCells.endpoints(object)), TableCells.age(object, now: now)]
+    }
+
+    public static let endpointSlice = ResourceDescriptor(
+        EndpointSlice.self, group: "discovery.k8s.io", plural: "endpointslices",
+        columns: [
+            TableColumn("AddressType", "The type of address carried by this EndpointSlice."),
+            TableColumn("Ports", "The ports exposed by this EndpointSlice."),
+            TableColumn("Endpoints", "The endpoints of this EndpointSlice."),
+            ageColumn,
+        ]
+    ) { object, now in
+        [.string(TableCells.string(object, "metadata", "name") ?? ""), .string(TableCells.string(object, "addressType") ?? ""),
+         .string(TableCells.slicePorts(object)), .string(TableCells.sliceEndpoints(object)), TableCells.age(object, now: now)]
     }
 
     public static let configMap = ResourceDescriptor(

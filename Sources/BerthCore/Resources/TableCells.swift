@@ -152,6 +152,21 @@ public enum TableCells {
         return items.count > 3 ? "\(shown) + \(items.count - 3) more..." : shown
     }
 
+    /// An EndpointSlice's ports as kubectl prints them: `80,443`, `<unset>` for a port without a number.
+    static func slicePorts(_ slice: JSONValue) -> String {
+        let ports = slice["ports"]?.arrayValue ?? []
+        if ports.isEmpty { return "<unset>" }
+        return ports.map { $0["port"]?.intValue.map(String.init) ?? "<unset>" }.joined(separator: ",")
+    }
+
+    /// The first three addresses of an EndpointSlice, then `+ N more...`, as kubectl prints them.
+    static func sliceEndpoints(_ slice: JSONValue) -> String {
+        let addresses = (slice["endpoints"]?.arrayValue ?? []).flatMap { $0["addresses"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        if addresses.isEmpty { return "<unset>" }
+        let shown = addresses.prefix(3).joined(separator: ",")
+        return addresses.count > 3 ? "\(shown) + \(addresses.count - 3) more..." : shown
+    }
+
     static func nodeStatus(_ node: JSONValue) -> String {
         var parts: [String] = []
         let ready = (node.value(at: ["status", "conditions"])?.arrayValue ?? []).first { $0["type"]?.stringValue == "Ready" }

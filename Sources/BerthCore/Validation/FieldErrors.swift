@@ -16,6 +16,10 @@ public struct FieldErrors: Sendable {
         causes.append(StatusCause(reason: "FieldValueDuplicate", message: "Duplicate value: \"\(value)\"", field: field))
     }
     public mutating func immutable(_ field: String) { causes.append(.immutable(field)) }
+    /// Kubernetes' `TooMany`: "Too many: 101: must have at most 100 items".
+    public mutating func tooMany(_ field: String, _ count: Int, _ limit: Int) {
+        causes.append(StatusCause(reason: "FieldValueTooMany", message: "Too many: \(count): must have at most \(limit) items", field: field))
+    }
     public mutating func append(contentsOf other: FieldErrors) { causes.append(contentsOf: other.causes) }
 
     mutating func check(_ field: String, _ value: String, _ problem: String?) {
