@@ -63,6 +63,11 @@ public final class APIServer: Sendable {
         self.watchTicker = WatchTicker(interval: configuration.watchCoalescing)
         self.inflight = InflightLimit(maximumReadOnly: configuration.maximumRequestsInflight,
                                       maximumMutating: configuration.maximumMutatingRequestsInflight)
+        // The namespace finalizer deletes what a namespace holds as a client's DELETE would:
+        // pods on a node get their grace period and their agent stops them.
+        namespaceFinalizer.deleteObject = { [unowned self] descriptor, namespace, name throws(BerthError) in
+            _ = try await self.delete(ResourceTarget(descriptor: descriptor, namespace: namespace, name: name), name, DeleteOptions())
+        }
     }
 
     /// The services that must run beside the HTTP server.

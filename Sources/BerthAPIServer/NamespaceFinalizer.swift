@@ -3,15 +3,26 @@ import BerthStore
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
-/// Empties namespaces that are being deleted, then removes them. Objects with finalizers are
-/// marked for deletion and waited for, as Kubernetes' namespace controller does.
+/// Empties namespaces that are being deleted, then removes them, as Kubernetes' namespace
+/// controller does: every object is deleted as a client's DELETE would delete it (pods on a
+/// node get their grace period and stop through their agent; objects with finalizers are
+/// marked), and the namespace stays Terminating until the last of them is gone.
 final class NamespaceFinalizer: ServiceLifecycle.Service, Sendable {
+    typealias Deleter = @Sendable (ResourceDescriptor, String, String) async throws(BerthError) -> Void
     let registry: ResourceRegistry
     let storage: ObjectStorage
     let logger: Logger
     private let queue: AsyncStream<String>
     private let continuation: AsyncStream<String>.Continuation
+    private let deleter = Mutex<Deleter?>(nil)
+
+    /// The API server's own delete (set once, when the server is made).
+    var deleteObject: Deleter? {
+        get { deleter.withLock { $0 } }
+        set { deleter.withLock { $0 = newValue } }
+    }
 
     init(registry: ResourceRegistry, storage: ObjectStorage, logger: Logger) {
         self.registry = registry
@@ -59,24 +70,21 @@ final class NamespaceFinalizer: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    /// Deletes what can go now; true when the namespace is empty.
+    /// Deletes what can go now; true when the namespace is empty. Objects already being
+    /// deleted (a pod in its grace period, an object held by a finalizer) are waited for.
     func sweep(_ namespace: String) async throws(BerthError) -> Bool {
         var empty = true
         for descriptor in registry.descriptors where descriptor.namespaced {
             let page = try await storage.list(descriptor, namespace: namespace, limit: 0, continueAfter: nil)
             for kv in page.kvs {
                 empty = false
-                var object = try ObjectCodec.decode(kv)
-                let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
-                let finalizers = object.value(at: ["metadata", "finalizers"])?.arrayValue ?? []
-                if finalizers.isEmpty {
-                    let reserved = descriptor.kind == "Service" ? APIServer.reservedKeys(object) : []
-                    _ = try? await storage.delete(descriptor, namespace: namespace, name: name, expectedRevision: kv.modRevision, alsoDelete: reserved)
-                } else if object.value(at: ["metadata", "deletionTimestamp"]) == nil {
-                    object.set(.string(TableCells.formatTimestamp(Date())), at: ["metadata", "deletionTimestamp"])
-                    object.set(0, at: ["metadata", "deletionGracePeriodSeconds"])
-                    object.set(nil, at: ["metadata", "resourceVersion"])
-                    _ = try? await storage.update(descriptor, object, expectedRevision: kv.modRevision)
+                let object = try ObjectCodec.decode(kv)
+                guard object.value(at: ["metadata", "deletionTimestamp"]) == nil,
+                      let name = object.value(at: ["metadata", "name"])?.stringValue else { continue }
+                do {
+                    try await deleteObject?(descriptor, namespace, name)
+                } catch where error.code == .notFound || error.code == .conflict {
+                    continue
                 }
             }
         }

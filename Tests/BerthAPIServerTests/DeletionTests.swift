@@ -81,4 +81,39 @@ struct DeletionTests {
             #expect(try await client.send(.get, "/api/v1/namespaces/default/configmaps/survivor").status == 200)
         }
     }
+
+    @Test("a namespace's pods on a node get their grace period; the namespace stays Terminating until they are gone")
+    func namespaceDeletionHonoursGracePeriods() async throws {
+        try await APIHarness.run { _, client in
+            #expect(try await client.send(.post, "/api/v1/namespaces", json: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "team"]]).status == 201)
+            _ = try await client.send(.post, "/api/v1/nodes", json: ["apiVersion": "v1", "kind": "Node", "metadata": ["name": "n1"]])
+            var pod = Fixtures.pod("bound", node: "n1")
+            pod.set("team", at: ["metadata", "namespace"])
+            pod.set(45, at: ["spec", "terminationGracePeriodSeconds"])
+            #expect(try await client.send(.post, "/api/v1/namespaces/team/pods", json: pod).status == 201)
+            _ = try await client.send(.post, "/api/v1/namespaces/team/configmaps", json: Fixtures.configMap("c", namespace: "team"))
+            _ = try await client.send(.delete, "/api/v1/namespaces/team")
+            // The pod is marked with its own grace period, as a DELETE of it would (it used to
+            // be removed from the store at once, and its containers killed without a TERM).
+            var marked = JSONValue.null
+            for _ in 0..<50 {
+                marked = try await client.send(.get, "/api/v1/namespaces/team/pods/bound").json
+                if marked.value(at: ["metadata", "deletionTimestamp"]) != nil { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(marked.value(at: ["metadata", "deletionGracePeriodSeconds"]) == 45, "\(marked)")
+            try await Task.sleep(for: .seconds(1.5))
+            #expect(try await client.send(.get, "/api/v1/namespaces/team/configmaps/c").status == 404)
+            #expect(try await client.send(.get, "/api/v1/namespaces/team").json.value(at: ["status", "phase"]) == "Terminating")
+            #expect(try await client.send(.get, "/api/v1/namespaces/team/pods/bound").status == 200)
+            // The node's agent finishes the deletion once the containers stopped; then the namespace goes.
+            _ = try await client.send(.delete, "/api/v1/namespaces/team/pods/bound", json: ["gracePeriodSeconds": 0])
+            var gone = false
+            for _ in 0..<50 where !gone {
+                try await Task.sleep(for: .milliseconds(100))
+                gone = try await client.send(.get, "/api/v1/namespaces/team").status == 404
+            }
+            #expect(gone)
+        }
+    }
 }

@@ -103,6 +103,9 @@ struct DeleteOptions: Sendable {
     var preconditionResourceVersion: String?
     var dryRun = false
 
+    /// The defaults: the object's own grace period, background propagation.
+    init() {}
+
     init(body: [UInt8], query: QueryParameters) throws(BerthError) {
         if !body.isEmpty {
             let value = try JSONParser.parse(body)
