@@ -4,8 +4,9 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 DATA_DIR ?= /var/lib/berth
 LISTEN ?= 127.0.0.1:6443
+PREFIX ?= /usr/local
 
-.PHONY: deps build release run test bench clean
+.PHONY: deps build release install run test bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -24,8 +25,13 @@ HOT_TEXT := -Xswiftc -use-ld=lld -Xswiftc -Xfrontend -Xswiftc -function-sections
 release: deps
 	swift build -c release --static-swift-stdlib $(HOT_TEXT)
 
-run: release
-	.build/release/berth up --data-dir $(DATA_DIR) --listen $(LISTEN)
+# `berth` on the PATH (the README's commands call it by name), with bash completion.
+install: release
+	install -D -m 0755 .build/release/berth $(PREFIX)/bin/berth
+	mkdir -p /etc/bash_completion.d && $(PREFIX)/bin/berth completion bash > /etc/bash_completion.d/berth
+
+run: install
+	$(PREFIX)/bin/berth up --data-dir $(DATA_DIR) --listen $(LISTEN)
 
 # The three-host cluster tests measure failover time against a deadline and each start a
 # cluster of their own: they run after the rest, alone and one at a time, so the other tests'

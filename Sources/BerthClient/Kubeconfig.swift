@@ -20,13 +20,15 @@ public struct Kubeconfig: Sendable {
         self.namespace = namespace
     }
 
-    /// `--kubeconfig`, then `$KUBECONFIG`, then the all-in-one default, then `~/.kube/config`.
+    /// `--kubeconfig`, then `$KUBECONFIG`, then the all-in-one default (in `$BERTH_DATA_DIR`
+    /// or /var/lib/berth), then `~/.kube/config`.
     public static func defaultPath(explicit: String?) -> String {
         if let explicit, !explicit.isEmpty { return explicit }
         if let environment = ProcessInfo.processInfo.environment["KUBECONFIG"], !environment.isEmpty {
             return environment.split(separator: ":").first.map(String.init) ?? environment
         }
-        let allInOne = "/var/lib/berth/admin.kubeconfig"
+        let dataDirectory = ProcessInfo.processInfo.environment["BERTH_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/lib/berth"
+        let allInOne = dataDirectory + "/admin.kubeconfig"
         if FileManager.default.fileExists(atPath: allInOne) { return allInOne }
         return NSHomeDirectory() + "/.kube/config"
     }

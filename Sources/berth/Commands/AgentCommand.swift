@@ -21,7 +21,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The cluster CA certificate file (instead of --ca-cert-hash).") var caFile: String?
     @Option(help: "Register this many simulated nodes NAME-0… (NAME from --node-name, default sim) whose fake runtime reports pods Running; for scale tests.")
     var simulate: Int?
-    @Option(help: "Where pods, images and runtime state live.") var dataDir = "/var/lib/berth"
+    @Option(help: "Where pods, images and runtime state live.") var dataDir = DataDirectory.standard
     @Option(help: "The address other hosts reach this node on.") var nodeAddress = "127.0.0.1"
     @OptionGroup var agent: AgentOptions
     @OptionGroup var ranges: NetworkRangeOptions

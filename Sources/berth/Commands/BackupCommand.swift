@@ -21,7 +21,7 @@ struct BackupCommand: AsyncParsableCommand {
         commandName: "backup", abstract: "Write a consistent backup of the cluster (store and identity) to one file, while it serves.")
 
     @Option(help: "The file to write.") var out: String
-    @Option(help: "The data directory of the server (`berth up` or `berth server` on SQLite).") var dataDir = "/var/lib/berth"
+    @Option(help: "The data directory of the server (`berth up` or `berth server` on SQLite).") var dataDir = DataDirectory.standard
 
     func run() async throws {
         let clock = ContinuousClock()
@@ -39,7 +39,7 @@ struct RestoreCommand: AsyncParsableCommand {
         commandName: "restore", abstract: "Restore a backup written by `berth backup` into an empty data directory.")
 
     @Argument(help: "The backup file.") var backup: String
-    @Option(help: "The data directory to restore into (must not hold a store).") var dataDir = "/var/lib/berth"
+    @Option(help: "The data directory to restore into (must not hold a store).") var dataDir = DataDirectory.standard
 
     func run() async throws {
         let summary = try SQLiteBackup.restore(backup: backup, storePath: dataDir + "/state.db", directory: dataDir)

@@ -12,7 +12,7 @@ struct CleanupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cleanup", abstract: "Remove a stopped agent's containers, pod networks, routes and nftables tables from this host.")
 
-    @Option(help: "The data directory the agent (or `berth up`) used.") var dataDir = "/var/lib/berth"
+    @Option(help: "The data directory the agent (or `berth up`) used.") var dataDir = DataDirectory.standard
     @Option(help: "The Linux bridge the agent's pods attached to.") var bridgeName = "berth0"
     @Flag(help: "Also delete the whole data directory: the store, the cluster CA and admin token, images, pod records.") var purge = false
 

@@ -12,7 +12,7 @@ struct ImageCommand: AsyncParsableCommand {
         subcommands: [Pull.self, Import.self, Export.self, List.self, Inspect.self, Tag.self, Remove.self, Prune.self])
 
     struct StoreOptions: ParsableArguments {
-        @Option(help: "The node's data directory (berth up --data-dir).") var dataDir = "/var/lib/berth"
+        @Option(help: "The node's data directory (berth up --data-dir).") var dataDir = DataDirectory.standard
         func store() throws -> ImageStore { try ImageStore(root: dataDir + "/node/images") }
     }
 

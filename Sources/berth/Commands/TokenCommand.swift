@@ -37,8 +37,18 @@ struct TokenCreateCommand: AsyncParsableCommand {
                 let hash = try NodeCertificateIssuer.caHash(pem: client.config.certificateAuthority ?? "")
                 print("\(id).\(secret)")
                 printError("join a host (valid until \(expiration)):\n  berth agent --join \(client.config.server) --token \(id).\(secret) --ca-cert-hash \(hash)")
+                if let note = Self.unreachableNote(client.config.server) { printError(note) }
             }
         }
+    }
+
+    /// A server on a loopback address cannot be joined from another host: say so, and how to
+    /// listen where others reach it (the serving certificate follows `--listen`).
+    static func unreachableNote(_ server: String) -> String? {
+        guard let host = URL(string: server)?.host, host == "localhost" || host.hasPrefix("127.") || host == "::1" else { return nil }
+        return "note: the API server listens on \(host), which other hosts cannot reach. Restart it on an address they can, "
+            + "e.g. `make run LISTEN=100.72.0.10:6443` or `berth up --listen 100.72.0.10:6443` (this host's address), "
+            + "create a new token, and join with https://THAT-ADDRESS:6443."
     }
 
     static func parseDuration(_ text: String) -> TimeInterval? {

@@ -70,7 +70,7 @@ struct CompletionCommand: ParsableCommand {
 /// Options of the roles that run a control plane.
 struct ControlPlaneOptions: ParsableArguments {
     @Option(help: "Where state, certificates and the admin kubeconfig live.")
-    var dataDir = "/var/lib/berth"
+    var dataDir = DataDirectory.standard
 
     @Option(help: "HOST:PORT the API server listens on (HTTPS).")
     var listen = "127.0.0.1:6443"
