@@ -118,6 +118,15 @@ struct CrudTests {
             let result = try await client.send(.post, "/api/v1/namespaces/default/configmaps?dryRun=All", json: Fixtures.configMap("dry"))
             #expect(result.status == 201)
             #expect(try await client.send(.get, "/api/v1/namespaces/default/configmaps/dry").status == 404)
+            // A dry-run update answers with the change at the object's current version (what
+            // kubectl diff shows as the merged object) and stores nothing.
+            let created = try await client.send(.post, "/api/v1/namespaces/default/configmaps", json: Fixtures.configMap("real"))
+            let version = created.json.value(at: ["metadata", "resourceVersion"])
+            let patched = try await client.send(.patch, "/api/v1/namespaces/default/configmaps/real?dryRun=All", json: ["data": ["a": "2"]],
+                                                contentType: "application/merge-patch+json")
+            #expect(patched.json.value(at: ["data", "a"]) == "2")
+            #expect(patched.json.value(at: ["metadata", "resourceVersion"]) == version)
+            #expect(try await client.send(.get, "/api/v1/namespaces/default/configmaps/real").json.value(at: ["data", "a"]) == "1")
         }
     }
 

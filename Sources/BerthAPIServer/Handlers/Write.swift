@@ -115,7 +115,13 @@ extension APIServer {
                 prepared.object = plan.object
                 servicePlan = plan
             }
-            if query["dryRun"] == "All" { return (prepared.object, prepared.warnings) }
+            if query["dryRun"] == "All" {
+                // As Kubernetes answers a dry run: the object as it would be, at the version it
+                // is now (kubectl diff showed every object losing its resourceVersion).
+                var answer = prepared.object
+                answer.set(current.value(at: ["metadata", "resourceVersion"]), at: ["metadata", "resourceVersion"])
+                return (answer, prepared.warnings)
+            }
             // A write that changes nothing is not a write: the resourceVersion stays, no event fires.
             var unchanged = current
             unchanged.set(nil, at: ["metadata", "resourceVersion"])

@@ -17,6 +17,7 @@ final class SQLiteWriter: @unchecked Sendable {
 
     private let connection: SQLiteConnection
     private let hub: WatchHub
+    private let lock: SQLiteWriterLock
     private let condition = NSCondition()
     private var pending: [Request] = []
     private var stopping = false
@@ -27,6 +28,7 @@ final class SQLiteWriter: @unchecked Sendable {
     private(set) var compacted: Int64
 
     init(path: String, hub: WatchHub) throws(BerthError) {
+        lock = try SQLiteWriterLock(storePath: path)
         connection = try SQLiteConnection(path: path)
         try Self.checkIntegrity(connection, path: path)
         try SQLiteLayout.upgrade(connection, path: path)
@@ -90,6 +92,7 @@ final class SQLiteWriter: @unchecked Sendable {
         // connection (and the file) stayed open for the life of the process.
         thread = nil
         connection.close()
+        lock.release()
     }
 
     private func run() {
