@@ -28,6 +28,8 @@ public struct APIServerConfiguration: Sendable {
     /// controllers and agent, in process, are not counted.
     public var maximumRequestsInflight = 400
     public var maximumMutatingRequestsInflight = 200
+    /// Records every request (`--audit-log-path`); nil records nothing.
+    public var auditLog: AuditLog?
 
     public init(adminToken: String? = nil) { self.adminToken = adminToken }
 }
@@ -49,6 +51,12 @@ public final class APIServer: Sendable {
     /// Paces the writes of all watches (`APIServerConfiguration.watchCoalescing`).
     let watchTicker: WatchTicker
     let inflight: InflightLimit
+    /// Handlers mounted beside the Kubernetes API (`Mount`).
+    let router = Router(APIServer.builtInMounts)
+    /// Where each request's record goes (`--audit-log-path`); nil records nothing.
+    let audit: AuditLog?
+    /// The RBAC objects, indexed (`rbacIndex`).
+    let rbacCache = RBACCache()
 
     public init(store: any KeyValueStore, registry: ResourceRegistry = .standard, configuration: APIServerConfiguration,
                 clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "berth.apiserver")) {
@@ -63,6 +71,7 @@ public final class APIServer: Sendable {
         self.watchTicker = WatchTicker(interval: configuration.watchCoalescing)
         self.inflight = InflightLimit(maximumReadOnly: configuration.maximumRequestsInflight,
                                       maximumMutating: configuration.maximumMutatingRequestsInflight)
+        self.audit = configuration.auditLog
         // The namespace finalizer deletes what a namespace holds as a client's DELETE would:
         // pods on a node get their grace period and their agent stops them.
         namespaceFinalizer.deleteObject = { [unowned self] descriptor, namespace, name throws(BerthError) in
@@ -99,69 +108,73 @@ public final class APIServer: Sendable {
     /// The responder that serves every request.
     public var responder: APIResponder { APIResponder(server: self) }
 
+    /// The request pipeline every path goes through: authenticate → route → authorize →
+    /// handle (admission and storage inside the handlers) → audit.
     func respond(to request: Request, channel: (any Channel)? = nil) async -> Response {
+        let received = clock.now()
+        var attributes = RequestAttributes(user: .anonymous, verb: RequestAttributes.verb(request.method), path: request.uri.path, target: nil)
+        let response: Response
         do throws(BerthError) {
             var request = request
-            let path = request.uri.path
             // Only network requests are counted: the in-process transport has no channel.
-            let slot = channel == nil ? nil : try inflight.enter(request.method, path: path, query: request.uri.query)
+            let slot = channel == nil ? nil : try inflight.enter(request.method, path: attributes.path, query: request.uri.query)
             defer { if let slot { inflight.leave(slot) } }
-            let caller = try await identify(request, channel: channel)
-            if path == JoinPaths.clusterCA { return try clusterCA() }
-            if path == JoinPaths.join { return try await join(request, caller: caller) }
-            switch caller {
-            case .admin, .node, .nodePool: break
-            case .anonymous:
-                if Self.publicPaths.contains(path) || path.hasPrefix("/healthz") || path.hasPrefix("/livez") || path.hasPrefix("/readyz") { break }
-                throw BerthError(.unauthorized, "Unauthorized")
-            case .bootstrap:
-                throw BerthError(.forbidden, "a bootstrap token may only be used to join (\(JoinPaths.join))")
-            }
-            if caller != .admin, path.hasPrefix("/api/v1/nodes/"), path.contains("/proxy/") {
-                throw BerthError(.forbidden, "nodes may not use the node proxy")
-            }
-            if let response = try await nodeProxy(request) { return response }
-            if let response = try await podProbe(request, caller: caller) { return response }
-            let routed = try PathRouter.route(request.uri.path, registry: registry)
-            switch routed {
-            case .resource(let target):
-                var prefetched: PrefetchedObject?
-                if case .node(let node) = caller { prefetched = try await authorizeNode(NodeScope(node: node), &request, target) }
-                if case .nodePool(let prefix) = caller { prefetched = try await authorizeNode(NodeScope(pool: prefix), &request, target) }
-                let authorized = request
-                return try await withPrefetched(prefetched) { () async throws(BerthError) -> Response in try await handleResource(authorized, target, channel: channel) }
-            case .coreVersions: return Responses.json(Discovery.coreVersions())
-            case .groupList: return Responses.json(Discovery.groupList(registry))
-            case .group(let group): return Responses.json(Discovery.group(group, registry))
-            case .resourceList(let group, let version): return Responses.json(Discovery.resourceList(group: group, version: version, registry))
-            case .version: return Responses.json(Discovery.version())
-            case .health(let name): return try await health(name, request)
-            case .openAPIRoot: return Responses.json(OpenAPIDocument.root(registry))
-            case .openAPIGroup(let group, let version):
-                guard let document = OpenAPIDocument.cachedGroupVersion(group: group, version: version, registry) else {
-                    throw BerthError(.notFound, "the server could not find the requested resource")
+            attributes.user = try await authenticate(request.headers, channel: channel, path: attributes.path)
+            if let mount = router.mount(for: attributes.path) {
+                if let target = mount.target(request, registry) {
+                    attributes.target = target
+                    attributes.verb = RequestAttributes.verb(request.method, target: target, watch: false)
                 }
-                return Responses.json(document)
-            case .openAPIV2: return OpenAPIDocument.version2(accept: request.headers[.accept])
-            case .notFound:
-                throw BerthError(.notFound, "the server could not find the requested resource")
+                _ = try await authorize(attributes, &request)
+                response = try await mount.handle(self, request, attributes, channel)
+            } else {
+                let routed = try PathRouter.route(attributes.path, registry: registry)
+                if case .resource(let target) = routed {
+                    attributes.target = target
+                    attributes.verb = RequestAttributes.verb(request.method, target: target,
+                                                             watch: target.legacyWatch || QueryParameters(request.uri.query).flag("watch"))
+                }
+                let prefetched = try await authorize(attributes, &request)
+                let authorized = request
+                let user = attributes.user
+                response = try await withPrefetched(prefetched) { () async throws(BerthError) -> Response in
+                    let result: Result<Response, BerthError> = await RequestUser.$current.withValue(user) {
+                        do throws(BerthError) { return .success(try await self.serve(routed, authorized, channel: channel)) } catch { return .failure(error) }
+                    }
+                    return try result.get()
+                }
             }
         } catch {
             if error.code == .internalError { logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error.message)"]) }
             if let seconds = error.details?.retryAfterSeconds {
-                return Responses.status(error, headers: [.retryAfter: String(seconds)])
+                response = Responses.status(error, headers: [.retryAfter: String(seconds)])
+            } else {
+                response = Responses.status(error)
             }
-            return Responses.status(error)
         }
+        audit?.record(attributes, request: request, status: Int(response.status.code), received: received, finished: clock.now())
+        return response
     }
 
-    /// Authentication for paths served outside `respond` (WebSocket upgrades): admin only.
-    func authenticate(path: String, headers: HTTPFields) throws(BerthError) {
-        guard let token = configuration.adminToken else { return }
-        if path == "/version" || path.hasPrefix("/healthz") || path.hasPrefix("/livez") || path.hasPrefix("/readyz") { return }
-        guard let header = headers[.authorization], header.hasPrefix("Bearer "),
-              Self.constantTimeEqual(String(header.dropFirst("Bearer ".count)), token) else {
-            throw BerthError(.unauthorized, "Unauthorized")
+    /// The Kubernetes API's own paths.
+    private func serve(_ routed: RoutedPath, _ request: Request, channel: (any Channel)?) async throws(BerthError) -> Response {
+        switch routed {
+        case .resource(let target): return try await handleResource(request, target, channel: channel)
+        case .coreVersions: return Responses.json(Discovery.coreVersions())
+        case .groupList: return Responses.json(Discovery.groupList(registry))
+        case .group(let group): return Responses.json(Discovery.group(group, registry))
+        case .resourceList(let group, let version): return Responses.json(Discovery.resourceList(group: group, version: version, registry))
+        case .version: return Responses.json(Discovery.version())
+        case .health(let name): return try await health(name, request)
+        case .openAPIRoot: return Responses.json(OpenAPIDocument.root(registry))
+        case .openAPIGroup(let group, let version):
+            guard let document = OpenAPIDocument.cachedGroupVersion(group: group, version: version, registry) else {
+                throw BerthError(.notFound, "the server could not find the requested resource")
+            }
+            return Responses.json(document)
+        case .openAPIV2: return OpenAPIDocument.version2(accept: request.headers[.accept])
+        case .notFound:
+            throw BerthError(.notFound, "the server could not find the requested resource")
         }
     }
 

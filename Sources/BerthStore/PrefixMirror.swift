@@ -18,6 +18,8 @@ public final class PrefixMirror: Sendable {
         /// False until loaded, and again after the subscription ended.
         var live = false
         var values: [String: KeyValue] = [:]
+        /// Counts changes, so a reader can keep something built from the values until they change.
+        var changes = 0
     }
 
     private let copies: Mutex<[String: Copy]>
@@ -32,6 +34,15 @@ public final class PrefixMirror: Sendable {
         copies.withLock { copies -> [KeyValue]? in
             guard let copy = copies[prefix], copy.live else { return nil }
             return copy.values.values.sorted { $0.key < $1.key }
+        }
+    }
+
+    /// How often the values under `prefix` changed (or were loaded); nil when the mirror cannot
+    /// answer. Equal counts mean equal values.
+    public func changes(under prefix: String) -> Int? {
+        copies.withLock { copies -> Int? in
+            guard let copy = copies[prefix], copy.live else { return nil }
+            return copy.changes
         }
     }
 
@@ -60,7 +71,8 @@ public final class PrefixMirror: Sendable {
                 let loaded = try await store.list(prefix: prefix)
                 // The load goes in before any event: the subscription replays what came after it.
                 copies.withLock { copies in
-                    copies[prefix] = Copy(live: false, values: Dictionary(loaded.kvs.map { ($0.key, $0) }, uniquingKeysWith: { $1 }))
+                    copies[prefix] = Copy(live: false, values: Dictionary(loaded.kvs.map { ($0.key, $0) }, uniquingKeysWith: { $1 }),
+                                          changes: (copies[prefix]?.changes ?? 0) + 1)
                 }
                 let receiver = WatchReceiver(deliver: { [weak self] events in
                     self?.apply(events, under: prefix)
@@ -88,6 +100,7 @@ public final class PrefixMirror: Sendable {
 
     private func apply(_ events: [WatchEvent], under prefix: String) {
         copies.withLock { copies in
+            copies[prefix]?.changes += 1
             for event in events {
                 switch event.kind {
                 case .put: copies[prefix]?.values[event.kv.key] = event.kv

@@ -8,7 +8,7 @@ import Synchronization
 /// trusted inside the certificate's own validity window, and the table is bounded.
 final class CertificateIdentityCache: Sendable {
     struct Entry {
-        let caller: Caller
+        let user: UserInfo
         let notValidBefore: Date
         let notValidAfter: Date
     }
@@ -16,7 +16,7 @@ final class CertificateIdentityCache: Sendable {
     static let capacity = 4096
     private let entries = Mutex<[[UInt8]: Entry]>([:])
 
-    func caller(for der: [UInt8], now: Date) -> Caller? { entry(for: der, now: now)?.caller }
+    func user(for der: [UInt8], now: Date) -> UserInfo? { entry(for: der, now: now)?.user }
 
     func entry(for der: [UInt8], now: Date) -> Entry? {
         entries.withLock { entries in
@@ -41,10 +41,10 @@ final class CertificateIdentityCache: Sendable {
     /// event loop and a DER encoding on every request (~1.3 % of the server in the rollout).
     private let connections = Mutex<[ObjectIdentifier: Entry]>([:])
 
-    func caller(for channel: any Channel, now: Date) -> Caller? {
+    func user(for channel: any Channel, now: Date) -> UserInfo? {
         connections.withLock { connections in
             guard let entry = connections[ObjectIdentifier(channel)], entry.notValidBefore <= now, now <= entry.notValidAfter else { return nil }
-            return entry.caller
+            return entry.user
         }
     }
 

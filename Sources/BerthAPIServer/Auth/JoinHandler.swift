@@ -16,12 +16,9 @@ extension APIServer {
         return Responses.json(["caCertificate": .string(issuer.caCertificatePEM)])
     }
 
-    func join(_ request: Request, caller: Caller) async throws(BerthError) -> Response {
+    /// Reached only by the admin or a bootstrap token's holder (`authorize`).
+    func join(_ request: Request, user: UserInfo) async throws(BerthError) -> Response {
         guard request.method == .post else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
-        switch caller {
-        case .admin, .bootstrap: break
-        default: throw BerthError(.unauthorized, "joining needs a bootstrap token (berth token create)")
-        }
         guard let issuer = configuration.nodeCertificates else { throw BerthError(.notFound, "this server does not issue node certificates") }
         let body = try await readJSON(request)
         guard let nodeName = body["nodeName"]?.stringValue, !nodeName.isEmpty else {
@@ -33,7 +30,7 @@ extension APIServer {
         guard let csr = body["csr"]?.stringValue else { throw BerthError.invalid(kind: "NodeJoin", name: nodeName, causes: [.required("csr")]) }
         let addresses = (body["addresses"]?.arrayValue ?? []).compactMap(\.stringValue)
         let certificate = try issuer.issue(csrPEM: csr, nodeName: nodeName, pool: body["pool"] == .bool(true), addresses: addresses)
-        logger.info("node joined", metadata: ["node": "\(nodeName)", "token": "\(caller)"])
+        logger.info("node joined", metadata: ["node": "\(nodeName)", "by": "\(user.name)"])
         return Responses.json(["certificate": .string(certificate), "caCertificate": .string(issuer.caCertificatePEM)], status: .created)
     }
 }

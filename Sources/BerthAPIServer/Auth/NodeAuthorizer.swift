@@ -27,16 +27,13 @@ struct NodeScope {
 extension APIServer {
     /// Returns the object it read to decide, for the handler (`PrefetchedObject`).
     @discardableResult
-    func authorizeNode(_ scope: NodeScope, _ request: inout Request, _ target: ResourceTarget) async throws(BerthError) -> PrefetchedObject? {
+    func authorizeNode(_ scope: NodeScope, _ request: inout Request, _ target: ResourceTarget, verb: String) async throws(BerthError) -> PrefetchedObject? {
         let node = scope.user
         let descriptor = target.descriptor
-        let verb = Self.verb(request, target)
         func deny(_ reason: String) -> BerthError {
-            let resource = target.subresource.map { "\(descriptor.plural)/\($0)" } ?? descriptor.plural
-            let place = target.namespace.map { " in the namespace \"\($0)\"" } ?? ""
-            let subject = target.name.map { "\(descriptor.plural) \"\($0)\"" } ?? descriptor.plural
-            logger.notice("refused a node request", metadata: ["node": "\(node)", "verb": "\(verb)", "resource": "\(resource)", "name": "\(target.name ?? "")"])
-            return BerthError(.forbidden, "\(subject) is forbidden: User \"\(node)\" cannot \(verb) resource \"\(resource)\" in API group \"\(descriptor.group)\"\(place): \(reason)")
+            let attributes = RequestAttributes(user: UserInfo(name: node, groups: [UserInfo.nodes]), verb: verb, path: request.uri.path, target: target)
+            logger.notice("refused a node request", metadata: ["node": "\(node)", "verb": "\(verb)", "resource": "\(attributes.qualifiedResource)", "name": "\(target.name ?? "")"])
+            return attributes.forbidden(reason)
         }
         switch descriptor.kind {
         case "Pod":
@@ -54,6 +51,7 @@ extension APIServer {
             default: throw deny("not allowed for nodes")
             }
         case "Node":
+            if target.subresource == "proxy" { throw deny("nodes may not use the node proxy") }
             switch verb {
             case "get", "list", "watch": return nil
             case "create":
@@ -84,18 +82,6 @@ extension APIServer {
             throw deny("not allowed for nodes")
         }
         return nil
-    }
-
-    static func verb(_ request: Request, _ target: ResourceTarget) -> String {
-        let watch = target.legacyWatch || QueryParameters(request.uri.query).flag("watch")
-        switch request.method {
-        case .get: return watch ? "watch" : (target.name == nil ? "list" : "get")
-        case .post: return "create"
-        case .put: return "update"
-        case .patch: return "patch"
-        case .delete: return target.name == nil ? "deletecollection" : "delete"
-        default: return request.method.rawValue.lowercased()
-        }
     }
 
     /// The `metadata.name` of a create's body; the body stays readable for the handler.

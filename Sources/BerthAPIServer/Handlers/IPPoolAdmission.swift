@@ -21,6 +21,9 @@ extension APIServer {
             return object
         case "Pod":
             return try await guardFixedAddress(object, old: old ?? object)
+        case "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding":
+            try await checkNoEscalation(descriptor, object)
+            return object
         default:
             return object
         }

@@ -28,10 +28,7 @@ extension APIServer {
               segments[6] == "exec" || segments[6] == "attach" else { return .dontUpgrade }
         let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard let chosen = Self.execProtocols.first(where: offered.contains) else { return .dontUpgrade }
-        do throws(BerthError) {
-            try authenticate(path: path, headers: request.headerFields)
-        } catch {
-            await channel?.refuseUpgrade(status: 401, reason: "Unauthorized", message: error.message)
+        guard await authorizeUpgrade(request, path: path, namespace: segments[3], name: segments[5], subresource: segments[6], channel: channel) else {
             return .dontUpgrade
         }
         let query = QueryParameters(full.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init))

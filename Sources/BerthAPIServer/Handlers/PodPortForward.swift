@@ -12,10 +12,7 @@ extension APIServer {
                                   logger: Logger) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard offered.contains(PortForwardSession.subprotocol) else { return .dontUpgrade }
-        do throws(BerthError) {
-            try authenticate(path: path, headers: request.headerFields)
-        } catch {
-            await channel?.refuseUpgrade(status: 401, reason: "Unauthorized", message: error.message)
+        guard await authorizeUpgrade(request, path: path, namespace: namespace, name: name, subresource: "portforward", channel: channel) else {
             return .dontUpgrade
         }
         // A pod that is missing or has no address yet is reported per connection, on the error

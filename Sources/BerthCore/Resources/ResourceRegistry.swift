@@ -9,7 +9,7 @@ public struct ResourceRegistry: Sendable {
     public static let standard = ResourceRegistry(descriptors: [
         .namespace, .pod, .service, .endpoints, .endpointSlice, .configMap, .secret, .node, .event,
         .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass, .controllerRevision,
-        .job, .cronJob,
+        .job, .cronJob, .role, .clusterRole, .roleBinding, .clusterRoleBinding,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).

@@ -29,6 +29,8 @@ struct ControlPlane {
     var podEvictionTimeout: Duration = .seconds(10)
     /// Scheduled backups of the SQLite store, when asked for.
     var backups: (interval: Duration, keep: Int, directory: String)?
+    /// Where every request is recorded (`--audit-log-path`).
+    var auditLog: AuditLog?
 
     func run() async throws {
         MallocTuning.apply()
@@ -48,6 +50,7 @@ struct ControlPlane {
         var serverConfiguration = APIServerConfiguration(adminToken: token)
         serverConfiguration.serviceCIDR = try ranges.services().description
         serverConfiguration.clusterCIDR = try ranges.cluster().description
+        serverConfiguration.auditLog = auditLog
         serverConfiguration.nodeCertificates = try NodeCertificateIssuer(caCertificatePEM: certificates.caCertificatePEM, caKeyPEM: certificates.caKeyPEM)
         let server = APIServer(store: kv, configuration: serverConfiguration, logger: logger)
         try await server.bootstrap()
@@ -57,7 +60,7 @@ struct ControlPlane {
         tls.applicationProtocols = ["http/1.1"]
         // Nodes that joined present client certificates from the cluster CA; everyone else
         // (kubectl, the admin) uses a bearer token, so a certificate is asked for but optional.
-        // Its chain is checked by the API (`Caller`), which answers a foreign one with a 401.
+        // Its chain is checked by the API (`authenticate`), which answers a foreign one with a 401.
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificates.caCertificatePEM.utf8)))
         var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), HeapTrimmer.shared]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthAPIServer
 import BerthAgent
 import BerthNetwork
 import BerthStore
@@ -15,7 +16,7 @@ struct UpCommand: AsyncParsableCommand {
     func run() async throws {
         try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
-                               backups: try options.backups()).run()
+                               backups: try options.backups(), auditLog: try options.auditLog()).run()
     }
 }
 
@@ -49,7 +50,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
         try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, etcdTLS: tls, agent: nil, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
-                               backups: backups).run()
+                               backups: backups, auditLog: try options.auditLog()).run()
     }
 }
 
@@ -89,6 +90,22 @@ struct ControlPlaneOptions: ParsableArguments {
 
     @Option(help: "Where scheduled backups go (default: DATA-DIR/backups).")
     var backupDir: String?
+
+    @Option(help: "Write one audit.k8s.io/v1 Event per request (JSON lines) to this file; off when not given.")
+    var auditLogPath: String?
+
+    @Option(help: "Rotate the audit log past this many megabytes.")
+    var auditLogMaxsize = 100
+
+    @Option(help: "How many rotated audit logs to keep.")
+    var auditLogMaxbackup = 10
+
+    /// The audit log, opened, when asked for.
+    func auditLog() throws -> AuditLog? {
+        guard let auditLogPath else { return nil }
+        guard auditLogMaxsize > 0, auditLogMaxbackup >= 0 else { throw ValidationError("--audit-log-maxsize must be positive and --audit-log-maxbackup not negative") }
+        return try AuditLog(path: auditLogPath, maximumBytes: auditLogMaxsize * 1024 * 1024, maximumBackups: auditLogMaxbackup)
+    }
 
     /// The scheduled backup settings, checked.
     func backups() throws -> (interval: Duration, keep: Int, directory: String)? {

@@ -1,0 +1,50 @@
+import BerthCore
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOSSL
+import X509
+
+/// The first step of every request: the credential becomes a `UserInfo`. A bearer token is
+/// the admin's or a bootstrap token; a client certificate signed by the cluster CA names the
+/// user (CN) and groups (O), as Kubernetes' x509 authenticator reads it — nodes are
+/// `system:node:NAME` in `system:nodes`. No credential is `system:anonymous`. A credential
+/// that is presented but wrong is a 401, never anonymous.
+extension APIServer {
+    func authenticate(_ headers: HTTPFields, channel: (any Channel)?, path: String) async throws(BerthError) -> UserInfo {
+        guard let adminToken = configuration.adminToken else { return .admin }
+        if let header = headers[.authorization] {
+            guard header.hasPrefix("Bearer ") else { throw BerthError(.unauthorized, "Unauthorized") }
+            let presented = String(header.dropFirst("Bearer ".count))
+            if Self.constantTimeEqual(presented, adminToken) { return .admin }
+            if let tokenID = try await bootstrapTokenID(presented) { return .bootstrap(tokenID: tokenID) }
+            logger.notice("refused a bearer token", metadata: ["path": "\(path)"])
+            throw BerthError(.unauthorized, "Unauthorized")
+        }
+        guard let channel else { return .anonymous }
+        if let known = certificateIdentities.user(for: channel, now: clock.now()) { return known }
+        guard let certificate = try? await channel.nioSSL_peerCertificate().get() else { return .anonymous }
+        // The TLS layer takes any certificate whose key the peer holds; the chain is checked here.
+        guard let der = try? certificate.toDERBytes() else { throw BerthError(.unauthorized, "Unauthorized") }
+        let now = clock.now()
+        if let known = certificateIdentities.entry(for: der, now: now) {
+            certificateIdentities.remember(channel, known)
+            return known.user
+        }
+        guard let parsed = try? Certificate(derEncoded: der) else { throw BerthError(.unauthorized, "Unauthorized") }
+        guard let issuer = configuration.nodeCertificates, issuer.issued(parsed, now: now) else {
+            logger.notice("refused a client certificate not issued by the cluster CA", metadata: ["subject": "\(parsed.subject)", "issuer": "\(parsed.issuer)"])
+            throw BerthError(.unauthorized, "Unauthorized")
+        }
+        let (commonName, organizations) = NodeCertificateIssuer.identity(of: parsed.subject)
+        guard let commonName, !commonName.isEmpty else {
+            logger.notice("refused a client certificate without a common name", metadata: ["subject": "\(parsed.subject)"])
+            throw BerthError(.unauthorized, "Unauthorized")
+        }
+        let user = UserInfo(name: commonName, groups: organizations + [UserInfo.authenticated])
+        let entry = CertificateIdentityCache.Entry(user: user, notValidBefore: parsed.notValidBefore, notValidAfter: parsed.notValidAfter)
+        certificateIdentities.remember(der, entry)
+        certificateIdentities.remember(channel, entry)
+        return user
+    }
+}
