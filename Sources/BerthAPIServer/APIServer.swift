@@ -90,6 +90,7 @@ public final class APIServer: Sendable {
             try await createIfAbsent(.namespace, namespace)
         }
         try await createSystemPriorityClasses()
+        try await createDefaultRoles()
         try await repairServiceAllocations()
     }
 
@@ -134,12 +135,18 @@ public final class APIServer: Sendable {
                     attributes.verb = RequestAttributes.verb(request.method, target: target,
                                                              watch: target.legacyWatch || QueryParameters(request.uri.query).flag("watch"))
                 }
-                let prefetched = try await authorize(attributes, &request)
+                let visibility = VisibleNamespaces.Box()
+                let authorizeResult: Result<PrefetchedObject?, BerthError> = await VisibleNamespaces.$box.withValue(visibility) { [attributes] in
+                    do throws(BerthError) { return .success(try await self.authorize(attributes, &request)) } catch { return .failure(error) }
+                }
+                let prefetched = try authorizeResult.get()
                 let authorized = request
                 let user = attributes.user
                 response = try await withPrefetched(prefetched) { () async throws(BerthError) -> Response in
                     let result: Result<Response, BerthError> = await RequestUser.$current.withValue(user) {
-                        do throws(BerthError) { return .success(try await self.serve(routed, authorized, channel: channel)) } catch { return .failure(error) }
+                        await VisibleNamespaces.$box.withValue(visibility) {
+                            do throws(BerthError) { return .success(try await self.serve(routed, authorized, channel: channel)) } catch { return .failure(error) }
+                        }
                     }
                     return try result.get()
                 }

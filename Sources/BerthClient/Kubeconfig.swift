@@ -63,7 +63,9 @@ public struct Kubeconfig: Sendable {
         return config
     }
 
-    public func yaml() -> String {
+    /// `userName` names the credentials in the file (admin, node, or a user's own name).
+    public func yaml(userName: String? = nil) -> String {
+        let entry = userName ?? (clientCertificate == nil ? "admin" : "node")
         let ca = Base64.encode(Array((certificateAuthority ?? "").utf8))
         var user = "    token: \(token ?? "")"
         if let clientCertificate, let clientKey {
@@ -78,14 +80,14 @@ public struct Kubeconfig: Sendable {
                 server: \(server)
                 certificate-authority-data: \(ca)
             users:
-            - name: \(clientCertificate == nil ? "admin" : "node")
+            - name: \(entry)
               user:
             \(user)
             contexts:
             - name: berth
               context:
                 cluster: berth
-                user: \(clientCertificate == nil ? "admin" : "node")
+                user: \(entry)
                 namespace: \(namespace ?? "default")
             current-context: berth
 

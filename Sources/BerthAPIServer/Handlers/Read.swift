@@ -163,6 +163,11 @@ extension APIServer {
                 }
             }
         } while more && limit > 0 && kept.count < limit
+        if descriptor.kind == "Namespace", let visible = VisibleNamespaces.granted {
+            func name(_ key: String) -> String { String(key.split(separator: "/").last ?? "") }
+            kept = kept.filter { visible.contains(name($0.key)) }
+            parsed = parsed.filter { visible.contains($0.value(at: ["metadata", "name"])?.stringValue ?? "") }
+        }
         let token = more && limit > 0 ? ContinueToken(key: lastKey ?? "", revision: revision).encoded : nil
         var listMeta: JSONValue = ["resourceVersion": .string(String(revision))]
         if let token { listMeta["continue"] = .string(token) }

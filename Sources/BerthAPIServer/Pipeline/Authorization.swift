@@ -3,6 +3,21 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
+/// The namespaces a user who may not list them all is shown: set by authorization for the
+/// request being handled (a task-local box, filled during `authorize` and read by the list).
+enum VisibleNamespaces {
+    final class Box: @unchecked Sendable {
+        var names: Set<String>?
+    }
+
+    @TaskLocal static var box: Box?
+
+    static var granted: Set<String>? {
+        get { box?.names }
+        set { box?.names = newValue }
+    }
+}
+
 /// An authorizer's answer. `noOpinion` passes the request to the next one in the chain.
 enum AuthorizationDecision: Sendable {
     case allow
@@ -17,6 +32,7 @@ enum AuthorizationDecision: Sendable {
 extension APIServer {
     /// Authorizes the request; returns what the node authorizer read to decide (the handler
     /// uses it instead of reading again).
+    @discardableResult
     func authorize(_ attributes: RequestAttributes, _ request: inout Request) async throws(BerthError) -> PrefetchedObject? {
         let user = attributes.user
         if user.isMaster { return nil }
@@ -33,7 +49,14 @@ extension APIServer {
         case .deny(let reason): throw refusal(attributes, reason)
         case .noOpinion: break
         }
-        if try await rbacIndex().allows(attributes) { return nil }
+        let index = try await rbacIndex()
+        if index.allows(attributes) { return nil }
+        // A user who may not list every namespace lists those they hold a role in
+        // (kubernetes/kubernetes#48537); the list handler filters by `VisibleNamespaces`.
+        if attributes.verb == "list", attributes.resource == "namespaces", attributes.apiGroup.isEmpty, attributes.name == nil, !attributes.user.isAnonymous {
+            VisibleNamespaces.granted = index.namespacesWithRules(for: attributes.user)
+            return nil
+        }
         throw refusal(attributes, nil)
     }
 

@@ -33,6 +33,9 @@ enum ProtobufSchema {
         "Deployment": "Deployment", "Namespace": "Namespace", "ConfigMap": "ConfigMap", "Secret": "Secret", "Service": "Service",
         "Pod": "Pod", "ReplicaSet": "ReplicaSet", "DaemonSet": "DaemonSet", "PodDisruptionBudget": "PodDisruptionBudget",
         "PriorityClass": "PriorityClass", "Job": "Job", "CronJob": "CronJob",
+        "Role": "Role", "ClusterRole": "ClusterRole", "RoleBinding": "RoleBinding", "ClusterRoleBinding": "RoleBinding",
+        "SelfSubjectAccessReview": "AccessReview", "SubjectAccessReview": "AccessReview", "SelfSubjectRulesReview": "RulesReview",
+        "SelfSubjectReview": "SelfSubjectReview",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -120,6 +123,26 @@ enum ProtobufSchema {
         ],
         "ServicePort": [1: f("name", .string), 2: f("protocol", .string), 6: f("appProtocol", .string), 3: f("port", .int32),
                         4: f("targetPort", .intOrString), 5: f("nodePort", .int32OrUnset)],
+        // rbac.authorization.k8s.io/v1 (`kubectl create role|clusterrole|rolebinding|clusterrolebinding`).
+        "Role": [1: f("metadata", .message("ObjectMeta")), 2: f("rules", .message("PolicyRule"), repeated: true)],
+        "ClusterRole": [1: f("metadata", .message("ObjectMeta")), 2: f("rules", .message("PolicyRule"), repeated: true),
+                        3: f("aggregationRule", .message("AggregationRule"))],
+        "AggregationRule": [1: f("clusterRoleSelectors", .message("LabelSelector"), repeated: true)],
+        "PolicyRule": [1: f("verbs", .string, repeated: true), 2: f("apiGroups", .string, repeated: true), 3: f("resources", .string, repeated: true),
+                       4: f("resourceNames", .string, repeated: true), 5: f("nonResourceURLs", .string, repeated: true)],
+        "RoleBinding": [1: f("metadata", .message("ObjectMeta")), 2: f("subjects", .message("Subject"), repeated: true), 3: f("roleRef", .message("RoleRef"))],
+        "Subject": [1: f("kind", .string), 2: f("apiGroup", .string), 3: f("name", .string), 4: f("namespace", .string)],
+        "RoleRef": [1: f("apiGroup", .string), 2: f("kind", .string), 3: f("name", .string)],
+        // authorization.k8s.io/v1 and authentication.k8s.io/v1 (`kubectl auth can-i|whoami`).
+        "AccessReview": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("AccessReviewSpec")), 3: f("status", .message("Ignored"))],
+        "AccessReviewSpec": [1: f("resourceAttributes", .message("ResourceAttributes")), 2: f("nonResourceAttributes", .message("NonResourceAttributes")),
+                             3: f("user", .string), 4: f("groups", .string, repeated: true), 6: f("uid", .string)],
+        "ResourceAttributes": [1: f("namespace", .string), 2: f("verb", .string), 3: f("group", .string), 4: f("version", .string),
+                               5: f("resource", .string), 6: f("subresource", .string), 7: f("name", .string)],
+        "NonResourceAttributes": [1: f("path", .string), 2: f("verb", .string)],
+        "RulesReview": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("RulesReviewSpec")), 3: f("status", .message("Ignored"))],
+        "RulesReviewSpec": [1: f("namespace", .string)],
+        "SelfSubjectReview": [1: f("metadata", .message("ObjectMeta")), 2: f("status", .message("Ignored"))],
         // Status sent on create is ignored, as the API ignores it for these kinds.
         "Ignored": [:],
     ]

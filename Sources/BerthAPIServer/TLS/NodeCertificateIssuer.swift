@@ -76,12 +76,18 @@ public struct NodeCertificateIssuer: Sendable {
     /// A client certificate for the API server itself (`CN=system:apiserver`), which agents
     /// require before serving logs and stats.
     public func apiServerClientCertificate() throws(BerthError) -> (certificatePEM: String, keyPEM: String) {
+        try clientCertificate(name: Self.apiServerName, groups: ["system:masters"], validity: validity)
+    }
+
+    /// A client certificate and its new key for a user: CN = the name, one O per group (how the
+    /// API server's authenticator reads it). `berth user create` hands it out in a kubeconfig.
+    public func clientCertificate(name: String, groups: [String], validity: TimeInterval) throws(BerthError) -> (certificatePEM: String, keyPEM: String) {
         do {
             let key = P256.Signing.PrivateKey()
             let now = Date()
             let subject = try DistinguishedName {
-                OrganizationName("system:masters")
-                CommonName(Self.apiServerName)
+                for group in groups { OrganizationName(group) }
+                CommonName(name)
             }
             let certificate = try Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
@@ -95,7 +101,7 @@ public struct NodeCertificateIssuer: Sendable {
                 issuerPrivateKey: .init(caKey))
             return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
         } catch {
-            throw BerthError(.internalError, "failed to issue the API server's client certificate: \(error)")
+            throw BerthError(.internalError, "failed to issue a client certificate for \(name): \(error)")
         }
     }
 
