@@ -81,7 +81,7 @@ struct AdoptionTests {
             // A Deployment deleted with --cascade=orphan leaves its ReplicaSet and pods; applied
             // again, it takes them back instead of starting over.
             #expect(try cluster.kubectl(["apply", "-f", "-"], input: Self.deployment).status == 0)
-            let first = try await waitFor("3 web pods Running", timeout: 30) { () -> Set<String>? in
+            let first = try await waitFor("3 web pods Running", timeout: 90) { () -> Set<String>? in
                 let running = try await pods("app%3Dweb").filter { $0.value(at: ["status", "phase"]) == "Running" }
                 return running.count == 3 ? Set(running.compactMap { $0.value(at: ["metadata", "name"])?.stringValue }) : nil
             }

@@ -26,9 +26,19 @@ struct SQLiteWriterLockTests {
             try await Task.sleep(for: .milliseconds(500))
             await first.close()
         }
-        let second = try SQLiteWriterLock(storePath: path, wait: .seconds(10))
+        // The lock waits by sleeping (a store opens at start-up, before anything else runs), so
+        // the wait runs on a thread of its own, not on the test's cooperative pool.
+        let second: Result<SQLiteWriterLock, BerthError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(BerthError) {
+                    continuation.resume(returning: .success(try SQLiteWriterLock(storePath: path, wait: .seconds(10))))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
         try await closing.value
-        second.release()
+        try second.get().release()
         let reopened = try SQLiteStore(path: path)
         await reopened.close()
     }
