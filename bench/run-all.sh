@@ -11,3 +11,4 @@ bash policy.sh
 bash services.sh
 bash fuzz.sh
 bash backup.sh
+bash rbac.sh
