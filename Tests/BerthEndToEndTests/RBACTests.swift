@@ -39,6 +39,13 @@ struct RBACTests {
         let namespaces = try alice(["get", "namespaces", "-o", "name"])
         #expect(namespaces.status == 0 && namespaces.output == "namespace/a\n", "\(namespaces.output) \(namespaces.error)")
         #expect(try alice(["get", "pods", "-n", "b"]).status != 0)
+        // A watch is filtered the same way: a namespace created meanwhile elsewhere is not shown.
+        let watcher = Task { try runCommand(kubectlPath, ["--kubeconfig", aliceConfig, "get", "namespaces", "-w", "-o", "name", "--request-timeout=4s"], timeout: 20) }
+        try await Task.sleep(for: .seconds(1))
+        #expect(try admin(["create", "namespace", "c"]).status == 0)
+        let watched = try await watcher.value
+        #expect(watched.output.contains("namespace/a") && !watched.output.contains("namespace/b") && !watched.output.contains("namespace/c"),
+                "\(watched.output) \(watched.error)")
 
         #expect(try alice(["auth", "can-i", "create", "deployments", "-n", "a"]).output == "yes\n")
         #expect(try alice(["auth", "can-i", "create", "deployments", "-n", "b"]).output == "no\n")

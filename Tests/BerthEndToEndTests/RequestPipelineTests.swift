@@ -78,6 +78,17 @@ struct RequestPipelineTests {
         #expect(proxy.value(at: ["objectRef", "resource"]) == "nodes" && proxy.value(at: ["objectRef", "subresource"]) == "proxy" && proxy["verb"] == "get")
         let anonymous = try #require(lines.first { $0["requestURI"] == "/version" })
         #expect(anonymous.value(at: ["user", "username"]) == "system:anonymous" && anonymous["verb"] == "get")
+
+        // berth audit reads it back, filtered.
+        let table = try runCommand(BerthServerProcess.binary, ["audit", "--log", auditPath, "--user", "alice", "--denied", "--since", "1h"])
+        #expect(table.status == 0, "\(table.error)")
+        let rows = table.output.split(separator: "\n")
+        #expect(rows.first?.hasPrefix("TIME") == true && rows.dropFirst().allSatisfy { $0.contains("alice") && $0.contains("403") }, "\(table.output)")
+        #expect(rows.contains { $0.hasSuffix("/api/v1/namespaces/default/pods") }, "\(table.output)")
+        let json = try runCommand(BerthServerProcess.binary, ["audit", "--log", auditPath, "--verb", "list", "-n", "default", "-o", "json"])
+        let listed = json.output.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
+        #expect(!listed.isEmpty && listed.allSatisfy { $0["verb"] == "list" && $0.value(at: ["objectRef", "namespace"]) == "default" }, "\(json.output)")
+        #expect(try runCommand(BerthServerProcess.binary, ["audit", "--log", directory + "/none.log"]).status != 0)
     }
 }
 

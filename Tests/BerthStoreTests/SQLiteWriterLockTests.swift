@@ -21,13 +21,12 @@ struct SQLiteWriterLockTests {
             #expect(error.code == .unavailable)
             #expect(error.message.contains("another process (pid \(getpid())) is writing the store \(path)"), "\(error.message)")
         }
-        // A writer that starts while the first shuts down gets the store when it is free.
-        let closing = Task {
-            try await Task.sleep(for: .milliseconds(500))
-            await first.close()
-        }
-        // The lock waits by sleeping (a store opens at start-up, before anything else runs), so
-        // the wait runs on a thread of its own, not on the test's cooperative pool.
+        await first.close()
+        // A writer that starts while another lets go gets the lock once it is free. Both sides
+        // run on threads of their own: the lock waits by sleeping (a store opens at start-up),
+        // and the test's cooperative pool may be starved by other tests' blocking calls.
+        let holder = try SQLiteWriterLock(storePath: path, wait: .zero)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { holder.release() }
         let second: Result<SQLiteWriterLock, BerthError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 do throws(BerthError) {
@@ -37,7 +36,6 @@ struct SQLiteWriterLockTests {
                 }
             }
         }
-        try await closing.value
         try second.get().release()
         let reopened = try SQLiteStore(path: path)
         await reopened.close()

@@ -10,6 +10,9 @@ struct ListSelection: Sendable {
     var fields: FieldSelector
     /// Byte strings that every object the selectors can match contains as stored (see `mayMatch`).
     private(set) var needles: [[UInt8]] = []
+    /// The namespaces a user who may not list them all is shown (`VisibleNamespaces`), for
+    /// lists and watches of namespaces alike; nil shows all.
+    private(set) var visibleNames: Set<String>?
 
     init(_ query: QueryParameters, descriptor: ResourceDescriptor, name: String? = nil) throws(BerthError) {
         labels = try LabelSelector(parsing: query["labelSelector"] ?? "")
@@ -17,9 +20,10 @@ struct ListSelection: Sendable {
         try fields.validate(supported: descriptor.fieldSelectors, kind: descriptor.kind)
         if let name { fields.requirements.append(.init(field: "metadata.name", value: name, negated: false)) }
         needles = Self.needles(labels: labels, fields: fields)
+        if descriptor.kind == "Namespace" { visibleNames = VisibleNamespaces.granted }
     }
 
-    var isEverything: Bool { labels.isEmpty && fields.isEmpty }
+    var isEverything: Bool { labels.isEmpty && fields.isEmpty && visibleNames == nil }
 
     /// String-valued fields whose equality requirement can be looked for in the stored bytes.
     static let stringFields = ["metadata.name", "metadata.namespace", "spec.nodeName", "status.phase"]
@@ -59,6 +63,7 @@ struct ListSelection: Sendable {
     }
 
     func matches(_ object: JSONValue) -> Bool {
+        if let visibleNames, !visibleNames.contains(object.value(at: ["metadata", "name"])?.stringValue ?? "") { return false }
         if !labels.isEmpty {
             let labelMap = (object.value(at: ["metadata", "labels"])?.objectValue ?? [:]).compactMapValues(\.stringValue)
             if !labels.matches(labelMap) { return false }
@@ -163,11 +168,6 @@ extension APIServer {
                 }
             }
         } while more && limit > 0 && kept.count < limit
-        if descriptor.kind == "Namespace", let visible = VisibleNamespaces.granted {
-            func name(_ key: String) -> String { String(key.split(separator: "/").last ?? "") }
-            kept = kept.filter { visible.contains(name($0.key)) }
-            parsed = parsed.filter { visible.contains($0.value(at: ["metadata", "name"])?.stringValue ?? "") }
-        }
         let token = more && limit > 0 ? ContinueToken(key: lastKey ?? "", revision: revision).encoded : nil
         var listMeta: JSONValue = ["resourceVersion": .string(String(revision))]
         if let token { listMeta["continue"] = .string(token) }

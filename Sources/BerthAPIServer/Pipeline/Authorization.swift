@@ -52,8 +52,8 @@ extension APIServer {
         let index = try await rbacIndex()
         if index.allows(attributes) { return nil }
         // A user who may not list every namespace lists those they hold a role in
-        // (kubernetes/kubernetes#48537); the list handler filters by `VisibleNamespaces`.
-        if attributes.verb == "list", attributes.resource == "namespaces", attributes.apiGroup.isEmpty, attributes.name == nil, !attributes.user.isAnonymous {
+        // (kubernetes/kubernetes#48537), in lists and watches (`ListSelection` filters by `VisibleNamespaces`).
+        if attributes.verb == "list" || attributes.verb == "watch", attributes.resource == "namespaces", attributes.apiGroup.isEmpty, attributes.name == nil, !attributes.user.isAnonymous {
             VisibleNamespaces.granted = index.namespacesWithRules(for: attributes.user)
             return nil
         }
