@@ -52,6 +52,8 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let pools = Informer<IPPool>(ResourceDescriptor.ipPool, api: api, logger: logger)
         let budgets = Informer<PodDisruptionBudget>(ResourceDescriptor.podDisruptionBudget, api: api, logger: logger)
         let namespaces = Informer<Namespace>(ResourceDescriptor.namespace, api: api, logger: logger)
+        let serviceAccounts = Informer<ServiceAccount>(ResourceDescriptor.serviceAccount, api: api, logger: logger)
+        let serviceAccountController = ServiceAccountController(namespaces: namespaces, accounts: serviceAccounts, api: api, logger: logger)
         let scheduler = SchedulerService(pods: pods, nodes: nodes, namespaces: namespaces, budgets: budgets, api: api, logger: logger)
         let replicaSetController = ReplicaSetController(replicaSets: replicaSets, pods: pods, api: api, logger: logger)
         let deploymentController = DeploymentController(deployments: deployments, replicaSets: replicaSets, api: api, logger: logger)
@@ -83,6 +85,12 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask { await pools.run() }
             group.addTask { await budgets.run() }
             group.addTask { await namespaces.run() }
+            group.addTask { await serviceAccounts.run() }
+            group.addTask {
+                await namespaces.waitForSync()
+                await serviceAccounts.waitForSync()
+                await serviceAccountController.runWorkers(logger: logger)
+            }
             group.addTask { await revisions.run() }
             group.addTask {
                 for informer in [budgets.waitForSync, pods.waitForSync, replicaSets.waitForSync, deployments.waitForSync, daemonSets.waitForSync]

@@ -34,6 +34,7 @@ extension APIServer {
             _ = try await storage.get(.pod, namespace: target.namespace, name: name)
             throw BerthError(.badRequest, "port-forward needs a WebSocket upgrade with the \(PortForwardSession.subprotocol) protocol")
         }
+        if target.subresource == "token", let name = target.name { return try await createToken(request, target, name) }
         if target.subresource == "log", let name = target.name {
             guard request.method == .get else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
             return try await podLogs(request, target, name)

@@ -18,6 +18,7 @@ extension APIServer {
             let presented = String(header.dropFirst("Bearer ".count))
             if Self.constantTimeEqual(presented, adminToken) { return .admin }
             if let tokenID = try await bootstrapTokenID(presented) { return .bootstrap(tokenID: tokenID) }
+            if let account = try await serviceAccountUser(presented) { return account }
             logger.notice("refused a bearer token", metadata: ["path": "\(path)"])
             throw BerthError(.unauthorized, "Unauthorized")
         }
@@ -46,5 +47,33 @@ extension APIServer {
         certificateIdentities.remember(der, entry)
         certificateIdentities.remember(channel, entry)
         return user
+    }
+}
+
+extension APIServer {
+    /// A ServiceAccount token this cluster signed, meant for this API (its audiences name the
+    /// issuer), not expired, whose ServiceAccount — and the object it is bound to — still exist
+    /// with the UIDs it names: the account's user, in `system:serviceaccounts[:NS]`.
+    func serviceAccountUser(_ token: String) async throws(BerthError) -> UserInfo? {
+        guard token.utf8.reduce(0, { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }) == 2,
+              let tokens = configuration.nodeCertificates?.serviceAccountTokens, let claims = tokens.verify(token) else { return nil }
+        let now = clock.now()
+        guard claims.expires > now, claims.notBefore <= now.addingTimeInterval(60), claims.audiences.contains(ServiceAccountTokens.issuer) else {
+            logger.notice("refused a ServiceAccount token: expired or for another audience", metadata: ["account": "\(claims.namespace)/\(claims.name)"])
+            return nil
+        }
+        func uid(_ descriptor: ResourceDescriptor, _ name: String) async -> String? {
+            (try? await storage.get(descriptor, namespace: claims.namespace, name: name))?.value(at: ["metadata", "uid"])?.stringValue
+        }
+        guard await uid(.serviceAccount, claims.name) == claims.uid else {
+            logger.notice("refused a ServiceAccount token: the account is gone", metadata: ["account": "\(claims.namespace)/\(claims.name)"])
+            return nil
+        }
+        if let bound = claims.bound, await uid(bound.kind == "Pod" ? .pod : .secret, bound.name) != bound.uid {
+            logger.notice("refused a ServiceAccount token: the object it is bound to is gone", metadata: ["object": "\(bound.kind)/\(bound.name)"])
+            return nil
+        }
+        return UserInfo(name: ServiceAccount.userName(namespace: claims.namespace, name: claims.name), uid: claims.uid,
+                        groups: ServiceAccount.groups(namespace: claims.namespace) + [UserInfo.authenticated])
     }
 }

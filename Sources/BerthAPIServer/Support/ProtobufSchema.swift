@@ -35,7 +35,7 @@ enum ProtobufSchema {
         "PriorityClass": "PriorityClass", "Job": "Job", "CronJob": "CronJob",
         "Role": "Role", "ClusterRole": "ClusterRole", "RoleBinding": "RoleBinding", "ClusterRoleBinding": "RoleBinding",
         "SelfSubjectAccessReview": "AccessReview", "SubjectAccessReview": "AccessReview", "SelfSubjectRulesReview": "RulesReview",
-        "SelfSubjectReview": "SelfSubjectReview",
+        "SelfSubjectReview": "SelfSubjectReview", "TokenRequest": "TokenRequest", "ServiceAccount": "ServiceAccount",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -143,6 +143,14 @@ enum ProtobufSchema {
         "RulesReview": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("RulesReviewSpec")), 3: f("status", .message("Ignored"))],
         "RulesReviewSpec": [1: f("namespace", .string)],
         "SelfSubjectReview": [1: f("metadata", .message("ObjectMeta")), 2: f("status", .message("Ignored"))],
+        // `kubectl create serviceaccount|token`.
+        "ServiceAccount": [1: f("metadata", .message("ObjectMeta")), 2: f("secrets", .message("ObjectReference"), repeated: true),
+                           3: f("imagePullSecrets", .message("LocalObjectReference"), repeated: true), 4: f("automountServiceAccountToken", .bool)],
+        "ObjectReference": [1: f("kind", .string), 2: f("namespace", .string), 3: f("name", .string), 4: f("uid", .string), 5: f("apiVersion", .string),
+                            6: f("resourceVersion", .string), 7: f("fieldPath", .string)],
+        "TokenRequest": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("TokenRequestSpec")), 3: f("status", .message("Ignored"))],
+        "TokenRequestSpec": [1: f("audiences", .string, repeated: true), 3: f("boundObjectRef", .message("BoundObjectReference")), 4: f("expirationSeconds", .int64)],
+        "BoundObjectReference": [1: f("kind", .string), 2: f("apiVersion", .string), 3: f("name", .string), 4: f("uid", .string)],
         // Status sent on create is ignored, as the API ignores it for these kinds.
         "Ignored": [:],
     ]
