@@ -15,6 +15,7 @@ extension APIServer {
             try await checkNodeSubnet(object)
             return object
         case "Pod" where old == nil:
+            try await checkPodSecurity(object)
             return try await markPoolMembership(try await resolvePodPriority(object))
         case "PriorityClass" where old == nil || old?["globalDefault"] != object["globalDefault"]:
             try await checkSingleGlobalDefault(object)
