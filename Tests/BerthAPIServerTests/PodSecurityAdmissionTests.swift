@@ -61,3 +61,36 @@ struct PodSecurityAdmissionTests {
         #expect(PodSecurityStandards.violations(capabilities, level: .baseline) == [#"non-default capabilities (container "c" must not include "NET_ADMIN" in securityContext.capabilities.add)"#])
     }
 }
+
+/// LimitRange defaults and bounds at pod admission.
+@Suite("LimitRange admission")
+struct LimitRangeAdmissionTests {
+    @Test("container defaults filled in; a limit over the maximum refused with Kubernetes' words; a LimitRange with min over max is 422")
+    func defaultsAndBounds() async throws {
+        try await APIHarness.run { _, client in
+            #expect(try await client.send(.post, "/api/v1/namespaces", json: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "lr"]]).status == 201)
+            #expect(try await client.send(.post, "/api/v1/namespaces", json: ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "lr2"]]).status == 201)
+            let range: JSONValue = ["apiVersion": "v1", "kind": "LimitRange", "metadata": ["name": "limits", "namespace": "lr"],
+                                    "spec": ["limits": [["type": "Container", "default": ["cpu": "500m", "memory": "256Mi"],
+                                                         "defaultRequest": ["cpu": "100m"], "max": ["memory": "1Gi"]]]]]
+            #expect(try await client.send(.post, "/api/v1/namespaces/lr/limitranges", json: range).status == 201)
+            let pod = PodSecurityAdmissionTests.pod("p", namespace: "lr", container: ["name": "c", "image": "berth/busybox:latest"])
+            let created = try await client.send(.post, "/api/v1/namespaces/lr/pods", json: pod)
+            #expect(created.status == 201)
+            let resources = created.json.value(at: ["spec", "containers"])?.arrayValue?.first?["resources"]
+            #expect(resources?["limits"] == ["cpu": "500m", "memory": "256Mi"], "\(String(describing: resources))")
+            #expect(resources?["requests"] == ["cpu": "100m", "memory": "256Mi"], "\(String(describing: resources))")
+            // Another namespace (whose name starts the same) is not affected.
+            let elsewhere = try await client.send(.post, "/api/v1/namespaces/lr2/pods", json: PodSecurityAdmissionTests.pod("q", namespace: "lr2", container: ["name": "c", "image": "x"]))
+            #expect(elsewhere.json.value(at: ["spec", "containers"])?.arrayValue?.first?["resources"] == [:])
+            let big = PodSecurityAdmissionTests.pod("big", namespace: "lr", container: ["name": "c", "image": "x", "resources": ["limits": ["memory": "2Gi"]]])
+            let refused = try await client.send(.post, "/api/v1/namespaces/lr/pods", json: big)
+            #expect(refused.status == 403)
+            #expect(refused.json["message"] == #"pods "big" is forbidden: [maximum memory usage per Container is 1Gi, but limit is 2Gi]"#, "\(refused.json)")
+            let bad: JSONValue = ["apiVersion": "v1", "kind": "LimitRange", "metadata": ["name": "bad", "namespace": "lr"],
+                                  "spec": ["limits": [["type": "Container", "min": ["cpu": "2"], "max": ["cpu": "1"]]]]]
+            let invalid = try await client.send(.post, "/api/v1/namespaces/lr/limitranges", json: bad)
+            #expect(invalid.status == 422 && (invalid.json["message"]?.stringValue ?? "").contains("spec.limits[0].min[cpu]"), "\(invalid.json)")
+        }
+    }
+}

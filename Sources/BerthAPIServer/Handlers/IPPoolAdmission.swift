@@ -16,7 +16,7 @@ extension APIServer {
             return object
         case "Pod" where old == nil:
             try await checkPodSecurity(object)
-            return try await markPoolMembership(try await resolvePodPriority(object))
+            return try await markPoolMembership(try await resolvePodPriority(try await applyLimitRanges(object)))
         case "PriorityClass" where old == nil || old?["globalDefault"] != object["globalDefault"]:
             try await checkSingleGlobalDefault(object)
             return object

@@ -7,7 +7,7 @@ public struct ResourceRegistry: Sendable {
     public init(descriptors: [ResourceDescriptor]) { self.descriptors = descriptors }
 
     public static let standard = ResourceRegistry(descriptors: [
-        .namespace, .pod, .service, .endpoints, .endpointSlice, .configMap, .serviceAccount, .secret, .node, .event,
+        .namespace, .pod, .service, .endpoints, .endpointSlice, .configMap, .serviceAccount, .limitRange, .secret, .node, .event,
         .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass, .controllerRevision,
         .job, .cronJob, .role, .clusterRole, .roleBinding, .clusterRoleBinding,
     ])
