@@ -61,69 +61,79 @@ struct EtcdClusterTests {
             try? FileManager.default.removeItem(atPath: directory)
         }
         let store = EtcdStore(endpoints: members.map(\.clientURL))
-        let firstLeader = try await waitFor("the etcd cluster to elect a leader", timeout: 60) { await Self.leader(of: members) }
-        let follower = (firstLeader + 1) % members.count
-        let start = try await store.currentRevision()
-        // The watch is served by the member killed first, so it must move to another.
-        let watchStore = EtcdStore(endpoints: [members[follower].clientURL] + members.indices.filter { $0 != follower }.map { members[$0].clientURL })
-        let watch = try await watchStore.watch(prefix: "/registry/ha/", after: start)
-        let log = Log()
-        func write(_ range: Range<Int>) async {
-            for index in range {
-                let key = "/registry/ha/k\(index)"
-                // A write that fails (no leader for a moment) is retried; only acknowledged
-                // ones are counted.
-                for _ in 0..<50 {
-                    if let result = try? await store.txn(if: [], then: [.put(key: key, value: Array("v\(index)".utf8), lease: 0)], else: []) {
-                        log.acknowledged.withLock { $0[key] = result.revision }
-                        break
+        // Closed on every path: a store dropped open (a failed expectation under load threw past
+        // the closes) brings the whole test process down in its HTTP client's deinit.
+        var watchStore: EtcdStore?
+        do {
+            let firstLeader = try await waitFor("the etcd cluster to elect a leader", timeout: 60) { await Self.leader(of: members) }
+            let follower = (firstLeader + 1) % members.count
+            let start = try await store.currentRevision()
+            // The watch is served by the member killed first, so it must move to another.
+            let watching = EtcdStore(endpoints: [members[follower].clientURL] + members.indices.filter { $0 != follower }.map { members[$0].clientURL })
+            watchStore = watching
+            let watch = try await watching.watch(prefix: "/registry/ha/", after: start)
+            let log = Log()
+            func write(_ range: Range<Int>) async {
+                for index in range {
+                    let key = "/registry/ha/k\(index)"
+                    // A write that fails (no leader for a moment) is retried; only acknowledged
+                    // ones are counted.
+                    for _ in 0..<50 {
+                        if let result = try? await store.txn(if: [], then: [.put(key: key, value: Array("v\(index)".utf8), lease: 0)], else: []) {
+                            log.acknowledged.withLock { $0[key] = result.revision }
+                            break
+                        }
+                        log.failures.add(1, ordering: .relaxed)
+                        try? await Task.sleep(for: .milliseconds(100))
                     }
-                    log.failures.add(1, ordering: .relaxed)
-                    try? await Task.sleep(for: .milliseconds(100))
                 }
             }
-        }
-        await write(0..<50)
-        // A follower first (the one serving the watch).
-        members[follower].process.killAndWait()
-        await write(50..<100)
-        // Then the leader: the remaining member cannot form a quorum alone, so bring the
-        // follower back first (a real cluster's operator would too), then kill the leader.
-        let restarted = try Process.startQuietly("/usr/bin/etcd", members[follower].process.arguments!.map { $0 == "new" ? "existing" : $0 })
-        defer { restarted.killAndWait() }
-        var survivors = members
-        survivors[follower] = Member(name: members[follower].name, clientURL: members[follower].clientURL, process: restarted)
-        await write(100..<130)
-        let leader = try #require(await Self.leader(of: survivors))
-        survivors[leader].process.killAndWait()
-        await write(130..<200)
+            await write(0..<50)
+            // A follower first (the one serving the watch).
+            members[follower].process.killAndWait()
+            await write(50..<100)
+            // Then the leader: the remaining member cannot form a quorum alone, so bring the
+            // follower back first (a real cluster's operator would too), then kill the leader.
+            let restarted = try Process.startQuietly("/usr/bin/etcd", members[follower].process.arguments!.map { $0 == "new" ? "existing" : $0 })
+            defer { restarted.killAndWait() }
+            var survivors = members
+            survivors[follower] = Member(name: members[follower].name, clientURL: members[follower].clientURL, process: restarted)
+            await write(100..<130)
+            let leader = try #require(await Self.leader(of: survivors))
+            survivors[leader].process.killAndWait()
+            await write(130..<200)
 
-        let acknowledged = log.acknowledged.withLock { $0 }
-        #expect(acknowledged.count == 200, "only \(acknowledged.count) of 200 writes acknowledged")
-        // Every acknowledged write is there.
-        let stored = try await store.range(from: "/registry/ha/", to: KeyRange.prefixEnd("/registry/ha/"), limit: 0, revision: 0)
-        #expect(Set(stored.kvs.map(\.key)) == Set(acknowledged.keys))
-        // The watch delivered each acknowledged revision once, in order, across both losses.
-        let expected = Set(acknowledged.values)
-        let collector = Task {
-            var seen: [Int64] = []
-            for try await batch in watch {
-                seen += batch.map(\.kv.modRevision)
-                if Set(seen).isSuperset(of: expected) { break }
+            let acknowledged = log.acknowledged.withLock { $0 }
+            #expect(acknowledged.count == 200, "only \(acknowledged.count) of 200 writes acknowledged")
+            // Every acknowledged write is there.
+            let stored = try await store.range(from: "/registry/ha/", to: KeyRange.prefixEnd("/registry/ha/"), limit: 0, revision: 0)
+            #expect(Set(stored.kvs.map(\.key)) == Set(acknowledged.keys))
+            // The watch delivered each acknowledged revision once, in order, across both losses.
+            let expected = Set(acknowledged.values)
+            let collector = Task {
+                var seen: [Int64] = []
+                for try await batch in watch {
+                    seen += batch.map(\.kv.modRevision)
+                    if Set(seen).isSuperset(of: expected) { break }
+                }
+                return seen
             }
-            return seen
+            // A missed revision must fail the test, not hang it.
+            let deadline = Task {
+                try await Task.sleep(for: .seconds(60))
+                collector.cancel()
+            }
+            let seen = try await collector.value
+            deadline.cancel()
+            #expect(seen == seen.sorted(), "the watch went back in time")
+            #expect(Set(seen).count == seen.count, "the watch repeated revisions")
+            #expect(Set(seen).isSuperset(of: expected), "the watch missed \(expected.subtracting(seen).count) revisions")
+        } catch {
+            await store.close()
+            await watchStore?.close()
+            throw error
         }
-        // A missed revision must fail the test, not hang it.
-        let deadline = Task {
-            try await Task.sleep(for: .seconds(60))
-            collector.cancel()
-        }
-        let seen = try await collector.value
-        deadline.cancel()
-        #expect(seen == seen.sorted(), "the watch went back in time")
-        #expect(Set(seen).count == seen.count, "the watch repeated revisions")
-        #expect(Set(seen).isSuperset(of: expected), "the watch missed \(expected.subtracting(seen).count) revisions")
         await store.close()
-        await watchStore.close()
+        await watchStore?.close()
     }
 }
