@@ -57,6 +57,8 @@ public final class APIServer: Sendable {
     let audit: AuditLog?
     /// The RBAC objects, indexed (`rbacIndex`).
     let rbacCache = RBACCache()
+    /// Signs and checks ServiceAccount tokens (made once: its key ID is a hash of the key).
+    let serviceAccountTokens: ServiceAccountTokens?
 
     public init(store: any KeyValueStore, registry: ResourceRegistry = .standard, configuration: APIServerConfiguration,
                 clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "berth.apiserver")) {
@@ -72,6 +74,7 @@ public final class APIServer: Sendable {
         self.inflight = InflightLimit(maximumReadOnly: configuration.maximumRequestsInflight,
                                       maximumMutating: configuration.maximumMutatingRequestsInflight)
         self.audit = configuration.auditLog
+        self.serviceAccountTokens = configuration.nodeCertificates?.serviceAccountTokens
         // The namespace finalizer deletes what a namespace holds as a client's DELETE would:
         // pods on a node get their grace period and their agent stops them.
         namespaceFinalizer.deleteObject = { [unowned self] descriptor, namespace, name throws(BerthError) in

@@ -1,5 +1,6 @@
 import BerthClient
 import BerthCore
+import BerthNetwork
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -111,7 +112,7 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
             for node in try JSONParser.parse(reply.body)["items"]?.arrayValue ?? [] {
                 guard let name = node.value(at: ["metadata", "name"])?.stringValue, wanted.contains(name),
                       let cidr = node.value(at: ["spec", "podCIDR"])?.stringValue, let index = Int(name.dropFirst(prefix.count + 1)),
-                      let base = SimulatedSubnets.base(of: cidr) else { continue }
+                      let base = IPv4Network(cidr)?.base else { continue }
                 subnets.set(index, base: base)
             }
             if subnets.count < wanted.count {
@@ -128,7 +129,7 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
     }
 
     /// Address `host` of the node's pod subnet.
-    func podAddress(_ index: Int, _ host: Int) -> String { SimulatedSubnets.format(subnets.base(index) + UInt32(host)) }
+    func podAddress(_ index: Int, _ host: Int) -> String { IPv4Network.format(subnets.base(index) + UInt32(host)) }
 
     func renewLeases() async {
         while !Task.isCancelled {
@@ -177,14 +178,4 @@ final class SimulatedSubnets: Sendable {
     var count: Int { bases.withLock { $0.count } }
     func set(_ index: Int, base: UInt32) { bases.withLock { $0[index] = base } }
     func base(_ index: Int) -> UInt32 { bases.withLock { $0[index] ?? 0 } }
-
-    static func base(of cidr: String) -> UInt32? {
-        let parts = cidr.split(separator: "/").first?.split(separator: ".").compactMap { UInt32($0) } ?? []
-        guard parts.count == 4, parts.allSatisfy({ $0 < 256 }) else { return nil }
-        return parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3]
-    }
-
-    static func format(_ address: UInt32) -> String {
-        "\(address >> 24).\(address >> 16 & 0xFF).\(address >> 8 & 0xFF).\(address & 0xFF)"
-    }
 }

@@ -14,20 +14,9 @@ public enum DeploymentRevisions {
     /// FNV-1a over the template's canonical JSON (and the collision count), spelled with
     /// Kubernetes' safe alphabet, so names never form words or look like numbers.
     public static func templateHash(_ template: PodTemplateSpec, collisionCount: Int32?) -> String {
-        var hash: UInt32 = 2_166_136_261
-        let json = (try? JSONValue(encoding: template)).map(JSONWriter.bytes) ?? []
-        for byte in json {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
-        }
-        if let collisionCount {
-            for byte in String(collisionCount).utf8 {
-                hash ^= UInt32(byte)
-                hash = hash &* 16_777_619
-            }
-        }
-        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
-        return String(String(hash).utf8.map { alphabet[Int($0) % alphabet.count] })
+        var hash = SafeNames.fnv1a((try? JSONValue(encoding: template)).map(JSONWriter.bytes) ?? [])
+        if let collisionCount { hash = SafeNames.fnv1a(String(collisionCount).utf8, continuing: hash) }
+        return String(String(hash).utf8.map { SafeNames.alphabet[Int($0) % SafeNames.alphabet.count] })
     }
 
     /// Templates equal once the hash label is ignored, and false flags taken as absent (as

@@ -48,13 +48,9 @@ public enum EndpointSlicePlanner {
     /// `web-kq5zd`: the Service's name and a hash of the port set and chunk, in Kubernetes'
     /// name alphabet (no vowels, so no words), at most 253 characters.
     static func name(_ service: String, ports: [SlicePort], chunk: Int) -> String {
-        var hash: UInt32 = 2_166_136_261
         let key = ports.map { "\($0.name ?? "")/\($0.protocol ?? "")/\($0.port ?? 0)" }.joined(separator: ",") + "#\(chunk)"
-        for byte in key.utf8 {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
-        }
-        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        var hash = SafeNames.fnv1a(key.utf8)
+        let alphabet = SafeNames.alphabet
         var suffix = ""
         for _ in 0..<5 {
             suffix.append(alphabet[Int(hash % UInt32(alphabet.count))])

@@ -64,7 +64,8 @@ extension APIServer {
         switch descriptor.kind {
         case "Role", "ClusterRole":
             if may("escalate", descriptor, name) { return }
-            requested = (try? object.decode(ClusterRole.self).rules) ?? (try? object.decode(Role.self).rules) ?? nil ?? []
+            // Role and ClusterRole rules have one shape; ClusterRole reads both.
+            requested = (try? object.decode(ClusterRole.self))?.rules ?? []
         default:
             let roleRef = (try? object.decode(RoleBinding.self).roleRef) ?? (try? object.decode(ClusterRoleBinding.self).roleRef)
             guard let roleRef else { return }

@@ -84,7 +84,7 @@ extension EndpointSlice: APIResource {
             let path = "endpoints[\(index)].addresses"
             if endpoint.addresses.isEmpty { errors.required(path) }
             if endpoint.addresses.count > 100 { errors.tooMany(path, endpoint.addresses.count, 100) }
-            for (position, address) in endpoint.addresses.enumerated() where object.addressType == "IPv4" && !isIPv4(address) {
+            for (position, address) in endpoint.addresses.enumerated() where object.addressType == "IPv4" && !IPv4.isValid(address) {
                 errors.invalid("\(path)[\(position)]", address, "must be a valid IPv4 address")
             }
         }
@@ -94,13 +94,5 @@ extension EndpointSlice: APIResource {
             if let proto = port.protocol, !["TCP", "UDP", "SCTP"].contains(proto) { errors.notSupported("ports[\(index)].protocol", proto, ["SCTP", "TCP", "UDP"]) }
         }
         return errors
-    }
-
-    static func isIPv4(_ text: String) -> Bool {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { part in
-            guard !part.isEmpty, part.count <= 3, let value = Int(part), value <= 255 else { return false }
-            return part == "0" || !part.hasPrefix("0")
-        }
     }
 }

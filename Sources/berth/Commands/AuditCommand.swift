@@ -2,13 +2,14 @@ import ArgumentParser
 import BerthCore
 import Foundation
 
-/// `berth audit --log FILE [--user U] [--since 1h] [--verb V] [--namespace NS] [--denied]`: the
-/// audit log (`--audit-log-path` of the server, with its rotated files) as a table, oldest
-/// first, or the matching Events as JSON lines (`-o json`).
+/// `berth audit [--user U] [--since 1h] [--verb V] [--namespace NS] [--denied] [--log FILE]`: the
+/// audit log (`--audit-log-path` of the server, with its rotated files; by default
+/// DATA-DIR/audit.log) as a table, oldest first, or the matching Events as JSON lines (`-o json`).
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "audit", abstract: "Read the audit log: who did what, when, and the answer.")
 
-    @Option(help: "The audit log the server writes (its --audit-log-path); PATH.1 … are read too.") var log: String
+    @Option(help: "The audit log the server writes (its --audit-log-path; default DATA-DIR/audit.log); PATH.1 … are read too.")
+    var log = DataDirectory.standard + "/audit.log"
     @Option(help: "Only this user's requests.") var user: String?
     @Option(help: "Only requests newer than this (90s, 30m, 1h, 1d).") var since: String?
     @Option(help: "Only this verb (get, list, create, …).") var verb: String?
