@@ -71,8 +71,29 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let poolController = IPPoolController(pools: pools, pods: pods, api: api, logger: logger)
         let disruptionController = DisruptionBudgetController(budgets: budgets, pods: pods, replicaSets: replicaSets, deployments: deployments,
                                                               daemonSets: daemonSets, api: api, logger: logger)
+        let quotas = Informer<ResourceQuota>(ResourceDescriptor.resourceQuota, api: api, logger: logger)
+        let tenants = Informer<Tenant>(ResourceDescriptor.tenant, api: api, logger: logger)
+        let quotaController = ResourceQuotaController(quotas: quotas, pods: pods, services: services, api: api, logger: logger)
+        let tenantController = TenantController(tenants: tenants, namespaces: namespaces, pods: pods, api: api, logger: logger)
         let logger = self.logger
         await withDiscardingTaskGroup { group in
+            group.addTask { await quotas.run() }
+            group.addTask { await tenants.run() }
+            group.addTask {
+                await quotas.waitForSync()
+                await withDiscardingTaskGroup { inner in
+                    inner.addTask { await quotaController.resyncForever() }
+                    inner.addTask { await quotaController.runWorkers(logger: logger) }
+                }
+            }
+            group.addTask {
+                await tenants.waitForSync()
+                await namespaces.waitForSync()
+                await withDiscardingTaskGroup { inner in
+                    inner.addTask { await tenantController.resyncForever() }
+                    inner.addTask { await tenantController.runWorkers(logger: logger) }
+                }
+            }
             group.addTask { await nodes.run() }
             group.addTask { await pods.run() }
             group.addTask { await leases.run() }

@@ -29,6 +29,13 @@ public struct ResourceAPI: Sendable {
         return ListResult(items: items, resourceVersion: list["metadata"]?["resourceVersion"]?.stringValue ?? "0")
     }
 
+    /// The objects of a kind in one namespace, read from the store now (not from a cache):
+    /// for counts that must not miss an object acknowledged a moment ago.
+    public func listObjects(_ descriptor: ResourceDescriptor, namespace: String) async throws(BerthError) -> [JSONValue] {
+        let reply = try await client.request(.GET, client.path(descriptor, namespace: namespace), timeout: .seconds(300)).checked()
+        return try JSONParser.parse(reply.body)["items"]?.arrayValue ?? []
+    }
+
     public func watch(_ descriptor: ResourceDescriptor, from resourceVersion: String, fieldSelector: String? = nil) async throws(BerthError) -> WatchEvents {
         var path = client.path(descriptor, namespace: nil) + "?watch=true&allowWatchBookmarks=true&resourceVersion=\(resourceVersion)"
         if let fieldSelector { path += "&fieldSelector=" + Self.escape(fieldSelector) }

@@ -61,17 +61,21 @@ public struct ObjectStorage: Sendable {
         case nameTaken
         /// Some reserved keys exist already (someone else holds them); nothing was written.
         case keysTaken([String])
+        /// The guard moved (check again); nothing was written.
+        case guardMoved
     }
 
     /// Stores a new object and, in the same transaction, reserve keys that must not exist yet
     /// (a Service's cluster IP and node ports): either all are written or none.
-    public func create(_ descriptor: ResourceDescriptor, _ object: JSONValue, reserving keys: [String: [UInt8]]) async throws(BerthError) -> ReservingOutcome {
+    public func create(_ descriptor: ResourceDescriptor, _ object: JSONValue, reserving keys: [String: [UInt8]],
+                       guardedBy guardKey: GuardKey? = nil) async throws(BerthError) -> ReservingOutcome {
         let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
         let namespace = object.value(at: ["metadata", "namespace"])?.stringValue
         let key = key(descriptor, namespace: namespace, name: name)
         let reserved = keys.keys.sorted()
-        let compares = [Compare.absent(key)] + reserved.map { Compare.absent($0) }
+        let compares = [Compare.absent(key)] + reserved.map { Compare.absent($0) } + (guardKey?.compares ?? [])
         let writes = [Operation.put(key: key, value: ObjectCodec.encode(object))] + reserved.map { Operation.put(key: $0, value: keys[$0] ?? []) }
+            + (guardKey?.bumps ?? [])
         let result = try await kv.txn(if: compares, then: writes, else: ([key] + reserved).map { Operation.get(key: $0) })
         if result.succeeded { return .created(ObjectCodec.withResourceVersion(object, result.revision)) }
         if case .get(.some) = result.results.first { return .nameTaken }
@@ -79,7 +83,7 @@ public struct ObjectStorage: Sendable {
         for (index, reservedKey) in reserved.enumerated() where index + 1 < result.results.count {
             if case .get(.some) = result.results[index + 1] { taken.append(reservedKey) }
         }
-        return .keysTaken(taken)
+        return taken.isEmpty && guardKey != nil ? .guardMoved : .keysTaken(taken)
     }
 
     /// Keys that stand for sets of objects checked together (all IPPools' addresses, all nodes'
@@ -92,9 +96,20 @@ public struct ObjectStorage: Sendable {
         public let checked: [(key: String, revision: Int64)]
         /// Guards this write moves.
         public let moved: [String]
+        /// Objects rewritten in the same transaction if still at their revision (a quota's
+        /// `status.used` charged with the write it admits).
+        public var companions: [(key: String, revision: Int64, value: [UInt8])] = []
 
-        var compares: [Compare] { checked.map { $0.revision == 0 ? .absent($0.key) : .unchanged($0.key, since: $0.revision) } }
-        var bumps: [Operation] { moved.map { .put(key: $0, value: Array("moved".utf8)) } }
+        public init(checked: [(key: String, revision: Int64)], moved: [String], companions: [(key: String, revision: Int64, value: [UInt8])] = []) {
+            self.checked = checked
+            self.moved = moved
+            self.companions = companions
+        }
+
+        var compares: [Compare] {
+            checked.map { $0.revision == 0 ? .absent($0.key) : .unchanged($0.key, since: $0.revision) } + companions.map { .unchanged($0.key, since: $0.revision) }
+        }
+        var bumps: [Operation] { moved.map { .put(key: $0, value: Array("moved".utf8)) } + companions.map { .put(key: $0.key, value: $0.value) } }
     }
 
     /// Reads the guards a write checks against; `moving` are the guards the write moves.

@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// Kinds that admission reads on every pod create (and RBAC on every request), served from `PrefixMirror` where the store
 /// allows it (see there); the reads fall back to the store, so results are the same either way.
 extension APIServer {
-    static let mirroredKinds: [ResourceDescriptor] = [.namespace, .priorityClass, .ipPool, .role, .clusterRole, .roleBinding, .clusterRoleBinding, .limitRange]
+    static let mirroredKinds: [ResourceDescriptor] = [.namespace, .priorityClass, .ipPool, .role, .clusterRole, .roleBinding, .clusterRoleBinding, .limitRange, .resourceQuota, .tenant]
 
     /// Every object of a mirrored cluster-scoped kind, in key order.
     func admissionList(_ descriptor: ResourceDescriptor) async throws(BerthError) -> [KeyValue] {

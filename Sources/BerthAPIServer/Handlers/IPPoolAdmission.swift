@@ -6,30 +6,6 @@ import BerthStore
 /// running pod); a new pod is marked with the pool that serves it; a pod's fixed address is only
 /// ever the one its pool recorded, so a tenant cannot claim someone else's address.
 extension APIServer {
-    func admitAcrossObjects(_ descriptor: ResourceDescriptor, _ object: JSONValue, old: JSONValue?, subresource: String?) async throws(BerthError) -> JSONValue {
-        switch descriptor.kind {
-        case "IPPool" where subresource == nil:
-            try await checkPoolAddresses(object, old: old)
-            return object
-        case "Node" where Self.assignsPodSubnet(object, old: old, subresource: subresource):
-            try await checkNodeSubnet(object)
-            return object
-        case "Pod" where old == nil:
-            try await checkPodSecurity(object)
-            return try await markPoolMembership(try await resolvePodPriority(try await applyLimitRanges(object)))
-        case "PriorityClass" where old == nil || old?["globalDefault"] != object["globalDefault"]:
-            try await checkSingleGlobalDefault(object)
-            return object
-        case "Pod":
-            return try await guardFixedAddress(object, old: old ?? object)
-        case "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding":
-            try await checkNoEscalation(descriptor, object)
-            return object
-        default:
-            return object
-        }
-    }
-
     /// IPPools' addresses are checked against each other and against the nodes' pod subnets.
     /// A pool write checks both guards and moves the pool guard; a pod subnet assignment checks
     /// the pool guard and moves the node guard. So two overlapping claims written at once cannot
@@ -55,7 +31,7 @@ extension APIServer {
 
     /// A node's new pod subnet may not hold an IPPool address (the pool's pods would be routed
     /// to that node).
-    private func checkNodeSubnet(_ object: JSONValue) async throws(BerthError) {
+    func checkNodeSubnet(_ object: JSONValue) async throws(BerthError) {
         let cidr = object.value(at: ["spec", "podCIDR"])?.stringValue ?? ""
         guard let subnet = IPv4CIDR(cidr) else { return }
         var causes: [StatusCause] = []
@@ -68,7 +44,7 @@ extension APIServer {
         if !causes.isEmpty { throw BerthError.invalid(kind: "Node", name: object.value(at: ["metadata", "name"])?.stringValue ?? "", causes: causes) }
     }
 
-    private func checkPoolAddresses(_ object: JSONValue, old: JSONValue?) async throws(BerthError) {
+    func checkPoolAddresses(_ object: JSONValue, old: JSONValue?) async throws(BerthError) {
         let pool = try object.decode(IPPool.self)
         let name = pool.metadata.name ?? ""
         guard let spec = pool.spec, let ranges = spec.ranges else { return }
@@ -115,7 +91,7 @@ extension APIServer {
 
     /// Labels a new pod with the pool that serves it (the first by name) and drops any fixed
     /// address it brought: the pool controller assigns one.
-    private func markPoolMembership(_ object: JSONValue) async throws(BerthError) -> JSONValue {
+    func markPoolMembership(_ object: JSONValue) async throws(BerthError) -> JSONValue {
         var result = object
         result.set(nil, at: ["metadata", "annotations", IPPool.addressAnnotation])
         result.set(nil, at: ["metadata", "labels", IPPool.poolLabel])
@@ -135,7 +111,7 @@ extension APIServer {
 
     /// The pool label never changes after create; the fixed address may only become the one
     /// the pod's pool recorded for it.
-    private func guardFixedAddress(_ object: JSONValue, old: JSONValue) async throws(BerthError) -> JSONValue {
+    func guardFixedAddress(_ object: JSONValue, old: JSONValue) async throws(BerthError) -> JSONValue {
         var result = object
         let pool = old.value(at: ["metadata", "labels", IPPool.poolLabel])
         result.set(pool, at: ["metadata", "labels", IPPool.poolLabel])

@@ -20,7 +20,7 @@ struct ListSelection: Sendable {
         try fields.validate(supported: descriptor.fieldSelectors, kind: descriptor.kind)
         if let name { fields.requirements.append(.init(field: "metadata.name", value: name, negated: false)) }
         needles = Self.needles(labels: labels, fields: fields)
-        if descriptor.kind == "Namespace" { visibleNames = VisibleNamespaces.granted }
+        if descriptor.kind == "Namespace" || descriptor.kind == "Tenant" { visibleNames = VisibleNamespaces.granted }
     }
 
     var isEverything: Bool { labels.isEmpty && fields.isEmpty && visibleNames == nil }

@@ -22,12 +22,16 @@ extension APIServer {
         var requested: [String: StatusCause]
     }
 
-    func createService(_ descriptor: ResourceDescriptor, _ prepared: PreparedWrite, _ query: QueryParameters, headers: HTTPFields) async throws(BerthError) -> Response {
+    /// nil: the guard moved (quota or another cross-object check must be done again).
+    func createService(_ descriptor: ResourceDescriptor, _ prepared: PreparedWrite, _ query: QueryParameters, headers: HTTPFields,
+                       guardedBy guardKey: ObjectStorage.GuardKey?) async throws(BerthError) -> Response? {
         let name = prepared.object.value(at: ["metadata", "name"])?.stringValue ?? ""
         for _ in 0..<16 {
             let plan = try await planServiceAddresses(prepared.object)
             if query["dryRun"] == "All" { return Responses.json(plan.object, status: .created, headers: headers) }
-            switch try await storage.create(descriptor, plan.object, reserving: plan.keys) {
+            switch try await storage.create(descriptor, plan.object, reserving: plan.keys, guardedBy: guardKey) {
+            case .guardMoved:
+                return nil
             case .created(let stored):
                 return Responses.json(stored, status: .created, headers: headers)
             case .nameTaken:

@@ -52,12 +52,21 @@ extension APIServer {
         if descriptor.kind == "Pod" { object["status"] = nil }
         var prepared = try admit(descriptor, object, old: nil, query)
         let admitted = prepared.object
+        // Quota-charged creates in one namespace take turns on this server (`QuotaGate`).
+        let namespace = admitted.value(at: ["metadata", "namespace"])?.stringValue ?? ""
+        var pass: QuotaGate.Pass?
+        if descriptor.namespaced, query["dryRun"] != "All", await isQuotaGoverned(namespace) { pass = await quotaGate.enter(namespace) }
+        defer { pass?.release() }
         for _ in 0..<8 {
             // Checks across objects that a concurrent write could invalidate are guarded.
-            let guardKey = try await crossObjectGuard(descriptor, admitted, old: nil, subresource: nil)
+            var guardKey = try await crossObjectGuard(descriptor, admitted, old: nil, subresource: nil)
             prepared.object = try await admitAcrossObjects(descriptor, admitted, old: nil, subresource: nil)
+            guardKey = try await guardWithCharges(guardKey, descriptor, prepared.object, old: nil, subresource: nil)
             let headers = warningHeaders(prepared.warnings)
-            if descriptor.kind == "Service" { return try await createService(descriptor, prepared, query, headers: headers) }
+            if descriptor.kind == "Service" {
+                guard let response = try await createService(descriptor, prepared, query, headers: headers, guardedBy: guardKey) else { continue }
+                return response
+            }
             if query["dryRun"] == "All" { return Responses.json(prepared.object, status: .created, headers: headers) }
             guard let guardKey else { return Responses.json(try await storage.create(descriptor, prepared.object), status: .created, headers: headers) }
             if let stored = try await storage.create(descriptor, prepared.object, guardedBy: guardKey) {
@@ -107,8 +116,9 @@ extension APIServer {
                 prepared.object = ServerSideApply.recordUpdate(old: current, new: prepared.object, manager: updateManager, apiVersion: descriptor.apiVersion,
                                                                time: clock.timestamp(), subresource: target.subresource)
             }
-            let guardKey = try await crossObjectGuard(descriptor, prepared.object, old: current, subresource: target.subresource)
+            var guardKey = try await crossObjectGuard(descriptor, prepared.object, old: current, subresource: target.subresource)
             prepared.object = try await admitAcrossObjects(descriptor, prepared.object, old: current, subresource: target.subresource)
+            guardKey = try await guardWithCharges(guardKey, descriptor, prepared.object, old: current, subresource: target.subresource)
             var servicePlan: ServiceUpdatePlan?
             if isServiceSpec {
                 let plan = try await planServiceUpdate(old: current, new: prepared.object)

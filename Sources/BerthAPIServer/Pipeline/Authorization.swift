@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The namespaces a user who may not list them all is shown: set by authorization for the
+/// The namespaces (or tenants) a user who may not list them all is shown: set by authorization for the
 /// request being handled (a task-local box, filled during `authorize` and read by the list).
 enum VisibleNamespaces {
     final class Box: @unchecked Sendable {
@@ -53,9 +53,16 @@ extension APIServer {
         if index.allows(attributes) { return nil }
         // A user who may not list every namespace lists those they hold a role in
         // (kubernetes/kubernetes#48537), in lists and watches (`ListSelection` filters by `VisibleNamespaces`).
-        if attributes.verb == "list" || attributes.verb == "watch", attributes.resource == "namespaces", attributes.apiGroup.isEmpty, attributes.name == nil, !attributes.user.isAnonymous {
-            VisibleNamespaces.granted = index.namespacesWithRules(for: attributes.user)
-            return nil
+        if attributes.verb == "list" || attributes.verb == "watch", attributes.name == nil, !attributes.user.isAnonymous {
+            if attributes.resource == "namespaces", attributes.apiGroup.isEmpty {
+                VisibleNamespaces.granted = index.namespacesWithRules(for: attributes.user)
+                return nil
+            }
+            // Likewise a tenant's owners list their own tenants.
+            if attributes.resource == "tenants", attributes.apiGroup == "berth.dev" {
+                VisibleNamespaces.granted = Set(try await tenantIndex().owned(by: attributes.user))
+                return nil
+            }
         }
         throw refusal(attributes, nil)
     }

@@ -11,6 +11,7 @@ final class RBACCache: Sendable {
         let changes: [Int]?
         let built: ContinuousClock.Instant
         let index: RBACIndex
+        let tenants: TenantIndex
     }
 
     let entry = Mutex<Entry?>(nil)
@@ -22,16 +23,21 @@ enum RequestUser {
 }
 
 extension APIServer {
-    static let rbacKinds: [ResourceDescriptor] = [.clusterRole, .role, .clusterRoleBinding, .roleBinding]
+    /// The kinds the index is built from: RBAC's four and Tenants (whose owners' grants it holds).
+    static let rbacKinds: [ResourceDescriptor] = [.clusterRole, .role, .clusterRoleBinding, .roleBinding, .tenant]
 
-    func rbacIndex() async throws(BerthError) -> RBACIndex {
+    func rbacIndex() async throws(BerthError) -> RBACIndex { try await accessIndexes().index }
+
+    func tenantIndex() async throws(BerthError) -> TenantIndex { try await accessIndexes().tenants }
+
+    private func accessIndexes() async throws(BerthError) -> RBACCache.Entry {
         let prefixes = Self.rbacKinds.map { storage.prefix($0, namespace: nil) }
         let counts = prefixes.map { admissionMirror.changes(under: $0) }
         let changes: [Int]? = counts.contains(where: { $0 == nil }) ? nil : counts.compactMap { $0 }
         let now = ContinuousClock.now
         if let cached = rbacCache.entry.withLock({ $0 }) {
-            if let changes, cached.changes == changes { return cached.index }
-            if changes == nil, cached.changes == nil, now - cached.built < .seconds(1) { return cached.index }
+            if let changes, cached.changes == changes { return cached }
+            if changes == nil, cached.changes == nil, now - cached.built < .seconds(1) { return cached }
         }
         func decode<T: Decodable>(_ descriptor: ResourceDescriptor, _ type: T.Type) async throws(BerthError) -> [T] {
             var objects: [T] = []
@@ -40,11 +46,14 @@ extension APIServer {
             }
             return objects
         }
-        let index = RBACIndex(clusterRoles: try await decode(.clusterRole, ClusterRole.self), roles: try await decode(.role, Role.self),
-                              clusterRoleBindings: try await decode(.clusterRoleBinding, ClusterRoleBinding.self),
-                              roleBindings: try await decode(.roleBinding, RoleBinding.self))
-        rbacCache.entry.withLock { $0 = RBACCache.Entry(changes: changes, built: now, index: index) }
-        return index
+        let tenants = TenantIndex(tenants: try await decode(.tenant, Tenant.self))
+        let index = RBACIndex(clusterRoles: try await decode(.clusterRole, ClusterRole.self) + tenants.clusterRoles,
+                              roles: try await decode(.role, Role.self),
+                              clusterRoleBindings: try await decode(.clusterRoleBinding, ClusterRoleBinding.self) + tenants.clusterRoleBindings,
+                              roleBindings: try await decode(.roleBinding, RoleBinding.self) + tenants.roleBindings)
+        let entry = RBACCache.Entry(changes: changes, built: now, index: index, tenants: tenants)
+        rbacCache.entry.withLock { $0 = entry }
+        return entry
     }
 
     /// Nobody grants what they do not hold (Kubernetes' escalation check): a Role or

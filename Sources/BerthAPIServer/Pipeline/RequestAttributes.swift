@@ -50,6 +50,9 @@ struct RequestAttributes: Sendable {
         namespace = target.namespace
         name = target.name
         subresource = target.subresource
+        // As Kubernetes: a request for one namespace object is in that namespace, so a role
+        // bound there may allow reading it.
+        if target.descriptor.kind == "Namespace", let name = target.name { namespace = name }
     }
 
     /// `pods/log`, `deployments`: the resource as RBAC rules and messages name it.

@@ -36,6 +36,7 @@ enum ProtobufSchema {
         "Role": "Role", "ClusterRole": "ClusterRole", "RoleBinding": "RoleBinding", "ClusterRoleBinding": "RoleBinding",
         "SelfSubjectAccessReview": "AccessReview", "SubjectAccessReview": "AccessReview", "SelfSubjectRulesReview": "RulesReview",
         "SelfSubjectReview": "SelfSubjectReview", "TokenRequest": "TokenRequest", "ServiceAccount": "ServiceAccount",
+        "ResourceQuota": "ResourceQuota",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -151,6 +152,11 @@ enum ProtobufSchema {
         "TokenRequest": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("TokenRequestSpec")), 3: f("status", .message("Ignored"))],
         "TokenRequestSpec": [1: f("audiences", .string, repeated: true), 3: f("boundObjectRef", .message("BoundObjectReference")), 4: f("expirationSeconds", .int64)],
         "BoundObjectReference": [1: f("kind", .string), 2: f("apiVersion", .string), 3: f("name", .string), 4: f("uid", .string)],
+        // `kubectl create quota NAME --hard=… --scopes=…`.
+        "ResourceQuota": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("ResourceQuotaSpec")), 3: f("status", .message("Ignored"))],
+        "ResourceQuotaSpec": [1: f("hard", .map(.quantity)), 2: f("scopes", .string, repeated: true), 3: f("scopeSelector", .message("ScopeSelector"))],
+        "ScopeSelector": [1: f("matchExpressions", .message("ScopedResourceSelectorRequirement"), repeated: true)],
+        "ScopedResourceSelectorRequirement": [1: f("scopeName", .string), 2: f("operator", .string), 3: f("values", .string, repeated: true)],
         // Status sent on create is ignored, as the API ignores it for these kinds.
         "Ignored": [:],
     ]
