@@ -78,6 +78,7 @@ let package = Package(
             name: "BerthStore",
             dependencies: [
                 "BerthCore", "CSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

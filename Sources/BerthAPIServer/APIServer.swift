@@ -30,6 +30,9 @@ public struct APIServerConfiguration: Sendable {
     public var maximumMutatingRequestsInflight = 200
     /// Records every request (`--audit-log-path`); nil records nothing.
     public var auditLog: AuditLog?
+    /// Resources encrypted in the store: an update of one is always written, even unchanged, so
+    /// rewriting them all moves them to the first key (rotation).
+    public var encryption: EncryptionConfiguration?
 
     public init(adminToken: String? = nil) { self.adminToken = adminToken }
 }
@@ -117,8 +120,37 @@ public final class APIServer: Sendable {
     /// The request pipeline every path goes through: authenticate → route → authorize →
     /// handle (admission and storage inside the handlers) → audit.
     func respond(to request: Request, channel: (any Channel)? = nil) async -> Response {
+        guard let audit else { return await handle(request, channel: channel, received: clock.now(), auditing: nil).response }
         let received = clock.now()
+        let capture = audit.policy.recordsBodies ? AuditCapture() : nil
+        let (response, attributes, started) = await AuditCapture.$current.withValue(capture) {
+            await handle(request, channel: channel, received: received, auditing: audit)
+        }
+        var entry = started
+        if entry == nil { entry = audit.begin(attributes, tenant: await auditTenant(attributes)) }
+        if let entry {
+            audit.completed(entry, attributes, request: request, status: Int(response.status.code), received: received, finished: clock.now(), capture: capture)
+        }
+        return response
+    }
+
+    /// The tenant of the namespace a request is in, for its audit event.
+    func auditTenant(_ attributes: RequestAttributes) async -> String? {
+        guard let namespace = attributes.namespace else { return nil }
+        return try? await tenantName(ofNamespace: namespace)
+    }
+
+    /// The pipeline up to audit. With an audit log, the request's event begins once the request
+    /// is routed (the RequestReceived stage is written then, if the policy keeps it).
+    private func handle(_ request: Request, channel: (any Channel)?, received: Date, auditing audit: AuditLog?)
+        async -> (response: Response, attributes: RequestAttributes, entry: AuditLog.Entry?) {
         var attributes = RequestAttributes(user: .anonymous, verb: RequestAttributes.verb(request.method), path: request.uri.path, target: nil)
+        var entry: AuditLog.Entry?
+        func begin(_ attributes: RequestAttributes) async {
+            guard let audit else { return }
+            entry = audit.begin(attributes, tenant: await auditTenant(attributes))
+            if let entry { audit.received(entry, attributes, request: request, at: received) }
+        }
         let response: Response
         do throws(BerthError) {
             var request = request
@@ -131,6 +163,7 @@ public final class APIServer: Sendable {
                     attributes.target = target
                     attributes.verb = RequestAttributes.verb(request.method, target: target, watch: false)
                 }
+                await begin(attributes)
                 _ = try await authorize(attributes, &request)
                 response = try await mount.handle(self, request, attributes, channel)
             } else {
@@ -140,6 +173,7 @@ public final class APIServer: Sendable {
                     attributes.verb = RequestAttributes.verb(request.method, target: target,
                                                              watch: target.legacyWatch || QueryParameters(request.uri.query).flag("watch"))
                 }
+                await begin(attributes)
                 let visibility = VisibleNamespaces.Box()
                 let authorizeResult: Result<PrefetchedObject?, BerthError> = await VisibleNamespaces.$box.withValue(visibility) { [attributes] in
                     do throws(BerthError) { return .success(try await self.authorize(attributes, &request)) } catch { return .failure(error) }
@@ -164,8 +198,7 @@ public final class APIServer: Sendable {
                 response = Responses.status(error)
             }
         }
-        audit?.record(attributes, request: request, status: Int(response.status.code), received: received, finished: clock.now())
-        return response
+        return (response, attributes, entry)
     }
 
     /// The Kubernetes API's own paths.

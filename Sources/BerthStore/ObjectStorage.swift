@@ -20,6 +20,9 @@ public struct ObjectStorage: Sendable {
     }
 
     /// The prefix of a kind's keys, in one namespace or (nil) all of them.
+    /// Where every object of a kind is kept.
+    public static func prefix(_ descriptor: ResourceDescriptor) -> String { "/registry/\(groupSegment(descriptor))/\(descriptor.plural)/" }
+
     public func prefix(_ descriptor: ResourceDescriptor, namespace: String?) -> String {
         if descriptor.namespaced, let namespace, !namespace.isEmpty {
             return "/registry/\(Self.groupSegment(descriptor))/\(descriptor.plural)/\(namespace)/"

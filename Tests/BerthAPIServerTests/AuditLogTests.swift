@@ -34,6 +34,35 @@ struct AuditLogTests {
         #expect(lines.allSatisfy { (try? JSONParser.parse(Array($0.utf8)))?["kind"] == "Event" })
     }
 
+    @Test("an audit policy: the first matching rule sets the level; users, groups, verbs, resources, subresources, namespaces, URLs")
+    func policyRules() throws {
+        let text = """
+            {"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"], "rules": [
+              {"level": "None", "users": ["system:kube-proxy"]},
+              {"level": "RequestResponse", "resources": [{"group": "", "resources": ["pods/exec"]}]},
+              {"level": "Request", "userGroups": ["dev"], "verbs": ["create"], "namespaces": ["a"]},
+              {"level": "Metadata", "nonResourceURLs": ["/healthz*"]},
+              {"level": "Metadata", "resources": [{"group": "apps", "resources": ["deployments"], "resourceNames": ["web"]}]}
+            ]}
+            """
+        let policy = try AuditPolicy.parse(try JSONParser.parse(Array(text.utf8)))
+        let alice = UserInfo(name: "alice", groups: ["dev", "system:authenticated"])
+        func attributes(_ user: UserInfo, _ verb: String, _ descriptor: ResourceDescriptor?, namespace: String? = nil, name: String? = nil,
+                        subresource: String? = nil, path: String = "/api") -> RequestAttributes {
+            RequestAttributes(user: user, verb: verb, path: path,
+                              target: descriptor.map { ResourceTarget(descriptor: $0, namespace: namespace, name: name, subresource: subresource) })
+        }
+        #expect(policy.decide(attributes(UserInfo(name: "system:kube-proxy", groups: []), "create", .pod, namespace: "a", name: "p", subresource: "exec")).level == .none)
+        #expect(policy.decide(attributes(alice, "create", .pod, namespace: "b", name: "p", subresource: "exec")).level == .requestResponse)
+        #expect(policy.decide(attributes(alice, "create", .configMap, namespace: "a")).level == .request)
+        #expect(policy.decide(attributes(alice, "create", .configMap, namespace: "b")).level == .none, "no rule matches: not recorded")
+        #expect(policy.decide(attributes(alice, "get", nil, path: "/healthz/ready")).level == .metadata)
+        #expect(policy.decide(attributes(alice, "get", .deployment, namespace: "x", name: "web")).level == .metadata)
+        #expect(policy.decide(attributes(alice, "get", .deployment, namespace: "x", name: "api")).level == .none)
+        #expect(policy.decide(attributes(alice, "get", nil, path: "/healthz")).omitted == ["RequestReceived"])
+        #expect(throws: BerthError.self) { try AuditPolicy.parse(["apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": [["level": "Everything"]]]) }
+    }
+
     @Test("a mounted handler is served through the pipeline: anonymous is refused, the admin reaches it, a node does not")
     func mountsGoThroughThePipeline() async throws {
         try await APIHarness.run(token: "secret") { harness, client in

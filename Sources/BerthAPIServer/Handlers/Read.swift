@@ -62,6 +62,14 @@ struct ListSelection: Sendable {
         return true
     }
 
+    /// False when the object's key names an object the user is not shown (checked before parsing:
+    /// a tenant's owner among 10,000 namespaces sees ten of them).
+    func mayMatch(key: String) -> Bool {
+        guard let visibleNames else { return true }
+        guard let slash = key.lastIndex(of: "/") else { return false }
+        return visibleNames.contains(String(key[key.index(after: slash)...]))
+    }
+
     func matches(_ object: JSONValue) -> Bool {
         if let visibleNames, !visibleNames.contains(object.value(at: ["metadata", "name"])?.stringValue ?? "") { return false }
         if !labels.isEmpty {
@@ -156,7 +164,7 @@ extension APIServer {
             for kv in page.kvs {
                 lastKey = kv.key
                 if needsParsing {
-                    guard selection.mayMatch(kv.value) else { continue }
+                    guard selection.mayMatch(key: kv.key), selection.mayMatch(kv.value) else { continue }
                     let object = try ObjectCodec.decode(kv)
                     guard selection.matches(object) else { continue }
                     parsed.append(object)

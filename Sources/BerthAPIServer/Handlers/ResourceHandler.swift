@@ -82,8 +82,11 @@ extension APIServer {
         let contentType = request.headers[.contentType] ?? "application/json"
         let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         if mediaType == "application/vnd.kubernetes.protobuf" {
-            // Typed clients (kubectl create …) send protobuf; the kinds they create are decoded.
-            return try ProtobufDecoder.decodeEnvelope(try await readBody(request))
+            // Typed clients (kubectl create …) send protobuf; the kinds they create are decoded
+            // (and recorded for the audit log as JSON, as kube-apiserver records them).
+            let decoded = try ProtobufDecoder.decodeEnvelope(try await readBody(request))
+            if let capture = AuditCapture.current { capture.requestBody = JSONWriter.bytes(decoded) }
+            return decoded
         }
         guard mediaType == "application/json" || mediaType == "" || mediaType == "*/*" else {
             throw BerthError(.unsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf")

@@ -135,7 +135,8 @@ extension APIServer {
             // A write that changes nothing is not a write: the resourceVersion stays, no event fires.
             var unchanged = current
             unchanged.set(nil, at: ["metadata", "resourceVersion"])
-            if prepared.object == unchanged { return (current, prepared.warnings) }
+            // (Except for an encrypted kind: rewriting moves it to the current key.)
+            if prepared.object == unchanged, configuration.encryption?.encrypts(key: ObjectStorage.prefix(descriptor)) != true { return (current, prepared.warnings) }
             // Removing the last finalizer of an object being deleted completes the deletion.
             if prepared.object.value(at: ["metadata", "deletionTimestamp"])?.stringValue != nil,
                (prepared.object.value(at: ["metadata", "finalizers"])?.arrayValue ?? []).isEmpty,

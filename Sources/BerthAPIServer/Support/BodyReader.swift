@@ -13,7 +13,9 @@ enum BodyReader {
             throw BerthError(.requestEntityTooLarge, "the request body is \(length) bytes; the limit is \(limit)")
         }
         do {
-            return try await request.collectBody(upTo: limit)
+            let body = try await request.collectBody(upTo: limit)
+            if let capture = AuditCapture.current { capture.requestBody = Array(buffer: body) }
+            return body
         } catch {
             throw failure(error, limit: limit)
         }

@@ -2,7 +2,7 @@ import ArgumentParser
 import BerthCore
 import Foundation
 
-/// `berth audit [--user U] [--since 1h] [--verb V] [--namespace NS] [--denied] [--log FILE]`: the
+/// `berth audit [--tenant T] [--user U] [--since 1h] [--verb V] [--namespace NS] [--denied] [--log FILE]`: the
 /// audit log (`--audit-log-path` of the server, with its rotated files; by default
 /// DATA-DIR/audit.log) as a table, oldest first, or the matching Events as JSON lines (`-o json`).
 struct AuditCommand: AsyncParsableCommand {
@@ -10,6 +10,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     @Option(help: "The audit log the server writes (its --audit-log-path; default DATA-DIR/audit.log); PATH.1 … are read too.")
     var log = DataDirectory.standard + "/audit.log"
+    @Option(help: "Only requests in this tenant's namespaces.") var tenant: String?
     @Option(help: "Only this user's requests.") var user: String?
     @Option(help: "Only requests newer than this (90s, 30m, 1h, 1d).") var since: String?
     @Option(help: "Only this verb (get, list, create, …).") var verb: String?
@@ -32,7 +33,7 @@ struct AuditCommand: AsyncParsableCommand {
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
             for line in text.split(separator: "\n") {
-                guard let event = try? JSONParser.parse(Array(line.utf8)), Self.matches(event, user: user, verb: verb, namespace: namespace, denied: denied, cutoff: cutoff) else { continue }
+                guard let event = try? JSONParser.parse(Array(line.utf8)), Self.matches(event, tenant: tenant, user: user, verb: verb, namespace: namespace, denied: denied, cutoff: cutoff) else { continue }
                 if output == "json" {
                     print(line)
                 } else {
@@ -51,7 +52,8 @@ struct AuditCommand: AsyncParsableCommand {
         print(printer.render(rows, widths: TablePrinter.widths(rows)))
     }
 
-    static func matches(_ event: JSONValue, user: String?, verb: String?, namespace: String?, denied: Bool, cutoff: Date?) -> Bool {
+    static func matches(_ event: JSONValue, tenant: String?, user: String?, verb: String?, namespace: String?, denied: Bool, cutoff: Date?) -> Bool {
+        if let tenant, event.value(at: ["annotations", Tenant.label])?.stringValue != tenant { return false }
         if let user, event.value(at: ["user", "username"])?.stringValue != user { return false }
         if let verb, event["verb"]?.stringValue != verb { return false }
         if let namespace, event.value(at: ["objectRef", "namespace"])?.stringValue != namespace { return false }

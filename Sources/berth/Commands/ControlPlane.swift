@@ -31,6 +31,8 @@ struct ControlPlane {
     var backups: (interval: Duration, keep: Int, directory: String)?
     /// Where every request is recorded (`--audit-log-path`).
     var auditLog: AuditLog?
+    /// Which resources are encrypted in the store, and how (`--encryption-provider-config`).
+    var encryption: EncryptionConfiguration?
 
     func run() async throws {
         MallocTuning.apply()
@@ -39,7 +41,8 @@ struct ControlPlane {
         let (host, port) = try Self.parseListen(listen)
         try ListenAddressCheck.ensureFree(host: host, port: port)
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let kv = try openStore()
+        var kv = try openStore()
+        if let encryption { kv = EncryptingStore(kv, configuration: encryption) }
         let token = try Self.loadOrCreateToken(dataDirectory + "/admin.token")
         let certificates = try ClusterCertificates.loadOrCreate(directory: dataDirectory, hosts: [host])
         let advertised = host == "0.0.0.0" ? "127.0.0.1" : host
@@ -51,6 +54,7 @@ struct ControlPlane {
         serverConfiguration.serviceCIDR = try ranges.services().description
         serverConfiguration.clusterCIDR = try ranges.cluster().description
         serverConfiguration.auditLog = auditLog
+        serverConfiguration.encryption = encryption
         serverConfiguration.nodeCertificates = try NodeCertificateIssuer(caCertificatePEM: certificates.caCertificatePEM, caKeyPEM: certificates.caKeyPEM)
         let server = APIServer(store: kv, configuration: serverConfiguration, logger: logger)
         try await server.bootstrap()

@@ -1,6 +1,8 @@
 import ArgumentParser
 import BerthAPIServer
 import BerthAgent
+import BerthClient
+import BerthCore
 import BerthNetwork
 import BerthStore
 
@@ -16,7 +18,7 @@ struct UpCommand: AsyncParsableCommand {
     func run() async throws {
         try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
-                               backups: try options.backups(), auditLog: try options.auditLog()).run()
+                               backups: try options.backups(), auditLog: try options.auditLog(), encryption: try options.encryption()).run()
     }
 }
 
@@ -50,7 +52,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
         try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, etcdTLS: tls, agent: nil, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
-                               backups: backups, auditLog: try options.auditLog()).run()
+                               backups: backups, auditLog: try options.auditLog(), encryption: try options.encryption()).run()
     }
 }
 
@@ -100,11 +102,37 @@ struct ControlPlaneOptions: ParsableArguments {
     @Option(help: "How many rotated audit logs to keep.")
     var auditLogMaxbackup = 10
 
+    @Option(help: "An audit.k8s.io/v1 Policy (YAML or JSON) choosing the level and stages of each request's events; without one, every request at Metadata.")
+    var auditPolicyFile: String?
+
+    @Option(help: "An apiserver.config.k8s.io/v1 EncryptionConfiguration: the resources (e.g. secrets) to encrypt in the store, with aesgcm, secretbox or identity providers.")
+    var encryptionProviderConfig: String?
+
     /// The audit log, opened, when asked for.
     func auditLog() throws -> AuditLog? {
-        guard let auditLogPath else { return nil }
+        guard let auditLogPath else {
+            if auditPolicyFile != nil { throw ValidationError("--audit-policy-file needs --audit-log-path") }
+            return nil
+        }
         guard auditLogMaxsize > 0, auditLogMaxbackup >= 0 else { throw ValidationError("--audit-log-maxsize must be positive and --audit-log-maxbackup not negative") }
-        return try AuditLog(path: auditLogPath, maximumBytes: auditLogMaxsize * 1024 * 1024, maximumBackups: auditLogMaxbackup)
+        var policy = AuditPolicy.metadataForAll
+        if let auditPolicyFile { policy = try AuditPolicy.parse(try Self.document(auditPolicyFile, option: "--audit-policy-file")) }
+        return try AuditLog(path: auditLogPath, maximumBytes: auditLogMaxsize * 1024 * 1024, maximumBackups: auditLogMaxbackup, policy: policy)
+    }
+
+    /// The store encryption settings, when asked for.
+    func encryption() throws -> EncryptionConfiguration? {
+        guard let encryptionProviderConfig else { return nil }
+        let document = try Self.document(encryptionProviderConfig, option: "--encryption-provider-config")
+        let registry = ResourceRegistry.standard
+        return try EncryptionConfiguration.parse(document) { resource in registry.resolve(resource).map(ObjectStorage.prefix) }
+    }
+
+    /// One YAML or JSON document from a file.
+    static func document(_ path: String, option: String) throws -> JSONValue {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("\(option) \(path): cannot read the file") }
+        guard let document = try YAMLConversion.parseDocuments(text).first else { throw ValidationError("\(option) \(path): the file is empty") }
+        return document
     }
 
     /// The scheduled backup settings, checked.

@@ -9,6 +9,8 @@ import Synchronization
 /// measure delivery latency, then LIST latency; the same creates straight into etcd as the
 /// reference. Prints one JSON line. Usage:
 ///   berth-bench api --kubeconfig K --pods N --clients C --watchers W [--etcd http://127.0.0.1:P]
+///   berth-bench tenants --kubeconfig ADMIN --user-kubeconfig OWNER --owner owner-500 [--tenants 1000 --namespaces-per-tenant 10 --rounds 500]
+///   berth-bench quota --kubeconfig ADMIN --namespace N --pods P --clients C
 @main
 struct BenchMain {
     static func main() async throws {
@@ -41,6 +43,20 @@ struct BenchMain {
 
         let client = try APIClient(config: Kubeconfig.load(path: kubeconfig))
         _ = try? await client.request(.POST, "/api/v1/namespaces", body: JSONWriter.bytes(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]]))
+        if arguments.count > 1 && (arguments[1] == "tenants" || arguments[1] == "quota") {
+            let bench = TenancyBench(admin: client)
+            if arguments[1] == "quota" {
+                print(JSONWriter.string(.object(try await bench.quota(namespace: namespace, pods: pods, clients: clients))))
+            } else {
+                let user = try APIClient(config: Kubeconfig.load(path: option("user-kubeconfig", "")))
+                let line = try await bench.tenants(user: user, tenants: Int(option("tenants", "1000"))!, namespacesPerTenant: Int(option("namespaces-per-tenant", "10"))!,
+                                                   owner: option("owner", "owner-500"), rounds: Int(option("rounds", "500"))!)
+                print(JSONWriter.string(.object(line)))
+                await user.shutdown()
+            }
+            await client.shutdown()
+            return
+        }
         if arguments.count > 1 && arguments[1] == "rollout" {
             let bench = RolloutBench(client: client, namespace: namespace, deployments: Int(option("deployments", "300"))!,
                                      replicas: Int(option("replicas", "100"))!, serverPID: Int32(option("server-pid", "")))
