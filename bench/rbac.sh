@@ -9,21 +9,7 @@ PODS=${PODS:-10000}
 CLIENTS=${CLIENTS:-32}
 NAMESPACES=${NAMESPACES:-100}
 BIN=${BIN:-.build/release}
-work=$(mktemp -d /tmp/berth-rbac-bench.XXXXXX)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-api_port=$(port)
-"$BIN/berth" server --data-dir "$work/berth" --listen "127.0.0.1:$api_port" >"$work/berth.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-  [ -f "$work/berth/admin.kubeconfig" ] && curl -sfk "https://127.0.0.1:$api_port/readyz" >/dev/null && break
-  sleep 0.1
-done
+. bench/lib/server.sh
 token=$(cat "$work/berth/admin.token")
 api="https://127.0.0.1:$api_port"
 post() { curl -sf --cacert "$work/berth/ca.crt" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -X POST "$api$1" -d "$2" >/dev/null; }

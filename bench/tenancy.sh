@@ -13,21 +13,7 @@ PER_TENANT=${PER_TENANT:-10}
 PODS=${PODS:-4000}
 CLIENTS=${CLIENTS:-32}
 BIN=${BIN:-.build/release}
-work=$(mktemp -d /tmp/berth-tenancy-bench.XXXXXX)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-api_port=$(port)
-"$BIN/berth" server --data-dir "$work/berth" --listen "127.0.0.1:$api_port" >"$work/berth.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-  [ -f "$work/berth/admin.kubeconfig" ] && curl -sfk "https://127.0.0.1:$api_port/readyz" >/dev/null && break
-  sleep 0.1
-done
+. bench/lib/server.sh
 owner=owner-$((TENANTS / 2))
 "$BIN/berth" user create "$owner" --kubeconfig-out "$work/owner.kubeconfig" --data-dir "$work/berth" >/dev/null 2>&1
 "$BIN/berth-bench" quota --kubeconfig "$work/berth/admin.kubeconfig" --namespace quota-bench --pods "$PODS" --clients "$CLIENTS"
