@@ -122,7 +122,7 @@ public final class APIServer: Sendable {
     func respond(to request: Request, channel: (any Channel)? = nil) async -> Response {
         guard let audit else { return await handle(request, channel: channel, received: clock.now(), auditing: nil).response }
         let received = clock.now()
-        let capture = audit.policy.recordsBodies ? AuditCapture() : nil
+        let capture = AuditCapture(keepsBodies: audit.policy.recordsBodies)
         let (response, attributes, started) = await AuditCapture.$current.withValue(capture) {
             await handle(request, channel: channel, received: received, auditing: audit)
         }

@@ -1,5 +1,6 @@
 import BerthCore
 import Foundation
+import HTTPTypes
 import Testing
 
 /// Pod Security admission by namespace label, worded as Kubernetes' refusals.
@@ -45,6 +46,29 @@ struct PodSecurityAdmissionTests {
             #expect(allowed.status == 201, "\(allowed.json)")
             // Unlabelled namespaces are privileged: anything goes.
             #expect(try await client.send(.post, "/api/v1/namespaces/default/pods", json: Self.pod("any", namespace: "default", container: privileged)).status == 201)
+        }
+    }
+
+    @Test("warn: a Warning header for a violating pod and for a Deployment whose template violates; nothing refused")
+    func warnLevel() async throws {
+        try await APIHarness.run { _, client in
+            var namespace: JSONValue = ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "warned"]]
+            namespace.set("baseline", at: ["metadata", "labels", .init(stringLiteral: PodSecurityStandards.warnLabel)])
+            #expect(try await client.send(.post, "/api/v1/namespaces", json: namespace).status == 201)
+            var privileged: JSONValue = ["name": "c", "image": "berth/busybox:latest"]
+            privileged.set(true, at: ["securityContext", "privileged"])
+            let pod = try await client.send(.post, "/api/v1/namespaces/warned/pods", json: Self.pod("p", namespace: "warned", container: privileged))
+            #expect(pod.status == 201)
+            let warning = pod.headers[HTTPField.Name("Warning")!] ?? ""
+            #expect(warning.contains("would violate PodSecurity") && warning.contains("baseline:latest") && warning.contains("privileged"), "\(warning)")
+            let deployment: JSONValue = ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "d", "namespace": "warned"],
+                                         "spec": ["selector": ["matchLabels": ["app": "d"]],
+                                                  "template": ["metadata": ["labels": ["app": "d"]], "spec": ["containers": [privileged]]]]]
+            let created = try await client.send(.post, "/apis/apps/v1/namespaces/warned/deployments", json: deployment)
+            #expect(created.status == 201 && (created.headers[HTTPField.Name("Warning")!] ?? "").contains("would violate PodSecurity"))
+            let plain = try await client.send(.post, "/api/v1/namespaces/warned/pods",
+                                              json: Self.pod("q", namespace: "warned", container: ["name": "c", "image": "x"]))
+            #expect(plain.status == 201 && plain.headers[HTTPField.Name("Warning")!] == nil)
         }
     }
 

@@ -68,6 +68,10 @@ struct AuditPolicyAndEncryptionTests {
         #expect(try kubectl(["apply", "-f", "-"], input: tenant).status == 0)
         #expect(try kubectl(["create", "namespace", "ra"]).status == 0)
         #expect(try kubectl(["create", "configmap", "in-tenant", "-n", "ra"]).status == 0)
+        // Pod Security's audit level annotates the event, refusing nothing.
+        #expect(try kubectl(["create", "namespace", "audited"]).status == 0)
+        #expect(try kubectl(["label", "namespace", "audited", "pod-security.kubernetes.io/audit=restricted"]).status == 0)
+        #expect(try kubectl(["run", "loose", "--image=berth/busybox:latest", "-n", "audited"]).status == 0)
 
         // The store holds no plaintext of the secret; key1's prefix is there.
         var stored = Self.storeBytes(dataDirectory)
@@ -90,6 +94,9 @@ struct AuditPolicyAndEncryptionTests {
         let configCreate = try #require(events.first { $0.value(at: ["objectRef", "name"]) == "settings" || ($0.value(at: ["objectRef", "resource"]) == "configmaps" && $0["verb"] == "create") })
         #expect(configCreate["level"] == "RequestResponse")
         #expect(configCreate.value(at: ["requestObject", "data", "mode"]) == "fast" && configCreate.value(at: ["responseObject", "metadata", "uid"]) != nil, "\(configCreate)")
+        let podCreate = try #require(events.first { $0.value(at: ["objectRef", "resource"]) == "pods" && $0["verb"] == "create" })
+        #expect((podCreate.value(at: ["annotations", "pod-security.kubernetes.io/audit-violations"])?.stringValue ?? "").contains(#"would violate PodSecurity "restricted:latest""#),
+                "\(podCreate)")
         let tenantEvents = try runCommand(BerthServerProcess.binary, ["audit", "--log", log, "--tenant", "red", "-o", "json"])
         let tenantLines = tenantEvents.output.split(separator: "\n")
         #expect(tenantLines.count >= 1 && tenantLines.allSatisfy { $0.contains(#""namespace":"ra""#) }, "\(tenantEvents.output) \(tenantEvents.error)")

@@ -85,7 +85,7 @@ extension APIServer {
             // Typed clients (kubectl create …) send protobuf; the kinds they create are decoded
             // (and recorded for the audit log as JSON, as kube-apiserver records them).
             let decoded = try ProtobufDecoder.decodeEnvelope(try await readBody(request))
-            if let capture = AuditCapture.current { capture.requestBody = JSONWriter.bytes(decoded) }
+            if let capture = AuditCapture.current, capture.keepsBodies { capture.requestBody = JSONWriter.bytes(decoded) }
             return decoded
         }
         guard mediaType == "application/json" || mediaType == "" || mediaType == "*/*" else {

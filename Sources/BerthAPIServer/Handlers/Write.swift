@@ -60,7 +60,9 @@ extension APIServer {
         for _ in 0..<8 {
             // Checks across objects that a concurrent write could invalidate are guarded.
             var guardKey = try await crossObjectGuard(descriptor, admitted, old: nil, subresource: nil)
-            prepared.object = try await admitAcrossObjects(descriptor, admitted, old: nil, subresource: nil)
+            let admittedAcross = try await admitAcrossObjects(descriptor, admitted, old: nil, subresource: nil)
+            prepared.object = admittedAcross.object
+            prepared.warnings += admittedAcross.warnings
             guardKey = try await guardWithCharges(guardKey, descriptor, prepared.object, old: nil, subresource: nil)
             let headers = warningHeaders(prepared.warnings)
             if descriptor.kind == "Service" {
@@ -117,7 +119,9 @@ extension APIServer {
                                                                time: clock.timestamp(), subresource: target.subresource)
             }
             var guardKey = try await crossObjectGuard(descriptor, prepared.object, old: current, subresource: target.subresource)
-            prepared.object = try await admitAcrossObjects(descriptor, prepared.object, old: current, subresource: target.subresource)
+            let admittedAcross = try await admitAcrossObjects(descriptor, prepared.object, old: current, subresource: target.subresource)
+            prepared.object = admittedAcross.object
+            prepared.warnings += admittedAcross.warnings
             guardKey = try await guardWithCharges(guardKey, descriptor, prepared.object, old: current, subresource: target.subresource)
             var servicePlan: ServiceUpdatePlan?
             if isServiceSpec {

@@ -59,8 +59,9 @@ extension APIServer {
         .mutating("TenantNamespace", applies: { $0.kind == "Namespace" && $0.isCreate }) { server, attempt throws(BerthError) in
             try await server.admitNamespaceToTenant(attempt.object)
         },
-        .validating("PodSecurity", applies: { $0.kind == "Pod" && $0.isCreate }) { server, attempt throws(BerthError) in
-            try await server.checkPodSecurity(attempt.object)
+        .validating("PodSecurity", applies: { ($0.kind == "Pod" && $0.isCreate) || (APIServer.podTemplatePaths[$0.kind] != nil && $0.isMainResource) }) {
+            server, attempt throws(BerthError) in
+            try await server.checkPodSecurity(attempt)
         },
         .validating("IPPoolAddresses", applies: { $0.kind == "IPPool" && $0.isMainResource }) { server, attempt throws(BerthError) in
             try await server.checkPoolAddresses(attempt.object, old: attempt.old)
@@ -79,15 +80,32 @@ extension APIServer {
         },
     ]
 
-    /// Runs the plugins over a write: mutating first, then validating.
-    func admitAcrossObjects(_ descriptor: ResourceDescriptor, _ object: JSONValue, old: JSONValue?, subresource: String?) async throws(BerthError) -> JSONValue {
-        var attempt = AdmissionAttempt(descriptor: descriptor, object: object, old: old, subresource: subresource)
-        for plugin in Self.admissionPlugins where plugin.mutating && plugin.applies(attempt) {
-            attempt.object = try await plugin.admit(self, attempt)
+    /// Runs the plugins over a write: mutating first, then validating. Warnings the plugins
+    /// give (`AdmissionNotes`) go back to the client as `Warning` headers.
+    func admitAcrossObjects(_ descriptor: ResourceDescriptor, _ object: JSONValue, old: JSONValue?, subresource: String?) async throws(BerthError)
+        -> (object: JSONValue, warnings: [String]) {
+        let notes = AdmissionNotes()
+        let result: Result<JSONValue, BerthError> = await AdmissionNotes.$current.withValue(notes) {
+            var attempt = AdmissionAttempt(descriptor: descriptor, object: object, old: old, subresource: subresource)
+            do throws(BerthError) {
+                for plugin in Self.admissionPlugins where plugin.mutating && plugin.applies(attempt) {
+                    attempt.object = try await plugin.admit(self, attempt)
+                }
+                for plugin in Self.admissionPlugins where !plugin.mutating && plugin.applies(attempt) {
+                    _ = try await plugin.admit(self, attempt)
+                }
+                return .success(attempt.object)
+            } catch {
+                return .failure(error)
+            }
         }
-        for plugin in Self.admissionPlugins where !plugin.mutating && plugin.applies(attempt) {
-            _ = try await plugin.admit(self, attempt)
-        }
-        return attempt.object
+        return (try result.get(), notes.warnings)
     }
+}
+
+/// What admission plugins say beside their verdict, for the request being admitted.
+final class AdmissionNotes: @unchecked Sendable {
+    var warnings: [String] = []
+
+    @TaskLocal static var current: AdmissionNotes?
 }

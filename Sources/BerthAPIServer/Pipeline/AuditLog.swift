@@ -69,6 +69,7 @@ public final class AuditLog: Sendable {
         event.set(.number(String(status)), at: ["responseStatus", "code"])
         if entry.level >= .request, let body = capture?.requestBody, let object = try? JSONParser.parse(body) { event["requestObject"] = object }
         if entry.level >= .requestResponse, let body = capture?.responseBody, let object = try? JSONParser.parse(body) { event["responseObject"] = object }
+        for (key, value) in capture?.annotations ?? [:] { event.set(.string(value), at: ["annotations", key]) }
         write(JSONWriter.bytes(event) + [UInt8(ascii: "\n")])
     }
 
@@ -133,8 +134,14 @@ public final class AuditLog: Sendable {
 /// The bodies of the request being handled, kept for the audit log when its policy records
 /// them (a task-local box: the body reader and the response builder fill it).
 final class AuditCapture: @unchecked Sendable {
+    /// Whether bodies are kept (only when a policy rule records them).
+    let keepsBodies: Bool
     var requestBody: [UInt8]?
     var responseBody: [UInt8]?
+    /// Annotations admission adds to the request's event (Pod Security's audit level).
+    var annotations: [String: String] = [:]
+
+    init(keepsBodies: Bool) { self.keepsBodies = keepsBodies }
 
     @TaskLocal static var current: AuditCapture?
 }

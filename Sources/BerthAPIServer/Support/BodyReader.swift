@@ -14,7 +14,7 @@ enum BodyReader {
         }
         do {
             let body = try await request.collectBody(upTo: limit)
-            if let capture = AuditCapture.current { capture.requestBody = Array(buffer: body) }
+            if let capture = AuditCapture.current, capture.keepsBodies { capture.requestBody = Array(buffer: body) }
             return body
         } catch {
             throw failure(error, limit: limit)

@@ -11,7 +11,7 @@ enum Responses {
     static func bytes(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
-        if let capture = AuditCapture.current { capture.responseBody = bytes }
+        if let capture = AuditCapture.current, capture.keepsBodies { capture.responseBody = bytes }
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 

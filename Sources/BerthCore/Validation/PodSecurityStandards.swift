@@ -9,6 +9,9 @@ public enum PodSecurityStandards {
 
     public static let enforceLabel = "pod-security.kubernetes.io/enforce"
     public static let warnLabel = "pod-security.kubernetes.io/warn"
+    public static let auditLabel = "pod-security.kubernetes.io/audit"
+    /// The audit event annotation a violation of the `audit` level leaves.
+    public static let auditAnnotation = "pod-security.kubernetes.io/audit-violations"
 
     static let baselineCapabilities: Set<String> = ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
                                                     "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"]
