@@ -70,7 +70,7 @@ public final class APIServer: Sendable {
         self.registry = registry
         let storage = ObjectStorage(kv: store)
         self.storage = storage
-        self.admissionMirror = PrefixMirror(prefixes: Self.mirroredKinds.map { storage.prefix($0, namespace: nil) })
+        self.admissionMirror = PrefixMirror(prefixes: Self.mirroredKinds.map { storage.prefix($0, namespace: nil) } + [Self.revokedCertificatesPrefix])
         self.configuration = configuration
         self.clock = clock
         self.logger = logger

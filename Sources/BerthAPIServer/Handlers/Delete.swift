@@ -47,6 +47,7 @@ extension APIServer {
                 }
             }
             if options.dryRun { return Responses.json(current) }
+            if descriptor.kind == "CertificateSigningRequest" { try await revokeIssuedCertificate(current) }
             do {
                 let reserved = descriptor.kind == "Service" ? Self.reservedKeys(current) : []
                 let deleted = try await storage.delete(descriptor, namespace: target.namespace, name: name, expectedRevision: revision, alsoDelete: reserved)

@@ -184,6 +184,10 @@ extension APIServer {
         if subresource == "status" {
             result = current
             result["status"] = updated["status"]
+        } else if subresource == "approval" {
+            // The approval subresource changes the conditions only (Approved, Denied).
+            result = current
+            result.set(updated.value(at: ["status", "conditions"]), at: ["status", "conditions"])
         } else if descriptor.subresources.contains("status") {
             result["status"] = current["status"]
         }

@@ -59,6 +59,16 @@ extension APIServer {
         .mutating("TenantNamespace", applies: { $0.kind == "Namespace" && $0.isCreate }) { server, attempt throws(BerthError) in
             try await server.admitNamespaceToTenant(attempt.object)
         },
+        .mutating("CertificateRequester", applies: { $0.kind == "CertificateSigningRequest" && $0.isCreate }) { server, attempt throws(BerthError) in
+            try await server.recordRequester(attempt.object)
+        },
+        .mutating("CertificateSigner", applies: { $0.kind == "CertificateSigningRequest" && $0.subresource == "approval" }) { server, attempt throws(BerthError) in
+            try await server.signApproved(attempt)
+        },
+        .validating("CertificateApprover", applies: { $0.kind == "CertificateSigningRequest" && $0.subresource == "approval" }) {
+            server, attempt throws(BerthError) in
+            try await server.checkApprover(attempt)
+        },
         .validating("PodSecurity", applies: { ($0.kind == "Pod" && $0.isCreate) || (APIServer.podTemplatePaths[$0.kind] != nil && $0.isMainResource) }) {
             server, attempt throws(BerthError) in
             try await server.checkPodSecurity(attempt)

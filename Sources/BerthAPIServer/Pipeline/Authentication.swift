@@ -23,14 +23,14 @@ extension APIServer {
             throw BerthError(.unauthorized, "Unauthorized")
         }
         guard let channel else { return .anonymous }
-        if let known = certificateIdentities.user(for: channel, now: clock.now()) { return known }
+        if let known = certificateIdentities.entry(for: channel, now: clock.now()) { return try await unlessRevoked(known) }
         guard let certificate = try? await channel.nioSSL_peerCertificate().get() else { return .anonymous }
         // The TLS layer takes any certificate whose key the peer holds; the chain is checked here.
         guard let der = try? certificate.toDERBytes() else { throw BerthError(.unauthorized, "Unauthorized") }
         let now = clock.now()
         if let known = certificateIdentities.entry(for: der, now: now) {
             certificateIdentities.remember(channel, known)
-            return known.user
+            return try await unlessRevoked(known)
         }
         guard let parsed = try? Certificate(derEncoded: der) else { throw BerthError(.unauthorized, "Unauthorized") }
         guard let issuer = configuration.nodeCertificates, issuer.issued(parsed, now: now) else {
@@ -43,10 +43,20 @@ extension APIServer {
             throw BerthError(.unauthorized, "Unauthorized")
         }
         let user = UserInfo(name: commonName, groups: organizations + [UserInfo.authenticated])
-        let entry = CertificateIdentityCache.Entry(user: user, notValidBefore: parsed.notValidBefore, notValidAfter: parsed.notValidAfter)
+        let entry = CertificateIdentityCache.Entry(user: user, notValidBefore: parsed.notValidBefore, notValidAfter: parsed.notValidAfter,
+                                                   serial: NodeCertificateIssuer.serialText(parsed.serialNumber))
         certificateIdentities.remember(der, entry)
         certificateIdentities.remember(channel, entry)
-        return user
+        return try await unlessRevoked(entry)
+    }
+
+    /// A certificate whose CSR was deleted is refused (checked on every request, cached or not).
+    func unlessRevoked(_ entry: CertificateIdentityCache.Entry) async throws(BerthError) -> UserInfo {
+        if entry.user.nodeScope == nil, await isRevoked(serial: entry.serial) {
+            logger.notice("refused a revoked client certificate", metadata: ["user": "\(entry.user.name)", "serial": "\(entry.serial)"])
+            throw BerthError(.unauthorized, "Unauthorized")
+        }
+        return entry.user
     }
 }
 

@@ -36,7 +36,7 @@ enum ProtobufSchema {
         "Role": "Role", "ClusterRole": "ClusterRole", "RoleBinding": "RoleBinding", "ClusterRoleBinding": "RoleBinding",
         "SelfSubjectAccessReview": "AccessReview", "SubjectAccessReview": "AccessReview", "SelfSubjectRulesReview": "RulesReview",
         "SelfSubjectReview": "SelfSubjectReview", "TokenRequest": "TokenRequest", "ServiceAccount": "ServiceAccount",
-        "ResourceQuota": "ResourceQuota",
+        "ResourceQuota": "ResourceQuota", "CertificateSigningRequest": "CertificateSigningRequest",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -157,6 +157,14 @@ enum ProtobufSchema {
         "ResourceQuotaSpec": [1: f("hard", .map(.quantity)), 2: f("scopes", .string, repeated: true), 3: f("scopeSelector", .message("ScopeSelector"))],
         "ScopeSelector": [1: f("matchExpressions", .message("ScopedResourceSelectorRequirement"), repeated: true)],
         "ScopedResourceSelectorRequirement": [1: f("scopeName", .string), 2: f("operator", .string), 3: f("values", .string, repeated: true)],
+        // `kubectl certificate approve|deny` (the approval subresource carries the conditions).
+        "CertificateSigningRequest": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("CSRSpec")), 3: f("status", .message("CSRStatus"))],
+        "CSRSpec": [1: f("request", .bytes), 2: f("username", .string), 3: f("uid", .string), 4: f("groups", .string, repeated: true),
+                    5: f("usages", .string, repeated: true), 6: f("extra", .map(.message("ExtraValue"))), 7: f("signerName", .string), 8: f("expirationSeconds", .int32)],
+        "ExtraValue": [1: f("items", .string, repeated: true)],
+        "CSRStatus": [1: f("conditions", .message("CSRCondition"), repeated: true), 2: f("certificate", .bytes)],
+        "CSRCondition": [1: f("type", .string), 2: f("reason", .string), 3: f("message", .string), 4: f("lastUpdateTime", .ignoredTime),
+                         5: f("lastTransitionTime", .ignoredTime), 6: f("status", .string)],
         // Status sent on create is ignored, as the API ignores it for these kinds.
         "Ignored": [:],
     ]

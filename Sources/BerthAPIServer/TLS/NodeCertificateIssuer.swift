@@ -32,9 +32,9 @@ public struct NodeCertificateIssuer: Sendable {
     /// `addresses` become IP subject alternative names, so the same certificate serves the
     /// agent's log endpoint that the API server calls.
     public func issue(csrPEM: String, nodeName: String, pool: Bool = false, addresses: [String] = []) throws(BerthError) -> String {
-        let csr: CertificateSigningRequest
+        let csr: X509.CertificateSigningRequest
         do {
-            csr = try CertificateSigningRequest(pemEncoded: csrPEM)
+            csr = try X509.CertificateSigningRequest(pemEncoded: csrPEM)
         } catch {
             throw BerthError.invalid(kind: "NodeJoin", name: nodeName, causes: [.invalid("csr", "", "not a PEM certificate signing request: \(error)")])
         }
@@ -103,6 +103,48 @@ public struct NodeCertificateIssuer: Sendable {
         } catch {
             throw BerthError(.internalError, "failed to issue a client certificate for \(name): \(error)")
         }
+    }
+
+    /// Signs a `certificates.k8s.io` request for the `kube-apiserver-client` signer: the
+    /// request's own subject (CN = user, O = groups), client auth only, for `validity`. The
+    /// certificate's serial number, hex, identifies it for revocation.
+    public func signClientRequest(csrPEM: String, validity: TimeInterval) throws(BerthError) -> (certificatePEM: String, serial: String) {
+        let csr = try Self.parseRequest(csrPEM)
+        do {
+            let now = Date()
+            let serial = Certificate.SerialNumber()
+            let certificate = try Certificate(
+                version: .v3, serialNumber: serial, publicKey: csr.publicKey,
+                notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(validity),
+                issuer: caCertificate.subject, subject: csr.subject, signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.notCertificateAuthority)
+                    Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                    try ExtendedKeyUsage([.clientAuth])
+                },
+                issuerPrivateKey: .init(caKey))
+            return (try certificate.serializeAsPEM().pemString, Self.serialText(serial))
+        } catch {
+            throw BerthError(.internalError, "failed to sign the certificate request: \(error)")
+        }
+    }
+
+    /// A PEM certificate request whose signature matches its own key; what it asks for.
+    public static func parseRequest(_ pem: String) throws(BerthError) -> X509.CertificateSigningRequest {
+        let csr: X509.CertificateSigningRequest
+        do {
+            csr = try X509.CertificateSigningRequest(pemEncoded: pem)
+        } catch {
+            throw BerthError(.badRequest, "not a PEM certificate signing request: \(error)")
+        }
+        guard csr.publicKey.isValidSignature(csr.signature, for: csr) else {
+            throw BerthError(.badRequest, "the request's signature does not match its key")
+        }
+        return csr
+    }
+
+    public static func serialText(_ serial: Certificate.SerialNumber) -> String {
+        serial.bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     public static let apiServerName = "system:apiserver"
