@@ -111,6 +111,15 @@ struct LimitRangeAdmissionTests {
             let refused = try await client.send(.post, "/api/v1/namespaces/lr/pods", json: big)
             #expect(refused.status == 403)
             #expect(refused.json["message"] == #"pods "big" is forbidden: [maximum memory usage per Container is 1Gi, but limit is 2Gi]"#, "\(refused.json)")
+            // Type Pod bounds the sum of the containers.
+            let perPod: JSONValue = ["apiVersion": "v1", "kind": "LimitRange", "metadata": ["name": "pod", "namespace": "lr2"],
+                                     "spec": ["limits": [["type": "Pod", "max": ["cpu": "1"]]]]]
+            #expect(try await client.send(.post, "/api/v1/namespaces/lr2/limitranges", json: perPod).status == 201)
+            var pair = PodSecurityAdmissionTests.pod("pair", namespace: "lr2", container: ["name": "a", "image": "x", "resources": ["limits": ["cpu": "600m"]]])
+            pair.set([["name": "a", "image": "x", "resources": ["limits": ["cpu": "600m"]]], ["name": "b", "image": "x", "resources": ["limits": ["cpu": "600m"]]]],
+                     at: ["spec", "containers"])
+            let summed = try await client.send(.post, "/api/v1/namespaces/lr2/pods", json: pair)
+            #expect(summed.status == 403 && summed.json["message"] == #"pods "pair" is forbidden: [maximum cpu usage per Pod is 1, but limit is 1200m]"#, "\(summed.json)")
             let bad: JSONValue = ["apiVersion": "v1", "kind": "LimitRange", "metadata": ["name": "bad", "namespace": "lr"],
                                   "spec": ["limits": [["type": "Container", "min": ["cpu": "2"], "max": ["cpu": "1"]]]]]
             let invalid = try await client.send(.post, "/api/v1/namespaces/lr/limitranges", json: bad)

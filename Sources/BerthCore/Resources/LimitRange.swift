@@ -2,7 +2,9 @@ import Foundation
 
 /// `core/v1` LimitRange: defaults and bounds for the resources of each container (and pod) in a
 /// namespace. Admission fills a container's missing limits from `default` and requests from
-/// `defaultRequest` (or its limits), then checks `min`, `max` and `maxLimitRequestRatio`.
+/// `defaultRequest` (or its limits), then checks `min`, `max` and `maxLimitRequestRatio` per
+/// container (type Container) and on the pod's sums (type Pod). Type PersistentVolumeClaim is
+/// accepted and kept, and applies once claims are served (the storage issue).
 public struct LimitRange: Codable, Sendable, Hashable {
     public var apiVersion: String? = "v1"
     public var kind: String? = "LimitRange"
@@ -106,6 +108,32 @@ public enum LimitRangePolicy {
                     if actual > Double(ratio.nanos) / 1_000_000_000 {
                         problems.append("\(name) max limit to request ratio per Container is \(ratio), but provided ratio is \(String(format: "%.6f", actual))")
                     }
+                }
+            }
+        }
+        // Type Pod bounds the pod's sums (containers' requests and limits added up).
+        for item in items where item.type == "Pod" {
+            var requests: [String: Quantity] = [:], limits: [String: Quantity] = [:]
+            var everyLimit: [String: Bool] = [:], everyRequest: [String: Bool] = [:]
+            for container in spec.containers {
+                for name in Set((item.min ?? [:]).keys).union((item.max ?? [:]).keys).union((item.maxLimitRequestRatio ?? [:]).keys) {
+                    if let value = container.resources?.requests?[name] { requests[name] = (requests[name] ?? Quantity(integer: 0)) + value } else { everyRequest[name] = false }
+                    if let value = container.resources?.limits?[name] { limits[name] = (limits[name] ?? Quantity(integer: 0)) + value } else { everyLimit[name] = false }
+                }
+            }
+            for (name, minimum) in (item.min ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if everyRequest[name] == false { problems.append("minimum \(name) usage per Pod is \(minimum).  No request is specified") }
+                else if let request = requests[name], request < minimum { problems.append("minimum \(name) usage per Pod is \(minimum), but request is \(request)") }
+            }
+            for (name, maximum) in (item.max ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if everyLimit[name] == false { problems.append("maximum \(name) usage per Pod is \(maximum).  No limit is specified") }
+                else if let limit = limits[name], limit > maximum { problems.append("maximum \(name) usage per Pod is \(maximum), but limit is \(limit)") }
+            }
+            for (name, ratio) in (item.maxLimitRequestRatio ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard let limit = limits[name], let request = requests[name], request.nanos > 0 else { continue }
+                let actual = Double(limit.nanos) / Double(request.nanos)
+                if actual > Double(ratio.nanos) / 1_000_000_000 {
+                    problems.append("\(name) max limit to request ratio per Pod is \(ratio), but provided ratio is \(String(format: "%.6f", actual))")
                 }
             }
         }
