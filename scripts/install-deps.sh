@@ -30,7 +30,8 @@ packages=(
   libc6-dev
   e2fsprogs        # mkfs.ext4: the disk-full test fills a small loop-mounted filesystem
   util-linux       # mount -o loop, fallocate
-  openssl          # the etcd TLS test makes its CA and certificates
+  openssl          # the etcd TLS test makes its CA and certificates; the CSR test its requests
+  python3-kubernetes  # the python client end-to-end tests (RBAC, tenants)
 )
 
 missing=()
