@@ -8,10 +8,15 @@ import Synchronization
 /// most once a second.
 final class RBACCache: Sendable {
     struct Entry {
+        /// Change counts of the four RBAC prefixes and of the Tenant prefix (nil: no mirror).
         let changes: [Int]?
+        let tenantChanges: Int?
         let built: ContinuousClock.Instant
         let index: RBACIndex
         let tenants: TenantIndex
+        /// Decoded Tenants by key with the revision they were decoded at: a Tenant's status
+        /// changes with every quota charge, and only changed ones are decoded again.
+        let decodedTenants: [String: (revision: Int64, tenant: Tenant)]
     }
 
     let entry = Mutex<Entry?>(nil)
@@ -30,28 +35,49 @@ extension APIServer {
 
     func tenantIndex() async throws(BerthError) -> TenantIndex { try await accessIndexes().tenants }
 
+    /// The RBAC index (with the grants tenants give their owners) and the tenant index, built
+    /// again only when what they are built from changed: the RBAC kinds, or the owners and
+    /// namespaces of a Tenant — not its status, which quota admission writes on every charge.
     private func accessIndexes() async throws(BerthError) -> RBACCache.Entry {
-        let prefixes = Self.rbacKinds.map { storage.prefix($0, namespace: nil) }
+        let prefixes = Self.rbacKinds.filter { $0.kind != "Tenant" }.map { storage.prefix($0, namespace: nil) }
         let counts = prefixes.map { admissionMirror.changes(under: $0) }
         let changes: [Int]? = counts.contains(where: { $0 == nil }) ? nil : counts.compactMap { $0 }
+        let tenantChanges = admissionMirror.changes(under: storage.prefix(.tenant, namespace: nil))
         let now = ContinuousClock.now
-        if let cached = rbacCache.entry.withLock({ $0 }) {
-            if let changes, cached.changes == changes { return cached }
+        let cached = rbacCache.entry.withLock { $0 }
+        if let cached {
+            if let changes, let tenantChanges, cached.changes == changes, cached.tenantChanges == tenantChanges { return cached }
             if changes == nil, cached.changes == nil, now - cached.built < .seconds(1) { return cached }
         }
-        func decode<T: Decodable>(_ descriptor: ResourceDescriptor, _ type: T.Type) async throws(BerthError) -> [T] {
-            var objects: [T] = []
-            for kv in try await admissionList(descriptor) {
-                if let object = try? ObjectCodec.decode(kv).decode(T.self) { objects.append(object) }
+        var decodedTenants: [String: (revision: Int64, tenant: Tenant)] = [:]
+        var tenantList: [Tenant] = []
+        for kv in try await admissionList(.tenant) {
+            if let known = cached?.decodedTenants[kv.key], known.revision == kv.modRevision {
+                decodedTenants[kv.key] = known
+                tenantList.append(known.tenant)
+            } else if let tenant = try? ObjectCodec.decode(kv).decode(Tenant.self) {
+                decodedTenants[kv.key] = (kv.modRevision, tenant)
+                tenantList.append(tenant)
             }
-            return objects
         }
-        let tenants = TenantIndex(tenants: try await decode(.tenant, Tenant.self))
-        let index = RBACIndex(clusterRoles: try await decode(.clusterRole, ClusterRole.self) + tenants.clusterRoles,
+        let tenants = TenantIndex(tenants: tenantList)
+        let index: RBACIndex
+        if let cached, let changes, cached.changes == changes, cached.tenants.grants == tenants.grants {
+            index = cached.index
+        } else {
+            func decode<T: Decodable>(_ descriptor: ResourceDescriptor, _ type: T.Type) async throws(BerthError) -> [T] {
+                var objects: [T] = []
+                for kv in try await admissionList(descriptor) {
+                    if let object = try? ObjectCodec.decode(kv).decode(T.self) { objects.append(object) }
+                }
+                return objects
+            }
+            index = RBACIndex(clusterRoles: try await decode(.clusterRole, ClusterRole.self) + tenants.clusterRoles,
                               roles: try await decode(.role, Role.self),
                               clusterRoleBindings: try await decode(.clusterRoleBinding, ClusterRoleBinding.self) + tenants.clusterRoleBindings,
                               roleBindings: try await decode(.roleBinding, RoleBinding.self) + tenants.roleBindings)
-        let entry = RBACCache.Entry(changes: changes, built: now, index: index, tenants: tenants)
+        }
+        let entry = RBACCache.Entry(changes: changes, tenantChanges: tenantChanges, built: now, index: index, tenants: tenants, decodedTenants: decodedTenants)
         rbacCache.entry.withLock { $0 = entry }
         return entry
     }

@@ -19,6 +19,17 @@ struct TenantIndex: Sendable {
         self.tenants = byName
     }
 
+    /// What the grants are made of: each tenant's owners and namespaces. Equal grants mean the
+    /// RBAC index built from them still holds.
+    struct Grant: Hashable, Sendable {
+        let owners: [Subject]
+        let namespaces: Set<String>
+    }
+
+    var grants: [String: Grant] {
+        tenants.mapValues { Grant(owners: $0.spec?.owners ?? [], namespaces: Set(($0.spec?.namespaces ?? []) + ($0.status?.namespaces ?? []))) }
+    }
+
     /// The tenants this user owns, by name.
     func owned(by user: UserInfo) -> [String] {
         tenants.filter { $0.value.isOwned(byUser: user.name, groups: user.groups) }.keys.sorted()
