@@ -70,7 +70,7 @@ public final class APIServer: Sendable {
         self.registry = registry
         let storage = ObjectStorage(kv: store)
         self.storage = storage
-        self.admissionMirror = PrefixMirror(prefixes: Self.mirroredKinds.map { storage.prefix($0, namespace: nil) } + [Self.revokedCertificatesPrefix])
+        self.admissionMirror = PrefixMirror(prefixes: Self.mirroredKinds.map { storage.prefix($0, namespace: nil) } + [Self.revokedCertificatesPrefix, ServiceAccountKeyRing.prefix])
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -100,6 +100,7 @@ public final class APIServer: Sendable {
         try await createSystemPriorityClasses()
         try await createDefaultRoles()
         try await repairServiceAllocations()
+        try await storeFirstSigningKey()
     }
 
     /// Stores a built-in object unless one of that name exists.

@@ -66,4 +66,50 @@ struct ServiceAccountTests {
         let gone = try with(token, ["get", "pods", "-n", "a"])
         #expect(gone.status != 0 && gone.error.contains("Unauthorized"), "\(gone.error)")
     }
+
+    @Test func signingKeyRotation() async throws {
+        let server = BerthServerProcess(role: "server")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-sa-keys-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer {
+            server.cleanUp()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        try await server.start()
+        func admin(_ arguments: [String]) throws -> CommandResult { try runCommand(kubectlPath, ["--kubeconfig", server.kubeconfigPath] + arguments) }
+        func whoami(_ token: String) throws -> CommandResult {
+            try runCommand(kubectlPath, ["--server", "https://127.0.0.1:\(server.port)", "--certificate-authority", "\(server.dataDirectory)/ca.crt",
+                                         "--token", token, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])
+        }
+        func rotate(_ retireAfter: String) throws -> CommandResult {
+            try runCommand(BerthServerProcess.binary, ["token", "rotate-signing-key", "--retire-after", retireAfter, "--kubeconfig", server.kubeconfigPath])
+        }
+        #expect(try admin(["create", "serviceaccount", "robot"]).status == 0)
+        func token() throws -> String { try admin(["create", "token", "robot", "--duration", "1h"]).output.trimmingCharacters(in: .whitespacesAndNewlines) }
+        func keyID(_ token: String) -> String? {
+            guard let header = token.split(separator: ".").first else { return nil }
+            var text = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while text.count % 4 != 0 { text += "=" }
+            return Data(base64Encoded: text).flatMap { try? JSONParser.parse(Array($0)) }?["kid"]?.stringValue
+        }
+        let first = try token()
+        #expect(try whoami(first).output == "system:serviceaccount:default:robot")
+        let rotated = try rotate("1h")
+        #expect(rotated.status == 0 && rotated.output.contains("signing key") && rotated.output.contains("retires"), "\(rotated.output) \(rotated.error)")
+        let second = try token()
+        #expect(keyID(second) != nil && keyID(second) != keyID(first))
+        #expect(try whoami(first).output == "system:serviceaccount:default:robot", "the old key verifies until it retires")
+        #expect(try whoami(second).output == "system:serviceaccount:default:robot")
+        #expect(try rotate("0s").status == 0)
+        let third = try token()
+        for retired in [first, second] {
+            let refused = try whoami(retired)
+            #expect(refused.status != 0 && refused.error.contains("Unauthorized"), "\(refused.output) \(refused.error)")
+        }
+        #expect(try whoami(third).output == "system:serviceaccount:default:robot")
+        // Only the cluster's admins rotate: the robot is refused.
+        let refused = try runCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", "\(server.dataDirectory)/ca.crt", "-X", "POST",
+                                                       "-H", "Authorization: Bearer \(third)", "https://127.0.0.1:\(server.port)/berth/v1/serviceaccount-signing-keys/rotate"])
+        #expect(refused.output == "403", "\(refused.output) \(refused.error)")
+    }
 }

@@ -7,7 +7,7 @@ import Hummingbird
 extension APIServer {
     func createToken(_ request: Request, _ target: ResourceTarget, _ name: String) async throws(BerthError) -> Response {
         guard request.method == .post else { throw BerthError(.methodNotAllowed, "the server does not allow this method on the requested resource") }
-        guard let tokens = serviceAccountTokens else {
+        guard serviceAccountTokens != nil, let tokens = try await serviceAccountKeys().current else {
             throw BerthError(.notFound, "this server does not issue ServiceAccount tokens (it has no cluster CA)")
         }
         let namespace = target.namespace ?? "default"

@@ -66,8 +66,9 @@ extension APIServer {
     /// with the UIDs it names: the account's user, in `system:serviceaccounts[:NS]`.
     func serviceAccountUser(_ token: String) async throws(BerthError) -> UserInfo? {
         guard token.utf8.reduce(0, { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }) == 2,
-              let tokens = serviceAccountTokens, let claims = tokens.verify(token) else { return nil }
+              serviceAccountTokens != nil else { return nil }
         let now = clock.now()
+        guard let claims = try await serviceAccountKeys().verify(token, now: now) else { return nil }
         guard claims.expires > now, claims.notBefore <= now.addingTimeInterval(60), claims.audiences.contains(ServiceAccountTokens.issuer) else {
             logger.notice("refused a ServiceAccount token: expired or for another audience", metadata: ["account": "\(claims.namespace)/\(claims.name)"])
             return nil

@@ -56,6 +56,9 @@ extension APIServer {
             Mount(name: "join", matches: Mount.prefix(JoinPaths.join)) { server, request, attributes, _ throws(BerthError) in
                 try await server.join(request, user: attributes.user)
             },
+            Mount(name: "serviceaccount-signing-keys", matches: Mount.prefix(SigningKeyPaths.rotate)) { server, request, _, _ throws(BerthError) in
+                try await server.rotateSigningKey(request)
+            },
             Mount(name: "pod-probe", matches: { PodProbePath(path: $0) != nil }) { server, request, _, _ throws(BerthError) in
                 try await server.podProbe(request)
             },
@@ -67,6 +70,12 @@ extension APIServer {
             },
         ]
     }
+}
+
+/// Rotating the ServiceAccount signing key (a non-resource path: `system:masters`, or an RBAC
+/// rule with `nonResourceURLs`).
+public enum SigningKeyPaths {
+    public static let rotate = "/berth/v1/serviceaccount-signing-keys/rotate"
 }
 
 /// `/api/v1/nodes/NAME/proxy/…`.

@@ -7,8 +7,8 @@ import Foundation
 /// `berth token create`: a bootstrap token for `berth agent --join`, stored as a Secret in
 /// kube-system the way Kubernetes stores them, with an expiry.
 struct TokenCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage bootstrap tokens for joining hosts.",
-                                                    subcommands: [TokenCreateCommand.self])
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage bootstrap tokens for joining hosts, and the ServiceAccount token signing key.",
+                                                    subcommands: [TokenCreateCommand.self, RotateSigningKeyCommand.self])
 }
 
 struct TokenCreateCommand: AsyncParsableCommand {
@@ -59,6 +59,34 @@ struct TokenCreateCommand: AsyncParsableCommand {
         case "h": return value * 3600
         case "d": return value * 86400
         default: return Double(text)
+        }
+    }
+}
+
+/// `berth token rotate-signing-key [--retire-after 168h]`: a new key signs ServiceAccount tokens
+/// from now on; tokens signed with older keys keep working until the older keys retire.
+struct RotateSigningKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rotate-signing-key",
+                                                    abstract: "Sign ServiceAccount tokens with a new key; older keys retire after --retire-after.")
+
+    @OptionGroup var options: ClientOptions
+
+    @Option(help: "How long tokens signed with the older keys stay valid, e.g. 0s, 1h, 7d.")
+    var retireAfter = "168h"
+
+    func run() async throws {
+        guard let seconds = TokenCreateCommand.parseDuration(retireAfter), seconds >= 0 else {
+            throw ValidationError("invalid --retire-after \(retireAfter): use e.g. 0s, 1h or 7d")
+        }
+        try await reportingErrors {
+            try await options.withClient { client in
+                let reply = try await client.request(.POST, SigningKeyPaths.rotate + "?retireAfter=\(Int(seconds))").checked()
+                let ring = try JSONParser.parse(reply.body)
+                print("signing key \(ring["current"]?.stringValue ?? "")")
+                for key in ring["keys"]?.arrayValue ?? [] where key["retireAt"] != nil {
+                    print("  \(key["kid"]?.stringValue ?? "") retires \(key["retireAt"]?.stringValue ?? "")")
+                }
+            }
         }
     }
 }
