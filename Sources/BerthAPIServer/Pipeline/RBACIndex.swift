@@ -10,6 +10,9 @@ struct RBACIndex: Sendable {
     let roles: [String: [PolicyRule]]
     let clusterRoleBindings: [ClusterRoleBinding]
     let roleBindings: [String: [RoleBinding]]
+    /// The namespaces each subject is bound in (`User:NAME`, `Group:NAME`; a ServiceAccount as
+    /// its user name), for listing a user's namespaces without reading every binding.
+    let boundNamespaces: [String: Set<String>]
 
     static let empty = RBACIndex(clusterRoles: [], roles: [], clusterRoleBindings: [], roleBindings: [])
 
@@ -41,6 +44,24 @@ struct RBACIndex: Sendable {
         self.roles = namespaced
         self.clusterRoleBindings = clusterRoleBindings
         self.roleBindings = Dictionary(grouping: roleBindings) { $0.metadata.namespace ?? "" }
+        var bound: [String: Set<String>] = [:]
+        for binding in roleBindings {
+            let namespace = binding.metadata.namespace ?? ""
+            for subject in binding.subjects ?? [] {
+                guard let key = Self.subjectKey(subject, bindingNamespace: namespace) else { continue }
+                bound[key, default: []].insert(namespace)
+            }
+        }
+        boundNamespaces = bound
+    }
+
+    static func subjectKey(_ subject: Subject, bindingNamespace: String) -> String? {
+        switch subject.kind {
+        case "User": return "User:" + subject.name
+        case "Group": return "Group:" + subject.name
+        case "ServiceAccount": return "User:system:serviceaccount:\(subject.namespace ?? bindingNamespace):\(subject.name)"
+        default: return nil
+        }
     }
 
     /// Whether a binding's subject is this user: by name, by group, or as a ServiceAccount.
@@ -80,12 +101,8 @@ struct RBACIndex: Sendable {
 
     /// The namespaces in which the user holds any rule (for listing only those).
     func namespacesWithRules(for user: UserInfo) -> Set<String> {
-        var names: Set<String> = []
-        for (namespace, bindings) in roleBindings where bindings.contains(where: { binding in
-            (binding.subjects ?? []).contains { Self.matches($0, user, bindingNamespace: namespace) }
-        }) {
-            names.insert(namespace)
-        }
+        var names = boundNamespaces["User:" + user.name] ?? []
+        for group in user.groups { names.formUnion(boundNamespaces["Group:" + group] ?? []) }
         return names
     }
 
