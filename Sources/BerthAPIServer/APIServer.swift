@@ -33,6 +33,9 @@ public struct APIServerConfiguration: Sendable {
     /// Resources encrypted in the store: an update of one is always written, even unchanged, so
     /// rewriting them all moves them to the first key (rotation).
     public var encryption: EncryptionConfiguration?
+    /// Where pods reach this server: the `kubernetes` Service's endpoint (nil: no such Service).
+    public var advertiseAddress: String?
+    public var advertisePort: Int?
 
     public init(adminToken: String? = nil) { self.adminToken = adminToken }
 }
@@ -101,6 +104,7 @@ public final class APIServer: Sendable {
         try await createDefaultRoles()
         try await repairServiceAllocations()
         try await storeFirstSigningKey()
+        try await ensureKubernetesService()
     }
 
     /// Stores a built-in object unless one of that name exists.

@@ -101,7 +101,8 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                     await withDiscardingTaskGroup { inner in
                         inner.addTask { await PeerWatcher(client: client, host: host, selfName: configuration.nodeName, logger: logger).run() }
                         inner.addTask { await FixedAddressWatcher(client: client, host: host, logger: logger).run() }
-                        inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), catalog: catalog, logger: logger).run() }
+                        inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), catalog: catalog,
+                                                                 bridge: configuration.bridgeName, logger: logger).run() }
                         inner.addTask { await PolicyAgent(client: client, nodeName: configuration.nodeName, table: PolicyRules.table(bridge: configuration.bridgeName), logger: logger).run() }
                         inner.addTask { await watcher.run() }
                     }

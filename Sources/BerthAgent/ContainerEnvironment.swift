@@ -17,6 +17,9 @@ extension ContainerSpecFactory {
         }
         set("HOSTNAME", pod.spec?.hostname ?? pod.metadata.name ?? "")
         let namespace = pod.metadata.namespace ?? "default"
+        // Every pod finds the API (`KUBERNETES_SERVICE_HOST`/`PORT`, the in-cluster configuration),
+        // with or without service links, as the kubelet sets them.
+        for (name, value) in catalog.environment(namespace: "default", only: "kubernetes") { set(name, value) }
         // Service links before the container's own variables, which win.
         if pod.spec?.enableServiceLinks != false {
             for (name, value) in catalog.environment(namespace: namespace) { set(name, value) }

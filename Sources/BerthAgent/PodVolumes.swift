@@ -58,14 +58,61 @@ struct PodVolumes: Sendable {
                 files += try await secretFiles(secret.name, items: secret.items, mode: mode, optional: secret.optional ?? false, pod: pod)
             } else if let downward = source.downwardAPI {
                 files += try VolumeFiles.downwardAPI(downward.items ?? [], pod: pod, mode: mode)
+            } else if let token = source.serviceAccountToken {
+                files.append(VolumeFile(path: token.path, bytes: Array(try await serviceAccountToken(token, pod: pod).utf8), mode: mode))
             } else {
-                // Service account tokens, trust bundles and pod certificates need issuers Berth
-                // does not have yet; saying so beats an empty file the app would trust.
-                let kind = source.serviceAccountToken != nil ? "serviceAccountToken" : source.clusterTrustBundle != nil ? "clusterTrustBundle" : "podCertificate"
-                throw BerthError(.invalid, "volume \"\(volume.name)\": projected source \(index) (\(kind)) is not supported on this node; configMap, secret and downwardAPI are")
+                // Trust bundles and pod certificates need issuers Berth does not have; saying so
+                // beats an empty file the app would trust.
+                let kind = source.clusterTrustBundle != nil ? "clusterTrustBundle" : "podCertificate"
+                throw BerthError(.invalid, "volume \"\(volume.name)\": projected source \(index) (\(kind)) is not supported on this node; configMap, secret, downwardAPI and serviceAccountToken are")
             }
         }
         return files
+    }
+
+    /// A token for the pod's ServiceAccount bound to the pod (TokenRequest), as the kubelet
+    /// asks for it: the projection's audience and lifetime (an hour by default).
+    func serviceAccountToken(_ projection: ServiceAccountTokenProjection, pod: Pod) async throws(BerthError) -> String {
+        let namespace = pod.metadata.namespace ?? "default"
+        let account = pod.spec?.serviceAccountName ?? "default"
+        var spec: JSONValue = ["expirationSeconds": .number(String(projection.expirationSeconds ?? 3600)),
+                               "boundObjectRef": ["kind": "Pod", "apiVersion": "v1", "name": .string(pod.metadata.name ?? ""), "uid": .string(pod.metadata.uid ?? "")]]
+        if let audience = projection.audience, !audience.isEmpty { spec["audiences"] = [.string(audience)] }
+        let request: JSONValue = ["apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec]
+        let reply = try await api.create("/api/v1/namespaces/\(namespace)/serviceaccounts/\(account)/token", request)
+        guard reply.status == 201, let token = (try? JSONParser.parse(reply.body))?.value(at: ["status", "token"])?.stringValue else {
+            throw BerthError(.notFound, "cannot get a token for serviceaccount \(namespace)/\(account): HTTP \(reply.status)")
+        }
+        return token
+    }
+
+    /// Writes the token-carrying volumes again (fresh tokens): the kubelet refreshes a token at
+    /// 80 % of its lifetime.
+    func refreshServiceAccountTokens(_ pod: Pod, podDirectory: String) async throws(BerthError) {
+        for volume in pod.spec?.volumes ?? [] where volume.projected?.sources?.contains(where: { $0.serviceAccountToken != nil }) == true {
+            guard let files = try await files(of: volume, pod: pod) else { continue }
+            try VolumeFiles.write(files, into: "\(podDirectory)/volumes/\(volume.name)")
+        }
+    }
+
+    /// When the oldest token file of the pod was written (nil: none written yet).
+    static func oldestTokenWrite(_ pod: Pod, podDirectory: String) -> Date? {
+        var oldest: Date?
+        for volume in pod.spec?.volumes ?? [] {
+            for token in (volume.projected?.sources ?? []).compactMap(\.serviceAccountToken) {
+                let path = "\(podDirectory)/volumes/\(volume.name)/\(token.path)"
+                guard let written = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date else { continue }
+                oldest = min(oldest ?? written, written)
+            }
+        }
+        return oldest
+    }
+
+    /// How long until the pod's tokens should be refreshed (80 % of the shortest lifetime).
+    static func tokenRefreshInterval(_ pod: Pod) -> TimeInterval? {
+        let lifetimes = (pod.spec?.volumes ?? []).flatMap { $0.projected?.sources ?? [] }.compactMap { $0.serviceAccountToken }
+            .map { TimeInterval($0.expirationSeconds ?? 3600) }
+        return lifetimes.min().map { $0 * 0.8 }
     }
 
     private func configMapFiles(_ name: String?, items: [KeyToPath]?, mode: Int32, optional: Bool, pod: Pod) async throws(BerthError) -> [VolumeFile] {

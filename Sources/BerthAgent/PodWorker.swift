@@ -124,6 +124,7 @@ actor PodWorker {
             }
         }
         await refreshDownwardAPIVolumes()
+        await refreshTokens()
         if await syncInitContainers() {
             await syncContainers()
         }
@@ -132,6 +133,18 @@ actor PodWorker {
         record.save("\(podDirectory)/record.json")
         await reportStatus()
         context.logger.trace("pod status reported", metadata: ["pod": "\(record.namespace)/\(record.name)"])
+    }
+
+    /// Tokens in projected volumes are renewed before they expire, judged by when their files
+    /// were written (so an agent restart does not forget).
+    private func refreshTokens() async {
+        guard let interval = PodVolumes.tokenRefreshInterval(pod),
+              let written = PodVolumes.oldestTokenWrite(pod, podDirectory: podDirectory), Date() >= written.addingTimeInterval(interval) else { return }
+        do throws(BerthError) {
+            try await context.volumes.refreshServiceAccountTokens(pod, podDirectory: podDirectory)
+        } catch {
+            context.logger.warning("ServiceAccount token refresh failed", metadata: ["pod": "\(record.namespace)/\(record.name)", "error": "\(error.message)"])
+        }
     }
 
     /// Labels and annotations can change while the pod runs; the volumes that show them follow

@@ -56,8 +56,10 @@ final class ServiceCatalog: Sendable {
 
     /// Docker-link style variables for the services of a namespace, as the kubelet sets them
     /// (`enableServiceLinks`): `WEB_SERVICE_HOST`, `WEB_SERVICE_PORT`, `WEB_PORT_80_TCP_ADDR` ….
-    func environment(namespace: String) -> [(String, String)] {
-        let services = cache.objects(Self.services).filter { $0.key.hasPrefix(namespace + "/") }.sorted { $0.key < $1.key }.map(\.value)
+    /// `only`: just the one service of that name (the API's `kubernetes` Service in `default`).
+    func environment(namespace: String, only: String? = nil) -> [(String, String)] {
+        let services = cache.objects(Self.services).filter { $0.key.hasPrefix(namespace + "/") && (only == nil || $0.key == "\(namespace)/\(only!)") }
+            .sorted { $0.key < $1.key }.map(\.value)
         var variables: [(String, String)] = []
         for service in services {
             guard let ip = service["spec"]?["clusterIP"]?.stringValue, IPv4.isValid(ip),

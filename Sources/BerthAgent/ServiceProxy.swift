@@ -4,6 +4,7 @@ import BerthNetwork
 import BerthRuntime
 import Foundation
 import Logging
+import Synchronization
 
 /// Programs this host's Services from the Service and Endpoints objects it watches: every
 /// change re-renders the node's service table (`ServiceRules`) and replaces it in one nftables
@@ -12,7 +13,24 @@ struct ServiceProxy: Sendable {
     let client: APIClient
     let table: String
     let catalog: ServiceCatalog
+    let bridge: String
     let logger: Logger
+    /// Whether the last rendered table had a loopback endpoint.
+    private let wantsLocalnet = LocalnetFlag()
+
+    final class LocalnetFlag: Sendable {
+        private let value = Atomic<Bool>(false)
+        var isSet: Bool { value.load(ordering: .relaxed) }
+        func set(_ flag: Bool) { value.store(flag, ordering: .relaxed) }
+    }
+
+    init(client: APIClient, table: String, catalog: ServiceCatalog, bridge: String, logger: Logger) {
+        self.client = client
+        self.table = table
+        self.catalog = catalog
+        self.bridge = bridge
+        self.logger = logger
+    }
 
     func run() async {
         let (cache, logger, client) = (catalog.cache, self.logger, self.client)
@@ -21,6 +39,16 @@ struct ServiceProxy: Sendable {
                 group.addTask { await cache.watch(kind, client: client, logger: logger) }
             }
             group.addTask { await applyLoop(cache) }
+            group.addTask { await localnetLoop(cache) }
+        }
+    }
+
+    /// The pod bridge appears with the first pod (and again after a cleanup): while a service
+    /// has a loopback endpoint, its `route_localnet` is checked every few seconds.
+    private func localnetLoop(_ cache: ObjectCache) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(2))
+            if wantsLocalnet.isSet { Self.enableLocalnet(bridge: bridge, logger: logger) }
         }
     }
 
@@ -31,7 +59,24 @@ struct ServiceProxy: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
             guard cache.synced([ServiceCatalog.services, ServiceCatalog.endpoints]) else { continue }
             let objects = cache.snapshot([ServiceCatalog.services, ServiceCatalog.endpoints])
-            await applier.apply(ServiceRules.render(Self.entries(services: objects[0], endpoints: objects[1]), table: table))
+            let entries = Self.entries(services: objects[0], endpoints: objects[1])
+            let localnet = ServiceRules.needsLocalnet(entries)
+            wantsLocalnet.set(localnet)
+            if localnet { Self.enableLocalnet(bridge: bridge, logger: logger) }
+            await applier.apply(ServiceRules.render(entries, table: table))
+        }
+    }
+
+    /// Lets pods' connections DNATed to a loopback endpoint (the API server of `berth up` on
+    /// 127.0.0.1, behind the `kubernetes` Service) be delivered; the service table's
+    /// `localnet-guard` drops anything else addressed to 127.0.0.0/8 from outside the host.
+    /// On this agent's pod bridge only (pods' packets enter the host there), so nothing else on
+    /// the host changes, and the setting goes with the bridge.
+    static func enableLocalnet(bridge: String, logger: Logger) {
+        let setting = "/proc/sys/net/ipv4/conf/\(bridge)/route_localnet"
+        guard FileManager.default.fileExists(atPath: setting), (try? String(contentsOfFile: setting, encoding: .utf8))?.hasPrefix("1") != true else { return }
+        if (try? "1".write(toFile: setting, atomically: false, encoding: .utf8)) == nil {
+            logger.warning("cannot enable route_localnet on \(bridge): pods will not reach services whose endpoints are on 127.0.0.1")
         }
     }
 

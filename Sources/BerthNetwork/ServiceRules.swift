@@ -96,6 +96,11 @@ public enum ServiceRules {
             text += "    ip daddr . meta l4proto . th dport vmap @services\n"
             text += "    fib daddr type local meta l4proto . th dport vmap @node-ports\n  }\n"
         }
+        // An endpoint on a loopback address (the API server of `berth up` listens on 127.0.0.1)
+        // needs `route_localnet` (see `needsLocalnet`); then only connections DNATed to it may
+        // reach 127.0.0.0/8 from outside the host (as kube-proxy guards it, CVE-2020-8558).
+        text += "  chain localnet-guard {\n    type filter hook prerouting priority dstnat + 10; policy accept;\n"
+        text += "    iifname != \"lo\" ip daddr 127.0.0.0/8 ct status & dnat == 0 drop\n  }\n"
         text += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
         text += "    meta mark & \(masqueradeMark) == \(masqueradeMark) meta mark set meta mark & 0xffffbfff masquerade\n  }\n"
         for hook in ["forward", "output"] {
@@ -105,6 +110,12 @@ public enum ServiceRules {
         }
         text += "}\n"
         return text
+    }
+
+    /// Whether some endpoint is on a loopback address: pods reach it only with
+    /// `route_localnet` on the interface they come in by (the agent's pod bridge).
+    public static func needsLocalnet(_ entries: [ServiceEntry]) -> Bool {
+        entries.contains { $0.endpoints.contains { $0.ip.hasPrefix("127.") } }
     }
 
     static func map(_ name: String, type: String, _ elements: [String]) -> String {

@@ -91,7 +91,9 @@ struct AuditPolicyAndEncryptionTests {
         let secretCreate = try #require(events.first { $0.value(at: ["objectRef", "resource"]) == "secrets" && $0["verb"] == "create" })
         #expect(secretCreate["level"] == "Metadata" && secretCreate["requestObject"] == nil && secretCreate.value(at: ["responseStatus", "code"]) == 201)
         #expect(secretCreate.value(at: ["user", "username"]) == "admin")
-        let configCreate = try #require(events.first { $0.value(at: ["objectRef", "name"]) == "settings" || ($0.value(at: ["objectRef", "resource"]) == "configmaps" && $0["verb"] == "create") })
+        let configCreate = try #require(events.first {
+            $0.value(at: ["objectRef", "resource"]) == "configmaps" && $0["verb"] == "create" && ($0["userAgent"]?.stringValue ?? "").hasPrefix("kubectl")
+        })
         #expect(configCreate["level"] == "RequestResponse")
         #expect(configCreate.value(at: ["requestObject", "data", "mode"]) == "fast" && configCreate.value(at: ["responseObject", "metadata", "uid"]) != nil, "\(configCreate)")
         let podCreate = try #require(events.first { $0.value(at: ["objectRef", "resource"]) == "pods" && $0["verb"] == "create" })

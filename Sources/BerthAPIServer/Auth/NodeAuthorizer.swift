@@ -3,8 +3,9 @@ import BerthStore
 import Hummingbird
 
 /// What a node may do, after Kubernetes' Node authorizer: its own Node and Lease, the pods bound
-/// to it (read, status, delete), Events, read access to what networking needs, and the Secrets
-/// and ConfigMaps that pods bound to it use — nothing of another node.
+/// to it (read, status, delete), Events, read access to what networking needs, the Secrets
+/// and ConfigMaps that pods bound to it use, and tokens bound to those pods for their own
+/// ServiceAccounts — nothing of another node.
 /// The nodes a caller speaks for: one node, or a pool of simulated nodes `PREFIX-N`.
 struct NodeScope {
     let user: String
@@ -75,6 +76,19 @@ extension APIServer {
             }
             guard try await podsOnNodeReference(scope, namespace: namespace, kind: descriptor.kind, name: name) else {
                 throw deny("no relationship found between \(node) and this object")
+            }
+        case "ServiceAccount":
+            // A token for a pod bound to the node, of that pod's own account (its token volume).
+            guard verb == "create", target.subresource == "token", let account = target.name, let namespace = target.namespace else {
+                throw deny("a node may only request tokens for the pods bound to it")
+            }
+            let buffer = try await BodyReader.collect(&request, upTo: configuration.maximumBodyBytes)
+            let reference = (try? JSONParser.parse(Array(buffer.readableBytesView)))?.value(at: ["spec", "boundObjectRef"])
+            guard reference?["kind"]?.stringValue == "Pod", let podName = reference?["name"]?.stringValue,
+                  let pod = try? await storage.get(.pod, namespace: namespace, name: podName),
+                  scope.owns(pod.value(at: ["spec", "nodeName"])?.stringValue ?? ""),
+                  (pod.value(at: ["spec", "serviceAccountName"])?.stringValue ?? "default") == account else {
+                throw deny("a node may only request tokens bound to a pod on it, for that pod's ServiceAccount")
             }
         case "Service", "Endpoints", "Namespace", "NetworkPolicy":
             guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }

@@ -47,6 +47,9 @@ extension APIServer {
         .mutating("Priority", applies: { $0.kind == "Pod" && $0.isCreate }) { server, attempt throws(BerthError) in
             try await server.resolvePodPriority(attempt.object)
         },
+        .mutating("ServiceAccount", applies: { $0.kind == "Pod" && $0.isCreate }) { server, attempt throws(BerthError) in
+            try await server.admitServiceAccount(attempt.object)
+        },
         .mutating("TenantNodePool", applies: { $0.kind == "Pod" && $0.isCreate }) { server, attempt throws(BerthError) in
             try await server.applyTenantNodePool(attempt.object)
         },

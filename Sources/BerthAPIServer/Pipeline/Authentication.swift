@@ -14,8 +14,9 @@ extension APIServer {
     func authenticate(_ headers: HTTPFields, channel: (any Channel)?, path: String) async throws(BerthError) -> UserInfo {
         guard let adminToken = configuration.adminToken else { return .admin }
         if let header = headers[.authorization] {
-            guard header.hasPrefix("Bearer ") else { throw BerthError(.unauthorized, "Unauthorized") }
-            let presented = String(header.dropFirst("Bearer ".count))
+            // The scheme is case-insensitive (RFC 7235): the python client sends "bearer".
+            guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw BerthError(.unauthorized, "Unauthorized") }
+            let presented = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
             if Self.constantTimeEqual(presented, adminToken) { return .admin }
             if let tokenID = try await bootstrapTokenID(presented) { return .bootstrap(tokenID: tokenID) }
             if let account = try await serviceAccountUser(presented) { return account }

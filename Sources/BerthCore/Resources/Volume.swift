@@ -61,7 +61,7 @@ public struct VolumeProjection: Codable, Sendable, Hashable {
     public var configMap: ConfigMapProjection?
     public var secret: SecretProjection?
     public var downwardAPI: DownwardAPIProjection?
-    public var serviceAccountToken: JSONValue?
+    public var serviceAccountToken: ServiceAccountTokenProjection?
     public var clusterTrustBundle: JSONValue?
     public var podCertificate: JSONValue?
 }
@@ -92,4 +92,12 @@ public struct DownwardAPIVolumeFile: Codable, Sendable, Hashable {
     public var fieldRef: ObjectFieldSelector?
     public var resourceFieldRef: ResourceFieldSelector?
     public var mode: Int32?
+}
+
+/// A token for the pod's ServiceAccount, bound to the pod, written at `path` and refreshed by
+/// the node agent before it expires.
+public struct ServiceAccountTokenProjection: Codable, Sendable, Hashable {
+    public var audience: String?
+    public var expirationSeconds: Int64?
+    public var path: String
 }

@@ -18,7 +18,15 @@ enum VolumeValidation {
         }
         for (index, source) in (volume.projected?.sources ?? []).enumerated() {
             let sourcePath = "\(path).projected.sources[\(index)]"
-            if source.serviceAccountToken != nil { errors.forbidden("\(sourcePath).serviceAccountToken", "serviceAccountToken projections are not available in Berth yet; configMap, secret and downwardAPI projections are") }
+            if let token = source.serviceAccountToken {
+                if token.path.isEmpty { errors.required("\(sourcePath).serviceAccountToken.path") }
+                if token.path.hasPrefix("/") || token.path.split(separator: "/").contains("..") {
+                    errors.invalid("\(sourcePath).serviceAccountToken.path", token.path, "must be a relative path without '..'")
+                }
+                if let seconds = token.expirationSeconds, seconds < 600 || seconds > Int64(UInt32.max) {
+                    errors.invalid("\(sourcePath).serviceAccountToken.expirationSeconds", String(seconds), "may not specify a duration less than 10 minutes or longer than 2^32 seconds")
+                }
+            }
             if source.clusterTrustBundle != nil { errors.forbidden("\(sourcePath).clusterTrustBundle", "clusterTrustBundle projections are not available in Berth; configMap, secret and downwardAPI projections are") }
             if source.podCertificate != nil { errors.forbidden("\(sourcePath).podCertificate", "podCertificate projections are not available in Berth; configMap, secret and downwardAPI projections are") }
         }

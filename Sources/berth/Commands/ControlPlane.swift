@@ -3,6 +3,7 @@ import BerthAgent
 import BerthClient
 import BerthControllers
 import BerthCore
+import BerthNetwork
 import BerthStore
 import Foundation
 import Hummingbird
@@ -44,7 +45,12 @@ struct ControlPlane {
         var kv = try openStore()
         if let encryption { kv = EncryptingStore(kv, configuration: encryption) }
         let token = try Self.loadOrCreateToken(dataDirectory + "/admin.token")
-        let certificates = try ClusterCertificates.loadOrCreate(directory: dataDirectory, hosts: [host])
+        // Pods reach the API as the `kubernetes` Service: its address and names are in the
+        // serving certificate, as in Kubernetes.
+        let serviceNetwork = try ranges.services()
+        let apiServiceIP = IPv4Network.format(serviceNetwork.base &+ 1)
+        let certificates = try ClusterCertificates.loadOrCreate(directory: dataDirectory, hosts: [host, apiServiceIP, "kubernetes", "kubernetes.default",
+                                                                                                  "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"])
         let advertised = host == "0.0.0.0" ? "127.0.0.1" : host
         let kubeconfig = Kubeconfig(server: "https://\(advertised):\(port)", certificateAuthority: certificates.caCertificatePEM, token: token)
         FileManager.default.createFile(atPath: dataDirectory + "/admin.kubeconfig", contents: Data(kubeconfig.yaml().utf8), attributes: [.posixPermissions: 0o600])
@@ -55,6 +61,8 @@ struct ControlPlane {
         serverConfiguration.clusterCIDR = try ranges.cluster().description
         serverConfiguration.auditLog = auditLog
         serverConfiguration.encryption = encryption
+        serverConfiguration.advertiseAddress = advertised
+        serverConfiguration.advertisePort = port
         serverConfiguration.nodeCertificates = try NodeCertificateIssuer(caCertificatePEM: certificates.caCertificatePEM, caKeyPEM: certificates.caKeyPEM)
         let server = APIServer(store: kv, configuration: serverConfiguration, logger: logger)
         try await server.bootstrap()
