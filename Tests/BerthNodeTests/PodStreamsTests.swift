@@ -114,6 +114,48 @@ struct PodStreamsTests {
         }
     }
 
+    @Test("kubectl 1.27 and 1.29 speak SPDY: exec (exit code, stdout and stderr apart, stdin), attach, port-forward; a user without pods/exec refused")
+    func kubectlSPDY() async throws {
+        let old = "/usr/lib/google-cloud-sdk/bin/kubectl.1.27"
+        try await withNode { node in
+            try await node.createPod(Manifest.pod("spdy", [Manifest.container("main", "httpd -f -p 8080 -h /etc & while true; do echo tick; sleep 0.3; done")]))
+            _ = try await node.waitForPod("spdy", "Running") { $0.status?.phase == "Running" }
+            try await Task.sleep(for: .seconds(1))
+            let kubeconfig = ["--kubeconfig", node.server.kubeconfigPath]
+            let exec = try runCommand(old, kubeconfig + ["exec", "spdy", "--", "sh", "-c", "echo out; echo err >&2; exit 3"])
+            #expect(exec.status == 3, "\(exec)")
+            #expect(exec.output == "out\n" && exec.error.contains("err"), "\(exec)")
+            for version in [old, "/usr/lib/google-cloud-sdk/bin/kubectl.1.29"] {
+                let stdin = try runCommand(version, kubeconfig + ["exec", "-i", "spdy", "--", "tr", "a-z", "A-Z"], input: "hello spdy\n")
+                #expect(stdin.output == "HELLO SPDY\n", "\(version): \(stdin)")
+            }
+            let attach = try runCommand(old, kubeconfig + ["attach", "spdy"], timeout: 2)
+            #expect(attach.output.contains("tick"), "\(attach)")
+            // port-forward over SPDY.
+            let port = BerthServerProcess.freePort()
+            let forward = Process()
+            forward.executableURL = URL(fileURLWithPath: old)
+            forward.arguments = kubeconfig + ["port-forward", "pod/spdy", "\(port):8080"]
+            forward.standardOutput = FileHandle.nullDevice
+            forward.standardError = FileHandle.nullDevice
+            try forward.run()
+            defer { if forward.isRunning { kill(forward.processIdentifier, SIGKILL) }; forward.waitUntilExit() }
+            var page = try runCommand("/usr/bin/curl", ["-sf", "--max-time", "5", "http://127.0.0.1:\(port)/hostname"])
+            for _ in 0..<50 where page.status != 0 {
+                try await Task.sleep(for: .milliseconds(200))
+                page = try runCommand("/usr/bin/curl", ["-sf", "--max-time", "5", "http://127.0.0.1:\(port)/hostname"])
+            }
+            #expect(page.status == 0 && page.output == "spdy\n", "\(page)")
+            // Through the same pipeline: a user who may only read pods cannot exec.
+            let config = node.server.dataDirectory + "/reader.kubeconfig"
+            #expect(try runCommand(BerthServerProcess.binary, ["user", "create", "reader", "--kubeconfig-out", config, "--data-dir", node.server.dataDirectory]).status == 0)
+            #expect(try runCommand(Self.kubectl, kubeconfig + ["create", "rolebinding", "reader-view", "--clusterrole=view", "--user=reader"]).status == 0)
+            #expect(try runCommand(old, ["--kubeconfig", config, "get", "pod", "spdy"]).status == 0)
+            let refused = try runCommand(old, ["--kubeconfig", config, "exec", "spdy", "--", "true"])
+            #expect(refused.status != 0 && refused.error.contains("forbidden"), "\(refused)")
+        }
+    }
+
     @Test("logs are rotated by size: at most 5 files, the current one below the limit, reading continues in the new file")
     func rotation() async throws {
         try await withNode { node in

@@ -12,11 +12,16 @@ public struct GuardedHTTPChannel<Base: HTTPChannelHandler>: ServerChildChannel, 
     let limits: ConnectionLimits
     let counter: ConnectionCounter
     var base: Base
+    /// Decides SPDY upgrades (kubectl 1.27–1.29's exec, attach, port-forward); nil passes them
+    /// on to the HTTP side like any request.
+    let spdyUpgrade: (@Sendable (HTTPRequestHead, any Channel) async -> SPDYUpgradeDecision)?
 
-    public init(limits: ConnectionLimits, counter: ConnectionCounter, base: Base) {
+    public init(limits: ConnectionLimits, counter: ConnectionCounter, base: Base,
+                spdyUpgrade: (@Sendable (HTTPRequestHead, any Channel) async -> SPDYUpgradeDecision)? = nil) {
         self.limits = limits
         self.counter = counter
         self.base = base
+        self.spdyUpgrade = spdyUpgrade
     }
 
     public var responder: HTTPChannelHandler.Responder { base.responder }
@@ -34,7 +39,11 @@ public struct GuardedHTTPChannel<Base: HTTPChannelHandler>: ServerChildChannel, 
             base.setup(channel: channel, logger: logger)
         }.flatMapThrowing { value in
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(HTTPExchangeObserver(connection: connection), position: .after(decoder))
+            let observer = HTTPExchangeObserver(connection: connection)
+            try channel.pipeline.syncOperations.addHandler(observer, position: .after(decoder))
+            if let spdyUpgrade {
+                try channel.pipeline.syncOperations.addHandler(SPDYUpgradeInterceptor(decide: spdyUpgrade), position: .after(observer))
+            }
             return value
         }
     }

@@ -116,23 +116,33 @@ extension APIServer {
     /// its Status (401 or 403) instead of the upgrade.
     func authorizeUpgrade(_ request: HTTPRequest, path: String, namespace: String, name: String, subresource: String,
                           channel: (any Channel)?) async -> Bool {
+        guard let refusal = await upgradeRefusal(request, path: path, namespace: namespace, name: name, subresource: subresource, channel: channel) else {
+            return true
+        }
+        let status = refusal.code.httpStatus
+        await channel?.refuseUpgrade(status: status, reason: status == 401 ? "Unauthorized" : "Forbidden", message: refusal.message)
+        return false
+    }
+
+    /// The pipeline for an upgrade up to the handler: nil when the caller may go on, else why
+    /// not (401 or 403); audited either way.
+    func upgradeRefusal(_ request: HTTPRequest, path: String, namespace: String, name: String, subresource: String,
+                        channel: (any Channel)?) async -> BerthError? {
         let received = clock.now()
         let target = ResourceTarget(descriptor: .pod, namespace: namespace, name: name, subresource: subresource)
         var attributes = RequestAttributes(user: .anonymous, verb: "create", path: path, target: target)
-        var status = 101
+        var refusal: BerthError?
         do throws(BerthError) {
             attributes.user = try await authenticate(request.headerFields, channel: channel, path: path)
             var placeholder = Request(head: request, body: RequestBody(buffer: ByteBuffer()))
             _ = try await authorize(attributes, &placeholder)
         } catch {
-            status = error.code.httpStatus
-            let reason = status == 401 ? "Unauthorized" : "Forbidden"
-            await channel?.refuseUpgrade(status: status, reason: reason, message: error.message)
+            refusal = error
         }
         if let audit {
             let recorded = Request(head: request, body: RequestBody(buffer: ByteBuffer()))
-            audit.record(attributes, request: recorded, status: status, received: received, finished: clock.now())
+            audit.record(attributes, request: recorded, status: refusal?.code.httpStatus ?? 101, received: received, finished: clock.now())
         }
-        return status == 101
+        return refusal
     }
 }

@@ -12,19 +12,32 @@ import BerthCore
 /// prints.
 struct PortForwardSession {
     static let subprotocol = "SPDY/3.1+portforward.k8s.io"
+    /// What kubectl 1.27–1.29 ask for in `X-Stream-Protocol-Version` on a SPDY upgrade.
+    static let protocolVersion = "portforward.k8s.io"
 
     /// Opens one connection to a port of the pod.
     let connect: @Sendable (Int) async throws(BerthError) -> any ExecProcess
     let podName: String
     let logger: Logger
 
+    /// kubectl 1.30 and later: SPDY inside WebSocket binary messages.
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let chunks = inbound.messages(maxSize: 1 << 20).compactMap { message -> [UInt8]? in
+            guard case .binary(let buffer) = message else { return nil }
+            return Array(buffer.readableBytesView)
+        }
+        try await run(chunks: chunks) { frame in try await outbound.write(.binary(ByteBuffer(bytes: frame))) }
+    }
+
+    /// The session over any byte stream (kubectl 1.27–1.29 speak SPDY on the upgraded
+    /// connection itself: `SPDYUpgrade`).
+    func run<Chunks: AsyncSequence>(chunks: Chunks, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws where Chunks.Element == [UInt8] {
         let (frames, sender) = AsyncStream<[UInt8]>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
             // One writer: frames leave in the order they were queued (a SYN_REPLY before the
             // stream's data).
             group.addTask {
-                for await frame in frames { try await outbound.write(.binary(ByteBuffer(bytes: frame))) }
+                for await frame in frames { try await write(frame) }
             }
             var parser = SPDYFrame.Parser()
             let headerReader = SPDYHeaderReader()
@@ -36,9 +49,8 @@ struct PortForwardSession {
                 for input in inputs.values { input.finish() }
                 for forwarder in forwarders.values { forwarder.cancel() }
             }
-            reading: for try await message in inbound.messages(maxSize: 1 << 20) {
-                guard case .binary(let buffer) = message else { continue }
-                parser.append(Array(buffer.readableBytesView))
+            reading: for try await chunk in chunks {
+                parser.append(chunk)
                 while let frame = try parser.next() {
                     switch frame {
                     case .synStream(let streamID, _, let block):

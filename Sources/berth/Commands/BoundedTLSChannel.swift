@@ -5,6 +5,7 @@ import HTTPTypes
 import Logging
 import BerthAPIServer
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 
 /// TLS for the API server's connections with a ceiling on the ciphertext buffer each one keeps.
@@ -53,6 +54,7 @@ extension HTTPServerBuilder {
         webSocket: WebSocketServerConfiguration = .init(),
         limits: ConnectionLimits = ConnectionLimits(),
         counter: ConnectionCounter = ConnectionCounter(),
+        spdyUpgrade: (@Sendable (HTTPRequestHead, any Channel) async -> SPDYUpgradeDecision)? = nil,
         shouldUpgrade: @escaping @Sendable (HTTPRequest, any Channel, Logger) async throws
             -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
     ) throws -> HTTPServerBuilder {
@@ -60,7 +62,7 @@ extension HTTPServerBuilder {
         return HTTPServerBuilder { responder in
             let http = HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(ws: webSocket), shouldUpgrade: shouldUpgrade)
             return BoundedTLSChannel(context: context, verifyClientCertificate: verifyClientCertificate,
-                                     baseChannel: GuardedHTTPChannel(limits: limits, counter: counter, base: http))
+                                     baseChannel: GuardedHTTPChannel(limits: limits, counter: counter, base: http, spdyUpgrade: spdyUpgrade))
         }
     }
 }

@@ -114,7 +114,8 @@ struct ControlPlane {
         server.nodeStreams.set(streams)
         let app = Application(
             responder: server.responder,
-            server: try .boundedTLSWebSocket(tlsConfiguration: tls, verifyClientCertificate: { _, promise in promise.succeed(.certificateVerified) }) { request, channel, logger in
+            server: try .boundedTLSWebSocket(tlsConfiguration: tls, verifyClientCertificate: { _, promise in promise.succeed(.certificateVerified) },
+                                             spdyUpgrade: { head, channel in await server.decideSPDYUpgrade(head, channel: channel) }) { request, channel, logger in
                 await server.shouldUpgrade(request, channel: channel, logger: logger)
             },
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
