@@ -12,7 +12,10 @@ import Testing
 struct InClusterConfigTests {
     @Test func podReachesTheAPIAsItsServiceAccount() async throws {
         let bridge = "brincl"
-        let server = BerthServerProcess(role: "up", extraArguments: ["--node-name", "incluster-node", "--bridge-name", bridge, "--pod-subnet", "100.96.53.0/24"])
+        // A service range of its own: other tests' agents share this host's network namespace,
+        // and each one's rules would send 100.64.0.1 to its own server.
+        let server = BerthServerProcess(role: "up", extraArguments: ["--node-name", "incluster-node", "--bridge-name", bridge, "--pod-subnet", "100.96.53.0/24",
+                                                                     "--service-cidr", "100.71.0.0/16"])
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-incluster-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult {
@@ -30,7 +33,7 @@ struct InClusterConfigTests {
             try? FileManager.default.removeItem(atPath: directory)
         }
         try await server.start()
-        #expect(try kubectl(["get", "service", "kubernetes", "-n", "default", "-o", "jsonpath={.spec.clusterIP}:{.spec.ports[0].port}"]).output == "100.64.0.1:443")
+        #expect(try kubectl(["get", "service", "kubernetes", "-n", "default", "-o", "jsonpath={.spec.clusterIP}:{.spec.ports[0].port}"]).output == "100.71.0.1:443")
         #expect(try kubectl(["create", "namespace", "ic"]).status == 0)
         let pods = """
             apiVersion: v1
@@ -58,7 +61,7 @@ struct InClusterConfigTests {
         try token.write(toFile: directory + "/token", atomically: true, encoding: .utf8)
         try ca.write(toFile: directory + "/ca.crt", atomically: true, encoding: .utf8)
         let environment = try kubectl(["exec", "client", "-n", "ic", "--", "env"]).output
-        #expect(environment.contains("KUBERNETES_SERVICE_HOST=100.64.0.1") && environment.contains("KUBERNETES_SERVICE_PORT=443"), "\(environment)")
+        #expect(environment.contains("KUBERNETES_SERVICE_HOST=100.71.0.1") && environment.contains("KUBERNETES_SERVICE_PORT=443"), "\(environment)")
         #expect(try kubectl(["exec", "quiet", "-n", "ic", "--", "ls", mount]).status != 0, "no token volume when opted out")
         #expect(try kubectl(["get", "pod", "quiet", "-n", "ic", "-o", "jsonpath={.spec.volumes}"]).output == "")
 
@@ -77,7 +80,7 @@ struct InClusterConfigTests {
             """
         try script.write(toFile: directory + "/incluster.py", atomically: true, encoding: .utf8)
         func fromPod() throws -> CommandResult {
-            try runCommand("/usr/sbin/ip", ["netns", "exec", netns, "/usr/bin/env", "KUBERNETES_SERVICE_HOST=100.64.0.1", "KUBERNETES_SERVICE_PORT=443",
+            try runCommand("/usr/sbin/ip", ["netns", "exec", netns, "/usr/bin/env", "KUBERNETES_SERVICE_HOST=100.71.0.1", "KUBERNETES_SERVICE_PORT=443",
                                              "/usr/bin/python3", directory + "/incluster.py"], timeout: 30)
         }
         let refused = try fromPod()
