@@ -5,12 +5,22 @@ import ServiceLifecycle
 /// Kinds that admission reads on every pod create (and RBAC on every request), served from `PrefixMirror` where the store
 /// allows it (see there); the reads fall back to the store, so results are the same either way.
 extension APIServer {
-    static let mirroredKinds: [ResourceDescriptor] = [.namespace, .priorityClass, .ipPool, .role, .clusterRole, .roleBinding, .clusterRoleBinding, .limitRange, .resourceQuota, .tenant]
+    static let mirroredKinds: [ResourceDescriptor] = [.namespace, .priorityClass, .ipPool, .role, .clusterRole, .roleBinding, .clusterRoleBinding, .limitRange, .resourceQuota, .tenant, .serviceAccount]
 
     /// Every object of a mirrored cluster-scoped kind, in key order.
     func admissionList(_ descriptor: ResourceDescriptor) async throws(BerthError) -> [KeyValue] {
         if let values = admissionMirror.values(under: storage.prefix(descriptor, namespace: nil)) { return values }
         return try await storage.list(descriptor, namespace: nil, limit: 0, continueAfter: nil).kvs
+    }
+
+    /// One object of a mirrored namespaced kind; 404 when it does not exist.
+    func admissionGet(_ descriptor: ResourceDescriptor, namespace: String, name: String) async throws(BerthError) -> JSONValue {
+        let key = storage.key(descriptor, namespace: namespace, name: name)
+        switch admissionMirror.value(at: key, under: storage.prefix(descriptor, namespace: nil)) {
+        case .some(.some(let kv)): return try ObjectCodec.decode(kv)
+        case .some(.none): throw BerthError.notFound(descriptor.plural, name, group: descriptor.group)
+        case .none: return try await storage.get(descriptor, namespace: namespace, name: name)
+        }
     }
 
     /// One object of a mirrored cluster-scoped kind; 404 when it does not exist.

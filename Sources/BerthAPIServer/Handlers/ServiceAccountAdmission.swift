@@ -24,7 +24,7 @@ extension APIServer {
         // in that moment is not refused for it. Any other account must exist.
         var account: JSONValue?
         do {
-            account = try await storage.get(.serviceAccount, namespace: namespace, name: accountName)
+            account = try await admissionGet(.serviceAccount, namespace: namespace, name: accountName)
         } catch where error.code == .notFound && accountName != "default" {
             throw BerthError(.forbidden, "pods \"\(podName)\" is forbidden: error looking up service account \(namespace)/\(accountName): serviceaccount \"\(accountName)\" not found")
         } catch where error.code == .notFound {
