@@ -34,6 +34,9 @@ public struct APIServerConfiguration: Sendable {
     /// rewriting them all moves them to the first key (rotation).
     public var encryption: EncryptionConfiguration?
     /// Where pods reach this server: the `kubernetes` Service's endpoint (nil: no such Service).
+    /// Tokens of Berth's own in-process parts and who they are (the controllers, the local
+    /// agent): each runs with its own rights, not the admin's.
+    public var internalTokens: [String: UserInfo] = [:]
     public var advertiseAddress: String?
     public var advertisePort: Int?
 

@@ -18,6 +18,7 @@ extension APIServer {
             guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw BerthError(.unauthorized, "Unauthorized") }
             let presented = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
             if Self.constantTimeEqual(presented, adminToken) { return .admin }
+            for (token, user) in configuration.internalTokens where Self.constantTimeEqual(presented, token) { return user }
             if let tokenID = try await bootstrapTokenID(presented) { return .bootstrap(tokenID: tokenID) }
             if let account = try await serviceAccountUser(presented) { return account }
             logger.notice("refused a bearer token", metadata: ["path": "\(path)"])

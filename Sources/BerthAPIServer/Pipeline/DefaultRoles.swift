@@ -1,4 +1,5 @@
 import BerthCore
+import BerthStore
 
 /// The roles every cluster starts with, as Kubernetes names them: `cluster-admin` (everything),
 /// and `admin`, `edit`, `view` for use in a namespace (by a RoleBinding) or everywhere. The three
@@ -6,7 +7,7 @@ import BerthCore
 /// `rbac.authorization.k8s.io/aggregate-to-admin|edit|view: "true"` (so a custom kind's roles
 /// can join them), with `view` ⊂ `edit` ⊂ `admin`. Existing roles of these names are left as
 /// they are (a user may have changed them).
-enum DefaultRoles {
+public enum DefaultRoles {
     static let aggregateLabel = "rbac.authorization.k8s.io/aggregate-to-"
     static let readVerbs = ["get", "list", "watch"]
     static let writeVerbs = ["create", "delete", "deletecollection", "patch", "update"]
@@ -65,6 +66,42 @@ enum DefaultRoles {
         ]
     }
 
+    /// The controllers' and scheduler's user (they run in the server, on a token of their own).
+    public static let controllersUser = "system:berth-controllers"
+
+    /// What the controllers and the scheduler do, and no more: read everything (quota counts
+    /// and garbage collection look at any kind), write the kinds they manage and the status of
+    /// those they report on, bind and evict pods, delete dependents; no Secrets written, no
+    /// RBAC, no escalate, bind or impersonate, no non-resource URLs.
+    static var controllersRole: ClusterRole {
+        let change = ["create", "update", "patch", "delete"]
+        let status = ["update", "patch"]
+        var role = ClusterRole(metadata: ObjectMeta(name: controllersUser, labels: ["kubernetes.io/bootstrapping": "rbac-defaults"]), rules: [
+            PolicyRule(verbs: readVerbs, apiGroups: ["*"], resources: ["*"]),
+            PolicyRule(verbs: ["delete"], apiGroups: ["*"], resources: ["*"]),
+            rule(change, "", ["pods", "endpoints", "events", "serviceaccounts", "configmaps"]),
+            rule(status, "", ["pods/status", "nodes", "nodes/status", "services/status", "resourcequotas/status", "namespaces/status"]),
+            rule(["create"], "", ["pods/binding", "pods/eviction"]),
+            rule(change, "apps", ["replicasets", "deployments", "daemonsets", "controllerrevisions", "replicasets/scale", "deployments/scale"]),
+            rule(status, "apps", ["replicasets/status", "deployments/status", "daemonsets/status"]),
+            rule(change, "batch", ["jobs", "cronjobs"]),
+            rule(status, "batch", ["jobs/status", "cronjobs/status"]),
+            rule(change, "discovery.k8s.io", ["endpointslices"]),
+            rule(change, "coordination.k8s.io", ["leases"]),
+            rule(change, "events.k8s.io", ["events"]),
+            rule(status, "policy", ["poddisruptionbudgets/status"]),
+            rule(status, "berth.dev", ["ippools", "ippools/status", "tenants", "tenants/status"]),
+        ])
+        role.metadata.annotations = ["rbac.authorization.kubernetes.io/autoupdate": "true"]
+        return role
+    }
+
+    static var controllersBinding: ClusterRoleBinding {
+        ClusterRoleBinding(metadata: ObjectMeta(name: controllersUser, labels: ["kubernetes.io/bootstrapping": "rbac-defaults"]),
+                           subjects: [Subject(kind: "User", apiGroup: "rbac.authorization.k8s.io", name: controllersUser)],
+                           roleRef: RoleRef(kind: "ClusterRole", name: controllersUser))
+    }
+
     static var clusterRoleBindings: [ClusterRoleBinding] {
         [ClusterRoleBinding(metadata: ObjectMeta(name: "cluster-admin", labels: ["kubernetes.io/bootstrapping": "rbac-defaults"]),
                             subjects: [Subject(kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: UserInfo.masters)],
@@ -76,5 +113,26 @@ extension APIServer {
     func createDefaultRoles() async throws(BerthError) {
         for role in DefaultRoles.clusterRoles { try await createIfAbsent(.clusterRole, role) }
         for binding in DefaultRoles.clusterRoleBindings { try await createIfAbsent(.clusterRoleBinding, binding) }
+        // Berth's own parts' role follows the version that runs (as Kubernetes reconciles its
+        // system roles at start).
+        try await putSystemObject(.clusterRole, DefaultRoles.controllersRole, name: DefaultRoles.controllersUser)
+        try await putSystemObject(.clusterRoleBinding, DefaultRoles.controllersBinding, name: DefaultRoles.controllersUser)
+    }
+
+    /// Stores a built-in object, replacing what is stored under its name if it differs.
+    func putSystemObject(_ descriptor: ResourceDescriptor, _ value: some Encodable, name: String) async throws(BerthError) {
+        var object = try JSONValue(encoding: value)
+        let key = storage.key(descriptor, namespace: nil, name: name)
+        if let current = try await storage.kv.get(key), let stored = try? ObjectCodec.decode(current) {
+            var comparable = stored
+            for field in ["uid", "creationTimestamp", "resourceVersion"] { comparable.set(nil, at: ["metadata", field]) }
+            if comparable == object { return }
+            object.set(stored.value(at: ["metadata", "uid"]), at: ["metadata", "uid"])
+            object.set(stored.value(at: ["metadata", "creationTimestamp"]), at: ["metadata", "creationTimestamp"])
+        } else {
+            object.set(.string(ObjectUID.make()), at: ["metadata", "uid"])
+            object.set(.string(clock.timestamp()), at: ["metadata", "creationTimestamp"])
+        }
+        _ = try await storage.kv.put(key, ObjectCodec.encode(object))
     }
 }

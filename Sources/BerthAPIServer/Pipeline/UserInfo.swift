@@ -26,7 +26,7 @@ public struct UserInfo: Sendable, Hashable {
     static let nodePoolPrefix = "system:node-pool:"
     static let bootstrapPrefix = "system:bootstrap:"
 
-    static func node(_ name: String) -> UserInfo { UserInfo(name: nodePrefix + name, groups: [nodes, authenticated]) }
+    public static func node(_ name: String) -> UserInfo { UserInfo(name: nodePrefix + name, groups: [nodes, authenticated]) }
     /// Simulated nodes `PREFIX-N` (`berth agent --simulate`), one certificate for all.
     static func nodePool(prefix: String) -> UserInfo { UserInfo(name: nodePoolPrefix + prefix, groups: [nodes, authenticated]) }
     static func bootstrap(tokenID: String) -> UserInfo { UserInfo(name: bootstrapPrefix + tokenID, groups: [bootstrappers, authenticated]) }

@@ -61,6 +61,13 @@ struct ControlPlane {
         serverConfiguration.clusterCIDR = try ranges.cluster().description
         serverConfiguration.auditLog = auditLog
         serverConfiguration.encryption = encryption
+        // The controllers and the local agent use tokens of their own: the controllers' role
+        // (`system:berth-controllers`), the agent as its node (the node authorizer).
+        let controllerToken = try Self.randomToken()
+        let agentToken = try Self.randomToken()
+        let agentNodeName = agent.map { $0.nodeName ?? AgentConfiguration.hostName }
+        serverConfiguration.internalTokens[controllerToken] = UserInfo(name: DefaultRoles.controllersUser, groups: [UserInfo.authenticated])
+        if let agentNodeName { serverConfiguration.internalTokens[agentToken] = UserInfo.node(agentNodeName) }
         serverConfiguration.advertiseAddress = advertised
         serverConfiguration.advertisePort = port
         serverConfiguration.nodeCertificates = try NodeCertificateIssuer(caCertificatePEM: certificates.caCertificatePEM, caKeyPEM: certificates.caKeyPEM)
@@ -84,7 +91,9 @@ struct ControlPlane {
         // handlers), through the in-process transport: no TLS, HTTP framing or sockets between
         // two parts of one process.
         let local = InProcessServer(server: server)
-        let controllerClient = try APIClient(config: kubeconfig, maximumConnections: 64, inProcess: local)
+        var controllerKubeconfig = kubeconfig
+        controllerKubeconfig.token = controllerToken
+        let controllerClient = try APIClient(config: controllerKubeconfig, maximumConnections: 64, inProcess: local)
         var controllerConfiguration = ControllerConfiguration(identity: "\(AgentConfiguration.hostName)-\(ProcessInfo.processInfo.processIdentifier)")
         controllerConfiguration.nodeGrace = nodeGrace
         controllerConfiguration.podEvictionTimeout = podEvictionTimeout
@@ -97,11 +106,13 @@ struct ControlPlane {
         if let agent {
             // Eight watches stay open (pods, fixed-address pods, nodes, services, endpoints, policy
             // pods, namespaces, policies): room for them plus status writes and heartbeats.
-            let client = try APIClient(config: kubeconfig, maximumConnections: AgentService.connectionsToServer, inProcess: local)
+            var agentKubeconfig = kubeconfig
+            agentKubeconfig.token = agentToken
+            let client = try APIClient(config: agentKubeconfig, maximumConnections: AgentService.connectionsToServer, inProcess: local)
             agentClient = client
             var agentLogger = Logger(label: "berth.agent")
             agentLogger.logLevel = logger.logLevel
-            let configuration = try agent.configuration(nodeName: agent.nodeName ?? AgentConfiguration.hostName,
+            let configuration = try agent.configuration(nodeName: agentNodeName ?? AgentConfiguration.hostName,
                                                         dataDirectory: dataDirectory + "/node", nodeAddress: advertised, ranges: ranges)
             let service = try AgentService(configuration: configuration, client: client, logger: agentLogger)
             localStreams = LocalNodeStreams(agent: service)
@@ -164,6 +175,12 @@ struct ControlPlane {
             throw BerthError(.badRequest, "failed to parse --listen \(text): expected HOST:PORT")
         }
         return (String(text[..<colon]), port)
+    }
+
+    /// A fresh random token (in memory only: the in-process parts get a new one every start).
+    static func randomToken() throws -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 
     static func loadOrCreateToken(_ path: String) throws -> String {
