@@ -66,6 +66,8 @@ public final class APIServer: Sendable {
     let audit: AuditLog?
     /// The RBAC objects, indexed (`rbacIndex`).
     let rbacCache = RBACCache()
+    /// Parsed mirrored objects (`AdmissionDecodeCache`).
+    let admissionDecodeCache = AdmissionDecodeCache()
     /// Quota-charged writes per namespace, one at a time (`QuotaAdmission`).
     let quotaGate = QuotaGate()
     /// Signs and checks ServiceAccount tokens (made once: its key ID is a hash of the key).
