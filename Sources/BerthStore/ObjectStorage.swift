@@ -164,7 +164,7 @@ public struct ObjectStorage: Sendable {
     /// What `update(_:_:expectedRevision:reserving:releasing:)` found.
     public enum ReservingUpdateOutcome: Sendable {
         case updated(JSONValue)
-        /// Some keys to reserve exist already; nothing was written.
+        /// Some keys to reserve exist already (none: the guard moved); nothing was written.
         case keysTaken([String])
     }
 
@@ -172,14 +172,15 @@ public struct ObjectStorage: Sendable {
     /// keys that must not exist yet and deletes keys it no longer holds (a Service whose node
     /// ports change). 409 Conflict when the object moved on, 404 when it is gone.
     public func update(_ descriptor: ResourceDescriptor, _ object: JSONValue, expectedRevision revision: Int64,
-                       reserving keys: [String: [UInt8]], releasing released: [String]) async throws(BerthError) -> ReservingUpdateOutcome {
+                       reserving keys: [String: [UInt8]], releasing released: [String],
+                       guardedBy guardKey: GuardKey? = nil) async throws(BerthError) -> ReservingUpdateOutcome {
         let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
         let namespace = object.value(at: ["metadata", "namespace"])?.stringValue
         let key = key(descriptor, namespace: namespace, name: name)
         let reserved = keys.keys.sorted()
-        let compares = [Compare.unchanged(key, since: revision)] + reserved.map { Compare.absent($0) }
+        let compares = [Compare.unchanged(key, since: revision)] + reserved.map { Compare.absent($0) } + (guardKey?.compares ?? [])
         let writes = [Operation.put(key: key, value: ObjectCodec.encode(object))] + reserved.map { Operation.put(key: $0, value: keys[$0] ?? []) }
-            + released.map { Operation.delete(key: $0) }
+            + released.map { Operation.delete(key: $0) } + (guardKey?.bumps ?? [])
         let result = try await kv.txn(if: compares, then: writes, else: ([key] + reserved).map { Operation.get(key: $0) })
         if result.succeeded { return .updated(ObjectCodec.withResourceVersion(object, result.revision)) }
         guard case .get(let current) = result.results.first, let current else { throw BerthError.notFound(descriptor.plural, name, group: descriptor.group) }

@@ -89,6 +89,15 @@ struct ResourceQuotaTests {
         #expect(second.error.contains("exceeded quota: best, requested: pods=1, used: pods=1, limited: pods=1"), "\(second.error)")
         #expect(try kubectl(["apply", "-n", "be", "-f", "-"], input: Self.pod("g1", cpu: "100m")).status == 0)
 
+        // An update that adds node ports is charged like a create.
+        #expect(try kubectl(["create", "quota", "ports", "--hard=services.nodeports=1", "-n", "q"]).status == 0)
+        try await Self.waitForCount({ try kubectl($0) }, "ports", namespace: "q", resource: "services.nodeports", value: "0")
+        #expect(try kubectl(["create", "service", "clusterip", "two", "--tcp=80:80", "--tcp=443:443", "-n", "q"]).status == 0)
+        let opened = try kubectl(["patch", "service", "two", "-n", "q", "-p", #"{"spec":{"type":"NodePort"}}"#])
+        #expect(opened.status != 0 && opened.error.contains("exceeded quota: ports, requested: services.nodeports=2, used: services.nodeports=0, limited: services.nodeports=1"),
+                "\(opened.error)")
+        #expect(try kubectl(["get", "service", "two", "-n", "q", "-o", "jsonpath={.spec.type}"]).output == "ClusterIP")
+
         // Bad quotas are 422 naming the field.
         let bad = try kubectl(["apply", "-f", "-"], input: "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: bad, namespace: q}\nspec: {hard: {frobs: \"1\"}, scopes: [Sometimes]}\n")
         #expect(bad.status != 0 && bad.error.contains("spec.hard[frobs]") && bad.error.contains("spec.scopes[0]"), "\(bad.error)")

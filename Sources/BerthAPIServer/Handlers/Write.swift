@@ -157,7 +157,7 @@ extension APIServer {
             do throws(BerthError) {
                 if let servicePlan, !servicePlan.reserving.isEmpty || !servicePlan.releasing.isEmpty {
                     switch try await storage.update(descriptor, prepared.object, expectedRevision: currentRevision,
-                                                    reserving: servicePlan.reserving, releasing: servicePlan.releasing) {
+                                                    reserving: servicePlan.reserving, releasing: servicePlan.releasing, guardedBy: guardKey) {
                     case .updated(let stored):
                         return (stored, prepared.warnings)
                     case .keysTaken(let taken):
