@@ -151,8 +151,13 @@ struct PodStreamsTests {
             #expect(try runCommand(BerthServerProcess.binary, ["user", "create", "reader", "--kubeconfig-out", config, "--data-dir", node.server.dataDirectory]).status == 0)
             #expect(try runCommand(Self.kubectl, kubeconfig + ["create", "rolebinding", "reader-view", "--clusterrole=view", "--user=reader"]).status == 0)
             #expect(try runCommand(old, ["--kubeconfig", config, "get", "pod", "spdy"]).status == 0)
-            let refused = try runCommand(old, ["--kubeconfig", config, "exec", "spdy", "--", "true"])
-            #expect(refused.status != 0 && refused.error.contains("forbidden"), "\(refused)")
+            // Refused for exec, attach and port-forward, over SPDY (1.27) and WebSocket (1.33).
+            for version in [old, Self.kubectl] {
+                for arguments in [["exec", "spdy", "--", "true"], ["attach", "spdy"], ["port-forward", "pod/spdy", "\(BerthServerProcess.freePort()):8080"]] {
+                    let refused = try runCommand(version, ["--kubeconfig", config] + arguments, timeout: 20)
+                    #expect(refused.status != 0 && refused.error.lowercased().contains("forbidden"), "\(version) \(arguments): \(refused)")
+                }
+            }
         }
     }
 
