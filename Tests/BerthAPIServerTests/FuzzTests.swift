@@ -119,6 +119,36 @@ struct FuzzTests {
 
     /// The decoders below the API, called directly: selectors, quantities, YAML (with
     /// kubeconfig's shape), JSON, SPDY frames and header blocks.
+    /// The SPDY framing and header decompression kubectl's exec and port-forward streams go
+    /// through (raw on a SPDY upgrade, or inside WebSocket messages): arbitrary and mutated
+    /// frames end in frames or a clean error.
+    @Test func spdyFramesAndHeadersThrowCleanErrors() throws {
+        var random = SeededRandom(seed: Self.seed)
+        var writer = SPDYHeaderWriter()
+        let headers = writer.block([("streamtype", "data"), ("port", "8080"), ("requestid", "0")])
+        let valid = SPDYFrame.control(.synStream, Array([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]) + headers) + SPDYFrame.data(streamID: 1, finished: false, Array("hello".utf8))
+            + SPDYFrame.ping(id: 7) + SPDYFrame.reset(streamID: 1, status: 5)
+        for iteration in 0..<Self.iterations {
+            let input: [UInt8] = iteration % 3 == 0 ? (0..<random.below(256)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                : Mutator.mutate(valid, &random)
+            var parser = SPDYFrame.Parser()
+            // Fed in pieces, as the network delivers them.
+            var offset = 0
+            reading: while offset < input.count {
+                let end = min(input.count, offset + 1 + random.below(64))
+                parser.append(Array(input[offset..<end]))
+                offset = end
+                while true {
+                    let next: SPDYFrame?
+                    do { next = try parser.next() } catch { break reading }
+                    guard let frame = next else { break }
+                    if case .synStream(_, _, let block) = frame { _ = try? SPDYHeaderReader().block(block) }
+                }
+            }
+            _ = try? SPDYHeaderReader().block(Array(input.dropFirst(min(input.count, 18))))
+        }
+    }
+
     @Test func decodersThrowCleanErrors() throws {
         var random = SeededRandom(seed: Self.seed &+ 3)
         var texts = (Self.corpus("selector") + Self.corpus("quantity") + Self.corpus("yaml") + Self.corpus("json")).map { String(decoding: $0, as: UTF8.self) }
