@@ -55,7 +55,9 @@ struct AdoptionTests {
             // A stray pod first, then a ReplicaSet whose selector matches it.
             #expect(try cluster.kubectl(["run", "stray", "--image=berth/busybox:latest", "--labels=app=stray",
                                          #"--overrides={"spec":{"tolerations":[{"key":"berth.dev/simulated","operator":"Exists"}]}}"#]).status == 0)
-            _ = try await waitFor("stray Running", timeout: 20) { () -> Bool? in
+            // Generous, as the fixture's wait for nodes: under the full suite's load the first
+            // pod of a fresh cluster took over 20 s to be scheduled and reported twice (alone: 5 s).
+            _ = try await waitFor("stray Running", timeout: 90) { () -> Bool? in
                 try await pods("app%3Dstray").first?.value(at: ["status", "phase"]) == "Running" ? true : nil
             }
             #expect(try cluster.kubectl(["apply", "-f", "-"], input: Self.replicaSet).status == 0)
