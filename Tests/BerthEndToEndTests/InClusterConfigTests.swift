@@ -74,14 +74,16 @@ struct InClusterConfigTests {
             from kubernetes.client.rest import ApiException
             config.incluster_config.InClusterConfigLoader(token_filename="\(directory)/token", cert_filename="\(directory)/ca.crt").load_and_set()
             try:
-                print(json.dumps(sorted(p.metadata.name for p in client.CoreV1Api().list_namespaced_pod("ic").items)))
+                print(json.dumps(sorted(p.metadata.name for p in client.CoreV1Api().list_namespaced_pod("ic", _request_timeout=20).items)))
             except ApiException as error:
                 print(error.status)
+            except Exception as error:
+                print(type(error).__name__, error)
             """
         try script.write(toFile: directory + "/incluster.py", atomically: true, encoding: .utf8)
         func fromPod() throws -> CommandResult {
             try runCommand("/usr/sbin/ip", ["netns", "exec", netns, "/usr/bin/env", "KUBERNETES_SERVICE_HOST=100.71.0.1", "KUBERNETES_SERVICE_PORT=443",
-                                             "/usr/bin/python3", directory + "/incluster.py"], timeout: 30)
+                                             "/usr/bin/python3", directory + "/incluster.py"], timeout: 120)
         }
         let refused = try fromPod()
         #expect(refused.output == "403\n", "\(refused.output) \(refused.error)")
