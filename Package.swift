@@ -87,9 +87,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "BerthRegistry",
+            dependencies: ["BerthCore", "BerthImages", "BerthStore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BerthAPIServer",
             dependencies: [
-                "BerthCore", "BerthStore", "BerthClient", "CZlib", "CMalloc",
+                "BerthCore", "BerthStore", "BerthClient", "BerthRegistry", "BerthImages", "CZlib", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -124,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthControllers", "BerthScheduler", "BerthNetwork", "BerthRuntime", "BerthImages", "CMalloc",
+                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthControllers", "BerthScheduler", "BerthNetwork", "BerthRuntime", "BerthImages", "BerthRegistry", "CMalloc",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -158,6 +163,7 @@ let package = Package(
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthSchedulerTests", dependencies: ["BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthControllersTests", dependencies: ["BerthControllers", "BerthScheduler", "BerthCore", "BerthClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImages", "BerthStore", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthImagesTests", dependencies: ["BerthImages", "BerthCore", "BerthTestSupport", "CBerthSys"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -37,6 +37,8 @@ public struct APIServerConfiguration: Sendable {
     /// Tokens of Berth's own in-process parts and who they are (the controllers, the local
     /// agent): each runs with its own rights, not the admin's.
     public var internalTokens: [String: UserInfo] = [:]
+    /// The built-in registry at `/v2/`; nil serves none.
+    public var registry: RegistryConfiguration?
     public var advertiseAddress: String?
     public var advertisePort: Int?
 
@@ -72,6 +74,8 @@ public final class APIServer: Sendable {
     let quotaGate = QuotaGate()
     /// Signs and checks ServiceAccount tokens (made once: its key ID is a hash of the key).
     let serviceAccountTokens: ServiceAccountTokens?
+    /// The built-in registry (`/v2/`), when configured.
+    let imageRegistry: ImageRegistry?
 
     public init(store: any KeyValueStore, registry: ResourceRegistry = .standard, configuration: APIServerConfiguration,
                 clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "berth.apiserver")) {
@@ -88,6 +92,12 @@ public final class APIServer: Sendable {
                                       maximumMutating: configuration.maximumMutatingRequestsInflight)
         self.audit = configuration.auditLog
         self.serviceAccountTokens = configuration.nodeCertificates?.serviceAccountTokens
+        do {
+            self.imageRegistry = try configuration.registry.map { (settings) throws(BerthError) in try ImageRegistry(configuration: settings, kv: store) }
+        } catch {
+            logger.error("the registry cannot start", metadata: ["storage": "\(configuration.registry?.storageDirectory ?? "")", "error": "\(error.message)"])
+            self.imageRegistry = nil
+        }
         // The namespace finalizer deletes what a namespace holds as a client's DELETE would:
         // pods on a node get their grace period and their agent stops them.
         namespaceFinalizer.deleteObject = { [unowned self] descriptor, namespace, name throws(BerthError) in
@@ -162,19 +172,21 @@ public final class APIServer: Sendable {
             if let entry { audit.received(entry, attributes, request: request, at: received) }
         }
         let response: Response
+        var mount: Mount?
         do throws(BerthError) {
             var request = request
             // Only network requests are counted: the in-process transport has no channel.
             let slot = channel == nil ? nil : try inflight.enter(request.method, path: attributes.path, query: request.uri.query)
             defer { if let slot { inflight.leave(slot) } }
             attributes.user = try await authenticate(request.headers, channel: channel, path: attributes.path)
-            if let mount = router.mount(for: attributes.path) {
+            mount = router.mount(for: attributes.path)
+            if let mount {
                 if let target = mount.target(request, registry) {
                     attributes.target = target
                     attributes.verb = RequestAttributes.verb(request.method, target: target, watch: false)
                 }
                 await begin(attributes)
-                _ = try await authorize(attributes, &request)
+                if !mount.authorizesItself { _ = try await authorize(attributes, &request) }
                 response = try await mount.handle(self, request, attributes, channel)
             } else {
                 let routed = try PathRouter.route(attributes.path, registry: registry)
@@ -202,7 +214,9 @@ public final class APIServer: Sendable {
             }
         } catch {
             if error.code == .internalError { logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error.message)"]) }
-            if let seconds = error.details?.retryAfterSeconds {
+            if let render = (mount ?? router.mount(for: attributes.path))?.renderError {
+                response = render(self, error, request)
+            } else if let seconds = error.details?.retryAfterSeconds {
                 response = Responses.status(error, headers: [.retryAfter: String(seconds)])
             } else {
                 response = Responses.status(error)

@@ -13,6 +13,8 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
         case gone = "Expired"
         case requestEntityTooLarge = "RequestEntityTooLarge"
         case unsupportedMediaType = "UnsupportedMediaType"
+        /// A range (a blob's `Range`, an upload's `Content-Range`) that does not fit.
+        case requestedRangeNotSatisfiable = "RequestedRangeNotSatisfiable"
         case invalid = "Invalid"
         case tooManyRequests = "TooManyRequests"
         case internalError = "InternalError"
@@ -39,6 +41,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
             case .gone: 410
             case .requestEntityTooLarge: 413
             case .unsupportedMediaType: 415
+            case .requestedRangeNotSatisfiable: 416
             case .invalid: 422
             case .tooManyRequests: 429
             case .internalError, .unknown: 500
@@ -60,6 +63,7 @@ public struct BerthError: Error, Sendable, CustomStringConvertible {
             case 410: self = .gone
             case 413: self = .requestEntityTooLarge
             case 415: self = .unsupportedMediaType
+            case 416: self = .requestedRangeNotSatisfiable
             case 422: self = .invalid
             case 429: self = .tooManyRequests
             case 503: self = .unavailable

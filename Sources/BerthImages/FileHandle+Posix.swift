@@ -3,11 +3,11 @@ import Glibc
 
 /// A file descriptor owned by one scope; the small set of POSIX calls the image code needs, each
 /// turned into a `BerthError` that names the path.
-final class PosixFile {
-    let fd: Int32
-    let path: String
+public final class PosixFile {
+    public let fd: Int32
+    public let path: String
 
-    init(path: String, flags: Int32, mode: mode_t = 0o644) throws(BerthError) {
+    public init(path: String, flags: Int32, mode: mode_t = 0o644) throws(BerthError) {
         let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
         guard fd >= 0 else { throw BerthError.posix("open", path) }
         self.fd = fd
@@ -16,7 +16,7 @@ final class PosixFile {
 
     deinit { Glibc.close(fd) }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws(BerthError) {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(BerthError) {
         var offset = 0
         while offset < bytes.count {
             let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -28,12 +28,12 @@ final class PosixFile {
         }
     }
 
-    func write(_ bytes: [UInt8]) throws(BerthError) {
+    public func write(_ bytes: [UInt8]) throws(BerthError) {
         try bytes.withBytes { (buffer) throws(BerthError) in try write(buffer) }
     }
 
     /// Reads up to `buffer.count` bytes; 0 at end of file.
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws(BerthError) -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(BerthError) -> Int {
         while true {
             let count = Glibc.read(fd, buffer.baseAddress!, buffer.count)
             if count >= 0 { return count }
@@ -41,13 +41,13 @@ final class PosixFile {
         }
     }
 
-    func sync() throws(BerthError) {
+    public func sync() throws(BerthError) {
         guard fsync(fd) == 0 else { throw BerthError.posix("fsync", path) }
     }
 }
 
-enum PosixFS {
-    static func readAll(_ path: String, limit: Int = 64 << 20) throws(BerthError) -> [UInt8] {
+public enum PosixFS {
+    public static func readAll(_ path: String, limit: Int = 64 << 20) throws(BerthError) -> [UInt8] {
         let file = try PosixFile(path: path, flags: O_RDONLY)
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -61,7 +61,7 @@ enum PosixFS {
     }
 
     /// Writes a file atomically: a temporary file in the same directory, fsync, rename.
-    static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(BerthError) {
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(BerthError) {
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do throws(BerthError) {
             let file = try PosixFile(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
@@ -77,7 +77,7 @@ enum PosixFS {
         }
     }
 
-    static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(BerthError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/\(component)"
@@ -85,13 +85,13 @@ enum PosixFS {
         }
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0
     }
 
     /// Removes a file or a whole tree without following symbolic links.
-    static func removeTree(_ path: String) {
+    public static func removeTree(_ path: String) {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         if (info.st_mode & S_IFMT) == S_IFDIR {
@@ -102,7 +102,7 @@ enum PosixFS {
         }
     }
 
-    static func list(_ path: String) throws(BerthError) -> [String] {
+    public static func list(_ path: String) throws(BerthError) -> [String] {
         guard let directory = opendir(path) else { throw BerthError.posix("open directory", path) }
         defer { closedir(directory) }
         var names: [String] = []
@@ -118,7 +118,7 @@ enum PosixFS {
 
 extension BerthError {
     /// An error for a failed system call, with errno's text.
-    static func posix(_ verb: String, _ path: String) -> BerthError {
+    public static func posix(_ verb: String, _ path: String) -> BerthError {
         let reason = String(cString: strerror(errno))
         return BerthError(.internalError, "failed to \(verb) \(path): \(reason)")
     }

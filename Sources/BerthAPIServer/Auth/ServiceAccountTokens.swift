@@ -39,6 +39,11 @@ struct ServiceAccountTokens: Sendable {
         if let bound = claims.bound {
             payload.set(["name": .string(bound.name), "uid": .string(bound.uid)], at: ["kubernetes.io", bound.kind == "Pod" ? "pod" : "secret"])
         }
+        return try sign(payload)
+    }
+
+    /// A compact JWT of `payload`, signed ES256 with this key (ServiceAccount and registry tokens).
+    func sign(_ payload: JSONValue) throws(BerthError) -> String {
         let header: JSONValue = ["alg": "ES256", "kid": .string(keyID)]
         let signingInput = Self.base64URL(JSONWriter.bytes(header)) + "." + Self.base64URL(JSONWriter.bytes(payload))
         do {
@@ -49,15 +54,20 @@ struct ServiceAccountTokens: Sendable {
         }
     }
 
-    /// The claims of a token this cluster signed, or nil (not ours, malformed, or badly signed).
-    func verify(_ token: String) -> Claims? {
+    /// The payload of a JWT this key signed, or nil (malformed or badly signed).
+    func verifiedPayload(_ token: String) -> JSONValue? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, let headerBytes = Self.decodeBase64URL(parts[0]), let payloadBytes = Self.decodeBase64URL(parts[1]),
               let signatureBytes = Self.decodeBase64URL(parts[2]),
               let header = try? JSONParser.parse(headerBytes), header["alg"] == "ES256",
               let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureBytes),
-              key.publicKey.isValidSignature(signature, for: Array((parts[0] + "." + parts[1]).utf8)),
-              let payload = try? JSONParser.parse(payloadBytes), payload["iss"]?.stringValue == Self.issuer,
+              key.publicKey.isValidSignature(signature, for: Array((parts[0] + "." + parts[1]).utf8)) else { return nil }
+        return try? JSONParser.parse(payloadBytes)
+    }
+
+    /// The claims of a token this cluster signed, or nil (not ours, malformed, or badly signed).
+    func verify(_ token: String) -> Claims? {
+        guard let payload = verifiedPayload(token), payload["iss"]?.stringValue == Self.issuer,
               let exp = payload["exp"]?.intValue, let namespace = payload.value(at: ["kubernetes.io", "namespace"])?.stringValue,
               let name = payload.value(at: ["kubernetes.io", "serviceaccount", "name"])?.stringValue,
               let uid = payload.value(at: ["kubernetes.io", "serviceaccount", "uid"])?.stringValue,

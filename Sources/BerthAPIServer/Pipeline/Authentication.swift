@@ -1,4 +1,5 @@
 import BerthCore
+import BerthRegistry
 import Foundation
 import HTTPTypes
 import NIOCore
@@ -14,9 +15,18 @@ extension APIServer {
     func authenticate(_ headers: HTTPFields, channel: (any Channel)?, path: String) async throws(BerthError) -> UserInfo {
         guard let adminToken = configuration.adminToken else { return .admin }
         if let header = headers[.authorization] {
+            let isRegistry = path.hasPrefix(RegistryRoute.prefix) || path == "/v2"
+            let presented: String
             // The scheme is case-insensitive (RFC 7235): the python client sends "bearer".
-            guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { throw BerthError(.unauthorized, "Unauthorized") }
-            let presented = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+            if header.count > 7, header.prefix(7).lowercased() == "bearer " {
+                presented = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+            } else if isRegistry, let password = RegistryTokens.basicPassword(header) {
+                // `docker login`, `podman login`, `skopeo --creds`: any username, a Berth token as password.
+                presented = password
+            } else {
+                throw BerthError(.unauthorized, "Unauthorized")
+            }
+            if isRegistry, let user = try await registryTokenUser(presented) { return user }
             if Self.constantTimeEqual(presented, adminToken) { return .admin }
             for (token, user) in configuration.internalTokens where Self.constantTimeEqual(presented, token) { return user }
             if let tokenID = try await bootstrapTokenID(presented) { return .bootstrap(tokenID: tokenID) }

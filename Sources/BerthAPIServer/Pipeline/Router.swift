@@ -15,13 +15,23 @@ public struct Mount: Sendable {
     /// and audit; nil makes it a non-resource path.
     let target: @Sendable (Request, ResourceRegistry) -> ResourceTarget?
     let handle: @Sendable (APIServer, Request, RequestAttributes, (any Channel)?) async throws(BerthError) -> Response
+    /// The mount decides access itself, per object it serves (the registry: per repository and
+    /// action, answering refusals in its own protocol); the pipeline still authenticates and audits.
+    let authorizesItself: Bool
+    /// How a failure on this mount is answered when its protocol is not Kubernetes' (the
+    /// registry's `{"errors":[…]}` with a `WWW-Authenticate` challenge); nil: a `Status`.
+    let renderError: (@Sendable (APIServer, BerthError, Request) -> Response)?
 
     init(name: String, matches: @escaping @Sendable (String) -> Bool,
          target: @escaping @Sendable (Request, ResourceRegistry) -> ResourceTarget? = { _, _ in nil },
+         authorizesItself: Bool = false,
+         renderError: (@Sendable (APIServer, BerthError, Request) -> Response)? = nil,
          handle: @escaping @Sendable (APIServer, Request, RequestAttributes, (any Channel)?) async throws(BerthError) -> Response) {
         self.name = name
         self.matches = matches
         self.target = target
+        self.authorizesItself = authorizesItself
+        self.renderError = renderError
         self.handle = handle
     }
 
@@ -62,7 +72,7 @@ extension APIServer {
             Mount(name: "pod-probe", matches: { PodProbePath(path: $0) != nil }) { server, request, _, _ throws(BerthError) in
                 try await server.podProbe(request)
             },
-        ] + reviewMounts + [
+        ] + reviewMounts + [registryMount] + [
             Mount(name: "node-proxy", matches: { NodeProxyPath(path: $0) != nil }, target: { request, _ in
                 NodeProxyPath(path: request.uri.path).map { ResourceTarget(descriptor: .node, namespace: nil, name: $0.node, subresource: "proxy") }
             }) { server, request, _, _ throws(BerthError) in

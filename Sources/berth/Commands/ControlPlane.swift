@@ -4,6 +4,7 @@ import BerthClient
 import BerthControllers
 import BerthCore
 import BerthNetwork
+import BerthRegistry
 import BerthStore
 import Foundation
 import Hummingbird
@@ -34,6 +35,8 @@ struct ControlPlane {
     var auditLog: AuditLog?
     /// Which resources are encrypted in the store, and how (`--encryption-provider-config`).
     var encryption: EncryptionConfiguration?
+    /// The built-in registry's blobs (`--registry-storage`).
+    var registryStorage: String
 
     func run() async throws {
         MallocTuning.apply()
@@ -61,6 +64,9 @@ struct ControlPlane {
         serverConfiguration.clusterCIDR = try ranges.cluster().description
         serverConfiguration.auditLog = auditLog
         serverConfiguration.encryption = encryption
+        // Checked here, so a storage directory that cannot be made stops the start with its reason.
+        _ = try BlobStorage(root: registryStorage)
+        serverConfiguration.registry = RegistryConfiguration(storageDirectory: registryStorage)
         // The controllers and the local agent use tokens of their own: the controllers' role
         // (`system:berth-controllers`), the agent as its node (the node authorizer).
         let controllerToken = try Self.randomToken()

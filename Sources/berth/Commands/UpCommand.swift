@@ -18,7 +18,8 @@ struct UpCommand: AsyncParsableCommand {
     func run() async throws {
         try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
-                               backups: try options.backups(), auditLog: try options.auditLog(), encryption: try options.encryption()).run()
+                               backups: try options.backups(), auditLog: try options.auditLog(), encryption: try options.encryption(),
+                               registryStorage: options.registryStorage ?? options.dataDir + "/registry").run()
     }
 }
 
@@ -52,7 +53,8 @@ struct ServerCommand: AsyncParsableCommand {
         }
         try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, etcdTLS: tls, agent: nil, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
-                               backups: backups, auditLog: try options.auditLog(), encryption: try options.encryption()).run()
+                               backups: backups, auditLog: try options.auditLog(), encryption: try options.encryption(),
+                               registryStorage: options.registryStorage ?? options.dataDir + "/registry").run()
     }
 }
 
@@ -77,6 +79,9 @@ struct ControlPlaneOptions: ParsableArguments {
 
     @Option(help: "HOST:PORT the API server listens on (HTTPS).")
     var listen = "127.0.0.1:6443"
+
+    @Option(help: "Where the built-in registry (/v2/ on the API address) keeps its blobs (default: DATA-DIR/registry). Servers of one control plane share one mounted filesystem here.")
+    var registryStorage: String?
 
     @Option(help: "Seconds without a Lease renewal before a node is NotReady.")
     var nodeGrace = 10

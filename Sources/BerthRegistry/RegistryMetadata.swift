@@ -1,0 +1,145 @@
+import BerthCore
+import BerthImages
+import BerthStore
+import Foundation
+
+/// The registry's metadata in the cluster store (tags, manifests and what they refer to, blob
+/// links, upload sessions), so every server of a control plane sees one registry. A manifest
+/// push is one transaction: its record, its tag, its referrer entry and the repository appear
+/// together or not at all.
+public struct RegistryMetadata: Sendable {
+    public let kv: any KeyValueStore
+
+    public init(kv: any KeyValueStore) { self.kv = kv }
+
+    func decode<T: Decodable>(_ type: T.Type, _ kv: KeyValue?) -> T? {
+        guard let kv else { return nil }
+        return try? JSONCoding.decode(type, from: Data(kv.value))
+    }
+
+    func encode(_ value: some Encodable) throws(BerthError) -> [UInt8] { Array(try JSONCoding.encode(value)) }
+
+    // MARK: blobs
+
+    public func link(_ digest: Digest, size: Int64, into repository: RepositoryName, at time: String) async throws(BerthError) {
+        _ = try await kv.put(RegistryKeys.blob(repository, digest), try encode(BlobLink(size: size, linked: time)))
+    }
+
+    public func link(_ digest: Digest, in repository: RepositoryName) async throws(BerthError) -> BlobLink? {
+        decode(BlobLink.self, try await kv.get(RegistryKeys.blob(repository, digest)))
+    }
+
+    /// Removes a blob from a repository; false when it was not there.
+    public func unlink(_ digest: Digest, from repository: RepositoryName) async throws(BerthError) -> Bool {
+        let result = try await kv.txn(if: [], then: [.delete(key: RegistryKeys.blob(repository, digest))], else: [])
+        if case .delete(let deleted) = result.results.first { return !deleted.isEmpty }
+        return false
+    }
+
+    // MARK: manifests and tags
+
+    public func manifest(_ digest: Digest, in repository: RepositoryName) async throws(BerthError) -> ManifestRecord? {
+        decode(ManifestRecord.self, try await kv.get(RegistryKeys.manifest(repository, digest)))
+    }
+
+    public func tag(_ tag: String, in repository: RepositoryName) async throws(BerthError) -> TagRecord? {
+        decode(TagRecord.self, try await kv.get(RegistryKeys.tag(repository, tag)))
+    }
+
+    /// Stores a manifest (and points `tag` at it) in one transaction. Returns the digest the tag
+    /// named before, if it moved.
+    @discardableResult
+    public func put(_ record: ManifestRecord, digest: Digest, tag: String?, in repository: RepositoryName) async throws(BerthError) -> Digest? {
+        var operations: [BerthStore.Operation] = [
+            .put(key: RegistryKeys.manifest(repository, digest), value: try encode(record), lease: 0),
+            .put(key: RegistryKeys.repository(repository), value: Array("{}".utf8), lease: 0),
+        ]
+        if let tag {
+            operations.append(.put(key: RegistryKeys.tag(repository, tag), value: try encode(TagRecord(digest: digest, mediaType: record.mediaType, updated: record.created)), lease: 0))
+        }
+        if let subject = record.subject {
+            operations.append(.put(key: RegistryKeys.referrer(repository, subject, digest), value: JSONWriter.bytes(record.referrerDescriptor(digest)), lease: 0))
+        }
+        let result = try await kv.txn(if: [], then: operations, else: [])
+        // The tag's put is the third operation; its previous value is the tag before.
+        if tag != nil, result.results.count > 2, case .put(let previous) = result.results[2],
+           let old = decode(TagRecord.self, previous), old.digest != digest {
+            return old.digest
+        }
+        return nil
+    }
+
+    /// Tags in lexical order, at most `limit` after `last` (the `n`/`last` paging of the
+    /// specification); `more` says whether more follow.
+    public func tags(in repository: RepositoryName, after last: String?, limit: Int) async throws(BerthError) -> (tags: [String], more: Bool) {
+        let prefix = RegistryKeys.tags(repository)
+        let start = last.map { prefix + $0 + "\0" } ?? prefix
+        let page = try await kv.range(from: start, to: KeyRange.prefixEnd(prefix), limit: limit)
+        return (page.kvs.map { String($0.key.dropFirst(prefix.count)) }, page.more)
+    }
+
+    /// Every tag with the manifest it names.
+    public func allTags(in repository: RepositoryName) async throws(BerthError) -> [(String, TagRecord)] {
+        let prefix = RegistryKeys.tags(repository)
+        return try await kv.list(prefix: prefix).kvs.compactMap { kv in
+            decode(TagRecord.self, kv).map { (String(kv.key.dropFirst(prefix.count)), $0) }
+        }
+    }
+
+    public func deleteTag(_ tag: String, in repository: RepositoryName) async throws(BerthError) -> Bool {
+        let result = try await kv.txn(if: [], then: [.delete(key: RegistryKeys.tag(repository, tag))], else: [])
+        if case .delete(let deleted) = result.results.first { return !deleted.isEmpty }
+        return false
+    }
+
+    /// Deletes a manifest with every tag naming it and its referrer entry; false when absent.
+    public func deleteManifest(_ digest: Digest, in repository: RepositoryName) async throws(BerthError) -> Bool {
+        guard let record = try await manifest(digest, in: repository) else { return false }
+        var operations: [BerthStore.Operation] = [.delete(key: RegistryKeys.manifest(repository, digest))]
+        for (tag, named) in try await allTags(in: repository) where named.digest == digest {
+            operations.append(.delete(key: RegistryKeys.tag(repository, tag)))
+        }
+        if let subject = record.subject { operations.append(.delete(key: RegistryKeys.referrer(repository, subject, digest))) }
+        _ = try await kv.txn(if: [], then: operations, else: [])
+        return true
+    }
+
+    /// The manifests whose `subject` is `digest`, as descriptors, optionally of one artifact type.
+    public func referrers(of digest: Digest, in repository: RepositoryName, artifactType: String?) async throws(BerthError) -> [JSONValue] {
+        try await kv.list(prefix: RegistryKeys.referrers(repository, digest)).kvs.compactMap { kv in
+            guard let entry = try? JSONParser.parse(kv.value) else { return nil }
+            if let artifactType, entry["artifactType"]?.stringValue != artifactType { return nil }
+            return entry
+        }
+    }
+
+    // MARK: repositories
+
+    /// Repositories in lexical order after `last`, `limit` at most (0: all).
+    public func repositories(after last: String?, limit: Int) async throws(BerthError) -> (names: [String], more: Bool) {
+        let prefix = RegistryKeys.repositories
+        let start = last.map { prefix + $0 + "\0" } ?? prefix
+        let page = try await kv.range(from: start, to: KeyRange.prefixEnd(prefix), limit: limit)
+        return (page.kvs.map { String($0.key.dropFirst(prefix.count)) }, page.more)
+    }
+
+    // MARK: uploads
+
+    public func startUpload(_ id: String, _ record: UploadRecord) async throws(BerthError) {
+        _ = try await kv.put(RegistryKeys.upload(id), try encode(record))
+    }
+
+    public func upload(_ id: String) async throws(BerthError) -> UploadRecord? {
+        decode(UploadRecord.self, try await kv.get(RegistryKeys.upload(id)))
+    }
+
+    public func endUpload(_ id: String) async throws(BerthError) {
+        try await kv.delete(RegistryKeys.upload(id))
+    }
+
+    public func allUploads() async throws(BerthError) -> [(String, UploadRecord)] {
+        try await kv.list(prefix: RegistryKeys.uploads).kvs.compactMap { kv in
+            decode(UploadRecord.self, kv).map { (String(kv.key.dropFirst(RegistryKeys.uploads.count)), $0) }
+        }
+    }
+}
