@@ -190,7 +190,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthEndToEndTests",
-            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport"],
+            dependencies: ["BerthCore", "BerthClient", "BerthTestSupport", "BerthImages"],
             exclude: ["Probes"],
             swiftSettings: swiftSettings
         ),

@@ -63,6 +63,11 @@ public enum DefaultRoles {
             clusterAdmin,
             aggregated("admin", into: []), aggregated("edit", into: ["admin"]), aggregated("view", into: ["edit", "admin"]),
             rules("view", into: "view", viewRules), rules("edit", into: "edit", editRules), rules("admin", into: "admin", adminRules),
+            // The built-in registry's repositories (roles of their own, so clusters made before
+            // the registry get them at the next start): view pulls, edit pushes, admin deletes.
+            rules("view-registry", into: "view", [rule(["get", "list"], "registry.berth.dev", ["repositories"])]),
+            rules("edit-registry", into: "edit", [rule(["create", "update"], "registry.berth.dev", ["repositories"])]),
+            rules("admin-registry", into: "admin", [rule(["delete"], "registry.berth.dev", ["repositories"])]),
         ]
     }
 
