@@ -13,7 +13,7 @@ final class RegistryFixture: @unchecked Sendable {
 
     init(extraArguments: [String] = []) {
         server = BerthServerProcess(role: "server", extraArguments: extraArguments)
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("berth-registry-e2e-\(UUID().uuidString)").path
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("berth-registry-e2e-\(UUID().uuidString.lowercased())").path
     }
 
     func start() async throws {
