@@ -36,6 +36,7 @@ let package = Package(
             dependencies: [
                 "BerthCore", "BerthRuntime", "CZlib", "CZstd", "CBerthSys",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -33,6 +33,12 @@ public struct AgentConfiguration: Sendable {
     public var imageGCHighThresholdPercent = 85
     public var imageGCLowThresholdPercent = 80
     public var imageGCInterval: Duration = .seconds(60)
+    /// The cluster registry's storage when it is on this host (`berth up`): its blobs are
+    /// hard-linked into the image store instead of downloaded.
+    public var clusterRegistryBlobs: String?
+    /// `HOST:PORT` of the cluster registry (the API address), set from the client's server:
+    /// images named there are pulled with the pod's ServiceAccount.
+    public internal(set) var clusterRegistryHost: String?
 
     public init(nodeName: String, dataDirectory: String, podSubnet: String? = nil, nodeAddress: String = "127.0.0.1") {
         self.nodeName = nodeName

@@ -25,6 +25,14 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
 
     public init(configuration: AgentConfiguration, client: APIClient, insecureRegistries: Set<String> = [],
                 logger: Logger = Logger(label: "berth.agent")) throws(BerthError) {
+        var configuration = configuration
+        // The cluster registry is the API server's address, trusted with the cluster CA.
+        var cluster: ClusterRegistry?
+        if let url = URL(string: client.config.server), url.scheme == "https", let host = url.host, let ca = client.config.certificateAuthority {
+            let address = "\(host):\(url.port ?? 443)"
+            configuration.clusterRegistryHost = address
+            cluster = ClusterRegistry(host: address, caPEM: ca, localBlobs: configuration.clusterRegistryBlobs)
+        }
         self.configuration = configuration
         self.client = client
         self.logger = logger
@@ -36,7 +44,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
         let imageStore = try ImageStore(root: configuration.imagesDirectory)
         // conmon's cap sits above the agent's rotation size: it only acts while no agent runs.
         let runtime = try ConmonDriver(stateDirectory: configuration.runtimeDirectory, logSizeMax: configuration.containerLogMaxSize * 4, logger: logger)
-        registry = RegistryClient(store: imageStore, insecureRegistries: insecureRegistries, logger: logger)
+        registry = RegistryClient(store: imageStore, insecureRegistries: insecureRegistries, cluster: cluster, logger: logger)
         imageCollector = ImageGarbageCollector(store: imageStore, highPercent: configuration.imageGCHighThresholdPercent,
                                                lowPercent: configuration.imageGCLowThresholdPercent)
         context = PodContext(

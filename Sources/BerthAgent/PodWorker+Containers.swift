@@ -223,6 +223,16 @@ extension PodWorker {
 
     private func registryCredentials() async -> [RegistryCredential] {
         var credentials: [RegistryCredential] = []
+        // The cluster registry: the pod pulls with its ServiceAccount's rights (a short token
+        // bound to the pod), no imagePullSecrets needed.
+        if let host = context.configuration.clusterRegistryHost,
+           (pod.spec?.containers ?? []).contains(where: { (try? ImageReference(parsing: $0.image ?? ""))?.registry == host })
+            || (pod.spec?.initContainers ?? []).contains(where: { (try? ImageReference(parsing: $0.image ?? ""))?.registry == host }) {
+            let projection = ServiceAccountTokenProjection(expirationSeconds: 600, path: "token")
+            if let token = try? await context.volumes.serviceAccountToken(projection, pod: pod) {
+                credentials.append(RegistryCredential(registry: host, username: "serviceaccount", password: token))
+            }
+        }
         for reference in pod.spec?.imagePullSecrets ?? [] {
             guard let name = reference.name,
                   let secret = try? await context.api.getIfPresent(Secret.self, "/api/v1/namespaces/\(record.namespace)/secrets/\(name)"),

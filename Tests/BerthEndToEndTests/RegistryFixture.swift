@@ -11,8 +11,8 @@ final class RegistryFixture: @unchecked Sendable {
     let work: String
     private(set) var token = ""
 
-    init(extraArguments: [String] = []) {
-        server = BerthServerProcess(role: "server", extraArguments: extraArguments)
+    init(role: String = "server", extraArguments: [String] = []) {
+        server = BerthServerProcess(role: role, extraArguments: extraArguments)
         work = FileManager.default.temporaryDirectory.appendingPathComponent("berth-registry-e2e-\(UUID().uuidString.lowercased())").path
     }
 

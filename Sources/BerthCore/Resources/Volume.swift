@@ -100,4 +100,10 @@ public struct ServiceAccountTokenProjection: Codable, Sendable, Hashable {
     public var audience: String?
     public var expirationSeconds: Int64?
     public var path: String
+
+    public init(audience: String? = nil, expirationSeconds: Int64? = nil, path: String) {
+        self.audience = audience
+        self.expirationSeconds = expirationSeconds
+        self.path = path
+    }
 }

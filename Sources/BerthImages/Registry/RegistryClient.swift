@@ -4,6 +4,23 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+
+/// The cluster's own registry (`/v2/` on the API address): reached over TLS with the cluster CA,
+/// and, on `berth up`, its blob files taken by hard link instead of a download.
+public struct ClusterRegistry: Sendable {
+    /// `HOST:PORT` as image references name it (the API address).
+    public var host: String
+    public var caPEM: String
+    /// The registry's storage directory when it is on this host's filesystem (`berth up`).
+    public var localBlobs: String?
+
+    public init(host: String, caPEM: String, localBlobs: String? = nil) {
+        self.host = host
+        self.caPEM = caPEM
+        self.localBlobs = localBlobs
+    }
+}
 
 /// Pulls images over the OCI Distribution API: manifest (or index → this platform's manifest),
 /// config and layers, each verified against its digest as it streams into the content store.
@@ -15,9 +32,14 @@ public final class RegistryClient: ImagePulling, Sendable {
     /// Registries spoken to over plain HTTP (loopback ones always are, as Docker does).
     let insecureRegistries: Set<String>
     let layerConcurrency: Int
+    public let cluster: ClusterRegistry?
+    /// Speaks to the cluster registry, trusting the cluster CA.
+    let clusterHTTP: HTTPClient?
 
-    public init(store: ImageStore, insecureRegistries: Set<String> = [], layerConcurrency: Int = 3, logger: Logger = Logger(label: "berth.images")) {
+    public init(store: ImageStore, insecureRegistries: Set<String> = [], layerConcurrency: Int = 3, cluster: ClusterRegistry? = nil,
+                logger: Logger = Logger(label: "berth.images")) {
         self.store = store
+        self.cluster = cluster
         self.insecureRegistries = insecureRegistries
         self.layerConcurrency = layerConcurrency
         self.logger = logger
@@ -28,9 +50,27 @@ public final class RegistryClient: ImagePulling, Sendable {
         // closed port.
         configuration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        if let cluster, let roots = try? NIOSSLCertificate.fromPEMBytes(Array(cluster.caPEM.utf8)) {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(roots)
+            var clusterConfiguration = configuration
+            clusterConfiguration.tlsConfiguration = tls
+            clusterHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clusterConfiguration)
+        } else {
+            clusterHTTP = nil
+        }
     }
 
-    public func shutdown() async { try? await http.shutdown() }
+    public func shutdown() async {
+        try? await http.shutdown()
+        try? await clusterHTTP?.shutdown()
+    }
+
+    /// The HTTP client for a registry: the cluster's own trusts the cluster CA.
+    func http(for registry: String) -> HTTPClient {
+        if let clusterHTTP, registry == cluster?.host { return clusterHTTP }
+        return http
+    }
 
     static let manifestAccept = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].joined(separator: ", ")
 
@@ -98,6 +138,7 @@ public final class RegistryClient: ImagePulling, Sendable {
     func baseURL(for registry: String) -> String {
         let host = registry == ImageReference.defaultRegistry ? "registry-1.docker.io" : registry
         let name = host.split(separator: ":").first.map(String.init) ?? host
+        if registry == cluster?.host { return "https://\(host)" }
         let plain = insecureRegistries.contains(registry) || name == "localhost" || name.hasPrefix("127.") || name == "[::1]"
         return "\(plain ? "http" : "https")://\(host)"
     }

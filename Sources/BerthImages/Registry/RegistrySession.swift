@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BerthCore
 import Foundation
+import Glibc
 import NIOCore
 import NIOHTTP1
 
@@ -38,6 +39,7 @@ struct RegistrySession: Sendable {
     /// Streams a blob into the content store, verifying digest and size; skips blobs already there.
     func blob(_ descriptor: Descriptor) async throws(BerthError) {
         if client.store.content.contains(descriptor.digest) { return }
+        if linkFromClusterRegistry(descriptor) { return }
         let response = try await send("\(base)/blobs/\(descriptor.digest)", accept: "*/*")
         guard response.status == .ok else { throw Self.error(response.status, what: "blob \(descriptor.digest)") }
         let writer = try BlobWriter(store: client.store.content, algorithm: descriptor.digest.algorithm)
@@ -55,11 +57,26 @@ struct RegistrySession: Sendable {
         client.logger.debug("blob fetched", metadata: ["digest": "\(descriptor.digest)", "bytes": "\(descriptor.size)"])
     }
 
+    /// On `berth up` the cluster registry's blob files are on this filesystem: a blob the
+    /// manifest (fetched with the pod's rights) names is taken by hard link — no second copy,
+    /// no download. The registry checked its digest when it was pushed; the size is checked here.
+    private func linkFromClusterRegistry(_ descriptor: Descriptor) -> Bool {
+        guard reference.registry == client.cluster?.host, let root = client.cluster?.localBlobs else { return false }
+        let source = "\(root)/blobs/\(descriptor.digest.algorithm)/\(descriptor.digest.hex)"
+        var info = stat()
+        guard stat(source, &info) == 0, Int64(info.st_size) == descriptor.size else { return false }
+        let target = client.store.content.path(for: descriptor.digest)
+        try? PosixFS.makeDirectories("\(client.store.content.root)/blobs/\(descriptor.digest.algorithm)")
+        guard link(source, target) == 0 || errno == EEXIST else { return false }
+        client.logger.debug("blob linked from the cluster registry", metadata: ["digest": "\(descriptor.digest)"])
+        return true
+    }
+
     /// GET with the current credentials; on 401, answers the challenge and tries once more.
     private func send(_ url: String, accept: String) async throws(BerthError) -> HTTPClientResponse {
         var response = try await get(url, accept: accept, authorization: await authenticator.header(scope: scope))
         if response.status == .unauthorized, let header = response.headers.first(name: "WWW-Authenticate"), let challenge = AuthChallenge(header: header) {
-            let http = client.http
+            let http = client.http(for: reference.registry)
             try await authenticator.respond(to: challenge, scope: scope) { (url, authorization) throws(BerthError) in
                 var request = HTTPClientRequest(url: url.absoluteString)
                 if let authorization { request.headers.add(name: "Authorization", value: authorization) }
@@ -84,7 +101,7 @@ struct RegistrySession: Sendable {
         request.headers.add(name: "User-Agent", value: "berth/0.1")
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         do {
-            return try await client.http.execute(request, timeout: .seconds(300))
+            return try await client.http(for: reference.registry).execute(request, timeout: .seconds(300))
         } catch {
             throw BerthError(.unavailable, RegistryReachability.describe(error, registry: reference.registry))
         }

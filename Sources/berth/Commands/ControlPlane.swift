@@ -118,8 +118,9 @@ struct ControlPlane {
             agentClient = client
             var agentLogger = Logger(label: "berth.agent")
             agentLogger.logLevel = logger.logLevel
-            let configuration = try agent.configuration(nodeName: agentNodeName ?? AgentConfiguration.hostName,
+            var configuration = try agent.configuration(nodeName: agentNodeName ?? AgentConfiguration.hostName,
                                                         dataDirectory: dataDirectory + "/node", nodeAddress: advertised, ranges: ranges)
+            configuration.clusterRegistryBlobs = registryStorage
             let service = try AgentService(configuration: configuration, client: client, logger: agentLogger)
             localStreams = LocalNodeStreams(agent: service)
             services.append(service)
