@@ -2,6 +2,7 @@ import BerthCore
 import BerthImages
 import BerthRegistry
 import BerthStore
+import Foundation
 
 /// Settings of the built-in registry (`/v2/` on the API address).
 public struct RegistryConfiguration: Sendable {
@@ -12,6 +13,11 @@ public struct RegistryConfiguration: Sendable {
     public var maximumBlobBytes: Int64 = 64 << 30
     /// How long a token from `/v2/token` is good for.
     public var tokenLifetimeSeconds = 300
+    /// How often garbage is collected (`--registry-gc-interval`); nil: only when asked.
+    public var garbageCollectionInterval: Duration? = .seconds(3600)
+    /// Blobs and links younger than this are kept: a push in progress has linked its blobs but
+    /// not yet pushed the manifest that refers to them.
+    public var garbageCollectionGrace: TimeInterval = 3600
 
     public init(storageDirectory: String) { self.storageDirectory = storageDirectory }
 }

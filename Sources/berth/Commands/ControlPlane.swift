@@ -35,8 +35,8 @@ struct ControlPlane {
     var auditLog: AuditLog?
     /// Which resources are encrypted in the store, and how (`--encryption-provider-config`).
     var encryption: EncryptionConfiguration?
-    /// The built-in registry's blobs (`--registry-storage`).
-    var registryStorage: String
+    /// The built-in registry (`--registry-storage`, `--registry-gc-interval`).
+    var registry: RegistryConfiguration
 
     func run() async throws {
         MallocTuning.apply()
@@ -65,8 +65,8 @@ struct ControlPlane {
         serverConfiguration.auditLog = auditLog
         serverConfiguration.encryption = encryption
         // Checked here, so a storage directory that cannot be made stops the start with its reason.
-        _ = try BlobStorage(root: registryStorage)
-        serverConfiguration.registry = RegistryConfiguration(storageDirectory: registryStorage)
+        _ = try BlobStorage(root: registry.storageDirectory)
+        serverConfiguration.registry = registry
         // The controllers and the local agent use tokens of their own: the controllers' role
         // (`system:berth-controllers`), the agent as its node (the node authorizer).
         let controllerToken = try Self.randomToken()
@@ -89,6 +89,7 @@ struct ControlPlane {
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificates.caCertificatePEM.utf8)))
         var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), HeapTrimmer.shared]
+        if let collection = server.registryGarbageCollection { services.append(collection) }
         if let backups {
             services.append(ScheduledBackups(dataDirectory: dataDirectory, directory: backups.directory, interval: backups.interval,
                                              keep: backups.keep, logger: logger))
@@ -120,7 +121,7 @@ struct ControlPlane {
             agentLogger.logLevel = logger.logLevel
             var configuration = try agent.configuration(nodeName: agentNodeName ?? AgentConfiguration.hostName,
                                                         dataDirectory: dataDirectory + "/node", nodeAddress: advertised, ranges: ranges)
-            configuration.clusterRegistryBlobs = registryStorage
+            configuration.clusterRegistryBlobs = registry.storageDirectory
             let service = try AgentService(configuration: configuration, client: client, logger: agentLogger)
             localStreams = LocalNodeStreams(agent: service)
             services.append(service)

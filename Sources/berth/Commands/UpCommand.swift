@@ -19,7 +19,7 @@ struct UpCommand: AsyncParsableCommand {
         try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
                                backups: try options.backups(), auditLog: try options.auditLog(), encryption: try options.encryption(),
-                               registryStorage: options.registryStorage ?? options.dataDir + "/registry").run()
+                               registry: try options.registry()).run()
     }
 }
 
@@ -54,7 +54,7 @@ struct ServerCommand: AsyncParsableCommand {
         try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, etcdTLS: tls, agent: nil, ranges: ranges,
                                nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
                                backups: backups, auditLog: try options.auditLog(), encryption: try options.encryption(),
-                               registryStorage: options.registryStorage ?? options.dataDir + "/registry").run()
+                               registry: try options.registry()).run()
     }
 }
 
@@ -82,6 +82,23 @@ struct ControlPlaneOptions: ParsableArguments {
 
     @Option(help: "Where the built-in registry (/v2/ on the API address) keeps its blobs (default: DATA-DIR/registry). Servers of one control plane share one mounted filesystem here.")
     var registryStorage: String?
+
+    @Option(help: "How often the registry collects garbage (90s, 30m, 1h, 1d; 0: only with `berth registry gc`).")
+    var registryGcInterval = "1h"
+
+    /// The registry's settings from the options.
+    func registry() throws -> RegistryConfiguration {
+        var configuration = RegistryConfiguration(storageDirectory: registryStorage ?? dataDir + "/registry")
+        if registryGcInterval == "0" {
+            configuration.garbageCollectionInterval = nil
+        } else {
+            guard let interval = ScheduledBackups.parseInterval(registryGcInterval) else {
+                throw ValidationError("--registry-gc-interval \(registryGcInterval) is not a duration such as 90s, 30m, 1h or 1d (or 0)")
+            }
+            configuration.garbageCollectionInterval = interval
+        }
+        return configuration
+    }
 
     @Option(help: "Seconds without a Lease renewal before a node is NotReady.")
     var nodeGrace = 10
