@@ -43,6 +43,19 @@ struct QuotaCounter: Sendable {
                 }
             }
         }
+        if hard[Self.registryStorage] != nil {
+            for namespace in namespaces { usages.append([Self.registryStorage: Quantity(integer: try await registryUsage(namespace))]) }
+        }
         return QuotaPolicy.total(usages, limitedTo: hard)
+    }
+
+    static let registryStorage = "registry.berth.dev/storage"
+
+    /// The bytes the namespace's registry repositories hold (0 on a server without a registry).
+    func registryUsage(_ namespace: String) async throws(BerthError) -> Int64 {
+        let reply = try await api.client.request(.GET, "/berth/v1/registry/usage?namespace=\(namespace)")
+        if reply.status == 404 { return 0 }
+        let body = try JSONParser.parse(try reply.checked().body)
+        return Int64(body["bytes"]?.intValue ?? 0)
     }
 }

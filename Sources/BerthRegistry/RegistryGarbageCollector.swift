@@ -83,6 +83,7 @@ public struct RegistryGarbageCollector: Sendable {
             }
         }
         report.linksRemoved = dryRun ? stale.count : try await removeLinks(stale, keeping: &live)
+        if !dryRun { try await uncount(stale, remaining: links) }
         // A repository left with no manifest and no blob leaves the catalog.
         let staleKeys = Set(stale.map(\.key))
         let occupied = Set(referencedIn.keys).union(links.filter { $0.value.contains { !staleKeys.contains($0.key) } }.keys)
@@ -119,6 +120,24 @@ public struct RegistryGarbageCollector: Sendable {
             }
         }
         return removed
+    }
+
+    /// A namespace whose repositories no longer hold a blob stops counting it in its storage
+    /// (the quota's next recount lowers `used`).
+    func uncount(_ removed: [Link], remaining links: [String: [Link]]) async throws(BerthError) {
+        let removedKeys = Set(removed.map(\.key))
+        var held = Set<String>()
+        for (repository, repositoryLinks) in links {
+            let namespace = String(repository.prefix { $0 != "/" })
+            for link in repositoryLinks where !removedKeys.contains(link.key) { held.insert(namespace + " " + link.digest.description) }
+        }
+        for link in removed {
+            let repository = link.key.dropFirst(RegistryKeys.repos.count).prefix { $0 != "_" }
+            let namespace = String(repository.prefix { $0 != "/" })
+            if !held.contains(namespace + " " + link.digest.description) {
+                try await metadata.kv.delete(RegistryKeys.usage(namespace, link.digest))
+            }
+        }
     }
 
     /// Deletes the catalog entries of empty repositories, each only if unchanged since read (a

@@ -21,8 +21,30 @@ public struct RegistryMetadata: Sendable {
 
     // MARK: blobs
 
-    public func link(_ digest: Digest, size: Int64, into repository: RepositoryName, at time: String) async throws(BerthError) {
-        _ = try await kv.put(RegistryKeys.blob(repository, digest), try encode(BlobLink(size: size, linked: time)))
+    /// Links a blob into a repository. The first link of a digest in a namespace also counts
+    /// its size there: that write goes with `charges` (quotas raised by the size, each only if
+    /// unchanged since read) in one transaction. Returns false when a condition failed (the
+    /// caller reads again and retries).
+    public func link(_ digest: Digest, size: Int64, into repository: RepositoryName, at time: String,
+                     charges: (([Compare], [BerthStore.Operation]))? = nil) async throws(BerthError) -> Bool {
+        let link = BerthStore.Operation.put(key: RegistryKeys.blob(repository, digest), value: try encode(BlobLink(size: size, linked: time)), lease: 0)
+        let usageKey = RegistryKeys.usage(repository.namespace, digest)
+        if try await kv.get(usageKey) != nil {
+            return try await kv.txn(if: [Compare(key: usageKey, .createRevision(0), .greater)], then: [link], else: []).succeeded
+        }
+        let compares = [Compare.absent(usageKey)] + (charges?.0 ?? [])
+        let operations = [link, .put(key: usageKey, value: Array(String(size).utf8), lease: 0)] + (charges?.1 ?? [])
+        return try await kv.txn(if: compares, then: operations, else: []).succeeded
+    }
+
+    /// Whether the namespace already counts this blob.
+    public func isCounted(_ digest: Digest, in namespace: String) async throws(BerthError) -> Bool {
+        try await kv.get(RegistryKeys.usage(namespace, digest)) != nil
+    }
+
+    /// Bytes of blobs held in a namespace's repositories, each blob once.
+    public func usage(of namespace: String) async throws(BerthError) -> Int64 {
+        try await kv.list(prefix: RegistryKeys.usage(namespace)).kvs.reduce(0) { $0 + (Int64(String(decoding: $1.value, as: UTF8.self)) ?? 0) }
     }
 
     public func link(_ digest: Digest, in repository: RepositoryName) async throws(BerthError) -> BlobLink? {

@@ -93,4 +93,8 @@ public enum RegistryKeys {
     static func referrers(_ repository: RepositoryName, _ subject: Digest) -> String { repo(repository) + "_referrers/" + subject.description + "/" }
     static func referrer(_ repository: RepositoryName, _ subject: Digest, _ digest: Digest) -> String { referrers(repository, subject) + digest.description }
     static func upload(_ id: String) -> String { uploads + id }
+    /// A blob counted once in a namespace's storage (`registry.berth.dev/storage`), however many
+    /// of its repositories hold it.
+    static func usage(_ namespace: String) -> String { root + "usage/" + namespace + "/" }
+    public static func usage(_ namespace: String, _ digest: Digest) -> String { usage(namespace) + digest.description }
 }

@@ -77,7 +77,8 @@ public enum DefaultRoles {
     /// What the controllers and the scheduler do, and no more: read everything (quota counts
     /// and garbage collection look at any kind), write the kinds they manage and the status of
     /// those they report on, bind and evict pods, delete dependents; no Secrets written, no
-    /// RBAC, no escalate, bind or impersonate, no non-resource URLs.
+    /// RBAC, no escalate, bind or impersonate; one non-resource URL: the registry's usage per
+    /// namespace, which quota recounts read.
     static var controllersRole: ClusterRole {
         let change = ["create", "update", "patch", "delete"]
         let status = ["update", "patch"]
@@ -96,6 +97,7 @@ public enum DefaultRoles {
             rule(change, "events.k8s.io", ["events"]),
             rule(status, "policy", ["poddisruptionbudgets/status"]),
             rule(status, "berth.dev", ["ippools", "ippools/status", "tenants", "tenants/status"]),
+            PolicyRule(verbs: ["get"], nonResourceURLs: [RegistryPaths.usage]),
         ])
         role.metadata.annotations = ["rbac.authorization.kubernetes.io/autoupdate": "true"]
         return role

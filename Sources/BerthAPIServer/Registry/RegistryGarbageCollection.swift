@@ -10,6 +10,7 @@ import ServiceLifecycle
 /// an RBAC rule with `nonResourceURLs`.
 public enum RegistryPaths {
     public static let garbageCollection = "/berth/v1/registry/gc"
+    public static let usage = "/berth/v1/registry/usage"
 }
 
 extension APIServer {

@@ -19,7 +19,7 @@ extension APIServer {
             if let from = query["from"], let source = try? RepositoryName(from),
                try await mayAccess(source, .pull, user: user),
                let link = try await registry.metadata.link(digest, in: source), registry.storage.content.contains(digest) {
-                try await registry.metadata.link(digest, size: link.size, into: repository, at: clock.timestamp())
+                try await linkBlob(digest, size: link.size, into: repository, registry)
                 return Self.blobCreated(repository, digest)
             }
             // Not mountable: an ordinary upload session, as the specification says.
@@ -109,7 +109,13 @@ extension APIServer {
             if error.ociCode == OCIErrorCode.digestInvalid.rawValue { try? await registry.metadata.endUpload(id) }
             throw error
         }
-        try await registry.metadata.link(digest, size: size, into: repository, at: clock.timestamp())
+        do throws(BerthError) {
+            try await linkBlob(digest, size: size, into: repository, registry)
+        } catch {
+            // Refused (quota): the session ends; the blob file goes with the next collection.
+            try? await registry.metadata.endUpload(id)
+            throw error
+        }
         try await registry.metadata.endUpload(id)
         return Self.blobCreated(repository, digest)
     }
