@@ -80,7 +80,7 @@ public enum RegistryKeys {
     public static let root = "/registry/_oci/"
     static let repositories = root + "repositories/"
     static let uploads = root + "uploads/"
-    static let repos = root + "repos/"
+    public static let repos = root + "repos/"
 
     static func repository(_ repository: RepositoryName) -> String { repositories + repository.value }
     static func repo(_ repository: RepositoryName) -> String { repos + repository.value + "/" }

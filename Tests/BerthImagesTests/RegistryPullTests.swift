@@ -8,33 +8,13 @@ import Testing
 /// images pushed by skopeo: anonymous and basic auth, a tampered blob, a missing image.
 @Suite("registry pulls", .serialized)
 struct RegistryPullTests {
+    /// docker-registry with skopeo to push the local busybox image into it.
     final class Registry {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-registry-\(UUID().uuidString)").path
-        let port = FreePort.next()
-        var process: Process?
+        let distribution: DistributionRegistry
+        var directory: String { distribution.directory }
+        var port: Int { distribution.port }
 
-        init(basicAuth: (user: String, password: String)? = nil) throws {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            var config = "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: \(directory)/data\nhttp:\n  addr: 127.0.0.1:\(port)\n"
-            if let basicAuth {
-                let hash = try runCommand("/usr/bin/htpasswd", ["-Bbn", basicAuth.user, basicAuth.password])
-                try Data(hash.output.utf8).write(to: URL(fileURLWithPath: directory + "/htpasswd"))
-                config += "auth:\n  htpasswd:\n    realm: berth-test\n    path: \(directory)/htpasswd\n"
-            }
-            try Data(config.utf8).write(to: URL(fileURLWithPath: directory + "/config.yml"))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
-            process.arguments = ["serve", directory + "/config.yml"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            self.process = process
-            for _ in 0..<100 {
-                if let result = try? runCommand("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/v2/"]),
-                   result.output == "200" || result.output == "401" { return }
-                usleep(50_000)
-            }
-        }
+        init(basicAuth: (user: String, password: String)? = nil) throws { distribution = try DistributionRegistry(basicAuth: basicAuth) }
 
         /// Pushes the local busybox image as `name` with skopeo.
         func push(_ store: ImageStore, as name: String, credentials: String? = nil, compression: String? = nil) throws {
@@ -48,13 +28,7 @@ struct RegistryPullTests {
             guard result.status == 0 else { throw BerthError(.internalError, "skopeo push failed: \(result.error)") }
         }
 
-        func stop() {
-            if let process, process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        func stop() { distribution.stop() }
     }
 
     func withStores(_ body: (ImageStore, ImageStore, String) async throws -> Void) async throws {

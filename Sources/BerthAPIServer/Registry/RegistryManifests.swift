@@ -10,16 +10,43 @@ import NIOCore
 /// a record and tag in the cluster store, one transaction.
 extension APIServer {
     func getManifest(_ request: Request, _ repository: RepositoryName, _ reference: String, _ registry: ImageRegistry) async throws(BerthError) -> Response {
-        let digest = try await resolve(reference, in: repository, registry)
-        guard let record = try await registry.metadata.manifest(digest, in: repository) else {
-            throw BerthError.oci(.manifestUnknown, "manifest \(reference) not found in \(repository)")
-        }
+        var found = try? await storedManifest(repository, reference, registry)
+        // An edge cache: a miss in a repository a pull-through replication serves is fetched now.
+        if found == nil, try await pullThrough(repository, reference, registry) { found = try? await storedManifest(repository, reference, registry) }
+        guard let (digest, record) = found else { throw BerthError.oci(.manifestUnknown, "manifest \(reference) not found in \(repository)") }
         var fields = RegistryResponses.headers([.contentType: record.mediaType, .eTag: "\"\(digest)\""])
         fields[RegistryResponses.contentDigest] = digest.description
         fields[.contentLength] = String(record.size)
         if request.method == .head { return Response(status: .ok, headers: fields, body: ResponseBody()) }
         let bytes = try registry.storage.content.read(digest, limit: ManifestDocument.maximumBytes)
         return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    func storedManifest(_ repository: RepositoryName, _ reference: String, _ registry: ImageRegistry) async throws(BerthError) -> (Digest, ManifestRecord) {
+        let digest = try await resolve(reference, in: repository, registry)
+        guard let record = try await registry.metadata.manifest(digest, in: repository) else {
+            throw BerthError.oci(.manifestUnknown, "manifest \(reference) not found in \(repository)")
+        }
+        return (digest, record)
+    }
+
+    /// Fetches `repository:reference` from the remote of a pull replication with `pullThrough`
+    /// that selects it; false when none does or the remote lacks it.
+    func pullThrough(_ repository: RepositoryName, _ reference: String, _ registry: ImageRegistry) async throws(BerthError) -> Bool {
+        for replication in try await registryReplications() where replication.spec.mode == "pull" && replication.spec.pullThrough == true
+            && ReplicationPlan.selected(repository.value, by: replication.spec.repositories)
+            && (reference.contains(":") || ReplicationPlan.selected(reference, by: replication.spec.tags)) {
+            let remote = try await remoteRegistry(for: replication.spec.remote)
+            defer { Task { await remote.shutdown() } }
+            let copy = ReplicationCopy(server: self, registry: registry, remote: remote)
+            do throws(BerthError) {
+                _ = try await copy.pull(repository, reference: reference, tally: ReplicationCopy.Tally())
+                return true
+            } catch where error.code == .notFound {
+                continue
+            }
+        }
+        return false
     }
 
     func resolve(_ reference: String, in repository: RepositoryName, _ registry: ImageRegistry) async throws(BerthError) -> Digest {

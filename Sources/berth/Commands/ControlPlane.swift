@@ -90,6 +90,7 @@ struct ControlPlane {
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificates.caCertificatePEM.utf8)))
         var services: [any ServiceLifecycle.Service] = server.services + [CompactionService(store: kv, logger: logger), HeapTrimmer.shared]
         if let collection = server.registryGarbageCollection { services.append(collection) }
+        if let replication = server.registryReplication { services.append(replication) }
         if let backups {
             services.append(ScheduledBackups(dataDirectory: dataDirectory, directory: backups.directory, interval: backups.interval,
                                              keep: backups.keep, logger: logger))
