@@ -83,4 +83,38 @@ struct RegistryGarbageCollectionTests {
         let index = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: layout + "/index.json"))))
         return String(index["manifests"]?.arrayValue?.first?["digest"]?.stringValue?.dropFirst(7) ?? "")
     }
+
+    /// `berth image push` from a node's store, `berth registry login` writing what skopeo
+    /// (and podman, docker) read, and `berth registry tags|ls|rm`.
+    @Test func cliPushLoginAndList() async throws {
+        let fixture = RegistryFixture()
+        defer { fixture.cleanUp() }
+        try await fixture.start()
+        func berth(_ arguments: [String]) throws -> CommandResult {
+            try runCommand(BerthServerProcess.binary, arguments, timeout: 120)
+        }
+        let data = fixture.work + "/node-data"
+        let layout = try fixture.layout("cli", layers: 2, layerBytes: 100_000, seed: 3)
+        let imported = try berth(["image", "import", layout, "--data-dir", data])
+        try #require(imported.status == 0, "\(imported.error)")
+        let local = try #require(imported.output.split(separator: " ").dropFirst().first.map(String.init))
+        let first = try berth(["image", "push", local, "\(fixture.host)/cli/app:v1", "--data-dir", data, "--kubeconfig", fixture.server.kubeconfigPath])
+        #expect(first.status == 0 && first.output.contains("bytes of blobs sent"), "\(first.error)")
+        let again = try berth(["image", "push", local, "\(fixture.host)/cli/app:v2", "--data-dir", data, "--kubeconfig", fixture.server.kubeconfigPath])
+        #expect(again.output.contains("(0 bytes of blobs sent)"), "blobs already there are not sent again: \(again.output)")
+        #expect(try berth(["registry", "tags", "cli/app", "--kubeconfig", fixture.server.kubeconfigPath]).output == "v1\nv2\n")
+
+        let auth = fixture.work + "/auth.json", docker = fixture.work + "/docker.json", certs = fixture.work + "/certs.d"
+        let login = try berth(["registry", "login", "--kubeconfig", fixture.server.kubeconfigPath, "--auth-file", auth, "--docker-config", docker,
+                               "--certificates-directories", certs])
+        #expect(login.status == 0, "\(login.error)")
+        let written = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: docker))))
+        #expect(written.value(at: ["auths", fixture.host, "auth"])?.stringValue == Data("berth:\(fixture.token)".utf8).base64EncodedString())
+        let inspect = try fixture.skopeo(["inspect", "--authfile", auth, "--cert-dir", "\(certs)/\(fixture.host)", "docker://\(fixture.host)/cli/app:v1"])
+        #expect(inspect.status == 0 && inspect.output.contains("\"v2\""), "skopeo with the written credentials and CA: \(inspect.error)")
+        #expect(try berth(["registry", "rm", "cli/app:v1", "--kubeconfig", fixture.server.kubeconfigPath]).status == 0)
+        #expect(try berth(["registry", "tags", "cli/app", "--kubeconfig", fixture.server.kubeconfigPath]).output == "v2\n")
+        let missing = try berth(["registry", "rm", "cli/app:v9", "--kubeconfig", fixture.server.kubeconfigPath])
+        #expect(missing.status != 0 && missing.error.contains("MANIFEST_UNKNOWN"), "\(missing.error)")
+    }
 }

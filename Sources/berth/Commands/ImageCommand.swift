@@ -9,7 +9,7 @@ import Foundation
 struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage the images on this node.",
-        subcommands: [Pull.self, Import.self, Export.self, List.self, Inspect.self, Tag.self, Remove.self, Prune.self])
+        subcommands: [Pull.self, Push.self, Import.self, Export.self, List.self, Inspect.self, Tag.self, Remove.self, Prune.self])
 
     struct StoreOptions: ParsableArguments {
         @Option(help: "The node's data directory (berth up --data-dir).") var dataDir = DataDirectory.standard

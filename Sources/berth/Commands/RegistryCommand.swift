@@ -42,22 +42,25 @@ struct RegistryLoginCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let client = try options.client()
-            guard let token = client.config.token else { throw BerthError(.badRequest, "the kubeconfig has no token: the registry takes a token as password") }
-            let host = try RegistryCommand.host(client)
-            let home = FileManager.default.homeDirectoryForCurrentUser.path
-            let auth = Data("berth:\(token)".utf8).base64EncodedString()
-            for path in [dockerConfig ?? home + "/.docker/config.json", authFile ?? home + "/.config/containers/auth.json"] {
-                try Self.merge(auth: auth, host: host, into: path)
-                print("credentials for \(host) written to \(path)")
-            }
-            if let ca = client.config.certificateAuthority {
-                for directory in certificatesDirectories.split(separator: ",").map(String.init) where !directory.isEmpty {
-                    let target = "\(directory)/\(host)"
-                    try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-                    FileManager.default.createFile(atPath: target + "/ca.crt", contents: Data(ca.utf8), attributes: [.posixPermissions: 0o644])
-                    print("cluster CA trusted for \(host) in \(target)/ca.crt")
-                }
+            try await options.withClient { client in try write(client) }
+        }
+    }
+
+    func write(_ client: APIClient) throws {
+        guard let token = client.config.token else { throw BerthError(.badRequest, "the kubeconfig has no token: the registry takes a token as password") }
+        let host = try RegistryCommand.host(client)
+        let home = FileManager.default.homeDirectoryForCurrentUser.path
+        let auth = Data("berth:\(token)".utf8).base64EncodedString()
+        for path in [dockerConfig ?? home + "/.docker/config.json", authFile ?? home + "/.config/containers/auth.json"] {
+            try Self.merge(auth: auth, host: host, into: path)
+            print("credentials for \(host) written to \(path)")
+        }
+        if let ca = client.config.certificateAuthority {
+            for directory in certificatesDirectories.split(separator: ",").map(String.init) where !directory.isEmpty {
+                let target = "\(directory)/\(host)"
+                try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+                FileManager.default.createFile(atPath: target + "/ca.crt", contents: Data(ca.utf8), attributes: [.posixPermissions: 0o644])
+                print("cluster CA trusted for \(host) in \(target)/ca.crt")
             }
         }
     }
