@@ -29,6 +29,9 @@ public struct RegistryGarbageCollector: Sendable {
         public var bytesFreed: Int64 = 0
         public var uploadsRemoved = 0
         public var repositoriesRemoved = 0
+        /// Deleted by retention rules.
+        public var tagsRemoved = 0
+        public var manifestsRemoved = 0
     }
 
     struct Link {
@@ -39,8 +42,9 @@ public struct RegistryGarbageCollector: Sendable {
     }
 
     public func run(now: Date = Date(), grace: TimeInterval = 3600, uploadMaximumAge: TimeInterval = 24 * 3600,
-                    dryRun: Bool = false) async throws(BerthError) -> Report {
+                    retention: [String: [RetentionRule]] = [:], dryRun: Bool = false) async throws(BerthError) -> Report {
         var report = Report(dryRun: dryRun)
+        (report.tagsRemoved, report.manifestsRemoved) = try await applyRetention(retention, cutoff: now.addingTimeInterval(-grace), dryRun: dryRun)
         var live = Set<Digest>()
         var referencedIn: [String: Set<Digest>] = [:]
         var links: [String: [Link]] = [:]

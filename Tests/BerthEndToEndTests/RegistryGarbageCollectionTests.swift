@@ -64,8 +64,20 @@ struct RegistryGarbageCollectionTests {
         }
         let after = try berth(["registry", "gc", "--grace-seconds", "0"])
         #expect(after.output.hasPrefix("removed 0 blobs"), "nothing live is garbage: \(after.output)")
+
+        // Retention: keep the two newest v* tags of gc/live; the rest go with their blobs.
+        #expect(try fixture.kubectl(["create", "namespace", "gc"]).status == 0)
+        let annotated = try fixture.kubectl(["annotate", "namespace", "gc", "--overwrite",
+                                             #"registry.berth.dev/retention=[{"repositories":"live","tags":"v*","keepLast":2,"deleteUntagged":true}]"#])
+        #expect(annotated.status == 0, "\(annotated.error)")
+        let retained = try fixture.curl("POST", "/berth/v1/registry/gc?graceSeconds=0")
+        #expect(retained.json?["tagsRemoved"]?.intValue == 3 && retained.json?["manifestsRemoved"]?.intValue == 3, "\(String(decoding: retained.body, as: UTF8.self))")
         #expect(try berth(["registry", "ls"]).output == "gc/live\n")
-        #expect(try berth(["registry", "tags", "gc/live"]).output == "v0\nv1\nv2\nv3\nv4\n")
+        #expect(try berth(["registry", "tags", "gc/live"]).output == "v3\nv4\n")
+        for layout in layouts.prefix(3) {
+            let layers = RegistryFixture.blobs(layout).filter { $0 != (try? Self.manifestDigest(layout)) }
+            #expect(layers.allSatisfy { !FileManager.default.fileExists(atPath: "\(blobDirectory)/\($0)") }, "the retired images' blobs went")
+        }
     }
 
     static func isDone(_ task: Task<[String], any Error>) async -> Bool {

@@ -9,7 +9,8 @@ import Testing
 @Suite("Registry protocol", .serialized)
 struct RegistryProtocolTests {
     @Test func pushPullTagsAndReferrers() async throws {
-        let fixture = RegistryFixture()
+        let registryPort = BerthServerProcess.freePort()
+        let fixture = RegistryFixture(extraArguments: ["--registry-listen", "127.0.0.1:\(registryPort)"])
         defer { fixture.cleanUp() }
         try await fixture.start()
         let source = try fixture.layout("source", layers: 3)
@@ -74,6 +75,14 @@ struct RegistryProtocolTests {
         #expect(try fixture.curl("GET", "/v2/default/app/manifests/\(artifactDigest)").body == artifact, "the artifact comes back bit for bit")
         #expect(try fixture.curl("GET", "/v2/default/app/blobs/\(RegistryFixture.sha256(sbom))").body == sbom)
         #expect(try fixture.curl("GET", "/v2/_catalog").json?["repositories"] == ["default/app"])
+
+        // --registry-listen: the registry alone on a port of its own, same TLS and credentials.
+        let separate = try fixture.copy("oci:\(source):latest", "docker://127.0.0.1:\(registryPort)/default/app:v3", destinationCredential: fixture.token)
+        #expect(separate.status == 0, "\(separate.error)")
+        #expect(try fixture.curl("GET", "/v2/default/app/tags/list").json?["tags"] == ["v1", "v2", "v3"])
+        let api = try runCommand("/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "--cacert", fixture.server.dataDirectory + "/ca.crt",
+                                                   "-H", "Authorization: Bearer \(fixture.token)", "https://127.0.0.1:\(registryPort)/api/v1/namespaces"])
+        #expect(api.output.hasSuffix("\n404") && api.output.contains("NAME_UNKNOWN"), "only /v2/ there: \(api.output)")
     }
 
     @Test func chunkedResumedMountedDeletedAndRefused() async throws {

@@ -151,3 +151,39 @@ struct RegistryStorageTests {
         }
     }
 }
+
+/// Retention rules: which tags and untagged manifests a collection deletes.
+@Suite("Registry retention")
+struct RegistryRetentionTests {
+    func digest(_ text: String) -> Digest { Digest.sha256(of: Array(text.utf8)) }
+
+    @Test func keepLastAndUntagged() throws {
+        let rules = try RetentionRule.parse(#"[{"repositories":"app*","tags":"v*","keepLast":2,"deleteUntagged":true}]"#)
+        let web = try RepositoryName("ns/app-web"), tools = try RepositoryName("ns/tools")
+        #expect(rules.count == 1 && rules[0].applies(to: web) && !rules[0].applies(to: tools))
+        #expect(throws: BerthError.self) { try RetentionRule.parse(#"[{"keepLast":-1}]"#) }
+        #expect(throws: BerthError.self) { try RetentionRule.parse("not json") }
+        let tags = [("v1", "2026-01-01T00:00:01Z"), ("v2", "2026-01-01T00:00:02Z"), ("v3", "2026-01-01T00:00:03Z"), ("latest", "2026-01-01T00:00:00Z")]
+            .map { ($0.0, TagRecord(digest: digest($0.0), mediaType: MediaType.ociManifest, updated: $0.1)) }
+        #expect(RetentionPlan.tagsToDelete(tags, rule: rules[0]) == ["v1"], "the two newest v* stay; latest is not governed")
+        #expect(RetentionPlan.tagsToDelete(tags, rule: RetentionRule(keepLast: 0)) == ["latest", "v1", "v2", "v3"])
+        #expect(RetentionPlan.tagsToDelete(tags, rule: RetentionRule(deleteUntagged: true)).isEmpty)
+
+        let document = try ManifestDocument(bytes: Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"x/y","digest":"\#(RegistryCoreTests.config)","size":2}}"#.utf8), contentType: nil)
+        func record(_ created: String, children: [Digest] = [], subject: Digest? = nil) -> ManifestRecord {
+            var value = ManifestRecord(document: document, size: 1, created: created)
+            value.manifests = children
+            value.subject = subject
+            return value
+        }
+        let old = "2026-01-01T00:00:00Z", fresh = "2026-06-01T00:00:00Z"
+        let manifests: [Digest: ManifestRecord] = [
+            digest("tagged"): record(old), digest("orphan"): record(old), digest("recent-orphan"): record(fresh),
+            digest("index"): record(old, children: [digest("child")]), digest("child"): record(old),
+            digest("signature"): record(old, subject: digest("tagged")),
+        ]
+        let cutoff = TableCells.parseTimestamp("2026-03-01T00:00:00Z")!
+        #expect(RetentionPlan.untagged(manifests, tagged: [digest("tagged"), digest("index")], cutoff: cutoff) == [digest("orphan")],
+                "an index's entries, referrers and manifests younger than the window stay")
+    }
+}

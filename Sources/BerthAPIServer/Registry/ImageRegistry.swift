@@ -13,6 +13,8 @@ public struct RegistryConfiguration: Sendable {
     public var maximumBlobBytes: Int64 = 64 << 30
     /// How long a token from `/v2/token` is good for.
     public var tokenLifetimeSeconds = 300
+    /// `HOST:PORT` where the registry is also served alone (`--registry-listen`).
+    public var listen: String?
     /// How often garbage is collected (`--registry-gc-interval`); nil: only when asked.
     public var garbageCollectionInterval: Duration? = .seconds(3600)
     /// Blobs and links younger than this are kept: a push in progress has linked its blobs but

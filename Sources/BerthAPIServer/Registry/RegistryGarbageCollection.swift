@@ -1,5 +1,6 @@
 import BerthCore
 import BerthRegistry
+import BerthStore
 import Foundation
 import Hummingbird
 import Logging
@@ -22,7 +23,8 @@ extension APIServer {
             let grace = try query.integer("graceSeconds") ?? Int(registry.configuration.garbageCollectionGrace)
             guard grace >= 0 else { throw BerthError(.badRequest, "graceSeconds must not be negative") }
             let collector = RegistryGarbageCollector(metadata: registry.metadata, storage: registry.storage)
-            let report = try await collector.run(now: server.clock.now(), grace: TimeInterval(grace), dryRun: query.flag("dryRun"))
+            let report = try await collector.run(now: server.clock.now(), grace: TimeInterval(grace), retention: try await server.retentionRules(),
+                                                 dryRun: query.flag("dryRun"))
             return Responses.json(try JSONValue(encoding: report))
         }
     }
@@ -30,12 +32,28 @@ extension APIServer {
     /// The periodic collection (`--registry-gc-interval`), beside the HTTP server.
     public var registryGarbageCollection: (any ServiceLifecycle.Service)? {
         guard let registry = imageRegistry, let interval = registry.configuration.garbageCollectionInterval else { return nil }
-        return RegistryGarbageCollectionService(collector: RegistryGarbageCollector(metadata: registry.metadata, storage: registry.storage),
+        return RegistryGarbageCollectionService(server: self, collector: RegistryGarbageCollector(metadata: registry.metadata, storage: registry.storage),
                                                 interval: interval, grace: registry.configuration.garbageCollectionGrace, logger: logger)
+    }
+
+    /// Each namespace's retention rules (its `registry.berth.dev/retention` annotation); a
+    /// namespace whose annotation does not parse is skipped, with a warning.
+    func retentionRules() async throws(BerthError) -> [String: [RetentionRule]] {
+        var rules: [String: [RetentionRule]] = [:]
+        for kv in try await storage.list(.namespace, namespace: nil, limit: 0, continueAfter: nil).kvs {
+            let object = try ObjectCodec.decode(kv)
+            guard let name = object.value(at: ["metadata", "name"])?.stringValue,
+                  let text = object.value(at: ["metadata", "annotations", RetentionRule.annotation])?.stringValue else { continue }
+            do { rules[name] = try RetentionRule.parse(text) } catch {
+                logger.warning("ignoring a registry retention annotation that does not parse", metadata: ["namespace": "\(name)", "error": "\(error.message)"])
+            }
+        }
+        return rules
     }
 }
 
 struct RegistryGarbageCollectionService: ServiceLifecycle.Service {
+    let server: APIServer
     let collector: RegistryGarbageCollector
     let interval: Duration
     let grace: TimeInterval
@@ -46,7 +64,7 @@ struct RegistryGarbageCollectionService: ServiceLifecycle.Service {
             try? await Task.sleep(for: interval)
             if Task.isCancelled || Task.isShuttingDownGracefully { return }
             do {
-                let report = try await collector.run(grace: grace)
+                let report = try await collector.run(grace: grace, retention: try await server.retentionRules())
                 if report.blobsRemoved > 0 || report.linksRemoved > 0 || report.uploadsRemoved > 0 {
                     logger.info("registry garbage collected", metadata: ["blobs": "\(report.blobsRemoved)", "bytes": "\(report.bytesFreed)",
                                                                          "links": "\(report.linksRemoved)", "uploads": "\(report.uploadsRemoved)"])

@@ -75,3 +75,22 @@ extension APIServer {
         BerthError.oci(.unsupported, "\(method.rawValue) is not supported here")
     }
 }
+
+/// The responder of `--registry-listen`: the registry's paths only (`/v2/…`), through the same
+/// pipeline; anything else is the protocol's 404.
+public struct RegistryResponder: HTTPResponder {
+    public typealias Context = APIRequestContext
+    let server: APIServer
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        let path = request.uri.path
+        guard path == "/v2" || path.hasPrefix(RegistryRoute.prefix) else {
+            return RegistryResponses.error(server, BerthError.oci(.nameUnknown, "only the registry (/v2/) is served on this address"), request)
+        }
+        return await server.respond(to: request, channel: context.channel)
+    }
+}
+
+extension APIServer {
+    public var registryResponder: RegistryResponder { RegistryResponder(server: self) }
+}

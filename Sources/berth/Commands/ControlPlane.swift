@@ -44,6 +44,11 @@ struct ControlPlane {
         logger.logLevel = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let (host, port) = try Self.parseListen(listen)
         try ListenAddressCheck.ensureFree(host: host, port: port)
+        let registryAddress = try registry.listen.map { (text) throws -> (String, Int) in
+            let address = try Self.parseListen(text)
+            try ListenAddressCheck.ensureFree(host: address.0, port: address.1)
+            return address
+        }
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var kv = try openStore()
         if let encryption { kv = EncryptingStore(kv, configuration: encryption) }
@@ -53,7 +58,8 @@ struct ControlPlane {
         let serviceNetwork = try ranges.services()
         let apiServiceIP = IPv4Network.format(serviceNetwork.base &+ 1)
         let certificates = try ClusterCertificates.loadOrCreate(directory: dataDirectory, hosts: [host, apiServiceIP, "kubernetes", "kubernetes.default",
-                                                                                                  "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"])
+                                                                                                  "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"]
+                                                                                                  + (registryAddress.map { [$0.0] } ?? []))
         let advertised = host == "0.0.0.0" ? "127.0.0.1" : host
         let kubeconfig = Kubeconfig(server: "https://\(advertised):\(port)", certificateAuthority: certificates.caCertificatePEM, token: token)
         FileManager.default.createFile(atPath: dataDirectory + "/admin.kubeconfig", contents: Data(kubeconfig.yaml().utf8), attributes: [.posixPermissions: 0o600])
@@ -143,6 +149,17 @@ struct ControlPlane {
                 readyLogger.info("berth api server ready", metadata: ["url": "https://\(advertised):\(port)", "kubeconfig": "\(dataDirectory)/admin.kubeconfig"])
             },
             logger: logger)
+        // The registry alone on its own address, when asked (same TLS, same pipeline).
+        if let (registryHost, registryPort) = registryAddress {
+            services.append(Application(
+                responder: server.registryResponder,
+                server: try .boundedTLSWebSocket(tlsConfiguration: tls, verifyClientCertificate: { _, promise in promise.succeed(.certificateVerified) }) { _, _, _ in
+                    .dontUpgrade
+                },
+                configuration: ApplicationConfiguration(address: .hostname(registryHost, port: registryPort), serverName: nil),
+                onServerRunning: { _ in readyLogger.info("berth registry ready", metadata: ["url": "https://\(registryHost):\(registryPort)/v2/"]) },
+                logger: logger))
+        }
         // Open watch streams (kubectl -w, agents) do not end on their own: after a short grace
         // the group cancels what is still running, so SIGTERM/SIGINT always stop the process.
         // The services run in this group, not in the Application's own: when the listener

@@ -83,12 +83,16 @@ struct ControlPlaneOptions: ParsableArguments {
     @Option(help: "Where the built-in registry (/v2/ on the API address) keeps its blobs (default: DATA-DIR/registry). Servers of one control plane share one mounted filesystem here.")
     var registryStorage: String?
 
+    @Option(help: "HOST:PORT where the registry (/v2/) is also served, alone, with the API's TLS (e.g. 0.0.0.0:5000); off when not given.")
+    var registryListen: String?
+
     @Option(help: "How often the registry collects garbage (90s, 30m, 1h, 1d; 0: only with `berth registry gc`).")
     var registryGcInterval = "1h"
 
     /// The registry's settings from the options.
     func registry() throws -> RegistryConfiguration {
         var configuration = RegistryConfiguration(storageDirectory: registryStorage ?? dataDir + "/registry")
+        configuration.listen = registryListen
         if registryGcInterval == "0" {
             configuration.garbageCollectionInterval = nil
         } else {
