@@ -52,40 +52,67 @@ now() { date +%s.%N; }
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(round(a / b, 3) if b else 0)" "$1" "$2"; }
 rate() { python3 -c "import sys; print(round(float(sys.argv[1]) / float(sys.argv[2]), 2))" "$1" "$2"; }
 
-# 1. 200 MB in 5 layers, pushed and pulled with skopeo (3 rounds each, best kept).
-python3 bench/lib/oci_layout.py "$work/big" --layers 5 --layer-bytes 41943040 --seed 29
-big_bytes=$(du -sb "$work/big/blobs" | cut -f1)
+# 1. 200 MB in 5 layers, pushed and pulled with skopeo: 3 rounds, each a fresh image (new
+# blobs: skopeo skips blobs a registry has, and would mount them from another repository),
+# pushed to both registries; the best round of each kept. Then the same layers fetched raw with
+# curl (5 in parallel, to /dev/null): what each server serves without the client's own work.
 transfer() {  # transfer berth|dist push|pull round -> seconds
   local target=$1 direction=$2 round=$3 host certs creds
   if [ "$target" = berth ]; then host=127.0.0.1:$api_port; certs=$work/certs/berth; creds=(--creds "bench:$token")
   else host=127.0.0.1:$dist_port; certs=$work/certs/dist; creds=(--no-creds); fi
   local started; started=$(now)
   if [ "$direction" = push ]; then
-    skopeo copy --dest-cert-dir "$certs" "${creds[@]/--/--dest-}" "oci:$work/big:latest" "docker://$host/bench/big:r$round" >/dev/null
+    skopeo copy --dest-cert-dir "$certs" "${creds[@]/--/--dest-}" "oci:$work/big-$round:latest" "docker://$host/bench/big-$round:v1" >/dev/null
   else
     rm -rf "$work/pulled"
-    skopeo copy --src-cert-dir "$certs" "${creds[@]/--/--src-}" "docker://$host/bench/big:r$round" "oci:$work/pulled:v" >/dev/null
+    skopeo copy --src-cert-dir "$certs" "${creds[@]/--/--src-}" "docker://$host/bench/big-$round:v1" "oci:$work/pulled:v" >/dev/null
   fi
   python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$started" "$(now)"
 }
-best() { sort -g | head -1; }
-for direction in push pull; do
-  b=$(for r in 1 2 3; do transfer berth "$direction" "$r"; done | best)
-  d=$(for r in 1 2 3; do transfer dist "$direction" "$r"; done | best)
-  bm=$(rate "$((big_bytes / 1048576))" "$b"); dm=$(rate "$((big_bytes / 1048576))" "$d")
-  echo "{\"bench\":\"registry-$direction-200mb\",\"bytes\":$big_bytes,\"berth_mb_s\":$bm,\"docker_registry_mb_s\":$dm,\"ratio\":$(ratio "$bm" "$dm"),\"target_ratio\":1.5}"
+raw_pull() {  # raw_pull berth|dist round -> seconds
+  local target=$1 round=$2 base auth=()
+  if [ "$target" = berth ]; then base=$berth_url; ca=$berth_ca; auth=(-H "Authorization: Bearer $token")
+  else base=https://127.0.0.1:$dist_port; ca=$work/dist.crt; fi
+  local started; started=$(now)
+  for layer in $(python3 -c "import json,sys; print(' '.join(l['digest'] for l in json.load(open(sys.argv[1]))['layers']))" "$work/big-$round.manifest"); do
+    curl -sf --cacert "$ca" "${auth[@]}" -o /dev/null "$base/v2/bench/big-$round/blobs/$layer" &
+  done
+  wait
+  python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$started" "$(now)"
+}
+declare -A push_b push_d pull_b pull_d raw_b raw_d
+for round in 1 2 3; do
+  python3 bench/lib/oci_layout.py "$work/big-$round" --layers 5 --layer-bytes 41943040 --seed $((29 + round))
+  manifest=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['manifests'][0]['digest'][7:])" "$work/big-$round/index.json")
+  cp "$work/big-$round/blobs/sha256/$manifest" "$work/big-$round.manifest"
+  push_b[$round]=$(transfer berth push "$round"); push_d[$round]=$(transfer dist push "$round")
+  pull_b[$round]=$(transfer berth pull "$round"); pull_d[$round]=$(transfer dist pull "$round")
+  raw_b[$round]=$(raw_pull berth "$round"); raw_d[$round]=$(raw_pull dist "$round")
 done
+big_bytes=$(du -sb "$work/big-1/blobs" | cut -f1)
+best() { printf '%s\n' "$@" | sort -g | head -1; }
+for kind in push pull raw; do
+  declare -n b_times="${kind}_b" d_times="${kind}_d"
+  b=$(best "${b_times[@]}"); d=$(best "${d_times[@]}")
+  bm=$(rate "$((big_bytes / 1048576))" "$b"); dm=$(rate "$((big_bytes / 1048576))" "$d")
+  label=$kind; [ "$kind" = raw ] && label=pull-raw-curl
+  echo "{\"bench\":\"registry-$label-200mb\",\"bytes\":$big_bytes,\"berth_mb_s\":$bm,\"docker_registry_mb_s\":$dm,\"ratio\":$(ratio "$bm" "$dm"),\"target_ratio\":1.5}"
+  unset -n b_times d_times
+done
+rm -rf "$work"/big-* "$work/pulled"
 
-# 2. 500 small images, 16 concurrent clients.
-b=$(python3 bench/lib/registry_load.py "$berth_url" --cacert "$berth_ca" --token "$token" push-many --images "$SMALL" --concurrency 16 --prefix small-b)
-d=$(python3 bench/lib/registry_load.py "https://127.0.0.1:$dist_port" --cacert "$work/dist.crt" push-many --images "$SMALL" --concurrency 16 --prefix small-d)
-python3 - "$b" "$d" <<'PY'
+# 2. 500 small images pushed, then pulled, by 16 concurrent clients.
+for direction in push pull; do
+  b=$(python3 bench/lib/registry_load.py "$berth_url" --cacert "$berth_ca" --token "$token" "$direction-many" --images "$SMALL" --concurrency 16 --prefix small-b)
+  d=$(python3 bench/lib/registry_load.py "https://127.0.0.1:$dist_port" --cacert "$work/dist.crt" "$direction-many" --images "$SMALL" --concurrency 16 --prefix small-d)
+  python3 - "$direction" "$b" "$d" <<'PY'
 import json, sys
-b, d = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+direction, b, d = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 br, dr = b["images"] / b["seconds"], d["images"] / d["seconds"]
-print(json.dumps({"bench": "registry-push-500-small", "berth_images_s": round(br, 1), "docker_registry_images_s": round(dr, 1),
+print(json.dumps({"bench": "registry-%s-500-small" % direction, "berth_images_s": round(br, 1), "docker_registry_images_s": round(dr, 1),
                   "ratio": round(br / dr, 3), "target_ratio": 1.5, "berth_errors": b["errors"], "docker_registry_errors": d["errors"]}))
 PY
+done
 
 # 3. 100 concurrent pushers and 500 concurrent pullers.
 b=$(python3 bench/lib/registry_load.py "$berth_url" --cacert "$berth_ca" --token "$token" mixed --pushers 100 --pullers 500 --seconds "$MIXED_SECONDS" --prefix mixed-b)
@@ -100,13 +127,16 @@ print(json.dumps({"bench": "registry-100-pushers-500-pullers", "berth_get_p99_ms
                   "p99_ratio": round(d["get_p99_ms"] / b["get_p99_ms"], 3) if b["get_p99_ms"] else 0}))
 PY
 
-# 4. Garbage collection of unreferenced blobs while 16 pushers run.
+# 4. Garbage collection of unreferenced blobs while 16 pushers run. The garbage is uploaded
+# first; the collection's grace window (5 s) is shorter than its age and longer than a push
+# takes, so pushes in flight keep their blobs while all the garbage is due.
 python3 bench/lib/registry_load.py "$berth_url" --cacert "$berth_ca" --token "$token" blobs --count "$GC_BLOBS" --concurrency 32 --repo bench/garbage --prefix gc >/dev/null
+sleep 6
 python3 bench/lib/registry_load.py "$berth_url" --cacert "$berth_ca" --token "$token" mixed --pushers 16 --pullers 4 --seconds 15 --prefix gc-load >"$work/gc-load.json" &
 load_pid=$!
 sleep 2
 gc_started=$(now)
-report=$(curl -sf --cacert "$berth_ca" -H "Authorization: Bearer $token" -X POST "$berth_url/berth/v1/registry/gc?graceSeconds=0")
+report=$(curl -sf --cacert "$berth_ca" -H "Authorization: Bearer $token" -X POST "$berth_url/berth/v1/registry/gc?graceSeconds=5")
 gc_seconds=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$gc_started" "$(now)")
 wait "$load_pid"
 # docker-registry: the same number of unreferenced blobs, collected offline (the registry stopped).

@@ -12,3 +12,5 @@ bash services.sh
 bash fuzz.sh
 bash backup.sh
 bash rbac.sh
+bash tenancy.sh
+bash registry.sh

@@ -135,12 +135,18 @@ public struct RegistryGarbageCollector: Sendable {
             let namespace = String(repository.prefix { $0 != "/" })
             for link in repositoryLinks where !removedKeys.contains(link.key) { held.insert(namespace + " " + link.digest.description) }
         }
+        var uncounted: [String] = []
         for link in removed {
             let repository = link.key.dropFirst(RegistryKeys.repos.count).prefix { $0 != "_" }
             let namespace = String(repository.prefix { $0 != "/" })
-            if !held.contains(namespace + " " + link.digest.description) {
-                try await metadata.kv.delete(RegistryKeys.usage(namespace, link.digest))
-            }
+            if held.insert(namespace + " " + link.digest.description).inserted { uncounted.append(RegistryKeys.usage(namespace, link.digest)) }
+        }
+        // A hundred deletions per transaction (etcd's default limit is 128 operations).
+        var index = 0
+        while index < uncounted.count {
+            let batch = uncounted[index..<min(index + 100, uncounted.count)]
+            index += batch.count
+            _ = try await metadata.kv.txn(if: [], then: batch.map { .delete(key: $0) }, else: [])
         }
     }
 

@@ -5,13 +5,16 @@ Berth and docker-registry): HTTPS with keep-alive per thread, an optional bearer
   registry_load.py BASE --cacert CA [--token T] push-many --images N --concurrency C
       pushes N small images (one 2 KiB layer, a config, a manifest) to bench/img-K:v1;
       prints {"images": N, "seconds": S, "errors": E}
+  registry_load.py BASE ... pull-many --images N --concurrency C
+      pulls what push-many pushed (manifest, config, layer of each); same output
   registry_load.py BASE ... mixed --pushers P --pullers Q --seconds S --repo R --tag T
-      P threads push small images in a loop while Q threads GET R:T's manifest;
+      P threads push small images in a loop while Q threads GET R:T's manifest (pushers in one
+      process, pullers in processes of at most 125 threads each);
       prints {"gets": …, "get_p50_ms": …, "get_p99_ms": …, "pushes": …, "errors": …}
   registry_load.py BASE ... blobs --count N --concurrency C --repo R
       uploads N distinct small blobs nobody refers to; prints {"blobs": N, "seconds": S, "errors": E}
 """
-import argparse, hashlib, http.client, json, os, ssl, sys, threading, time
+import argparse, hashlib, http.client, json, os, ssl, subprocess, sys, threading, time
 from urllib.parse import urlparse
 
 
@@ -91,7 +94,9 @@ def main():
     parser.add_argument("base")
     parser.add_argument("--cacert")
     parser.add_argument("--token")
-    parser.add_argument("mode", choices=["push-many", "mixed", "blobs"])
+    parser.add_argument("mode", choices=["push-many", "pull-many", "mixed", "mixed-part", "blobs"])
+    parser.add_argument("--role", choices=["push", "pull"])
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -121,6 +126,26 @@ def main():
         run_threads(args.concurrency, pusher)
         print(json.dumps({"images": args.images, "seconds": round(time.monotonic() - started, 3), "errors": len(errors),
                           "first_error": errors[0] if errors else None}))
+    elif args.mode == "pull-many":
+        # What push-many pushed: each manifest, then its config and layer.
+        def puller(index):
+            client = Client(args.base, args.cacert, args.token)
+            for k in range(index, args.images, args.concurrency):
+                try:
+                    status, _, body = client.request("GET", "/v2/bench/img-%d/manifests/v1" % k,
+                                                     headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+                    if status != 200:
+                        raise RuntimeError("GET manifest: %d" % status)
+                    manifest = json.loads(body)
+                    for blob in [manifest["config"]] + manifest["layers"]:
+                        status, _, data = client.request("GET", "/v2/bench/img-%d/blobs/%s" % (k, blob["digest"]))
+                        if status != 200 or len(data) != blob["size"]:
+                            raise RuntimeError("GET blob: %d" % status)
+                except Exception as error:
+                    failed(error)
+        run_threads(args.concurrency, puller)
+        print(json.dumps({"images": args.images, "seconds": round(time.monotonic() - started, 3), "errors": len(errors),
+                          "first_error": errors[0] if errors else None}))
     elif args.mode == "blobs":
         def uploader(index):
             client = Client(args.base, args.cacert, args.token)
@@ -132,8 +157,35 @@ def main():
         run_threads(args.concurrency, uploader)
         print(json.dumps({"blobs": args.count, "seconds": round(time.monotonic() - started, 3), "errors": len(errors),
                           "first_error": errors[0] if errors else None}))
-    else:
+    elif args.mode == "mixed":
+        # Pushers and pullers in processes of their own (a puller process per 125 threads):
+        # in one Python process, fast GETs would starve the pushers' threads of the GIL.
         Client(args.base, args.cacert, args.token).push_image(args.repo, args.tag, "mixed-base-" + args.prefix)
+        common = [sys.executable, __file__, args.base]
+        if args.cacert:
+            common += ["--cacert", args.cacert]
+        if args.token:
+            common += ["--token", args.token]
+        common += ["mixed-part", "--seconds", str(args.seconds), "--repo", args.repo, "--tag", args.tag, "--prefix", args.prefix]
+        parts = []
+        if args.pushers:
+            parts.append(subprocess.Popen(common + ["--role", "push", "--threads", str(args.pushers)], stdout=subprocess.PIPE))
+        remaining = args.pullers
+        while remaining > 0:
+            threads = min(125, remaining)
+            remaining -= threads
+            parts.append(subprocess.Popen(common + ["--role", "pull", "--threads", str(threads)], stdout=subprocess.PIPE))
+        latencies, pushes, failures = [], 0, []
+        for part in parts:
+            out, _ = part.communicate()
+            result = json.loads(out)
+            latencies += result["latencies"]
+            pushes += result["pushes"]
+            failures += result["errors"]
+        print(json.dumps({"gets": len(latencies), "get_p50_ms": round(percentile(latencies, 0.5) or 0, 2),
+                          "get_p99_ms": round(percentile(latencies, 0.99) or 0, 2), "pushes": pushes,
+                          "errors": len(failures), "first_error": failures[0] if failures else None}))
+    else:
         deadline = time.monotonic() + args.seconds
         latencies, pushes = [], [0]
 
@@ -158,22 +210,15 @@ def main():
             k = 0
             while time.monotonic() < deadline:
                 try:
-                    client.push_image("bench/mixed-%d" % index, "t%d" % k, "%s-%d-%d" % (args.prefix, index, k))
+                    client.push_image("bench/mixed-%s-%d" % (args.prefix, index), "t%d" % k, "%s-%d-%d" % (args.prefix, index, k))
                     with lock:
                         pushes[0] += 1
                 except Exception as error:
                     failed(error)
                 k += 1
 
-        threads = [threading.Thread(target=puller, args=(i,)) for i in range(args.pullers)]
-        threads += [threading.Thread(target=pusher, args=(i,)) for i in range(args.pushers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        print(json.dumps({"gets": len(latencies), "get_p50_ms": round(percentile(latencies, 0.5) or 0, 2),
-                          "get_p99_ms": round(percentile(latencies, 0.99) or 0, 2), "pushes": pushes[0],
-                          "errors": len(errors), "first_error": errors[0] if errors else None}))
+        run_threads(args.threads, puller if args.role == "pull" else pusher)
+        print(json.dumps({"latencies": [round(value, 3) for value in latencies], "pushes": pushes[0], "errors": errors}))
 
 
 if __name__ == "__main__":
