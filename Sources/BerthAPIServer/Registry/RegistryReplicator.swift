@@ -18,7 +18,6 @@ final class RegistryReplicator: ServiceLifecycle.Service, Sendable {
     let logger: Logger
     /// Tags pushed and not yet handled, with when the watch saw them.
     private let pending = Mutex<[(repository: String, tag: String, seen: ContinuousClock.Instant)]>([])
-    private let wake: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
     /// When each replication last ran here (a schedule's reference point before status has one).
     private let lastRuns = Mutex<[String: Date]>([:])
 
@@ -26,7 +25,6 @@ final class RegistryReplicator: ServiceLifecycle.Service, Sendable {
         self.server = server
         self.registry = registry
         self.logger = logger
-        wake = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     func run() async throws {
@@ -54,10 +52,7 @@ final class RegistryReplicator: ServiceLifecycle.Service, Sendable {
                         guard let marker = rest.range(of: "/_tags/") else { continue }
                         found.append((String(rest[..<marker.lowerBound]), String(rest[marker.upperBound...]), now))
                     }
-                    if !found.isEmpty {
-                        pending.withLock { $0 += found.map { (repository: $0.0, tag: $0.1, seen: $0.2) } }
-                        wake.continuation.yield()
-                    }
+                    if !found.isEmpty { pending.withLock { $0 += found.map { (repository: $0.0, tag: $0.1, seen: $0.2) } } }
                 }
             } catch {
                 if Task.isCancelled { return }
@@ -67,15 +62,16 @@ final class RegistryReplicator: ServiceLifecycle.Service, Sendable {
         }
     }
 
+    /// Every 100 ms: pushes seen since are copied; once a second (or with pushes pending) the
+    /// replications are read again and scheduled passes run.
     func loop() async {
+        var lastRead = ContinuousClock.now - .seconds(1)
         while !Task.isCancelled {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { for await _ in self.wake.stream { return } }
-                group.addTask { try? await Task.sleep(for: .seconds(1)) }
-                await group.next()
-                group.cancelAll()
-            }
+            try? await Task.sleep(for: .milliseconds(100))
             if Task.isCancelled { return }
+            let hasPending = pending.withLock { !$0.isEmpty }
+            guard hasPending || ContinuousClock.now - lastRead >= .seconds(1) else { continue }
+            lastRead = ContinuousClock.now
             let replications: [RegistryReplication]
             do { replications = try await server.registryReplications() } catch {
                 logger.warning("registry replication: cannot read replications", metadata: ["error": "\(error.message)"])
