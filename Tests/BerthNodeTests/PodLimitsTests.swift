@@ -90,7 +90,9 @@ struct PodLimitsTests {
             _ = try await node.waitForPod("stubborn", "Running") { $0.status?.phase == "Running" }
             var started = Date()
             try await node.deletePod("polite")
-            #expect(Date().timeIntervalSince(started) < 5, "a container that handles TERM stops at once")
+            // Well under its 20 s grace period: it stopped on TERM, not on the KILL after the
+            // grace (5 s was too tight for a loaded CI machine: 5.24 s once).
+            #expect(Date().timeIntervalSince(started) < 12, "a container that handles TERM stops at once, not after its grace period")
             started = Date()
             try await node.deletePod("stubborn")
             let elapsed = Date().timeIntervalSince(started)
