@@ -101,8 +101,7 @@ public final class BlobStorage: Sendable {
         unlink(uploadPath(id))
     }
 
-    /// Upload files with no session (a server stopped between creating and recording one) or
-    /// older than `maximumAge` seconds, for the garbage collector.
+    /// Every upload file's ID, for the garbage collector (which decides which are abandoned).
     public func uploadIDs() -> [String] { (try? PosixFS.list(root + "/uploads")) ?? [] }
 
     static func hash(_ path: String, algorithm: String) throws(BerthError) -> Digest {

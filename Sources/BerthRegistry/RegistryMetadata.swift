@@ -68,10 +68,8 @@ public struct RegistryMetadata: Sendable {
         decode(TagRecord.self, try await kv.get(RegistryKeys.tag(repository, tag)))
     }
 
-    /// Stores a manifest (and points `tag` at it) in one transaction. Returns the digest the tag
-    /// named before, if it moved.
-    @discardableResult
-    public func put(_ record: ManifestRecord, digest: Digest, tag: String?, in repository: RepositoryName) async throws(BerthError) -> Digest? {
+    /// Stores a manifest (and points `tag` at it) in one transaction.
+    public func put(_ record: ManifestRecord, digest: Digest, tag: String?, in repository: RepositoryName) async throws(BerthError) {
         var operations: [BerthStore.Operation] = [
             .put(key: RegistryKeys.manifest(repository, digest), value: try encode(record), lease: 0),
             .put(key: RegistryKeys.repository(repository), value: Array("{}".utf8), lease: 0),
@@ -82,13 +80,7 @@ public struct RegistryMetadata: Sendable {
         if let subject = record.subject {
             operations.append(.put(key: RegistryKeys.referrer(repository, subject, digest), value: JSONWriter.bytes(record.referrerDescriptor(digest)), lease: 0))
         }
-        let result = try await kv.txn(if: [], then: operations, else: [])
-        // The tag's put is the third operation; its previous value is the tag before.
-        if tag != nil, result.results.count > 2, case .put(let previous) = result.results[2],
-           let old = decode(TagRecord.self, previous), old.digest != digest {
-            return old.digest
-        }
-        return nil
+        _ = try await kv.txn(if: [], then: operations, else: [])
     }
 
     /// Tags in lexical order, at most `limit` after `last` (the `n`/`last` paging of the
@@ -136,6 +128,11 @@ public struct RegistryMetadata: Sendable {
     }
 
     // MARK: repositories
+
+    /// Whether the repository is in the catalog (it holds or held a manifest).
+    public func hasRepository(_ repository: RepositoryName) async throws(BerthError) -> Bool {
+        try await kv.get(RegistryKeys.repository(repository)) != nil
+    }
 
     /// Repositories in lexical order after `last`, `limit` at most (0: all).
     public func repositories(after last: String?, limit: Int) async throws(BerthError) -> (names: [String], more: Bool) {

@@ -12,7 +12,7 @@ extension APIServer {
         let limit = try Self.pageSize(query)
         let last = query["last"]
         let page = limit == 0 ? ([], false) : try await registry.metadata.tags(in: repository, after: last, limit: limit ?? 0)
-        if page.0.isEmpty, last == nil, try await registry.metadata.repositories(after: nil, limit: 0).names.contains(repository.value) == false {
+        if page.0.isEmpty, last == nil, try await !registry.metadata.hasRepository(repository) {
             throw BerthError.oci(.nameUnknown, "repository \(repository) not found")
         }
         var fields: HTTPFields = [:]

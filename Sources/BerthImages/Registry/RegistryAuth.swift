@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BerthCore
 import Foundation
 
@@ -94,5 +95,21 @@ actor RegistryAuthenticator {
 
     static func basicHeader(_ credential: RegistryCredential) -> String {
         "Basic " + Data("\(credential.username):\(credential.password)".utf8).base64EncodedString()
+    }
+}
+
+extension RegistryAuthenticator {
+    /// Answers a challenge, fetching a bearer token from its realm over `http` when it asks for one.
+    func respond(to challenge: AuthChallenge, scope: String, over http: HTTPClient) async throws(BerthError) {
+        try await respond(to: challenge, scope: scope) { (url, authorization) throws(BerthError) in
+            var request = HTTPClientRequest(url: url.absoluteString)
+            if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+            do {
+                let reply = try await http.execute(request, timeout: .seconds(30))
+                return (Int(reply.status.code), Array(try await reply.body.collect(upTo: 1 << 20).readableBytesView))
+            } catch {
+                throw BerthError(.unavailable, "token service: " + RegistryReachability.describe(error, registry: url.host ?? url.absoluteString))
+            }
+        }
     }
 }

@@ -76,17 +76,7 @@ struct RegistrySession: Sendable {
     private func send(_ url: String, accept: String) async throws(BerthError) -> HTTPClientResponse {
         var response = try await get(url, accept: accept, authorization: await authenticator.header(scope: scope))
         if response.status == .unauthorized, let header = response.headers.first(name: "WWW-Authenticate"), let challenge = AuthChallenge(header: header) {
-            let http = client.http(for: reference.registry)
-            try await authenticator.respond(to: challenge, scope: scope) { (url, authorization) throws(BerthError) in
-                var request = HTTPClientRequest(url: url.absoluteString)
-                if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-                do {
-                    let reply = try await http.execute(request, timeout: .seconds(30))
-                    return (Int(reply.status.code), Array(try await reply.body.collect(upTo: 1 << 20).readableBytesView))
-                } catch {
-                    throw BerthError(.unavailable, "token service: " + RegistryReachability.describe(error, registry: url.host ?? url.absoluteString))
-                }
-            }
+            try await authenticator.respond(to: challenge, scope: scope, over: client.http(for: reference.registry))
             response = try await get(url, accept: accept, authorization: await authenticator.header(scope: scope))
             if response.status == .unauthorized {
                 throw BerthError(.unauthorized, "the registry refused the credentials for \(reference.name)")

@@ -45,7 +45,7 @@ public final class RemoteRegistry: Sendable {
             if status == 404 { return tags }
             guard status == 200 else { throw Self.failure(status, body, "listing the tags of \(repository)") }
             tags += (try? JSONParser.parse(body))?["tags"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            path = headers["link"].flatMap { link in link.split(separator: ";").first.map { String($0.trimmingCharacters(in: CharacterSet(charactersIn: " <>"))) } }
+            path = Self.nextPage(headers)
         }
         return tags
     }
@@ -58,7 +58,7 @@ public final class RemoteRegistry: Sendable {
             let (status, headers, body) = try await send("GET", next, repository: "", push: false, scope: "registry:catalog:*")
             guard status == 200 else { throw Self.failure(status, body, "listing the repositories") }
             names += (try? JSONParser.parse(body))?["repositories"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            path = headers["link"].flatMap { link in link.split(separator: ";").first.map { String($0.trimmingCharacters(in: CharacterSet(charactersIn: " <>"))) } }
+            path = Self.nextPage(headers)
         }
         return names
     }
@@ -110,7 +110,7 @@ public final class RemoteRegistry: Sendable {
         do {
             var response = try await http.execute(request, timeout: .seconds(600))
             if response.status == .unauthorized, let header = response.headers.first(name: "WWW-Authenticate"), let challenge = AuthChallenge(header: header) {
-                try await answer(challenge, scope: Self.scope(repository, push: false))
+                try await authenticator.respond(to: challenge, scope: Self.scope(repository, push: false), over: http)
                 if let auth = await authenticator.header(scope: Self.scope(repository, push: false)) { request.headers.replaceOrAdd(name: "Authorization", value: auth) }
                 response = try await http.execute(request, timeout: .seconds(600))
             }
@@ -121,6 +121,11 @@ public final class RemoteRegistry: Sendable {
         } catch {
             throw BerthError(.unavailable, "downloading blob \(digest) from \(base): \(error)")
         }
+    }
+
+    /// The next page a `Link: <PATH>; rel="next"` header names.
+    static func nextPage(_ headers: [String: String]) -> String? {
+        headers["link"].flatMap { link in link.split(separator: ";").first.map { String($0.trimmingCharacters(in: CharacterSet(charactersIn: " <>"))) } }
     }
 
     static func scope(_ repository: String, push: Bool) -> String { "repository:\(repository):\(push ? "pull,push" : "pull")" }
@@ -147,7 +152,7 @@ public final class RemoteRegistry: Sendable {
                 for header in response.headers { headers[header.name.lowercased()] = header.value }
                 let bytes = method == "HEAD" ? [] : Array(try await response.body.collect(upTo: 16 << 20).readableBytesView)
                 if response.status == .unauthorized, attempt == 0, let header = headers["www-authenticate"], let challenge = AuthChallenge(header: header) {
-                    try await answer(challenge, scope: scope)
+                    try await authenticator.respond(to: challenge, scope: scope, over: http)
                     continue
                 }
                 return (Int(response.status.code), headers, bytes)
@@ -158,20 +163,6 @@ public final class RemoteRegistry: Sendable {
             }
         }
         throw BerthError(.unauthorized, "\(base) refused the credentials for \(repository)")
-    }
-
-    func answer(_ challenge: AuthChallenge, scope: String) async throws(BerthError) {
-        let http = self.http
-        try await authenticator.respond(to: challenge, scope: scope) { (url, authorization) throws(BerthError) in
-            var request = HTTPClientRequest(url: url.absoluteString)
-            if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-            do {
-                let reply = try await http.execute(request, timeout: .seconds(30))
-                return (Int(reply.status.code), Array(try await reply.body.collect(upTo: 1 << 20).readableBytesView))
-            } catch {
-                throw BerthError(.unavailable, "token service \(url.host ?? ""): \(error)")
-            }
-        }
     }
 
     static func failure(_ status: Int, _ body: [UInt8], _ what: String) -> BerthError {
