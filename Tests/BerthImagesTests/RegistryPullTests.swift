@@ -139,7 +139,7 @@ struct RegistryPullTests {
             }
             #expect(refused?.message == "failed to pull image \"127.0.0.1:\(closed)/app:v1\": connection to 127.0.0.1:\(closed) refused: nothing listens there (is the registry running, and the port right?)")
             // Before: 10 s of connection retries, then "connection reset (error set): Connection refused) (errno: 111)".
-            #expect(Date().timeIntervalSince(started) < 3)
+            #expect(Date().timeIntervalSince(started) < 8, "well under the 10 s of retries it replaced (3 s was too tight for a loaded CI run: 3.37 s once)")
             let unknown = await #expect(throws: BerthError.self) {
                 try await client.pull(try ImageReference(parsing: "no-such-registry.invalid/app:v1"), credentials: [])
             }
