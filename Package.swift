@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "BerthAgent",
             dependencies: [
-                "BerthCore", "BerthClient", "BerthImages", "BerthRuntime", "BerthNetwork",
+                "BerthCore", "BerthClient", "BerthImages", "BerthRuntime", "BerthNetwork", "BerthMetrics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -56,6 +56,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "BerthScheduler", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
+        .target(name: "BerthMetrics", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .target(
             name: "BerthNetwork",
             dependencies: ["BerthCore", "BerthRuntime", "CBerthSys", .product(name: "Logging", package: "swift-log")],
@@ -64,7 +65,7 @@ let package = Package(
         .target(
             name: "BerthControllers",
             dependencies: [
-                "BerthCore", "BerthClient", "BerthScheduler", "BerthNetwork",
+                "BerthCore", "BerthClient", "BerthScheduler", "BerthNetwork", "BerthMetrics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -95,7 +96,7 @@ let package = Package(
         .target(
             name: "BerthAPIServer",
             dependencies: [
-                "BerthCore", "BerthStore", "BerthClient", "BerthRegistry", "BerthImages", "CZlib", "CMalloc",
+                "BerthCore", "BerthStore", "BerthClient", "BerthRegistry", "BerthImages", "BerthMetrics", "CZlib", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -130,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthControllers", "BerthScheduler", "BerthNetwork", "BerthRuntime", "BerthImages", "BerthRegistry", "CMalloc",
+                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthControllers", "BerthScheduler", "BerthNetwork", "BerthRuntime", "BerthImages", "BerthRegistry", "BerthMetrics", "CMalloc",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -162,6 +163,7 @@ let package = Package(
         .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthClientTests", dependencies: ["BerthClient", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "BerthMetricsTests", dependencies: ["BerthMetrics", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthSchedulerTests", dependencies: ["BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthControllersTests", dependencies: ["BerthControllers", "BerthScheduler", "BerthCore", "BerthClient"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImages", "BerthStore", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),

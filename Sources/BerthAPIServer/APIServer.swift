@@ -41,6 +41,12 @@ public struct APIServerConfiguration: Sendable {
     public var registry: RegistryConfiguration?
     public var advertiseAddress: String?
     public var advertisePort: Int?
+    /// How often the nodes' usage is read (metrics.k8s.io is at most about this old), and how
+    /// much history is kept (`--metrics-history`).
+    public var metricsInterval: Duration = .seconds(3)
+    public var metricsHistory: Duration = .seconds(3600)
+    /// The server's certificates and when they expire (`berth_certificate_expiration_timestamp_seconds`).
+    public var certificateExpirations: [String: Date] = [:]
 
     public init(adminToken: String? = nil) { self.adminToken = adminToken }
 }
@@ -76,6 +82,8 @@ public final class APIServer: Sendable {
     let serviceAccountTokens: ServiceAccountTokens?
     /// The built-in registry (`/v2/`), when configured.
     let imageRegistry: ImageRegistry?
+    /// The nodes' usage now and over the history window (`metrics.k8s.io`, `/berth/v1/history`).
+    public let metricsCollector: ResourceMetricsCollector
 
     public init(store: any KeyValueStore, registry: ResourceRegistry = .standard, configuration: APIServerConfiguration,
                 clock: ServerClock = ServerClock(), logger: Logger = Logger(label: "berth.apiserver")) {
@@ -92,6 +100,7 @@ public final class APIServer: Sendable {
                                       maximumMutating: configuration.maximumMutatingRequestsInflight)
         self.audit = configuration.auditLog
         self.serviceAccountTokens = configuration.nodeCertificates?.serviceAccountTokens
+        self.metricsCollector = ResourceMetricsCollector(interval: configuration.metricsInterval, historyWindow: configuration.metricsHistory)
         do {
             self.imageRegistry = try configuration.registry.map { (settings) throws(BerthError) in try ImageRegistry(configuration: settings, kv: store) }
         } catch {
@@ -106,7 +115,10 @@ public final class APIServer: Sendable {
     }
 
     /// The services that must run beside the HTTP server.
-    public var services: [any ServiceLifecycle.Service] { [namespaceFinalizer, AdmissionMirrorService(mirror: admissionMirror, store: storage.kv), watchTicker] }
+    public var services: [any ServiceLifecycle.Service] {
+        [namespaceFinalizer, AdmissionMirrorService(mirror: admissionMirror, store: storage.kv), watchTicker,
+         ResourceMetricsService(collector: metricsCollector, server: self)]
+    }
 
     /// Creates the namespaces and priority classes every cluster starts with (idempotent).
     public func bootstrap() async throws(BerthError) {
@@ -140,17 +152,23 @@ public final class APIServer: Sendable {
     /// The request pipeline every path goes through: authenticate → route → authorize →
     /// handle (admission and storage inside the handlers) → audit.
     func respond(to request: Request, channel: (any Channel)? = nil) async -> Response {
-        guard let audit else { return await handle(request, channel: channel, received: clock.now(), auditing: nil).response }
+        let started = ContinuousClock.now
+        guard let audit else {
+            let (response, attributes, _) = await handle(request, channel: channel, received: clock.now(), auditing: nil)
+            countRequest(request, attributes, response, since: started)
+            return response
+        }
         let received = clock.now()
         let capture = AuditCapture(keepsBodies: audit.policy.recordsBodies)
-        let (response, attributes, started) = await AuditCapture.$current.withValue(capture) {
+        let (response, attributes, begun) = await AuditCapture.$current.withValue(capture) {
             await handle(request, channel: channel, received: received, auditing: audit)
         }
-        var entry = started
+        var entry = begun
         if entry == nil { entry = audit.begin(attributes, tenant: await auditTenant(attributes)) }
         if let entry {
             audit.completed(entry, attributes, request: request, status: Int(response.status.code), received: received, finished: clock.now(), capture: capture)
         }
+        countRequest(request, attributes, response, since: started)
         return response
     }
 

@@ -36,7 +36,16 @@ extension AgentService {
             }
             pods.append(pod)
         }
-        return ["node": ["nodeName": .string(configuration.nodeName), "startTime": now], "pods": .array(pods)]
+        let host = HostStats.read(dataDirectory: configuration.dataDirectory)
+        let node: JSONValue = [
+            "nodeName": .string(configuration.nodeName), "startTime": now,
+            "cpu": ["time": now, "usageCoreNanoSeconds": .number(String(UInt64(host.cpuSeconds * 1e9)))],
+            "memory": ["time": now, "workingSetBytes": .number(String(host.memoryWorkingSet)), "availableBytes": .number(String(host.memoryAvailable))],
+            "fs": ["time": now, "availableBytes": .number(String(host.filesystemAvailable)), "capacityBytes": .number(String(host.filesystemSize))],
+            "network": ["time": now, "rxBytes": .number(String(host.network.reduce(0) { $0 + $1.received })),
+                        "txBytes": .number(String(host.network.reduce(0) { $0 + $1.transmitted }))],
+        ]
+        return ["node": node, "pods": .array(pods)]
     }
 }
 
@@ -49,11 +58,12 @@ extension PodWorker {
         var uid: String
         var namespace: String
         var name: String
+        var podDirectory: String
         var containers: [(name: String, id: String, started: Date)]
     }
 
     func statsSnapshot() -> StatsSnapshot {
         let running = record.containers.values.compactMap { entry in entry.startedAt.map { (entry.name, entry.id, $0) } }
-        return StatsSnapshot(uid: uid, namespace: record.namespace, name: record.name, containers: running.sorted { $0.0 < $1.0 })
+        return StatsSnapshot(uid: uid, namespace: record.namespace, name: record.name, podDirectory: podDirectory, containers: running.sorted { $0.0 < $1.0 })
     }
 }

@@ -115,12 +115,14 @@ extension PodWorker {
             record.containers[container.name] = entry
             await context.api.event(pod: pod, reason: "Started", message: "Started container \(container.name)", node: context.configuration.nodeName)
         } catch let failure as ContainerStartError {
+            AgentMetrics.runtimeErrors.add(1, failure.reason)
             entry.waitingReason = failure.reason
             entry.waitingMessage = failure.message
             record.containers[container.name] = entry
             scheduleBackoff(container.name)
             await context.api.event(pod: pod, reason: "Failed", message: "Error: \(failure.message)", type: "Warning", node: context.configuration.nodeName)
         } catch {
+            AgentMetrics.runtimeErrors.add(1, "CreateContainerError")
             entry.waitingReason = "CreateContainerError"
             entry.waitingMessage = "\(error)"
             record.containers[container.name] = entry

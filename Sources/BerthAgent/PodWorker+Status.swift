@@ -19,6 +19,10 @@ extension PodWorker {
             current.status = status
             do {
                 try await context.api.put(path, current)
+                if status.phase == "Running", lastReportedStatus?.phase != "Running",
+                   let created = pod.metadata.creationTimestamp.flatMap({ RFC3339.parse($0) }) {
+                    AgentMetrics.podStartDuration.observe(Date().timeIntervalSince(created))
+                }
                 context.logger.debug("status reported", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "pod": "\(record.name)", "phase": "\(status.phase ?? "")"])
                 lastReportedStatus = status
                 return

@@ -7,7 +7,7 @@ import Logging
 /// status, and removes finished Jobs past the history limits.
 public final class CronJobController: Reconciler {
     public let name = "cronjob"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "cronjob")
     public var workers: Int { 2 }
     let cronJobs: Informer<CronJob>
     let jobs: Informer<Job>

@@ -6,7 +6,7 @@ import Logging
 /// leaving, and rolls template changes out `maxUnavailable` nodes at a time.
 public final class DaemonSetController: Reconciler {
     public let name = "daemonset"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "daemonset")
     let daemonSets: Informer<DaemonSet>
     let nodes: Informer<Node>
     let pods: Informer<Pod>

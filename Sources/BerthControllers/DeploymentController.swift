@@ -7,7 +7,7 @@ import Logging
 /// strategy, old ones kept up to `revisionHistoryLimit` for `kubectl rollout undo`.
 public final class DeploymentController: Reconciler {
     public let name = "deployment"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "deployment")
     let deployments: Informer<Deployment>
     let replicaSets: Informer<ReplicaSet>
     let api: ResourceAPI

@@ -8,7 +8,7 @@ import Logging
 /// live pods and records the disruption in this same status (`APIServer.evictPod`).
 public final class DisruptionBudgetController: Reconciler {
     public let name = "disruption"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "disruption")
     let budgets: Informer<PodDisruptionBudget>
     let pods: Informer<Pod>
     let replicaSets: Informer<ReplicaSet>

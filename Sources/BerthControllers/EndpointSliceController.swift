@@ -8,7 +8,7 @@ import Logging
 /// agents program from Endpoints. Slices it does not manage are left alone.
 public final class EndpointSliceController: Reconciler {
     public let name = "endpointslice"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "endpoint_slice")
     let services: Informer<Service>
     let endpoints: Informer<Endpoints>
     let slices: Informer<EndpointSlice>

@@ -7,7 +7,7 @@ import Logging
 /// A Service without a selector keeps Endpoints the user writes.
 public final class EndpointsController: Reconciler {
     public let name = "endpoints"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "endpoint")
     let services: Informer<Service>
     let pods: Informer<Pod>
     let endpoints: Informer<Endpoints>

@@ -6,7 +6,7 @@ import Logging
 /// and Orphan propagation policies the API server records as finalizers on the owner.
 public final class GarbageCollector: Reconciler {
     public let name = "garbage-collector"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "garbage_collector")
     let pods: Informer<Pod>
     let replicaSets: Informer<ReplicaSet>
     let deployments: Informer<Deployment>

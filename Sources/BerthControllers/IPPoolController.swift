@@ -11,7 +11,7 @@ import Synchronization
 /// the pool cannot serve gets a Warning Event and a PodScheduled=False condition saying so.
 public final class IPPoolController: Reconciler {
     public let name = "ippool"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "ippool")
     let pools: Informer<IPPool>
     let pods: Informer<Pod>
     let api: ResourceAPI

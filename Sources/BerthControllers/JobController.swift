@@ -7,7 +7,7 @@ import Logging
 /// tracking finalizer of pods whose outcome is stored, or whose Job is gone.
 public final class JobController: Reconciler {
     public let name = "job"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "job")
     public var workers: Int { 4 }
     let jobs: Informer<Job>
     let pods: Informer<Pod>

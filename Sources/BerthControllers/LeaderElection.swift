@@ -1,4 +1,5 @@
 import BerthCore
+import BerthMetrics
 import Foundation
 import Logging
 
@@ -24,12 +25,19 @@ public struct LeaderElection: Sendable {
         self.logger = logger
     }
 
+    /// 1 while this process holds the lease (client-go's name for it).
+    static let status = MetricsRegistry.process.gauge("leader_election_master_status", help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master.",
+                                                      labels: ["name"])
+
     /// Runs `work` while this process holds the lease; returns when cancelled.
     public func run(_ work: @escaping @Sendable () async -> Void) async {
+        Self.status.set(0, name)
+        defer { Self.status.set(0, name) }
         while !Task.isCancelled {
             // A lease won while the process was already stopping starts nothing.
             if await tryAcquireOrRenew(), !Task.isCancelled {
                 logger.info("leader election won, starting controllers", metadata: ["identity": "\(identity)"])
+                Self.status.set(1, name)
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { await work() }
                     group.addTask {
@@ -42,6 +50,7 @@ public struct LeaderElection: Sendable {
                     await group.next()
                     group.cancelAll()
                 }
+                Self.status.set(0, name)
                 if Task.isCancelled { return }
                 logger.warning("leader election lost, controllers stopped", metadata: ["identity": "\(identity)"])
             }

@@ -9,7 +9,7 @@ import Synchronization
 /// those count as taken. A subnet is set once and never changed (the API refuses it).
 public final class NodeIPAMController: Reconciler {
     public let name = "node-ipam"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "node_ipam")
     /// One worker: allocation must see its own earlier choices.
     public var workers: Int { 1 }
     let nodes: Informer<Node>

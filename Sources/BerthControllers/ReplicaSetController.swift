@@ -6,7 +6,7 @@ import Logging
 /// Keeps each ReplicaSet's number of active pods at `spec.replicas` and reports its status.
 public final class ReplicaSetController: Reconciler {
     public let name = "replicaset"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "replicaset")
     public var workers: Int { 8 }
     let replicaSets: Informer<ReplicaSet>
     let pods: Informer<Pod>

@@ -9,7 +9,7 @@ import Logging
 /// charge made meanwhile is never lost (the recount runs again).
 public final class ResourceQuotaController: Reconciler {
     public let name = "resourcequota"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "resourcequota")
     let quotas: Informer<ResourceQuota>
     let counter: QuotaCounter
     let api: ResourceAPI

@@ -48,11 +48,12 @@ public final class SchedulerService: Sendable {
         self.nodes = nodes
         self.api = api
         self.logger = logger
-        queue = WorkQueue(rank: { [pods] key in pods.get(key)?.spec?.priority ?? 0 })
+        queue = WorkQueue(name: "scheduler", rank: { [pods] key in pods.get(key)?.spec?.priority ?? 0 })
         state = Mutex(State())
         nodes.addHandler { [weak self] event in self?.nodeChanged(event) }
         pods.addHandler { [weak self] event in self?.podChanged(event) }
         namespaces?.addHandler { [weak self] event in self?.namespaceChanged(event) }
+        SchedulerMetrics.watch(self)
         if let budgets {
             budgets.addHandler { [weak self, budgets] _ in
                 let current = budgets.list().compactMap(PreemptionBudget.init)
@@ -144,7 +145,10 @@ public final class SchedulerService: Sendable {
                         queue.done(key)
                         continue
                     }
-                    switch decide(pod, key: key) {
+                    let started = ContinuousClock.now
+                    let decision = decide(pod, key: key)
+                    SchedulerMetrics.attempt(decision, seconds: WorkQueueMetrics.seconds(.now - started))
+                    switch decision {
                     case .bind(let node):
                         group.addTask { await self.bind(pod, key: key, node: node) }
                     case .unschedulable(let message, let attempts):
@@ -260,6 +264,9 @@ public final class SchedulerService: Sendable {
                                   ["status": status], subresource: "status")
         scheduleRetry(key, attempts: attempts)
     }
+
+    /// Pods waiting for a place (for `scheduler_pending_pods`).
+    var waitingCount: Int { state.withLock { $0.waiting.count } }
 
     /// 1 s, 2 s, 4 s … up to 10 s; node and pod changes retry sooner.
     private func scheduleRetry(_ key: String, attempts: Int) {

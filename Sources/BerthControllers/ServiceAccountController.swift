@@ -8,7 +8,7 @@ import Logging
 /// A namespace being deleted gets neither.
 public final class ServiceAccountController: Reconciler {
     public let name = "serviceaccount"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "serviceaccount")
     let namespaces: Informer<Namespace>
     let accounts: Informer<ServiceAccount>
     let api: ResourceAPI

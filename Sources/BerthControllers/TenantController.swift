@@ -11,7 +11,7 @@ import Logging
 ///   recounted over all of them (admission raises it; this lowers it when objects go).
 public final class TenantController: Reconciler {
     public let name = "tenant"
-    public let queue = WorkQueue()
+    public let queue = WorkQueue(name: "tenant")
     let tenants: Informer<Tenant>
     let namespaces: Informer<Namespace>
     let counter: QuotaCounter

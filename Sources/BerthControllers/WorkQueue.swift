@@ -1,3 +1,4 @@
+import BerthMetrics
 import Synchronization
 
 /// Keys waiting to be reconciled. A key is queued at most once however often it is added, is
@@ -8,6 +9,8 @@ import Synchronization
 public final class WorkQueue: Sendable {
     private let state: Mutex<State>
     private let rank: (@Sendable (String) -> Int32)?
+    /// client-go's `workqueue_*` metrics under `name` (nil: none).
+    private let metrics: WorkQueueMetrics?
 
     struct State {
         /// Keys of rank 0, FIFO from `head`.
@@ -24,11 +27,16 @@ public final class WorkQueue: Sendable {
         var shutDown = false
         /// Keys with a coalesced add pending.
         var delayed: Set<String> = []
+        /// When each queued key was queued, and each key in progress started (for the metrics).
+        var queuedAt: [String: ContinuousClock.Instant] = [:]
+        var startedAt: [String: ContinuousClock.Instant] = [:]
     }
 
-    public init(limiter: RetryRateLimiter = RetryRateLimiter(), rank: (@Sendable (String) -> Int32)? = nil) {
+    public init(name: String? = nil, limiter: RetryRateLimiter = RetryRateLimiter(), rank: (@Sendable (String) -> Int32)? = nil) {
         state = Mutex(State(limiter: limiter))
         self.rank = rank
+        metrics = name.map { WorkQueueMetrics(name: $0) }
+        if let name { WorkQueueMetrics.register(self, name: name) }
     }
 
     public func add(_ key: String) {
@@ -36,12 +44,14 @@ public final class WorkQueue: Sendable {
         let keyRank = rank?(key) ?? 0
         let waiter = state.withLock { state -> CheckedContinuation<String?, Never>? in
             guard !state.shutDown, !state.queued.contains(key) else { return nil }
+            if metrics != nil { state.queuedAt[key] = .now }
             if state.processing.contains(key) {
                 state.dirty.insert(key)
                 return nil
             }
             if !state.waiters.isEmpty {
                 state.processing.insert(key)
+                if metrics != nil { state.startedAt[key] = state.queuedAt.removeValue(forKey: key) }
                 return state.waiters.removeFirst()
             }
             state.queued.insert(key)
@@ -53,6 +63,7 @@ public final class WorkQueue: Sendable {
             }
             return nil
         }
+        metrics?.added(key: key)
         waiter?.resume(returning: key)
     }
 
@@ -91,6 +102,11 @@ public final class WorkQueue: Sendable {
                 }
                 state.queued.remove(key)
                 state.processing.insert(key)
+                if let metrics, let queued = state.queuedAt.removeValue(forKey: key) {
+                    let now = ContinuousClock.now
+                    metrics.queued(seconds: WorkQueueMetrics.seconds(now - queued))
+                    state.startedAt[key] = now
+                }
                 return .some(key)
             }
             if let key { continuation.resume(returning: key) }
@@ -101,6 +117,7 @@ public final class WorkQueue: Sendable {
     public func done(_ key: String) {
         let requeue = state.withLock { state -> Bool in
             state.processing.remove(key)
+            if let metrics, let started = state.startedAt.removeValue(forKey: key) { metrics.worked(seconds: WorkQueueMetrics.seconds(.now - started)) }
             return state.dirty.remove(key) != nil
         }
         if requeue { add(key) }
@@ -113,6 +130,7 @@ public final class WorkQueue: Sendable {
     @discardableResult
     public func retry(_ key: String) -> Duration {
         let delay = state.withLock { $0.limiter.delay(for: key, now: .now) }
+        metrics?.retried()
         add(key, after: delay)
         return delay
     }

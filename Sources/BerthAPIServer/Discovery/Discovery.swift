@@ -32,7 +32,9 @@ enum Discovery {
         for descriptor in registry.descriptors where !descriptor.group.isEmpty && !groups.contains(descriptor.group) {
             groups.append(descriptor.group)
         }
-        return ["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(groups.map { groupEntry($0, registry) })]
+        // Groups served by mounts rather than stored kinds (`metrics.k8s.io`).
+        let served = [APIServer.resourceMetricsGroupDocument(kind: nil)]
+        return ["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(groups.map { groupEntry($0, registry) } + served)]
     }
 
     static func group(_ group: String, _ registry: ResourceRegistry) -> JSONValue {

@@ -1,16 +1,20 @@
 import BerthCore
 import Hummingbird
+import NIOCore
 
 extension APIServer {
     /// `GET /api/v1/nodes/NAME/proxy/stats/summary`, the kubelet's resource summary, as
     /// `kubectl get --raw` reads it. Other node proxy paths are not served.
     func nodeProxy(_ request: Request) async throws(BerthError) -> Response {
-        guard let path = NodeProxyPath(path: request.uri.path), request.method == .get, path.rest == ["stats", "summary"] else {
-            throw BerthError(.notFound, "the node proxy serves only stats/summary")
+        guard let path = NodeProxyPath(path: request.uri.path), request.method == .get,
+              path.rest == ["stats", "summary"] || NodeProxyPath.metricsPaths.contains(path.rest.joined(separator: "/")) else {
+            throw BerthError(.notFound, "the node proxy serves stats/summary, metrics, metrics/cadvisor and metrics/resource")
         }
         _ = try await storage.get(.node, namespace: nil, name: path.node)
         guard let provider = nodeStreams.current else { throw BerthError(.unavailable, "no agent serves node \(path.node) from this server yet") }
-        return Responses.json(try await provider.statsSummary(node: path.node))
+        if path.rest == ["stats", "summary"] { return Responses.json(try await provider.statsSummary(node: path.node)) }
+        let (body, contentType) = try await provider.metrics(node: path.node, path: path.rest.joined(separator: "/"), accept: request.headers[.accept])
+        return Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// `GET /berth/v1/namespaces/NS/pods/NAME/probe?address=A&port=P` (a non-resource path only

@@ -11,6 +11,9 @@ public protocol NodeStreamProvider: Sendable {
     func exec(node: String, namespace: String, pod: String, request: PodExecRequest) async throws(BerthError) -> any ExecProcess
     /// The kubelet-style `/stats/summary` of a node.
     func statsSummary(node: String) async throws(BerthError) -> JSONValue
+    /// The node's `/metrics`, `/metrics/cadvisor` or `/metrics/resource` (`path` without the
+    /// leading slash), in the format `accept` asks for: the body and its content type.
+    func metrics(node: String, path: String, accept: String?) async throws(BerthError) -> (body: [UInt8], contentType: String)
     /// A TCP connect from inside a pod's network namespace, for `berth trace`:
     /// `{"connected": Bool, "milliseconds": Double, "detail": String}`.
     func probe(node: String, namespace: String, pod: String, address: String, port: Int) async throws(BerthError) -> JSONValue

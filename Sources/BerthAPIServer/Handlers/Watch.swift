@@ -60,7 +60,11 @@ extension APIServer {
         let watchDuration = duration
         let body = ResponseBody { writer in
             var lastRevision = startRevision
-            defer { subscription.cancel() }
+            APIServerMetrics.shared.watchStarted(descriptor, namespaced: target.namespace != nil, by: 1)
+            defer {
+                subscription.cancel()
+                APIServerMetrics.shared.watchStarted(descriptor, namespaced: target.namespace != nil, by: -1)
+            }
             for object in initialObjects { try await writer.write(context.line(type: "ADDED", object)) }
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {

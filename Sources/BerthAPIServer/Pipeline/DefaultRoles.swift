@@ -68,8 +68,19 @@ public enum DefaultRoles {
             rules("view-registry", into: "view", [rule(["get", "list"], "registry.berth.dev", ["repositories"])]),
             rules("edit-registry", into: "edit", [rule(["create", "update"], "registry.berth.dev", ["repositories"])]),
             rules("admin-registry", into: "admin", [rule(["delete"], "registry.berth.dev", ["repositories"])]),
+            // Autoscalers and the resource metrics they read (Kubernetes' `system:aggregated-metrics-reader`).
+            rules("view-autoscaling", into: "view", [rule(readVerbs, "autoscaling", ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
+                                                     rule(readVerbs, "metrics.k8s.io", ["pods", "nodes"])]),
+            rules("edit-autoscaling", into: "edit", [rule(writeVerbs + readVerbs, "autoscaling", ["horizontalpodautoscalers"])]),
+            // Scrapers: Kubernetes' role of this name, bound to the group of the same name.
+            ClusterRole(metadata: ObjectMeta(name: monitoringRole, labels: ["kubernetes.io/bootstrapping": "rbac-defaults"]), rules: [
+                PolicyRule(verbs: ["get"], nonResourceURLs: ["/metrics", "/metrics/*", "/livez", "/readyz", "/healthz"]),
+            ]),
         ]
     }
+
+    /// Reads `/metrics` and the health paths (`system:monitoring`, as in Kubernetes).
+    public static let monitoringRole = "system:monitoring"
 
     /// The controllers' and scheduler's user (they run in the server, on a token of their own).
     public static let controllersUser = "system:berth-controllers"
@@ -97,6 +108,7 @@ public enum DefaultRoles {
             rule(change, "events.k8s.io", ["events"]),
             rule(status, "policy", ["poddisruptionbudgets/status"]),
             rule(status, "berth.dev", ["ippools", "ippools/status", "tenants", "tenants/status"]),
+            rule(status, "autoscaling", ["horizontalpodautoscalers/status"]),
             PolicyRule(verbs: ["get"], nonResourceURLs: [RegistryPaths.usage]),
         ])
         role.metadata.annotations = ["rbac.authorization.kubernetes.io/autoupdate": "true"]
@@ -112,7 +124,10 @@ public enum DefaultRoles {
     static var clusterRoleBindings: [ClusterRoleBinding] {
         [ClusterRoleBinding(metadata: ObjectMeta(name: "cluster-admin", labels: ["kubernetes.io/bootstrapping": "rbac-defaults"]),
                             subjects: [Subject(kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: UserInfo.masters)],
-                            roleRef: RoleRef(kind: "ClusterRole", name: "cluster-admin"))]
+                            roleRef: RoleRef(kind: "ClusterRole", name: "cluster-admin")),
+         ClusterRoleBinding(metadata: ObjectMeta(name: monitoringRole, labels: ["kubernetes.io/bootstrapping": "rbac-defaults"]),
+                            subjects: [Subject(kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: monitoringRole)],
+                            roleRef: RoleRef(kind: "ClusterRole", name: monitoringRole))]
     }
 }
 

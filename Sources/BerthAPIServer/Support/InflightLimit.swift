@@ -48,6 +48,9 @@ final class InflightLimit: Sendable {
         return false
     }
 
+    /// Requests counted in now (`apiserver_current_inflight_requests`).
+    var current: (readOnly: Int, mutating: Int) { (readOnly.load(ordering: .relaxed), mutating.load(ordering: .relaxed)) }
+
     func leave(_ slot: Slot) {
         switch slot {
         case .readOnly: readOnly.wrappingSubtract(1, ordering: .relaxed)

@@ -90,3 +90,14 @@ public struct ClusterCertificates: Sendable {
             issuerPrivateKey: .init(caKey))
     }
 }
+
+extension ClusterCertificates {
+    /// When the cluster CA and the serving certificate expire (for the expiry alert).
+    public var expirations: [String: Date] {
+        var result: [String: Date] = [:]
+        for (name, pem) in [("ca", caCertificatePEM), ("serving", serverCertificatePEM)] {
+            if let certificate = try? Certificate(pemEncoded: pem) { result[name] = certificate.notValidAfter }
+        }
+        return result
+    }
+}

@@ -2,6 +2,7 @@ import BerthAPIServer
 import BerthAgent
 import BerthClient
 import BerthCore
+import BerthMetrics
 import BerthRuntime
 import Foundation
 import HTTPTypes
@@ -58,6 +59,10 @@ struct AgentStreamResponder: HTTPResponder {
             try await requireAPIServer(context)
             let parts = request.uri.path.split(separator: "/").map(String.init)
             if parts == ["stats", "summary"] { return try json(await agent.statsSummary()) }
+            let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
+            if parts.first == "metrics", let body = await agent.metrics(path: parts.joined(separator: "/"), format: format) {
+                return Response(status: .ok, headers: [.contentType: format.contentType], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            }
             let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
             if parts.count == 3, parts[0] == "probe" {
                 guard let address = query["address"], IPv4.isValid(address), let port = query["port"].flatMap(Int.init), (1...65535).contains(port) else {

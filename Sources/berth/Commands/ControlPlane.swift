@@ -52,6 +52,7 @@ struct ControlPlane {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var kv = try openStore()
         if let encryption { kv = EncryptingStore(kv, configuration: encryption) }
+        kv = TimedStore(kv, observe: APIServer.storeObserver)
         let token = try Self.loadOrCreateToken(dataDirectory + "/admin.token")
         // Pods reach the API as the `kubernetes` Service: its address and names are in the
         // serving certificate, as in Kubernetes.
@@ -68,6 +69,7 @@ struct ControlPlane {
         var serverConfiguration = APIServerConfiguration(adminToken: token)
         serverConfiguration.serviceCIDR = try ranges.services().description
         serverConfiguration.clusterCIDR = try ranges.cluster().description
+        serverConfiguration.certificateExpirations = certificates.expirations
         serverConfiguration.auditLog = auditLog
         serverConfiguration.encryption = encryption
         // Checked here, so a storage directory that cannot be made stops the start with its reason.

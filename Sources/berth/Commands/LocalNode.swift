@@ -2,6 +2,7 @@ import BerthAPIServer
 import BerthAgent
 import BerthClient
 import BerthCore
+import BerthMetrics
 import BerthRuntime
 import Foundation
 
@@ -47,6 +48,13 @@ extension LocalNodeStreams {
             throw BerthError(.unavailable, "node \(node) is not reachable from this server (remote agents come with cluster support)")
         }
         return await agent.statsSummary()
+    }
+
+    func metrics(node: String, path: String, accept: String?) async throws(BerthError) -> (body: [UInt8], contentType: String) {
+        guard node == agent.configuration.nodeName else { throw BerthError(.unavailable, "node \(node) is not reachable from this server") }
+        let format = ExpositionFormat.negotiate(accept: accept)
+        guard let body = await agent.metrics(path: path, format: format) else { throw BerthError(.notFound, "the agent serves no \(path)") }
+        return (body, format.contentType)
     }
 
     func probe(node: String, namespace: String, pod: String, address: String, port: Int) async throws(BerthError) -> JSONValue {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import BerthAPIServer
 import BerthClient
 import BerthCore
+import BerthMetrics
 import Foundation
 import NIOCore
 import NIOSSL
@@ -87,6 +88,22 @@ struct ClusterNodeStreams: NodeStreamProvider {
             let response = try await http.execute(HTTPClientRequest(url: try await endpoint(node) + "/stats/summary"), timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 16 << 20)
             return try JSONParser.parse(Array(body.readableBytesView))
+        } catch let error as BerthError {
+            throw error
+        } catch {
+            throw BerthError(.unavailable, "failed to reach the agent of node \(node): \(error)")
+        }
+    }
+
+    func metrics(node: String, path: String, accept: String?) async throws(BerthError) -> (body: [UInt8], contentType: String) {
+        if let local, isLocal(node) { return try await local.metrics(node: node, path: path, accept: accept) }
+        do {
+            var request = HTTPClientRequest(url: try await endpoint(node) + "/" + path)
+            if let accept { request.headers.add(name: "Accept", value: accept) }
+            let response = try await http.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 64 << 20)
+            guard response.status.code < 300 else { throw BerthError(BerthError.Code(httpStatus: Int(response.status.code)), String(buffer: body)) }
+            return (Array(body.readableBytesView), response.headers.first(name: "Content-Type") ?? ExpositionFormat.text.contentType)
         } catch let error as BerthError {
             throw error
         } catch {

@@ -1,0 +1,164 @@
+import BerthMetrics
+import BerthRuntime
+import Foundation
+
+/// The node's metrics, as the kubelet serves them through the API server's node proxy:
+/// `/metrics` (the agent itself: pod start latency, runtime errors, running pods),
+/// `/metrics/cadvisor` (per container under cAdvisor's names and labels) and
+/// `/metrics/resource` (node and pod totals, plus node-exporter's filesystem and network names).
+enum AgentMetrics {
+    /// The agents' own registry: in `berth up` the server's `/metrics` must not carry them.
+    static let registry = MetricsRegistry()
+    static let podStartDuration = registry.histogram("kubelet_pod_start_duration_seconds", help: "Duration in seconds from the pod's creation until it is first reported Running.",
+                                                     buckets: [0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 300, 600])
+    static let runtimeErrors = registry.counter("kubelet_runtime_operations_errors_total", help: "Cumulative number of runtime operation errors by operation type.",
+                                                labels: ["operation_type"])
+
+    static let paths = ["metrics", "metrics/cadvisor", "metrics/resource"]
+}
+
+extension AgentService {
+    /// One of `AgentMetrics.paths` in the requested format; nil for any other path.
+    public func metrics(path: String, format: ExpositionFormat) async -> [UInt8]? {
+        var writer = ExpositionWriter(format: format)
+        switch path {
+        case "metrics":
+            let workers = await manager.allWorkers()
+            var containers = 0
+            for worker in workers { containers += await worker.statsSnapshot().containers.count }
+            writer.family("kubelet_running_pods", .gauge, help: "Number of pods that have a running pod sandbox")
+            writer.sample("kubelet_running_pods", [:], Double(workers.count))
+            writer.family("kubelet_running_containers", .gauge, help: "Number of containers currently running")
+            writer.sample("kubelet_running_containers", ["container_state": "running"], Double(containers))
+            ProcessMetrics.render(into: &writer)
+            AgentMetrics.registry.render(into: &writer)
+        case "metrics/cadvisor":
+            await renderContainers(into: &writer)
+        case "metrics/resource":
+            await renderResource(into: &writer)
+        default:
+            return nil
+        }
+        writer.finish()
+        return writer.bytes
+    }
+
+    struct ContainerSample {
+        var namespace: String, pod: String, container: String, id: String
+        var usage: ContainerUsage
+        var filesystemBytes: UInt64
+    }
+
+    func containerSamples(withFilesystem: Bool) async -> (containers: [ContainerSample], networks: [(namespace: String, pod: String, received: Int64, transmitted: Int64)]) {
+        var containers: [ContainerSample] = []
+        var networks: [(String, String, Int64, Int64)] = []
+        for worker in await manager.allWorkers() {
+            let snapshot = await worker.statsSnapshot()
+            for container in snapshot.containers {
+                guard let usage = CgroupStats.usage(cgroupsPath: "/berth/pod-\(snapshot.uid)/\(container.id)") else { continue }
+                let upper = "\(snapshot.podDirectory)/containers/\(container.name)/upper"
+                containers.append(ContainerSample(namespace: snapshot.namespace, pod: snapshot.name, container: container.name, id: container.id, usage: usage,
+                                                  filesystemBytes: withFilesystem ? DirectoryUsage.bytes(upper) : 0))
+            }
+            if let counters = await context.network.counters(podUID: snapshot.uid) {
+                networks.append((snapshot.namespace, snapshot.name, counters.received, counters.transmitted))
+            }
+        }
+        return (containers, networks)
+    }
+
+    func renderContainers(into writer: inout ExpositionWriter) async {
+        let (containers, networks) = await containerSamples(withFilesystem: true)
+        let host = HostStats.read(dataDirectory: configuration.dataDirectory)
+        writer.family("machine_cpu_cores", .gauge, help: "Number of logical CPU cores.")
+        writer.sample("machine_cpu_cores", [:], Double(host.cores))
+        writer.family("machine_memory_bytes", .gauge, help: "Amount of memory installed on the machine.")
+        writer.sample("machine_memory_bytes", [:], Double(host.memoryTotal))
+        func family(_ name: String, _ type: MetricType, _ help: String, _ value: (ContainerSample) -> Double) {
+            writer.family(name, type, help: help)
+            for sample in containers {
+                writer.sample(name, ["container": sample.container, "id": "/berth/\(sample.id)", "name": sample.id, "namespace": sample.namespace, "pod": sample.pod], value(sample))
+            }
+        }
+        family("container_cpu_usage_seconds_total", .counter, "Cumulative cpu time consumed in seconds.") { Double($0.usage.cpuNanoseconds) / 1e9 }
+        family("container_memory_working_set_bytes", .gauge, "Current working set in bytes.") { Double($0.usage.memoryWorkingSetBytes) }
+        family("container_memory_usage_bytes", .gauge, "Current memory usage in bytes, including all memory regardless of when it was accessed.") { Double($0.usage.memoryUsageBytes) }
+        family("container_processes", .gauge, "Number of processes running inside the container.") { Double($0.usage.pids) }
+        family("container_fs_usage_bytes", .gauge, "Number of bytes that are consumed by the container on this filesystem.") { Double($0.filesystemBytes) }
+        for (name, help, received) in [("container_network_receive_bytes_total", "Cumulative count of bytes received", true),
+                                       ("container_network_transmit_bytes_total", "Cumulative count of bytes transmitted", false)] {
+            writer.family(name, .counter, help: help)
+            for network in networks {
+                writer.sample(name, ["container": "", "interface": "eth0", "namespace": network.namespace, "pod": network.pod],
+                              Double(received ? network.received : network.transmitted))
+            }
+        }
+    }
+
+    func renderResource(into writer: inout ExpositionWriter) async {
+        let (containers, _) = await containerSamples(withFilesystem: false)
+        let host = HostStats.read(dataDirectory: configuration.dataDirectory)
+        writer.family("node_cpu_usage_seconds_total", .counter, help: "Cumulative cpu time consumed by the node in core-seconds")
+        writer.sample("node_cpu_usage_seconds_total", [:], host.cpuSeconds)
+        writer.family("node_memory_working_set_bytes", .gauge, help: "Current working set of the node in bytes")
+        writer.sample("node_memory_working_set_bytes", [:], Double(host.memoryWorkingSet))
+        writer.family("node_memory_MemAvailable_bytes", .gauge, help: "Memory information field MemAvailable_bytes.")
+        writer.sample("node_memory_MemAvailable_bytes", [:], Double(host.memoryAvailable))
+        writer.family("node_memory_MemTotal_bytes", .gauge, help: "Memory information field MemTotal_bytes.")
+        writer.sample("node_memory_MemTotal_bytes", [:], Double(host.memoryTotal))
+        writer.family("node_filesystem_size_bytes", .gauge, help: "Filesystem size in bytes.")
+        writer.sample("node_filesystem_size_bytes", ["mountpoint": configuration.dataDirectory], Double(host.filesystemSize))
+        writer.family("node_filesystem_avail_bytes", .gauge, help: "Filesystem space available to non-root users in bytes.")
+        writer.sample("node_filesystem_avail_bytes", ["mountpoint": configuration.dataDirectory], Double(host.filesystemAvailable))
+        writer.family("node_network_receive_bytes_total", .counter, help: "Network device statistic receive_bytes.")
+        for device in host.network { writer.sample("node_network_receive_bytes_total", ["device": device.device], Double(device.received)) }
+        writer.family("node_network_transmit_bytes_total", .counter, help: "Network device statistic transmit_bytes.")
+        for device in host.network { writer.sample("node_network_transmit_bytes_total", ["device": device.device], Double(device.transmitted)) }
+        writer.family("node_load1", .gauge, help: "1m load average.")
+        writer.sample("node_load1", [:], host.load1)
+        writer.family("pod_cpu_usage_seconds_total", .counter, help: "Cumulative cpu time consumed by the pod in core-seconds")
+        var pods: [String: (cpu: Double, memory: Double)] = [:]
+        for sample in containers {
+            let key = sample.namespace + "/" + sample.pod
+            pods[key, default: (0, 0)].cpu += Double(sample.usage.cpuNanoseconds) / 1e9
+            pods[key, default: (0, 0)].memory += Double(sample.usage.memoryWorkingSetBytes)
+        }
+        for (key, value) in pods.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+            writer.sample("pod_cpu_usage_seconds_total", ["namespace": parts[0], "pod": parts[1]], value.cpu)
+        }
+        writer.family("pod_memory_working_set_bytes", .gauge, help: "Current working set of the pod in bytes")
+        for (key, value) in pods.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+            writer.sample("pod_memory_working_set_bytes", ["namespace": parts[0], "pod": parts[1]], value.memory)
+        }
+    }
+}
+
+/// Bytes a directory tree holds on disk (allocated blocks, hard links counted once), without
+/// following symbolic links or crossing into other filesystems.
+enum DirectoryUsage {
+    static func bytes(_ path: String) -> UInt64 {
+        var root = stat()
+        guard lstat(path, &root) == 0 else { return 0 }
+        var seen = Set<UInt64>()
+        return walk(path, device: UInt64(root.st_dev), seen: &seen, depth: 0)
+    }
+
+    private static func walk(_ path: String, device: UInt64, seen: inout Set<UInt64>, depth: Int) -> UInt64 {
+        guard depth < 64, let directory = opendir(path) else { return 0 }
+        defer { closedir(directory) }
+        var total: UInt64 = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+            if name == "." || name == ".." { continue }
+            let child = path + "/" + name
+            var info = stat()
+            guard lstat(child, &info) == 0, UInt64(info.st_dev) == device else { continue }
+            if info.st_nlink > 1, (info.st_mode & S_IFMT) != S_IFDIR, !seen.insert(UInt64(info.st_ino)).inserted { continue }
+            total += UInt64(info.st_blocks) * 512
+            if (info.st_mode & S_IFMT) == S_IFDIR { total += walk(child, device: device, seen: &seen, depth: depth + 1) }
+        }
+        return total
+    }
+}
