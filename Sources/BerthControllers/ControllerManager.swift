@@ -12,6 +12,8 @@ public struct ControllerConfiguration: Sendable {
     public var podEvictionTimeout: Duration = .seconds(10)
     /// Node pod subnets (/24 each) come out of this range (DESIGN §6).
     public var clusterCIDR = IPv4Network("100.96.0.0/11")!
+    /// How often each HorizontalPodAutoscaler is evaluated (Kubernetes: 15 s).
+    public var autoscalerSyncPeriod: Duration = .seconds(3)
     public var identity: String
 
     public init(identity: String) { self.identity = identity }
@@ -75,8 +77,17 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let tenants = Informer<Tenant>(ResourceDescriptor.tenant, api: api, logger: logger)
         let quotaController = ResourceQuotaController(quotas: quotas, pods: pods, services: services, api: api, logger: logger)
         let tenantController = TenantController(tenants: tenants, namespaces: namespaces, pods: pods, api: api, logger: logger)
+        let autoscalers = Informer<HorizontalPodAutoscaler>(ResourceDescriptor.horizontalPodAutoscaler, api: api, logger: logger)
+        let autoscalerController = HorizontalPodAutoscalerController(autoscalers: autoscalers, pods: pods, api: api,
+                                                                     syncPeriod: configuration.autoscalerSyncPeriod, logger: logger)
         let logger = self.logger
         await withDiscardingTaskGroup { group in
+            group.addTask { await autoscalers.run() }
+            group.addTask {
+                await autoscalers.waitForSync()
+                await pods.waitForSync()
+                await autoscalerController.runWorkers(logger: logger)
+            }
             group.addTask { await quotas.run() }
             group.addTask { await tenants.run() }
             group.addTask {

@@ -102,4 +102,12 @@ public struct Condition: Codable, Sendable, Hashable {
     public var lastTransitionTime: String?
     public var reason: String?
     public var message: String?
+
+    public init(type: String, status: String, lastTransitionTime: String?, reason: String?, message: String?) {
+        self.type = type
+        self.status = status
+        self.lastTransitionTime = lastTransitionTime
+        self.reason = reason
+        self.message = message
+    }
 }

@@ -172,20 +172,24 @@ public struct ContainerResourceMetricStatus: Codable, Sendable, Hashable {
     public var name: String
     public var container: String
     public var current: MetricValueStatus
+    public init(name: String, container: String, current: MetricValueStatus) { self.name = name; self.container = container; self.current = current }
 }
 
 public struct PodsMetricStatus: Codable, Sendable, Hashable {
     public var metric: MetricIdentifier
     public var current: MetricValueStatus
+    public init(metric: MetricIdentifier, current: MetricValueStatus) { self.metric = metric; self.current = current }
 }
 
 public struct ObjectMetricStatus: Codable, Sendable, Hashable {
     public var describedObject: CrossVersionObjectReference
     public var metric: MetricIdentifier
     public var current: MetricValueStatus
+    public init(describedObject: CrossVersionObjectReference, metric: MetricIdentifier, current: MetricValueStatus) { self.describedObject = describedObject; self.metric = metric; self.current = current }
 }
 
 public struct ExternalMetricStatus: Codable, Sendable, Hashable {
     public var metric: MetricIdentifier
     public var current: MetricValueStatus
+    public init(metric: MetricIdentifier, current: MetricValueStatus) { self.metric = metric; self.current = current }
 }
