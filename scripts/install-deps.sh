@@ -19,6 +19,8 @@ packages=(
   kmod             # modprobe br_netfilter when the kernel has not loaded it
   busybox-static   # the offline berth/busybox image is built from it
   docker-registry  # registry pull tests start a local Distribution registry
+  prometheus       # the monitoring tests scrape Berth with a real Prometheus; promtool checks /metrics and the rules
+  prometheus-alertmanager  # receives the shipped alerts in a test
   apache2-utils    # htpasswd for the registry's basic-auth test
   skopeo           # pushes test images into that registry
   podman           # the pod-start benchmark's competitor
