@@ -37,9 +37,35 @@ enum ProtobufSchema {
         "SelfSubjectAccessReview": "AccessReview", "SubjectAccessReview": "AccessReview", "SelfSubjectRulesReview": "RulesReview",
         "SelfSubjectReview": "SelfSubjectReview", "TokenRequest": "TokenRequest", "ServiceAccount": "ServiceAccount",
         "ResourceQuota": "ResourceQuota", "CertificateSigningRequest": "CertificateSigningRequest",
+        "HorizontalPodAutoscaler": "HorizontalPodAutoscaler",
     ]
 
-    static let messages: [String: [Int: Field]] = [
+    static let messages: [String: [Int: Field]] = autoscaling.merging(core) { $1 }
+
+    /// `autoscaling/v2` (what `kubectl autoscale` sends).
+    static let autoscaling: [String: [Int: Field]] = [
+        "HorizontalPodAutoscaler": [1: f("metadata", .message("ObjectMeta")), 2: f("spec", .message("HPASpec")), 3: f("status", .message("Ignored"))],
+        "HPASpec": [1: f("scaleTargetRef", .message("CrossVersionObjectReference")), 2: f("minReplicas", .int32), 3: f("maxReplicas", .int32),
+                    4: f("metrics", .message("MetricSpec"), repeated: true), 5: f("behavior", .message("HPABehavior"))],
+        "CrossVersionObjectReference": [1: f("kind", .string), 2: f("name", .string), 3: f("apiVersion", .string)],
+        "MetricSpec": [1: f("type", .string), 2: f("object", .message("ObjectMetricSource")), 3: f("pods", .message("PodsMetricSource")),
+                       4: f("resource", .message("ResourceMetricSource")), 5: f("external", .message("ExternalMetricSource")),
+                       7: f("containerResource", .message("ContainerResourceMetricSource"))],
+        "ResourceMetricSource": [1: f("name", .string), 2: f("target", .message("MetricTarget"))],
+        "ContainerResourceMetricSource": [1: f("name", .string), 2: f("target", .message("MetricTarget")), 3: f("container", .string)],
+        "PodsMetricSource": [1: f("metric", .message("MetricIdentifier")), 2: f("target", .message("MetricTarget"))],
+        "ObjectMetricSource": [1: f("describedObject", .message("CrossVersionObjectReference")), 2: f("target", .message("MetricTarget")),
+                               3: f("metric", .message("MetricIdentifier"))],
+        "ExternalMetricSource": [1: f("metric", .message("MetricIdentifier")), 2: f("target", .message("MetricTarget"))],
+        "MetricIdentifier": [1: f("name", .string), 2: f("selector", .message("LabelSelector"))],
+        "MetricTarget": [1: f("type", .string), 2: f("value", .quantity), 3: f("averageValue", .quantity), 4: f("averageUtilization", .int32)],
+        "HPABehavior": [1: f("scaleUp", .message("HPAScalingRules")), 2: f("scaleDown", .message("HPAScalingRules"))],
+        "HPAScalingRules": [1: f("selectPolicy", .string), 2: f("policies", .message("HPAScalingPolicy"), repeated: true),
+                            3: f("stabilizationWindowSeconds", .int32), 4: f("tolerance", .quantity)],
+        "HPAScalingPolicy": [1: f("type", .string), 2: f("value", .int32), 3: f("periodSeconds", .int32)],
+    ]
+
+    static let core: [String: [Int: Field]] = [
         "ObjectMeta": [
             1: f("name", .string), 2: f("generateName", .string), 3: f("namespace", .string), 5: f("uid", .string),
             6: f("resourceVersion", .string), 7: f("generation", .int32OrUnset), 8: f("creationTimestamp", .ignoredTime),

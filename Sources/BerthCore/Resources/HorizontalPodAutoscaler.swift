@@ -132,7 +132,7 @@ public struct HPAStatus: Codable, Sendable, Hashable {
     public var observedGeneration: Int64?
     public var lastScaleTime: String?
     public var currentReplicas: Int32?
-    public var desiredReplicas: Int32
+    public var desiredReplicas: Int32?
     public var currentMetrics: [MetricStatus]?
     public var conditions: [Condition]?
 
