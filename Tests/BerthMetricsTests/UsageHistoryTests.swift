@@ -12,8 +12,10 @@ struct UsageHistoryTests {
         let points = history.points(pod, since: 0, now: 1200)
         // 60 s at 10 s: six steps, the newest sample of each step.
         #expect(points.map(\.time) == [1150, 1160, 1170, 1180, 1190, 1200])
-        #expect(points.first?.point.cpuCores == 1.155)
-        #expect(history.points(pod, since: 1185, now: 1200).map(\.time) == [1190, 1200])
+        // Stored as Float: seven significant digits.
+        #expect(abs((points.first?.point.cpuCores ?? 0) - 1.155) < 1e-6)
+        // The step holding `since` is included.
+        #expect(history.points(pod, since: 1185, now: 1200).map(\.time) == [1180, 1190, 1200])
         #expect(history.ringBytes == 6 * 24)
     }
 

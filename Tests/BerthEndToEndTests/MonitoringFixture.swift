@@ -1,0 +1,67 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// The observability suites, one at a time: each runs `berth up` with real containers (and
+/// one a real Prometheus and Alertmanager).
+@Suite("Monitoring end to end", .serialized)
+enum MonitoringEndToEnd {}
+
+/// `berth up` on its own bridge and ranges, with the clients the monitoring tests use (the
+/// registry tests' fixture: curl, kubectl 1.33), cleaned up with its pods and host leftovers.
+final class MonitoringFixture: @unchecked Sendable {
+    static let bridge = "brmetr"
+    let base: RegistryFixture
+
+    init() {
+        base = RegistryFixture(role: "up", extraArguments: ["--node-name", "metrics-node", "--bridge-name", Self.bridge, "--pod-subnet", "100.96.62.0/24",
+                                                            "--service-cidr", "100.68.0.0/16"])
+    }
+
+    func start() async throws { try await base.start() }
+
+    func stop() {
+        for _ in 0..<30 {
+            _ = try? base.kubectl(["delete", "deployment,pods", "--all", "-n", "default", "--grace-period=1", "--wait=true", "--timeout=30s"])
+            if (try? base.kubectl(["get", "pods", "-o", "name"]).output.isEmpty) ?? true { break }
+        }
+        base.server.stop()
+        HostLeftovers.remove(dataDirectory: base.server.dataDirectory)
+        base.cleanUp()
+        HostLeftovers.removeBridge(Self.bridge)
+    }
+
+    func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try base.kubectl(arguments, input: input) }
+
+    func berth(_ arguments: [String]) throws -> CommandResult {
+        try runCommand(BerthServerProcess.binary, arguments + ["--kubeconfig", base.server.kubeconfigPath])
+    }
+
+    /// `promtool check metrics` on a body: nil when it passes, else what it said.
+    static func promtoolProblems(_ body: [UInt8]) throws -> String? {
+        let result = try runCommand("/usr/bin/promtool", ["check", "metrics"], input: String(decoding: body, as: UTF8.self))
+        return result.status == 0 ? nil : result.output + result.error
+    }
+
+    /// A Deployment of busybox pods that burn CPU until `/tmp/stop` exists in them.
+    static func burner(_ name: String, replicas: Int = 1) -> String {
+        """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: \(name), namespace: default}
+        spec:
+          replicas: \(replicas)
+          selector: {matchLabels: {app: \(name)}}
+          template:
+            metadata: {labels: {app: \(name)}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: c
+                image: berth/busybox:latest
+                command: [sh, -c, "while [ ! -f /tmp/stop ]; do :; done; exec sleep 3600"]
+                resources: {requests: {cpu: 100m}, limits: {cpu: 200m}}
+        """
+    }
+}
