@@ -45,6 +45,8 @@ public struct APIServerConfiguration: Sendable {
     /// much history is kept (`--metrics-history`).
     public var metricsInterval: Duration = .seconds(3)
     public var metricsHistory: Duration = .seconds(3600)
+    /// The Prometheus PrometheusMetric objects ask when they name none (`--prometheus-url`).
+    public var prometheusURL: String?
     /// The server's certificates and when they expire (`berth_certificate_expiration_timestamp_seconds`).
     public var certificateExpirations: [String: Date] = [:]
 

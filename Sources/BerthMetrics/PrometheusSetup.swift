@@ -19,20 +19,34 @@ public enum PrometheusSetup {
     /// node's kubelet, cAdvisor and resource metrics through the API server's node proxy, and
     /// pods and service endpoints annotated `prometheus.io/scrape: "true"` (with
     /// `prometheus.io/port` and `prometheus.io/path`).
-    public static func scrapeConfig(_ access: Access, interval: String = "10s", rulesFile: String? = nil, alertmanager: String? = nil) -> String {
+    ///
+    /// Discovery is `kubernetes_sd_configs` against the API, or (`httpDiscovery`, for builds
+    /// without it, such as Debian's) `http_sd_configs` against `/berth/v1/prometheus/targets`,
+    /// which labels targets exactly as Kubernetes discovery does: the relabelling is the same.
+    public static func scrapeConfig(_ access: Access, interval: String = "10s", rulesFile: String? = nil, alertmanager: String? = nil,
+                                    httpDiscovery: Bool = true) -> String {
         let host = access.apiServer.replacingOccurrences(of: "https://", with: "")
         func discovery(_ role: String) -> String {
-            """
+            if httpDiscovery {
+                return """
+                    http_sd_configs:
+                      - url: \(quoted(access.apiServer + "/berth/v1/prometheus/targets?role=" + role))
+                        refresh_interval: 5s
+                        authorization: {type: Bearer, credentials: \(quoted(access.token))}
+                        tls_config: {ca_file: \(quoted(access.caFile))}
+                """
+            }
+            return """
                 kubernetes_sd_configs:
                   - role: \(role)
                     api_server: \(quoted(access.apiServer))
-                    authorization: {credentials: \(quoted(access.token))}
+                    authorization: {type: Bearer, credentials: \(quoted(access.token))}
                     tls_config: {ca_file: \(quoted(access.caFile))}
             """
         }
         let auth = """
                 scheme: https
-                authorization: {credentials: \(quoted(access.token))}
+                authorization: {type: Bearer, credentials: \(quoted(access.token))}
                 tls_config: {ca_file: \(quoted(access.caFile))}
             """
         func nodeJob(_ name: String, _ path: String) -> String {

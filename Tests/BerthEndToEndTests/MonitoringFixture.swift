@@ -14,9 +14,9 @@ final class MonitoringFixture: @unchecked Sendable {
     static let bridge = "brmetr"
     let base: RegistryFixture
 
-    init() {
+    init(extraArguments: [String] = []) {
         base = RegistryFixture(role: "up", extraArguments: ["--node-name", "metrics-node", "--bridge-name", Self.bridge, "--pod-subnet", "100.96.62.0/24",
-                                                            "--service-cidr", "100.68.0.0/16"])
+                                                            "--service-cidr", "100.68.0.0/16"] + extraArguments)
     }
 
     func start() async throws { try await base.start() }
@@ -34,8 +34,9 @@ final class MonitoringFixture: @unchecked Sendable {
 
     func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try base.kubectl(arguments, input: input) }
 
-    func berth(_ arguments: [String]) throws -> CommandResult {
-        try runCommand(BerthServerProcess.binary, arguments + ["--kubeconfig", base.server.kubeconfigPath])
+    /// The berth CLI, against this cluster unless `local` (commands that ask no server).
+    func berth(_ arguments: [String], local: Bool = false) throws -> CommandResult {
+        try runCommand(BerthServerProcess.binary, arguments + (local ? [] : ["--kubeconfig", base.server.kubeconfigPath]))
     }
 
     /// `promtool check metrics` on a body: nil when it passes, else what it said.
@@ -64,4 +65,31 @@ final class MonitoringFixture: @unchecked Sendable {
                 resources: {requests: {cpu: 100m}, limits: {cpu: 200m}}
         """
     }
+}
+
+/// A long-running helper (Prometheus, Alertmanager) started by a test, stopped by its PID.
+final class HelperProcess: @unchecked Sendable {
+    let process = Process()
+    let log: String
+
+    init(_ executable: String, _ arguments: [String], log: String) throws {
+        self.log = log
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<50 where process.isRunning { usleep(100_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 }

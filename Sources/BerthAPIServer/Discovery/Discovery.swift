@@ -33,7 +33,9 @@ enum Discovery {
             groups.append(descriptor.group)
         }
         // Groups served by mounts rather than stored kinds (`metrics.k8s.io`).
-        let served = [APIServer.resourceMetricsGroupDocument(kind: nil)]
+        let served = [APIServer.resourceMetricsGroupDocument(kind: nil),
+                      APIServer.adapterGroupDocument(APIServer.customMetricsGroup, version: "v1beta2", kind: nil),
+                      APIServer.adapterGroupDocument(APIServer.externalMetricsGroup, version: "v1beta1", kind: nil)]
         return ["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(groups.map { groupEntry($0, registry) } + served)]
     }
 

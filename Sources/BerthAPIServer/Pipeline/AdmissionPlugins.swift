@@ -87,6 +87,9 @@ extension APIServer {
             server, attempt throws(BerthError) in
             try await server.checkSingleGlobalDefault(attempt.object)
         },
+        .validating("PromQL", applies: { $0.kind == "PrometheusMetric" && $0.isMainResource }) { server, attempt throws(BerthError) in
+            try await server.checkPromQL(attempt.object)
+        },
         .validating("RBACEscalation", applies: { ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"].contains($0.kind) }) {
             server, attempt throws(BerthError) in
             try await server.checkNoEscalation(attempt.descriptor, attempt.object)

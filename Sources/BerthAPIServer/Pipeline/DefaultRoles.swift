@@ -70,11 +70,13 @@ public enum DefaultRoles {
             rules("admin-registry", into: "admin", [rule(["delete"], "registry.berth.dev", ["repositories"])]),
             // Autoscalers and the resource metrics they read (Kubernetes' `system:aggregated-metrics-reader`).
             rules("view-autoscaling", into: "view", [rule(readVerbs, "autoscaling", ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
-                                                     rule(readVerbs, "metrics.k8s.io", ["pods", "nodes"])]),
-            rules("edit-autoscaling", into: "edit", [rule(writeVerbs + readVerbs, "autoscaling", ["horizontalpodautoscalers"])]),
+                                                     rule(readVerbs, "metrics.k8s.io", ["pods", "nodes"]),
+                                                     rule(readVerbs, "berth.dev", ["prometheusmetrics"])]),
+            rules("edit-autoscaling", into: "edit", [rule(writeVerbs + readVerbs, "autoscaling", ["horizontalpodautoscalers"]),
+                                                     rule(writeVerbs + readVerbs, "berth.dev", ["prometheusmetrics"])]),
             // Scrapers: Kubernetes' role of this name, bound to the group of the same name.
             ClusterRole(metadata: ObjectMeta(name: monitoringRole, labels: ["kubernetes.io/bootstrapping": "rbac-defaults"]), rules: [
-                PolicyRule(verbs: ["get"], nonResourceURLs: ["/metrics", "/metrics/*", "/livez", "/readyz", "/healthz"]),
+                PolicyRule(verbs: ["get"], nonResourceURLs: ["/metrics", "/metrics/*", "/livez", "/readyz", "/healthz", APIServer.discoveryTargetsPath]),
             ]),
         ]
     }

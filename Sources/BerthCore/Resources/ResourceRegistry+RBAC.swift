@@ -1,17 +1,18 @@
 import Foundation
 
-/// The `rbac.authorization.k8s.io/v1` kinds, with kubectl's columns.
+/// The `rbac.authorization.k8s.io/v1` kinds, with kubectl's columns. Their names are path segments, as Kubernetes
+/// validates them (`system:monitoring`, `berth:prometheus`), not DNS subdomains.
 extension ResourceDescriptor {
     static let createdAtColumn = TableColumn("Created At", "date", "CreationTimestamp is a timestamp representing the server time when this object was created.")
 
     static func createdAt(_ object: JSONValue) -> JSONValue { object.value(at: ["metadata", "creationTimestamp"]) ?? "" }
 
     public static let role = ResourceDescriptor(
-        Role.self, group: "rbac.authorization.k8s.io", plural: "roles", columns: [createdAtColumn]
+        Role.self, group: "rbac.authorization.k8s.io", plural: "roles", nameRule: .path, columns: [createdAtColumn]
     ) { object, _ in [.string(TableCells.string(object, "metadata", "name") ?? ""), createdAt(object)] }
 
     public static let clusterRole = ResourceDescriptor(
-        ClusterRole.self, group: "rbac.authorization.k8s.io", plural: "clusterroles", namespaced: false, columns: [createdAtColumn]
+        ClusterRole.self, group: "rbac.authorization.k8s.io", plural: "clusterroles", namespaced: false, nameRule: .path, columns: [createdAtColumn]
     ) { object, _ in [.string(TableCells.string(object, "metadata", "name") ?? ""), createdAt(object)] }
 
     static let bindingColumns = [
@@ -34,8 +35,8 @@ extension ResourceDescriptor {
     }
 
     public static let roleBinding = ResourceDescriptor(
-        RoleBinding.self, group: "rbac.authorization.k8s.io", plural: "rolebindings", columns: bindingColumns, row: bindingRow)
+        RoleBinding.self, group: "rbac.authorization.k8s.io", plural: "rolebindings", nameRule: .path, columns: bindingColumns, row: bindingRow)
 
     public static let clusterRoleBinding = ResourceDescriptor(
-        ClusterRoleBinding.self, group: "rbac.authorization.k8s.io", plural: "clusterrolebindings", namespaced: false, columns: bindingColumns, row: bindingRow)
+        ClusterRoleBinding.self, group: "rbac.authorization.k8s.io", plural: "clusterrolebindings", namespaced: false, nameRule: .path, columns: bindingColumns, row: bindingRow)
 }

@@ -37,6 +37,8 @@ struct ControlPlane {
     var encryption: EncryptionConfiguration?
     /// The built-in registry (`--registry-storage`, `--registry-gc-interval`).
     var registry: RegistryConfiguration
+    /// Metrics collection and the autoscalers' Prometheus (`MonitoringOptions`).
+    var monitoring = MonitoringSettings()
 
     func run() async throws {
         MallocTuning.apply()
@@ -70,6 +72,9 @@ struct ControlPlane {
         serverConfiguration.serviceCIDR = try ranges.services().description
         serverConfiguration.clusterCIDR = try ranges.cluster().description
         serverConfiguration.certificateExpirations = certificates.expirations
+        serverConfiguration.metricsInterval = monitoring.interval
+        serverConfiguration.metricsHistory = monitoring.history
+        serverConfiguration.prometheusURL = monitoring.prometheusURL
         serverConfiguration.auditLog = auditLog
         serverConfiguration.encryption = encryption
         // Checked here, so a storage directory that cannot be made stops the start with its reason.
@@ -111,6 +116,7 @@ struct ControlPlane {
         controllerKubeconfig.token = controllerToken
         let controllerClient = try APIClient(config: controllerKubeconfig, maximumConnections: 64, inProcess: local)
         var controllerConfiguration = ControllerConfiguration(identity: "\(AgentConfiguration.hostName)-\(ProcessInfo.processInfo.processIdentifier)")
+        controllerConfiguration.autoscalerSyncPeriod = monitoring.autoscalerSync
         controllerConfiguration.nodeGrace = nodeGrace
         controllerConfiguration.podEvictionTimeout = podEvictionTimeout
         controllerConfiguration.clusterCIDR = try ranges.cluster()

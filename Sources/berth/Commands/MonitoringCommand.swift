@@ -38,8 +38,12 @@ struct PrometheusConfigCommand: AsyncParsableCommand {
     @Option(help: "An Alertmanager to send alerts to, HOST:PORT.")
     var alertmanager: String?
 
+    @Option(help: "How Prometheus finds targets: http (http_sd_configs from Berth, for any build, Debian's included) or kubernetes (kubernetes_sd_configs; upstream builds).")
+    var discovery = "http"
+
     func run() async throws {
         guard let seconds = TokenCreateCommand.parseDuration(tokenTtl), seconds >= 600 else { throw ValidationError("invalid --token-ttl \(tokenTtl): at least 10m") }
+        guard ["http", "kubernetes"].contains(discovery) else { throw ValidationError("--discovery is http or kubernetes, not \(discovery)") }
         try await reportingErrors {
             try await options.withClient { client in
                 for (path, object) in Self.objects {
@@ -55,7 +59,7 @@ struct PrometheusConfigCommand: AsyncParsableCommand {
                 }
                 let rules = rulesFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
                 print(PrometheusSetup.scrapeConfig(.init(apiServer: client.config.server, token: token, caFile: caPath), interval: interval,
-                                                   rulesFile: rules, alertmanager: alertmanager), terminator: "")
+                                                   rulesFile: rules, alertmanager: alertmanager, httpDiscovery: discovery == "http"), terminator: "")
             }
         }
     }
@@ -69,7 +73,7 @@ struct PrometheusConfigCommand: AsyncParsableCommand {
                 "rules": [
                     ["apiGroups": [""], "resources": ["nodes", "nodes/proxy", "nodes/metrics", "services", "endpoints", "pods"], "verbs": ["get", "list", "watch"]],
                     ["apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]],
-                    ["nonResourceURLs": ["/metrics", "/metrics/*"], "verbs": ["get"]],
+                    ["nonResourceURLs": ["/metrics", "/metrics/*", "/berth/v1/prometheus/targets"], "verbs": ["get"]],
                 ],
             ]),
             ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", [

@@ -14,12 +14,15 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var options: ControlPlaneOptions
     @OptionGroup var agent: AgentOptions
     @OptionGroup var ranges: NetworkRangeOptions
+    @OptionGroup var monitoring: MonitoringOptions
 
     func run() async throws {
-        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent, ranges: ranges,
-                               nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
-                               backups: try options.backups(), auditLog: try options.auditLog(), encryption: try options.encryption(),
-                               registry: try options.registry()).run()
+        var plane = ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: nil, agent: agent, ranges: ranges,
+                                 nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
+                                 backups: try options.backups(), auditLog: try options.auditLog(), encryption: try options.encryption(),
+                                 registry: try options.registry())
+        plane.monitoring = try monitoring.settings()
+        try await plane.run()
     }
 }
 
@@ -29,6 +32,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ControlPlaneOptions
     @OptionGroup var ranges: NetworkRangeOptions
+    @OptionGroup var monitoring: MonitoringOptions
 
     @Option(help: "sqlite:PATH or etcd://HOST:PORT[,HOST:PORT...][?cafile=PATH&certfile=PATH&keyfile=PATH]")
     var store: String?
@@ -51,10 +55,12 @@ struct ServerCommand: AsyncParsableCommand {
         if !tls.isEmpty, !(store ?? "").hasPrefix("etcd://") {
             throw ValidationError("--etcd-cafile, --etcd-certfile and --etcd-keyfile need --store etcd://…")
         }
-        try await ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, etcdTLS: tls, agent: nil, ranges: ranges,
-                               nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
-                               backups: backups, auditLog: try options.auditLog(), encryption: try options.encryption(),
-                               registry: try options.registry()).run()
+        var plane = ControlPlane(dataDirectory: options.dataDir, listen: options.listen, store: store, etcdTLS: tls, agent: nil, ranges: ranges,
+                                 nodeGrace: .seconds(options.nodeGrace), podEvictionTimeout: .seconds(options.podEvictionTimeout),
+                                 backups: backups, auditLog: try options.auditLog(), encryption: try options.encryption(),
+                                 registry: try options.registry())
+        plane.monitoring = try monitoring.settings()
+        try await plane.run()
     }
 }
 
