@@ -1,3 +1,4 @@
+import BerthMetrics
 import BerthNetwork
 import Foundation
 
@@ -33,6 +34,12 @@ public struct AgentConfiguration: Sendable {
     public var imageGCHighThresholdPercent = 85
     public var imageGCLowThresholdPercent = 80
     public var imageGCInterval: Duration = .seconds(60)
+    /// Hard eviction thresholds (`--eviction-hard`) and how long a pressure condition stays
+    /// after its signal recovers (`--eviction-pressure-transition-period`; the kubelet's 5 min).
+    public var evictionHard = EvictionThresholds.defaults
+    public var evictionPressureTransition: Duration = .seconds(30)
+    /// How often the signals are measured (the kubelet's housekeeping: 10 s).
+    public var evictionInterval: Duration = .seconds(2)
     /// The cluster registry's storage when it is on this host (`berth up`): its blobs are
     /// hard-linked into the image store instead of downloaded.
     public var clusterRegistryBlobs: String?

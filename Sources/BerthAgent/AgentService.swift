@@ -118,6 +118,11 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                 group.addTask { [imageCollector = self.imageCollector, manager = self.manager] in
                     await imageCollector.run(every: configuration.imageGCInterval, imagesDirectory: configuration.imagesDirectory, manager: manager, logger: logger)
                 }
+                group.addTask { [manager = self.manager] in
+                    await EvictionManager(configuration: configuration, manager: manager, pressure: registration.pressure, logger: logger).run {
+                        try? await registration.heartbeat()
+                    }
+                }
                 group.addTask {
                     while !Task.isCancelled {
                         do { try await registration.heartbeat() } catch {

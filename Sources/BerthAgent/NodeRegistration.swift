@@ -13,6 +13,15 @@ struct NodeRegistration: Sendable {
     let logger: Logger
     /// Why the host network cannot carry pods, if it cannot (reported as NetworkUnavailable).
     let networkProblem = NetworkProblem()
+    /// Memory, disk and pid pressure, judged by the eviction manager.
+    let pressure: NodePressure
+
+    init(configuration: AgentConfiguration, api: AgentAPI, logger: Logger) {
+        self.configuration = configuration
+        self.api = api
+        self.logger = logger
+        pressure = NodePressure(transition: configuration.evictionPressureTransition)
+    }
 
     func register() async throws(BerthError) {
         let name = configuration.nodeName
@@ -116,26 +125,25 @@ struct NodeRegistration: Sendable {
             ["type": .string(type), "status": .string(status), "reason": .string(reason), "message": .string(message),
              "lastHeartbeatTime": now, "lastTransitionTime": now]
         }
-        // Measured at every heartbeat (5 s), on the filesystem of the data directory.
-        let disk = DiskPressure.measure(configuration.dataDirectory)
-        let diskCondition = disk.map(\.underPressure) == true
-            ? condition("DiskPressure", "True", "AgentHasDiskPressure", "the filesystem of \(configuration.dataDirectory) has \(disk!.message)")
-            : condition("DiskPressure", "False", "AgentHasNoDiskPressure", "agent has no disk pressure")
+        // Judged by the eviction manager against the hard thresholds (`--eviction-hard`).
+        func pressureCondition(_ type: String, _ reason: String, _ calm: (String, String)) -> JSONValue {
+            let (pressure, message) = self.pressure.current(type)
+            return pressure ? condition(type, "True", reason, message) : condition(type, "False", calm.0, calm.1)
+        }
+        let memory = pressureCondition("MemoryPressure", "AgentHasInsufficientMemory", ("AgentHasSufficientMemory", "agent has sufficient memory available"))
+        let disk = pressureCondition("DiskPressure", "AgentHasDiskPressure", ("AgentHasNoDiskPressure", "agent has no disk pressure"))
+        let pids = pressureCondition("PIDPressure", "AgentHasInsufficientPID", ("AgentHasSufficientPID", "agent has sufficient PID available"))
         if let problem = networkProblem.current {
             return [
                 condition("Ready", "False", "NetworkPluginNotReady", "network is not ready: \(problem)"),
                 condition("NetworkUnavailable", "True", "NetworkSetupFailed", problem),
-                condition("MemoryPressure", "False", "AgentHasSufficientMemory", "agent has sufficient memory available"),
-                diskCondition,
-                condition("PIDPressure", "False", "AgentHasSufficientPID", "agent has sufficient PID available"),
+                memory, disk, pids,
             ]
         }
         return [
             condition("Ready", "True", "BerthAgentReady", "berth agent is posting ready status"),
             condition("NetworkUnavailable", "False", "RouteCreated", "berth agent set up the host network"),
-            condition("MemoryPressure", "False", "AgentHasSufficientMemory", "agent has sufficient memory available"),
-            diskCondition,
-            condition("PIDPressure", "False", "AgentHasSufficientPID", "agent has sufficient PID available"),
+            memory, disk, pids,
         ]
     }
 

@@ -10,6 +10,8 @@ struct PodRecord: Codable, Sendable {
     var podIP: String?
     var startTime: Date?
     var containers: [String: ContainerRecord] = [:]
+    /// Set when the node evicted the pod (its status then says Failed/Evicted with this).
+    var evictionMessage: String?
 
     init(uid: String, namespace: String, name: String) {
         self.uid = uid

@@ -68,6 +68,11 @@ extension PodWorker {
             condition("PodScheduled", true),
         ]
         if let error = sandboxError, !sandboxReady { status.message = error.message; status.reason = nil }
+        if let eviction = record.evictionMessage {
+            status.phase = "Failed"
+            status.reason = "Evicted"
+            status.message = eviction
+        }
         return status
     }
 

@@ -106,6 +106,11 @@ actor PodWorker {
             await terminate(deleteFromAPI: !removed)
             return
         }
+        if record.evictionMessage != nil {
+            // Evicted: nothing runs again; the pod stays Failed until it is deleted.
+            await reportStatus()
+            return
+        }
         if !sandboxReady {
             do {
                 context.logger.debug("sandbox preparing", metadata: ["uptime_ms": "\(PodWorker.uptimeMilliseconds)", "pod": "\(record.name)"])

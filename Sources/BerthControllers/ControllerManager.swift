@@ -80,8 +80,13 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let autoscalers = Informer<HorizontalPodAutoscaler>(ResourceDescriptor.horizontalPodAutoscaler, api: api, logger: logger)
         let autoscalerController = HorizontalPodAutoscalerController(autoscalers: autoscalers, pods: pods, api: api,
                                                                      syncPeriod: configuration.autoscalerSyncPeriod, logger: logger)
+        let pressureTaints = NodePressureTaintController(nodes: nodes, api: api, logger: logger)
         let logger = self.logger
         await withDiscardingTaskGroup { group in
+            group.addTask {
+                await nodes.waitForSync()
+                await pressureTaints.runWorkers(logger: logger)
+            }
             group.addTask { await autoscalers.run() }
             group.addTask {
                 await autoscalers.waitForSync()

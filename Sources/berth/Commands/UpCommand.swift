@@ -3,6 +3,7 @@ import BerthAPIServer
 import BerthAgent
 import BerthClient
 import BerthCore
+import BerthMetrics
 import BerthNetwork
 import BerthStore
 
@@ -227,6 +228,12 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "Disk usage (percent) image removal brings the disk down to.")
     var imageGCLowThreshold = 80
 
+    @Option(help: "Hard eviction thresholds: pods are evicted while one is crossed (signals memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, pid.available; a quantity or a percentage; empty: no eviction).")
+    var evictionHard = "memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%,pid.available<5%"
+
+    @Option(help: "How long a pressure condition stays True after its signal recovers (e.g. 30s, 5m).")
+    var evictionPressureTransitionPeriod = "30s"
+
     /// The agent's configuration from these options; a bad value is a usage error.
     func configuration(nodeName: String, dataDirectory: String, nodeAddress: String, ranges: NetworkRangeOptions) throws -> AgentConfiguration {
         var configuration = AgentConfiguration(nodeName: nodeName, dataDirectory: dataDirectory, podSubnet: podSubnet, nodeAddress: nodeAddress)
@@ -239,6 +246,15 @@ struct AgentOptions: ParsableArguments {
         guard let bigTCPPolicy = BigTCP.Policy(rawValue: bigTCP) else { throw ValidationError("--big-tcp must be auto, on or off, not \(bigTCP)") }
         configuration.bigTCP = bigTCPPolicy
         configuration.containerLogMaxSize = containerLogMaxSize
+        do {
+            configuration.evictionHard = try EvictionThresholds(parsing: evictionHard)
+        } catch {
+            throw ValidationError("--eviction-hard: \(error.message)")
+        }
+        guard let transition = TokenCreateCommand.parseDuration(evictionPressureTransitionPeriod), transition >= 0 else {
+            throw ValidationError("--eviction-pressure-transition-period \(evictionPressureTransitionPeriod) is not a duration such as 30s or 5m")
+        }
+        configuration.evictionPressureTransition = .milliseconds(Int64(transition * 1000))
         guard (1...100).contains(imageGCHighThreshold), (0..<imageGCHighThreshold).contains(imageGCLowThreshold) else {
             throw ValidationError("--image-gc-low-threshold (\(imageGCLowThreshold)) must be below --image-gc-high-threshold (\(imageGCHighThreshold)), both percentages")
         }
