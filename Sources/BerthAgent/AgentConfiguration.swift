@@ -38,6 +38,8 @@ public struct AgentConfiguration: Sendable {
     /// after its signal recovers (`--eviction-pressure-transition-period`; the kubelet's 5 min).
     public var evictionHard = EvictionThresholds.defaults
     public var evictionPressureTransition: Duration = .seconds(30)
+    /// How long the logs of ended pods are kept for searches (`--log-retention`; 0: not kept).
+    public var logRetention: Duration = .seconds(86400)
     /// How often the signals are measured (the kubelet's housekeeping: 10 s).
     public var evictionInterval: Duration = .seconds(2)
     /// The cluster registry's storage when it is on this host (`berth up`): its blobs are

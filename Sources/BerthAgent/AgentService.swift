@@ -118,6 +118,13 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                 group.addTask { [imageCollector = self.imageCollector, manager = self.manager] in
                     await imageCollector.run(every: configuration.imageGCInterval, imagesDirectory: configuration.imagesDirectory, manager: manager, logger: logger)
                 }
+                group.addTask {
+                    // Ended pods' logs past the retention go.
+                    while !Task.isCancelled {
+                        LogArchive.expire(configuration)
+                        try? await Task.sleep(for: .seconds(60))
+                    }
+                }
                 group.addTask { [manager = self.manager] in
                     await EvictionManager(configuration: configuration, manager: manager, pressure: registration.pressure, logger: logger).run {
                         try? await registration.heartbeat()

@@ -20,7 +20,7 @@ extension PodWorker {
         context.logger.debug("pod network removed", metadata: ["pod": "\(record.namespace)/\(record.name)"])
         await removeCgroups()
         try? FileManager.default.removeItem(atPath: podDirectory)
-        try? FileManager.default.removeItem(atPath: logDirectory)
+        LogArchive.keep(logDirectory: logDirectory, pod: pod, configuration: context.configuration)
         if deleteFromAPI {
             // The agent finishes a graceful deletion, as the kubelet does: delete with grace 0,
             // only if the object is still this pod.

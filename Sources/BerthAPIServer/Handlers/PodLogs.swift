@@ -9,6 +9,9 @@ import Synchronization
 public protocol NodeStreamProvider: Sendable {
     func logs(node: String, namespace: String, pod: String, request: PodLogRequest) async throws(BerthError) -> AsyncStream<[UInt8]>
     func exec(node: String, namespace: String, pod: String, request: PodExecRequest) async throws(BerthError) -> any ExecProcess
+    /// A node's matches for a log search (`query`: the URL query of `/berth/v1/logs`, with
+    /// `namespace`), as JSON lines; with `follow=true` only new lines, as they come.
+    func logSearch(node: String, query: String) async throws(BerthError) -> AsyncStream<[UInt8]>
     /// The kubelet-style `/stats/summary` of a node.
     func statsSummary(node: String) async throws(BerthError) -> JSONValue
     /// The node's `/metrics`, `/metrics/cadvisor` or `/metrics/resource` (`path` without the

@@ -59,6 +59,13 @@ struct AgentStreamResponder: HTTPResponder {
             try await requireAPIServer(context)
             let parts = request.uri.path.split(separator: "/").map(String.init)
             if parts == ["stats", "summary"] { return try json(await agent.statsSummary()) }
+            if parts == ["logsearch"] {
+                let stream = await agent.logSearch(try LogQuery(queryString: request.uri.query ?? ""))
+                return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody { writer in
+                    for await chunk in stream { try await writer.write(ByteBuffer(bytes: chunk)) }
+                    try await writer.finish(nil)
+                })
+            }
             let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
             if parts.first == "metrics", let body = await agent.metrics(path: parts.joined(separator: "/"), format: format) {
                 return Response(status: .ok, headers: [.contentType: format.contentType], body: .init(byteBuffer: ByteBuffer(bytes: body)))

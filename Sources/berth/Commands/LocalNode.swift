@@ -50,6 +50,11 @@ extension LocalNodeStreams {
         return await agent.statsSummary()
     }
 
+    func logSearch(node: String, query: String) async throws(BerthError) -> AsyncStream<[UInt8]> {
+        guard node == agent.configuration.nodeName else { throw BerthError(.unavailable, "node \(node) is not reachable from this server") }
+        return await agent.logSearch(try LogQuery(queryString: query))
+    }
+
     func metrics(node: String, path: String, accept: String?) async throws(BerthError) -> (body: [UInt8], contentType: String) {
         guard node == agent.configuration.nodeName else { throw BerthError(.unavailable, "node \(node) is not reachable from this server") }
         let format = ExpositionFormat.negotiate(accept: accept)

@@ -3,13 +3,18 @@ import BerthClient
 import BerthCore
 import Foundation
 
-/// `berth logs POD [-c CONTAINER] [-f] [--tail N] [--previous] [--timestamps] [--since 5m]`.
+/// `berth logs POD [-c CONTAINER] [-f] [--tail N] [--previous] [--timestamps] [--since 5m]`, and
+/// `berth logs -l app=web [--since 1h] [--grep ERROR] [-f]`: every pod of an app on every node,
+/// ended ones included, newest first, then followed.
 struct LogsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print the logs of a container in a pod.")
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print the logs of a container in a pod, or search the logs of all pods with some labels.")
 
     @OptionGroup var client: ClientOptions
-    @Argument(help: "The pod.") var pod: String
+    @Argument(help: "The pod (or -l to search all pods with some labels).") var pod: String?
     @Option(name: [.short, .long], help: "The container (needed when the pod has several).") var container: String?
+    @Option(name: [.customShort("l"), .customLong("selector")], help: "Search the logs of every pod with these labels (e.g. app=web), ended pods included.") var selector: String?
+    @Option(help: "Only lines containing this text (with -l).") var grep: String?
+    @Option(help: "At most this many lines of history (with -l).") var limit = 1000
     @Flag(name: [.short, .long], help: "Keep streaming new lines.") var follow = false
     @Option(help: "Only the last N lines.") var tail: Int?
     @Flag(name: [.short, .long], help: "The previous instance of the container.") var previous = false
@@ -17,6 +22,8 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(help: "Only lines newer than this (e.g. 30s, 5m, 2h).") var since: String?
 
     func run() async throws {
+        if let selector { return try await search(selector) }
+        guard let pod else { throw ValidationError("name a pod, or search with -l LABELS") }
         try await reportingErrors {
             try await client.withClient { api in
             var query: [String] = []
@@ -28,6 +35,32 @@ struct LogsCommand: AsyncParsableCommand {
             if let since { query.append("sinceSeconds=\(try Self.seconds(since))") }
             let path = "/api/v1/namespaces/\(client.effectiveNamespace(api))/pods/\(pod)/log" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
             for try await chunk in try await api.stream(path) { writeOutput(chunk) }
+            }
+        }
+    }
+
+    /// The search API: JSON lines turned into `TIME POD/CONTAINER: LINE`.
+    func search(_ selector: String) async throws {
+        try await reportingErrors {
+            try await client.withClient { api in
+                func encoded(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? text }
+                var query = ["labelSelector=\(encoded(selector))", "limit=\(limit)"]
+                if let since { query.append("sinceSeconds=\(try Self.seconds(since))") }
+                if let grep { query.append("grep=\(encoded(grep))") }
+                if follow { query.append("follow=true") }
+                let path = "/berth/v1/logs/namespaces/\(client.effectiveNamespace(api))?" + query.joined(separator: "&")
+                var carry: [UInt8] = []
+                for try await chunk in try await api.stream(path) {
+                    carry += chunk
+                    while let newline = carry.firstIndex(of: 0x0A) {
+                        let line = Array(carry[..<newline])
+                        carry.removeSubrange(...newline)
+                        guard let entry = try? JSONParser.parse(line) else { continue }
+                        let ended = entry["ended"] == .bool(true) ? " (ended)" : ""
+                        let text = "\(entry["time"]?.stringValue ?? "") \(entry["pod"]?.stringValue ?? "")/\(entry["container"]?.stringValue ?? "")\(ended): \(entry["line"]?.stringValue ?? "")\n"
+                        writeOutput(Array(text.utf8))
+                    }
+                }
             }
         }
     }

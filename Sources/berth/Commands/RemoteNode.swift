@@ -95,6 +95,27 @@ struct ClusterNodeStreams: NodeStreamProvider {
         }
     }
 
+    func logSearch(node: String, query: String) async throws(BerthError) -> AsyncStream<[UInt8]> {
+        if let local, isLocal(node) { return try await local.logSearch(node: node, query: query) }
+        let url = try await endpoint(node) + "/logsearch?" + query
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(HTTPClientRequest(url: url), deadline: .distantFuture)
+        } catch {
+            throw BerthError(.unavailable, "failed to reach the agent of node \(node): \(error)")
+        }
+        guard response.status.code < 300 else { throw BerthError(BerthError.Code(httpStatus: Int(response.status.code)), "the agent of node \(node) refused the search") }
+        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
+        let task = Task {
+            do {
+                for try await chunk in response.body { continuation.yield(Array(chunk.readableBytesView)) }
+            } catch {}
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
     func metrics(node: String, path: String, accept: String?) async throws(BerthError) -> (body: [UInt8], contentType: String) {
         if let local, isLocal(node) { return try await local.metrics(node: node, path: path, accept: accept) }
         do {

@@ -234,6 +234,9 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "How long a pressure condition stays True after its signal recovers (e.g. 30s, 5m).")
     var evictionPressureTransitionPeriod = "30s"
 
+    @Option(help: "How long the logs of ended pods are kept for `berth logs -l` (e.g. 24h, 7d; 0: not kept).")
+    var logRetention = "24h"
+
     /// The agent's configuration from these options; a bad value is a usage error.
     func configuration(nodeName: String, dataDirectory: String, nodeAddress: String, ranges: NetworkRangeOptions) throws -> AgentConfiguration {
         var configuration = AgentConfiguration(nodeName: nodeName, dataDirectory: dataDirectory, podSubnet: podSubnet, nodeAddress: nodeAddress)
@@ -255,6 +258,10 @@ struct AgentOptions: ParsableArguments {
             throw ValidationError("--eviction-pressure-transition-period \(evictionPressureTransitionPeriod) is not a duration such as 30s or 5m")
         }
         configuration.evictionPressureTransition = .milliseconds(Int64(transition * 1000))
+        guard let retention = TokenCreateCommand.parseDuration(logRetention), retention >= 0 else {
+            throw ValidationError("--log-retention \(logRetention) is not a duration such as 24h or 7d")
+        }
+        configuration.logRetention = .milliseconds(Int64(retention * 1000))
         guard (1...100).contains(imageGCHighThreshold), (0..<imageGCHighThreshold).contains(imageGCLowThreshold) else {
             throw ValidationError("--image-gc-low-threshold (\(imageGCLowThreshold)) must be below --image-gc-high-threshold (\(imageGCHighThreshold)), both percentages")
         }
