@@ -153,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "berth-bench",
             dependencies: [
-                "BerthCore", "BerthClient", "BerthScheduler", "CMalloc",
+                "BerthCore", "BerthClient", "BerthScheduler", "BerthMetrics", "CMalloc",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

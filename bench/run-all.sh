@@ -14,3 +14,4 @@ bash backup.sh
 bash rbac.sh
 bash tenancy.sh
 bash registry.sh
+bash monitoring.sh

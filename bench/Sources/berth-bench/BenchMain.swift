@@ -11,6 +11,7 @@ import Synchronization
 ///   berth-bench api --kubeconfig K --pods N --clients C --watchers W [--etcd http://127.0.0.1:P]
 ///   berth-bench tenants --kubeconfig ADMIN --user-kubeconfig OWNER --owner owner-500 [--tenants 1000 --namespaces-per-tenant 10 --rounds 500]
 ///   berth-bench quota --kubeconfig ADMIN --namespace N --pods P --clients C
+///   berth-bench history [--series 100000 --window 3600]
 @main
 struct BenchMain {
     static func main() async throws {
@@ -33,6 +34,12 @@ struct BenchMain {
             var median = runs.sorted { rate($0) < rate($1) }[1]
             median["runs_decisions_per_s"] = .array(runs.map { $0["decisions_per_s"] ?? .null })
             print(JSONWriter.string(median))
+            return
+        }
+
+        if arguments.count > 1 && arguments[1] == "history" {
+            let seconds = Int64(option("window", "3600"))!
+            print(JSONWriter.string(HistoryBench(series: Int(option("series", "100000"))!, window: .seconds(seconds)).run()))
             return
         }
 
