@@ -47,6 +47,9 @@ public struct APIServerConfiguration: Sendable {
     public var metricsHistory: Duration = .seconds(3600)
     /// The Prometheus PrometheusMetric objects ask when they name none (`--prometheus-url`).
     public var prometheusURL: String?
+    /// The store's files, when it has them here (SQLite: the database and its WAL), for
+    /// `apiserver_storage_size_bytes`; etcd reports its own size.
+    public var storeFiles: [String] = []
     /// The server's certificates and when they expire (`berth_certificate_expiration_timestamp_seconds`).
     public var certificateExpirations: [String: Date] = [:]
 

@@ -33,7 +33,8 @@ extension MonitoringEndToEnd {
                          "scheduler_pending_pods{", "leader_election_master_status{name=\"berth-controller-manager\"} 1",
                          "kube_pod_status_phase{namespace=\"default\",pod=\"burn-", "kube_deployment_status_replicas_available{namespace=\"default\",deployment=\"burn\"}",
                          "kube_node_status_condition{node=\"metrics-node\",condition=\"Ready\",status=\"true\"} 1", "process_resident_memory_bytes ",
-                         "berth_certificate_expiration_timestamp_seconds{certificate=\"serving\"}"] {
+                         "berth_certificate_expiration_timestamp_seconds{certificate=\"serving\"}", "apiserver_storage_size_bytes{storage_cluster_id=\"sqlite\"}",
+                         "etcd_request_duration_seconds_count{operation=\"txn\",type=\"pods\"}", "apiserver_longrunning_requests{verb=\"WATCH\""] {
                 #expect(text.contains(name), "\(name) missing from /metrics")
             }
             let openMetrics = try base.curl("GET", "/metrics", headers: ["Accept: application/openmetrics-text; version=1.0.0"])

@@ -146,6 +146,15 @@ extension MonitoringEndToEnd {
                 try fixture.kubectl(["get", "deployment", "worker", "-o", "jsonpath={.spec.replicas}"]).output == "3" ? true : nil
             }
 
+            // A Pods metric: one value per pod, from the series' `pod` label.
+            let perPod = try fixture.kubectl(["apply", "-f", "-"], input: """
+            {"apiVersion": "berth.dev/v1", "kind": "PrometheusMetric", "metadata": {"name": "requests-rate", "namespace": "default"},
+             "spec": {"type": "Pods", "query": "rate(app_requests_total[20s])"}}
+            """)
+            #expect(perPod.status == 0, "\(perPod.error)")
+            let podValues = try fixture.base.curl("GET", "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/requests-rate").json
+            #expect(podValues?["items"]?.arrayValue?.first?.value(at: ["describedObject", "name"])?.stringValue == "queue", "\(String(describing: podValues))")
+
             // A Prometheus that does not answer: ScalingActive=False with the reason, no scaling.
             let lost = try fixture.kubectl(["apply", "-f", "-"], input: """
             {"apiVersion": "berth.dev/v1", "kind": "PrometheusMetric", "metadata": {"name": "lost", "namespace": "default"},

@@ -35,6 +35,12 @@ extension APIServer {
                                   ("replicasets.apps", state.replicaSets.count), ("resourcequotas", state.quotas.count)] {
             writer.sample("apiserver_storage_objects", ["resource": resource], Double(count))
         }
+        if !configuration.storeFiles.isEmpty {
+            var size: UInt64 = 0
+            for file in configuration.storeFiles { size += ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? UInt64) ?? 0 }
+            writer.family("apiserver_storage_size_bytes", .gauge, help: "Size of the storage database file physically allocated in bytes.")
+            writer.sample("apiserver_storage_size_bytes", ["storage_cluster_id": "sqlite"], Double(size))
+        }
         if !configuration.certificateExpirations.isEmpty {
             writer.family("berth_certificate_expiration_timestamp_seconds", .gauge, help: "When each of the server's certificates expires, in seconds since the epoch.")
             for (name, date) in configuration.certificateExpirations.sorted(by: { $0.key < $1.key }) {

@@ -72,6 +72,7 @@ struct ControlPlane {
         serverConfiguration.serviceCIDR = try ranges.services().description
         serverConfiguration.clusterCIDR = try ranges.cluster().description
         serverConfiguration.certificateExpirations = certificates.expirations
+        serverConfiguration.storeFiles = sqlitePath.map { [$0, $0 + "-wal"] } ?? []
         serverConfiguration.metricsInterval = monitoring.interval
         serverConfiguration.metricsHistory = monitoring.history
         serverConfiguration.prometheusURL = monitoring.prometheusURL
@@ -195,6 +196,12 @@ struct ControlPlane {
         await controllerClient.shutdown()
         await agentClient?.shutdown()
         await kv.close()
+    }
+
+    /// The SQLite file when the store is SQLite (for `apiserver_storage_size_bytes`).
+    var sqlitePath: String? {
+        guard let store, !store.isEmpty else { return dataDirectory + "/state.db" }
+        return store.hasPrefix("sqlite:") ? String(store.dropFirst("sqlite:".count)) : nil
     }
 
     func openStore() throws -> any KeyValueStore {
