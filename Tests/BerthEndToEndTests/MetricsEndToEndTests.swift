@@ -85,6 +85,10 @@ extension MonitoringEndToEnd {
             let described = try fixture.kubectl(["describe", "hpa", "burn"]).output
             #expect(described.contains("SuccessfulRescale"), "\(described)")
             #expect(described.contains("ScalingLimited") && described.contains("TooManyReplicas"), "\(described)")
+            // The same autoscaler as autoscaling/v1.
+            let v1 = try base.curl("GET", "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/burn").json
+            #expect(v1?["apiVersion"] == "autoscaling/v1")
+            #expect(v1?.value(at: ["spec", "targetCPUUtilizationPercentage"]) == 50)
             // History for the app: `berth top deployments --since`.
             let history = try await waitFor("the deployment's history", timeout: 30) { () -> String? in
                 let result = try fixture.berth(["top", "deployments", "--since", "10m"])

@@ -23,6 +23,8 @@ enum Discovery {
         for descriptor in registry.descriptors where descriptor.group == group && !versions.contains(descriptor.version) {
             versions.append(descriptor.version)
         }
+        // autoscaling/v1 is served over the stored v2 HPAs (`AutoscalingV1`).
+        if group == "autoscaling" { versions.append("v1") }
         let entries: [JSONValue] = versions.map { ["groupVersion": .string("\(group)/\($0)"), "version": .string($0)] }
         return ["name": .string(group), "versions": .array(entries), "preferredVersion": entries.first ?? [:]]
     }

@@ -72,7 +72,7 @@ extension APIServer {
             Mount(name: "pod-probe", matches: { PodProbePath(path: $0) != nil }) { server, request, _, _ throws(BerthError) in
                 try await server.podProbe(request)
             },
-        ] + reviewMounts + [registryMount, registryGarbageCollectionMount, registryUsageMount, metricsMount, resourceMetricsMount, usageHistoryMount, metricsAdapterMount, discoveryTargetsMount, logSearchMount] + [
+        ] + reviewMounts + [registryMount, registryGarbageCollectionMount, registryUsageMount, metricsMount, resourceMetricsMount, usageHistoryMount, metricsAdapterMount, discoveryTargetsMount, logSearchMount, autoscalingV1Mount] + [
             Mount(name: "node-proxy", matches: { NodeProxyPath(path: $0) != nil }, target: { request, _ in
                 NodeProxyPath(path: request.uri.path).map { ResourceTarget(descriptor: .node, namespace: nil, name: $0.node, subresource: "proxy") }
             }) { server, request, _, _ throws(BerthError) in
