@@ -230,8 +230,18 @@ final class PodNetwork: Sendable {
         if ports.withLock({ $0.removeValue(forKey: podUID) }) != nil { await applySpoofTable() }
     }
 
-    /// Receive and transmit byte counters of the pod's eth0.
+    /// Receive and transmit byte counters of the pod's eth0: the host end of its veth counted
+    /// the other way round (what the host end sent, the pod received) — two file reads, where
+    /// asking inside the namespace costs an `ip` process per pod per reading (the metrics
+    /// collector reads every pod every few seconds). Unknown ports are asked for in the namespace.
     func counters(podUID: String) async -> (received: Int64, transmitted: Int64)? {
+        if let interface = ports.withLock({ $0[podUID]?.interface }) {
+            let base = "/sys/class/net/\(interface)/statistics/"
+            func read(_ name: String) -> Int64? {
+                (try? String(contentsOfFile: base + name, encoding: .utf8)).flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+            if let sent = read("tx_bytes"), let received = read("rx_bytes") { return (sent, received) }
+        }
         guard let result = try? await Subprocess.run("/usr/sbin/ip", ["-n", Self.namespaceName(podUID: podUID), "-s", "-j", "link", "show", "eth0"]),
               result.succeeded, let links = try? JSONParser.parse(result.standardOutput), let link = links.arrayValue?.first,
               let stats = link["stats64"] else { return nil }
