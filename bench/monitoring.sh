@@ -17,6 +17,8 @@ PODS=${PODS:-200}
 NODES=${NODES:-1000}
 DEPLOYMENTS=${DEPLOYMENTS:-300}
 REPLICAS=${REPLICAS:-100}
+PARTS=${PARTS:-"hpa_step metrics_cost metrics_render metrics_history_memory"}
+want() { [[ " $PARTS " == *" $1 "* ]]; }
 work=/tmp/berth-monitoring-bench-$$
 mkdir -p "$work"
 up_pid=""; server_pid=""; agent_pid=""; prom_pid=""; sim_pid=""
@@ -37,6 +39,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 kc=""
 
 # --- hpa_step ---------------------------------------------------------------------------------
+if want hpa_step; then
 api=$(port)
 "$BIN/berth" up --data-dir "$work/up" --listen "127.0.0.1:$api" --node-name hpa-bench --bridge-name brhpab \
   --pod-subnet 100.96.241.0/24 >"$work/up.log" 2>&1 &
@@ -47,8 +50,10 @@ python3 bench/lib/hpa_step.py "$kc" 3
 kubectl --kubeconfig "$kc" delete pods --all -A --grace-period=0 --wait=true --timeout=120s >/dev/null 2>&1 || true
 kill "$up_pid"; wait "$up_pid" 2>/dev/null || true; up_pid=""
 "$BIN/berth" cleanup --data-dir "$work/up/node" --bridge-name brhpab >/dev/null 2>&1 || true
+fi
 
 # --- metrics_cost -----------------------------------------------------------------------------
+if want metrics_cost; then
 api=$(port)
 "$BIN/berth" server --data-dir "$work/server" --listen "127.0.0.1:$api" >"$work/server.log" 2>&1 &
 server_pid=$!
@@ -90,8 +95,10 @@ kubectl --kubeconfig "$kc" delete pods --all -A --grace-period=0 --wait=true --t
 kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 "$BIN/berth" cleanup --data-dir "$work/node" --bridge-name brcost >/dev/null 2>&1 || true
+fi
 
 # --- metrics_render ---------------------------------------------------------------------------
+if want metrics_render; then
 source bench/lib/sim-cluster.sh
 start_sim_server
 start_simulator
@@ -111,6 +118,9 @@ python3 -c 'import json,sys,statistics; a=sys.argv; t=[float(x)*1000 for x in a[
 cleanup_sim_cluster
 sim_pid=""; server_pid=""
 mkdir -p "$work"
+fi
 
 # --- metrics_history_memory -------------------------------------------------------------------
+if want metrics_history_memory; then
 "$BIN/berth-bench" history --series 100000 --window 3600
+fi

@@ -1,6 +1,7 @@
 import BerthMetrics
 import BerthRuntime
 import Foundation
+import Synchronization
 
 /// The node's metrics, as the kubelet serves them through the API server's node proxy:
 /// `/metrics` (the agent itself: pod start latency, runtime errors, running pods),
@@ -58,7 +59,7 @@ extension AgentService {
                 guard let usage = CgroupStats.usage(cgroupsPath: "/berth/pod-\(snapshot.uid)/\(container.id)") else { continue }
                 let upper = "\(snapshot.podDirectory)/containers/\(container.name)/upper"
                 containers.append(ContainerSample(namespace: snapshot.namespace, pod: snapshot.name, container: container.name, id: container.id, usage: usage,
-                                                  filesystemBytes: withFilesystem ? DirectoryUsage.bytes(upper) : 0))
+                                                  filesystemBytes: withFilesystem ? DirectoryUsage.recent(upper) : 0))
             }
             if let counters = await context.network.counters(podUID: snapshot.uid) {
                 networks.append((snapshot.namespace, snapshot.name, counters.received, counters.transmitted))
@@ -138,6 +139,20 @@ extension AgentService {
 /// Bytes a directory tree holds on disk (allocated blocks, hard links counted once), without
 /// following symbolic links or crossing into other filesystems.
 enum DirectoryUsage {
+    /// Measured at most once a minute per directory, as cAdvisor refreshes disk usage on its own
+    /// period rather than per scrape: a walk of a busy upper dir costs more than the scrape.
+    static func recent(_ path: String, now: ContinuousClock.Instant = .now) -> UInt64 {
+        if let (time, bytes) = cache.withLock({ $0[path] }), now - time < .seconds(60) { return bytes }
+        let bytes = bytes(path)
+        cache.withLock { cache in
+            if cache.count > 10_000 { cache = cache.filter { now - $0.value.time < .seconds(60) } }
+            cache[path] = (now, bytes)
+        }
+        return bytes
+    }
+
+    private static let cache = Mutex<[String: (time: ContinuousClock.Instant, bytes: UInt64)]>([:])
+
     static func bytes(_ path: String) -> UInt64 {
         var root = stat()
         guard lstat(path, &root) == 0 else { return 0 }

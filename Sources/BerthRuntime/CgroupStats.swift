@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// Resource use of one container from its cgroup's own accounting, on cgroup v1 (per-controller
 /// hierarchies, as on this host) and v2 (the unified tree).
@@ -25,31 +26,66 @@ public enum CgroupStats {
     public static func usage(cgroupsPath: String, root: String = "/sys/fs/cgroup", version: Int = FileSystemInfo.cgroupVersion) -> ContainerUsage? {
         if version == 2 {
             let base = "\(root)\(cgroupsPath)"
-            guard let cpu = keyed("\(base)/cpu.stat")["usage_usec"], let memory = number("\(base)/memory.current") else { return nil }
-            let inactive = keyed("\(base)/memory.stat")["inactive_file"] ?? 0
+            guard let cpu = field("\(base)/cpu.stat", "usage_usec"), let memory = number("\(base)/memory.current") else { return nil }
+            let inactive = field("\(base)/memory.stat", "inactive_file") ?? 0
             return ContainerUsage(cpuNanoseconds: cpu * 1000, memoryWorkingSetBytes: memory > inactive ? memory - inactive : 0,
                                   memoryUsageBytes: memory, pids: number("\(base)/pids.current") ?? 0)
         }
         guard let cpu = number("\(root)/cpuacct\(cgroupsPath)/cpuacct.usage"),
               let memory = number("\(root)/memory\(cgroupsPath)/memory.usage_in_bytes") else { return nil }
-        let inactive = keyed("\(root)/memory\(cgroupsPath)/memory.stat")["total_inactive_file"] ?? 0
+        let inactive = field("\(root)/memory\(cgroupsPath)/memory.stat", "total_inactive_file") ?? 0
         return ContainerUsage(cpuNanoseconds: cpu, memoryWorkingSetBytes: memory > inactive ? memory - inactive : 0,
                               memoryUsageBytes: memory, pids: number("\(root)/pids\(cgroupsPath)/pids.current") ?? 0)
     }
 
-    static func number(_ path: String) -> UInt64? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    // Read with plain syscalls into one buffer and parsed in place: the stats of 200 containers
+    // are read every few seconds (metrics, the metrics API, eviction), and Foundation's
+    // `String(contentsOfFile:)` plus a dictionary per `memory.stat` cost more than the reads.
+
+    /// A cgroup file's bytes (they are small: `memory.stat` is about 1 KB).
+    static func contents(_ path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: 8192)
+        var count = 0
+        while count < bytes.count {
+            let read = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + count, $0.count - count) }
+            if read <= 0 { break }
+            count += read
+        }
+        return Array(bytes.prefix(count))
     }
 
-    /// `key value` lines (cpu.stat, memory.stat).
-    static func keyed(_ path: String) -> [String: UInt64] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
-        var values: [String: UInt64] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            if parts.count == 2, let value = UInt64(parts[1]) { values[String(parts[0])] = value }
+    /// The unsigned number at `bytes[start...]`, up to the first non-digit.
+    static func parse(_ bytes: [UInt8], from start: Int) -> UInt64? {
+        var value: UInt64 = 0
+        var index = start
+        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+            value = value &* 10 &+ UInt64(bytes[index] - 0x30)
+            index += 1
         }
-        return values
+        return index > start ? value : nil
+    }
+
+    static func number(_ path: String) -> UInt64? {
+        guard let bytes = contents(path) else { return nil }
+        return parse(bytes, from: 0)
+    }
+
+    /// The value of `key` in a file of `key value` lines (cpu.stat, memory.stat).
+    static func field(_ path: String, _ key: String) -> UInt64? {
+        guard let bytes = contents(path) else { return nil }
+        let wanted = Array(key.utf8)
+        var lineStart = 0
+        while lineStart < bytes.count {
+            let lineEnd = bytes[lineStart...].firstIndex(of: 0x0A) ?? bytes.count
+            if lineEnd - lineStart > wanted.count, bytes[lineStart + wanted.count] == 0x20,
+               bytes[lineStart..<(lineStart + wanted.count)].elementsEqual(wanted) {
+                return parse(bytes, from: lineStart + wanted.count + 1)
+            }
+            lineStart = lineEnd + 1
+        }
+        return nil
     }
 }
