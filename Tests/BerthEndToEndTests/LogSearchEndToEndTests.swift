@@ -29,17 +29,17 @@ extension MonitoringEndToEnd {
                     image: berth/busybox:latest
                     command: [sh, -c, 'i=0; while true; do i=$((i+1)); echo "INFO $HOSTNAME tick $i"; if [ $((i % 2)) = 0 ]; then echo "ERROR $HOSTNAME failure $i"; fi; sleep 1; done']
             """
-            #expect(try fixture.kubectl(["apply", "-f", "-"], input: web).status == 0)
+            #expect(try await fixture.kubectl(["apply", "-f", "-"], input: web).status == 0)
             let first = try await waitFor("three pods logging", timeout: 120) { () -> [String]? in
-                let names = try fixture.kubectl(["get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.name}"]).output.split(separator: " ").map(String.init)
+                let names = try await fixture.kubectl(["get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.name}"]).output.split(separator: " ").map(String.init)
                 guard names.count == 3 else { return nil }
-                for name in names where !(try fixture.kubectl(["logs", name]).output.contains("ERROR")) { return nil }
+                for name in names where !(try await fixture.kubectl(["logs", name]).output.contains("ERROR")) { return nil }
                 return names
             }
             let deleted = first[0]
-            #expect(try fixture.kubectl(["delete", "pod", deleted, "--wait=true"]).status == 0)
+            #expect(try await fixture.kubectl(["delete", "pod", deleted, "--wait=true"]).status == 0)
             let found = try await waitFor("the search", timeout: 60) { () -> String? in
-                let result = try fixture.berth(["logs", "-l", "app=web", "--since", "1h", "--grep", "ERROR"])
+                let result = try await fixture.berth(["logs", "-l", "app=web", "--since", "1h", "--grep", "ERROR"])
                 return result.status == 0 && first.allSatisfy({ result.output.contains("\($0)/c") }) ? result.output : nil
             }
             let lines = found.split(separator: "\n")
@@ -49,12 +49,12 @@ extension MonitoringEndToEnd {
             #expect(times == times.sorted(by: >), "newest first")
             // Follow: new ERROR lines of running pods arrive after the history.
             let started = Date()
-            let followed = try runCommand(BerthServerProcess.binary, ["logs", "-l", "app=web", "--grep", "ERROR", "-f", "--limit", "1",
+            let followed = try await MonitoringFixture.run(BerthServerProcess.binary, ["logs", "-l", "app=web", "--grep", "ERROR", "-f", "--limit", "1",
                                                                       "--kubeconfig", fixture.base.server.kubeconfigPath], timeout: 6)
             let newer = followed.output.split(separator: "\n").compactMap { line in RFC3339.parse(String(line.prefix { $0 != " " })) }.filter { $0 > started }
             #expect(!newer.isEmpty, "\(followed.output)")
             // Bad input: a malformed selector is a 400, not an empty answer.
-            let bad = try fixture.base.curl("GET", "/berth/v1/logs/namespaces/default?labelSelector=app%3D%3D%3Dx")
+            let bad = try await fixture.curl("GET", "/berth/v1/logs/namespaces/default?labelSelector=app%3D%3D%3Dx")
             #expect(bad.code == 400, "\(bad.code)")
         }
     }

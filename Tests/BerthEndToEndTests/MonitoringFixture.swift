@@ -3,11 +3,6 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-/// The observability suites, one at a time: each runs `berth up` with real containers (and
-/// one a real Prometheus and Alertmanager).
-@Suite("Monitoring end to end", .serialized)
-enum MonitoringEndToEnd {}
-
 /// `berth up` on its own bridge and ranges, with the clients the monitoring tests use (the
 /// registry tests' fixture: curl, kubectl 1.33), cleaned up with its pods and host leftovers.
 final class MonitoringFixture: @unchecked Sendable {
@@ -32,16 +27,37 @@ final class MonitoringFixture: @unchecked Sendable {
         HostLeftovers.removeBridge(Self.bridge)
     }
 
-    func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try base.kubectl(arguments, input: input) }
+    // The clients run off Swift's cooperative pool: a command waited for on it (kubectl polled
+    // for minutes) holds one of this machine's two pool threads, and other suites' async work
+    // starved behind it (a registry pull timed out in a full run).
+
+    func kubectl(_ arguments: [String], input: String? = nil) async throws -> CommandResult {
+        try await Self.offPool { [base] in try base.kubectl(arguments, input: input) }
+    }
+
+    func curl(_ method: String, _ path: String, as credential: RegistryFixture.Credential = .admin, headers: [String] = []) async throws -> RegistryFixture.Reply {
+        try await Self.offPool { [base] in try base.curl(method, path, as: credential, headers: headers) }
+    }
 
     /// The berth CLI, against this cluster unless `local` (commands that ask no server).
-    func berth(_ arguments: [String], local: Bool = false) throws -> CommandResult {
-        try runCommand(BerthServerProcess.binary, arguments + (local ? [] : ["--kubeconfig", base.server.kubeconfigPath]))
+    func berth(_ arguments: [String], local: Bool = false) async throws -> CommandResult {
+        let kubeconfig = base.server.kubeconfigPath
+        return try await Self.run(BerthServerProcess.binary, arguments + (local ? [] : ["--kubeconfig", kubeconfig]))
+    }
+
+    static func run(_ executable: String, _ arguments: [String], input: String? = nil, timeout: TimeInterval = 60) async throws -> CommandResult {
+        try await offPool { try runCommand(executable, arguments, input: input, timeout: timeout) }
+    }
+
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
     }
 
     /// `promtool check metrics` on a body: nil when it passes, else what it said.
-    static func promtoolProblems(_ body: [UInt8]) throws -> String? {
-        let result = try runCommand("/usr/bin/promtool", ["check", "metrics"], input: String(decoding: body, as: UTF8.self))
+    static func promtoolProblems(_ body: [UInt8]) async throws -> String? {
+        let result = try await run("/usr/bin/promtool", ["check", "metrics"], input: String(decoding: body, as: UTF8.self))
         return result.status == 0 ? nil : result.output + result.error
     }
 
@@ -62,7 +78,7 @@ final class MonitoringFixture: @unchecked Sendable {
               - name: c
                 image: berth/busybox:latest
                 command: [sh, -c, "while [ ! -f /tmp/stop ]; do :; done; exec sleep 3600"]
-                resources: {requests: {cpu: 100m}, limits: {cpu: 200m}}
+                resources: {requests: {cpu: 100m}, limits: {cpu: 100m}}
         """
     }
 }

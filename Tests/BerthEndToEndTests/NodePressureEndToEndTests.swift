@@ -41,30 +41,30 @@ extension MonitoringEndToEnd {
                 image: berth/busybox:latest
                 command: [awk, 'BEGIN { while (i < 550000) { a[i] = sprintf("%04000d", i); i++ }; system("sleep 3600") }']
             """
-            #expect(try fixture.kubectl(["apply", "-f", "-"], input: pods).status == 0)
+            #expect(try await fixture.kubectl(["apply", "-f", "-"], input: pods).status == 0)
             var sawCondition = false, sawTaint = false
             let evicted = try await waitFor("the hog evicted", timeout: 180) { () -> String? in
-                let condition = try fixture.kubectl(["get", "node", "metrics-node", "-o", #"jsonpath={.status.conditions[?(@.type=="MemoryPressure")].status}"#]).output
+                let condition = try await fixture.kubectl(["get", "node", "metrics-node", "-o", #"jsonpath={.status.conditions[?(@.type=="MemoryPressure")].status}"#]).output
                 if condition == "True" { sawCondition = true }
-                let taints = try fixture.kubectl(["get", "node", "metrics-node", "-o", "jsonpath={.spec.taints[*].key}"]).output
+                let taints = try await fixture.kubectl(["get", "node", "metrics-node", "-o", "jsonpath={.spec.taints[*].key}"]).output
                 if taints.contains("node.kubernetes.io/memory-pressure") { sawTaint = true }
-                let status = try fixture.kubectl(["get", "pod", "hog", "-o", "jsonpath={.status.phase}/{.status.reason}/{.status.message}"]).output
+                let status = try await fixture.kubectl(["get", "pod", "hog", "-o", "jsonpath={.status.phase}/{.status.reason}/{.status.message}"]).output
                 return status.hasPrefix("Failed/Evicted/") ? status : nil
             }
             #expect(evicted.contains("The node was low on resource: memory."), "\(evicted)")
             // The condition and the taint last the transition period after the eviction.
             _ = try await waitFor("MemoryPressure and its taint seen", timeout: 30) { () -> Bool? in
-                if try fixture.kubectl(["get", "node", "metrics-node", "-o", #"jsonpath={.status.conditions[?(@.type=="MemoryPressure")].status}"#]).output == "True" { sawCondition = true }
-                if try fixture.kubectl(["get", "node", "metrics-node", "-o", "jsonpath={.spec.taints[*].key}"]).output.contains("node.kubernetes.io/memory-pressure") { sawTaint = true }
+                if try await fixture.kubectl(["get", "node", "metrics-node", "-o", #"jsonpath={.status.conditions[?(@.type=="MemoryPressure")].status}"#]).output == "True" { sawCondition = true }
+                if try await fixture.kubectl(["get", "node", "metrics-node", "-o", "jsonpath={.spec.taints[*].key}"]).output.contains("node.kubernetes.io/memory-pressure") { sawTaint = true }
                 return sawCondition && sawTaint ? true : nil
             }
-            let events = try fixture.kubectl(["get", "events", "--field-selector", "involvedObject.name=hog,reason=Evicted", "-o", "jsonpath={.items[*].message}"]).output
+            let events = try await fixture.kubectl(["get", "events", "--field-selector", "involvedObject.name=hog,reason=Evicted", "-o", "jsonpath={.items[*].message}"]).output
             #expect(events.contains("low on resource: memory"), "\(events)")
-            #expect(try fixture.kubectl(["get", "pod", "steady", "-o", "jsonpath={.status.phase}"]).output == "Running")
+            #expect(try await fixture.kubectl(["get", "pod", "steady", "-o", "jsonpath={.status.phase}"]).output == "Running")
             // Memory back: the condition and the taint go after the transition period.
             _ = try await waitFor("the pressure lifted", timeout: 60) { () -> Bool? in
-                let condition = try fixture.kubectl(["get", "node", "metrics-node", "-o", #"jsonpath={.status.conditions[?(@.type=="MemoryPressure")].status}"#]).output
-                let taints = try fixture.kubectl(["get", "node", "metrics-node", "-o", "jsonpath={.spec.taints[*].key}"]).output
+                let condition = try await fixture.kubectl(["get", "node", "metrics-node", "-o", #"jsonpath={.status.conditions[?(@.type=="MemoryPressure")].status}"#]).output
+                let taints = try await fixture.kubectl(["get", "node", "metrics-node", "-o", "jsonpath={.spec.taints[*].key}"]).output
                 return condition == "False" && !taints.contains("memory-pressure") ? true : nil
             }
         }

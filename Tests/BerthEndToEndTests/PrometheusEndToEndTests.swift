@@ -24,16 +24,16 @@ extension MonitoringEndToEnd {
             let work = fixture.base.work
 
             // The rules and the configuration, as a user would make them, checked by promtool.
-            let rules = try fixture.berth(["monitoring", "rules", "--for", "0s"], local: true)
+            let rules = try await fixture.berth(["monitoring", "rules", "--for", "0s"], local: true)
             #expect(rules.status == 0)
             FileManager.default.createFile(atPath: work + "/rules.yml", contents: Data(rules.output.utf8))
-            let rulesCheck = try runCommand("/usr/bin/promtool", ["check", "rules", work + "/rules.yml"])
+            let rulesCheck = try await MonitoringFixture.run("/usr/bin/promtool", ["check", "rules", work + "/rules.yml"])
             #expect(rulesCheck.status == 0, "\(rulesCheck.output)\(rulesCheck.error)")
-            let config = try fixture.berth(["monitoring", "prometheus-config", "--ca-file", work + "/ca.crt", "--rules-file", work + "/rules.yml",
+            let config = try await fixture.berth(["monitoring", "prometheus-config", "--ca-file", work + "/ca.crt", "--rules-file", work + "/rules.yml",
                                             "--alertmanager", "127.0.0.1:\(alertmanagerPort)", "--interval", "2s"])
             #expect(config.status == 0, "\(config.output)\(config.error)")
             FileManager.default.createFile(atPath: work + "/prometheus.yml", contents: Data(config.output.utf8))
-            let configCheck = try runCommand("/usr/bin/promtool", ["check", "config", work + "/prometheus.yml"])
+            let configCheck = try await MonitoringFixture.run("/usr/bin/promtool", ["check", "config", work + "/prometheus.yml"])
             #expect(configCheck.status == 0, "\(configCheck.output)\(configCheck.error)")
             let alertmanagerConfig = "route: {receiver: keep, group_wait: 1s, group_interval: 1s}\nreceivers: [{name: keep}]\n"
             FileManager.default.createFile(atPath: work + "/alertmanager.yml", contents: Data(alertmanagerConfig.utf8))
@@ -79,51 +79,51 @@ extension MonitoringEndToEnd {
                   terminationGracePeriodSeconds: 1
                   containers: [{name: c, image: berth/busybox:latest, command: [sleep, "3600"]}]
             """
-            let applied = try fixture.kubectl(["apply", "-f", "-"], input: apps)
+            let applied = try await fixture.kubectl(["apply", "-f", "-"], input: apps)
             #expect(applied.status == 0, "\(applied.error)")
 
-            func query(_ promql: String) throws -> [JSONValue] {
+            func query(_ promql: String) async throws -> [JSONValue] {
                 let encoded = promql.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? promql
-                let result = try runCommand("/usr/bin/curl", ["-s", "http://127.0.0.1:\(prometheusPort)/api/v1/query?query=\(encoded)"])
+                let result = try await MonitoringFixture.run("/usr/bin/curl", ["-s", "http://127.0.0.1:\(prometheusPort)/api/v1/query?query=\(encoded)"])
                 return (try? JSONParser.parse(result.output))?.value(at: ["data", "result"])?.arrayValue ?? []
             }
             // Discovered and scraped: the server, the node's cAdvisor and kubelet paths, the pod.
             for job in ["berth-apiserver", "berth-kubelet", "berth-cadvisor", "berth-resource", "berth-pods"] {
                 _ = try await waitFor("\(job) scraped", timeout: 120) { () -> Bool? in
-                    try query("up{job=\"\(job)\"} == 1").isEmpty ? nil : true
+                    try await query("up{job=\"\(job)\"} == 1").isEmpty ? nil : true
                 }
             }
             let cpu = try await waitFor("the exporter's CPU in Prometheus", timeout: 60) { () -> [JSONValue]? in
-                let series = try query("container_cpu_usage_seconds_total{pod=\"queue\",container=\"exporter\"}")
+                let series = try await query("container_cpu_usage_seconds_total{pod=\"queue\",container=\"exporter\"}")
                 return series.isEmpty ? nil : series
             }
             #expect(cpu.first?.value(at: ["metric", "namespace"])?.stringValue == "default")
-            #expect(try !query("kube_pod_status_phase{pod=\"queue\",phase=\"Running\"} == 1").isEmpty)
-            _ = try await waitFor("the app's own counter", timeout: 60) { try query("app_requests_total{pod=\"queue\"}").isEmpty ? nil : true }
+            #expect(try await !query("kube_pod_status_phase{pod=\"queue\",phase=\"Running\"} == 1").isEmpty)
+            _ = try await waitFor("the app's own counter", timeout: 60) { try await query("app_requests_total{pod=\"queue\"}").isEmpty ? nil : true }
 
             // An alert from the shipped rules reaches Alertmanager.
             _ = try await waitFor("BerthPodCrashLooping in Alertmanager", timeout: 180) { () -> Bool? in
-                let alerts = try runCommand("/usr/bin/curl", ["-s", "http://127.0.0.1:\(alertmanagerPort)/api/v2/alerts"]).output
+                let alerts = try await MonitoringFixture.run("/usr/bin/curl", ["-s", "http://127.0.0.1:\(alertmanagerPort)/api/v2/alerts"]).output
                 return alerts.contains("BerthPodCrashLooping") && alerts.contains("crasher") ? true : nil
             }
 
             // A malformed query: 422 with Prometheus' parser's words, nothing stored.
-            let malformed = try fixture.kubectl(["apply", "-f", "-"], input: """
+            let malformed = try await fixture.kubectl(["apply", "-f", "-"], input: """
             {"apiVersion": "berth.dev/v1", "kind": "PrometheusMetric", "metadata": {"name": "broken", "namespace": "default"},
              "spec": {"query": "sum(rate(app_requests_total[30s]"}}
             """)
             #expect(malformed.status != 0)
             #expect(malformed.error.contains("spec.query") && malformed.error.contains("parse error"), "\(malformed.error)")
-            #expect(try fixture.kubectl(["get", "prometheusmetrics", "broken"]).status != 0)
+            #expect(try await fixture.kubectl(["get", "prometheusmetrics", "broken"]).status != 0)
 
             // The business metric drives the worker: 50 a second against 20 per replica → 3.
-            let metric = try fixture.kubectl(["apply", "-f", "-"], input: """
+            let metric = try await fixture.kubectl(["apply", "-f", "-"], input: """
             {"apiVersion": "berth.dev/v1", "kind": "PrometheusMetric", "metadata": {"name": "queue-rate", "namespace": "default"},
              "spec": {"query": "sum(rate(app_requests_total[20s]))"}}
             """)
             #expect(metric.status == 0, "\(metric.error)")
             let value = try await waitFor("the external metric", timeout: 60) { () -> String? in
-                let reply = try fixture.base.curl("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue-rate").json
+                let reply = try await fixture.curl("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue-rate").json
                 return reply?["items"]?.arrayValue?.first?["value"]?.stringValue
             }
             #expect(!value.isEmpty)
@@ -141,35 +141,35 @@ extension MonitoringEndToEnd {
                   metric: {name: queue-rate}
                   target: {type: AverageValue, averageValue: "20"}
             """
-            #expect(try fixture.kubectl(["apply", "-f", "-"], input: autoscaler).status == 0)
+            #expect(try await fixture.kubectl(["apply", "-f", "-"], input: autoscaler).status == 0)
             _ = try await waitFor("the worker scaled to 3 on the business metric", timeout: 90) { () -> Bool? in
-                try fixture.kubectl(["get", "deployment", "worker", "-o", "jsonpath={.spec.replicas}"]).output == "3" ? true : nil
+                try await fixture.kubectl(["get", "deployment", "worker", "-o", "jsonpath={.spec.replicas}"]).output == "3" ? true : nil
             }
 
             // A Pods metric: one value per pod, from the series' `pod` label.
-            let perPod = try fixture.kubectl(["apply", "-f", "-"], input: """
+            let perPod = try await fixture.kubectl(["apply", "-f", "-"], input: """
             {"apiVersion": "berth.dev/v1", "kind": "PrometheusMetric", "metadata": {"name": "requests-rate", "namespace": "default"},
              "spec": {"type": "Pods", "query": "rate(app_requests_total[20s])"}}
             """)
             #expect(perPod.status == 0, "\(perPod.error)")
-            let podValues = try fixture.base.curl("GET", "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/requests-rate").json
+            let podValues = try await fixture.curl("GET", "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/requests-rate").json
             #expect(podValues?["items"]?.arrayValue?.first?.value(at: ["describedObject", "name"])?.stringValue == "queue", "\(String(describing: podValues))")
 
             // A Prometheus that does not answer: ScalingActive=False with the reason, no scaling.
-            let lost = try fixture.kubectl(["apply", "-f", "-"], input: """
+            let lost = try await fixture.kubectl(["apply", "-f", "-"], input: """
             {"apiVersion": "berth.dev/v1", "kind": "PrometheusMetric", "metadata": {"name": "lost", "namespace": "default"},
              "spec": {"query": "vector(100)", "prometheus": "http://127.0.0.1:\(FreePort.next())"}}
             """)
             #expect(lost.status == 0, "\(lost.error)")
-            #expect(try fixture.kubectl(["patch", "hpa", "worker", "--type=merge", "-p",
+            #expect(try await fixture.kubectl(["patch", "hpa", "worker", "--type=merge", "-p",
                                          #"{"spec":{"metrics":[{"type":"External","external":{"metric":{"name":"lost"},"target":{"type":"AverageValue","averageValue":"1"}}}]}}"#]).status == 0)
             let reason = try await waitFor("ScalingActive False", timeout: 60) { () -> String? in
-                let conditions = try fixture.kubectl(["get", "hpa", "worker", "-o", #"jsonpath={.status.conditions[?(@.type=="ScalingActive")].status} {.status.conditions[?(@.type=="ScalingActive")].reason}"#]).output
+                let conditions = try await fixture.kubectl(["get", "hpa", "worker", "-o", #"jsonpath={.status.conditions[?(@.type=="ScalingActive")].status} {.status.conditions[?(@.type=="ScalingActive")].reason}"#]).output
                 return conditions.hasPrefix("False ") ? conditions : nil
             }
             #expect(reason == "False FailedGetExternalMetric")
             try await Task.sleep(for: .seconds(5))
-            #expect(try fixture.kubectl(["get", "deployment", "worker", "-o", "jsonpath={.spec.replicas}"]).output == "3")
+            #expect(try await fixture.kubectl(["get", "deployment", "worker", "-o", "jsonpath={.spec.replicas}"]).output == "3")
         }
     }
 }

@@ -4,12 +4,6 @@ import BerthTestSupport
 import Foundation
 import Testing
 
-/// The registry's end-to-end suites, one test at a time: each starts servers, skopeo, podman
-/// or docker-registry, and together at the start of a parallel run they starved the machine
-/// (simulated nodes missed their readiness waits in other suites).
-@Suite("Registry end to end", .serialized)
-enum RegistryEndToEnd {}
-
 /// A `berth server` with its registry, and the clients the registry tests drive it with:
 /// curl for the raw protocol, skopeo, podman and kubectl. Everything it makes lives under one
 /// temporary directory, removed by `cleanUp` with the server.

@@ -42,7 +42,7 @@ public final class ResourceMetricsCollector: Sendable {
     /// its last reading, which ages out of the metrics API after three intervals).
     func collect(storage: ObjectStorage, provider: any NodeStreamProvider, logger: Logger) async {
         guard let nodeNames = try? await storage.list(.node, namespace: nil, limit: 0, continueAfter: nil).kvs.compactMap({ kv in
-            (try? ObjectCodec.decode(kv))?.value(at: ["metadata", "name"])?.stringValue
+            Self.readableNode(try? ObjectCodec.decode(kv))
         }) else { return }
         await refreshPods(storage: storage)
         var readings: [NodeReading] = []
@@ -65,6 +65,15 @@ public final class ResourceMetricsCollector: Sendable {
         }
         for reading in readings { record(reading) }
         history.expire(now: Date().timeIntervalSince1970)
+    }
+
+    /// A node worth asking: Ready, and not one of `berth agent --simulate`'s (they have no
+    /// agent endpoint; asking would wait for a connection to an address nobody serves).
+    static func readableNode(_ node: JSONValue?) -> String? {
+        guard let node, let name = node.value(at: ["metadata", "name"])?.stringValue else { return nil }
+        if node.value(at: ["metadata", "labels", "berth.dev/simulated"])?.stringValue == "true" { return nil }
+        let ready = node.value(at: ["status", "conditions"])?.arrayValue?.first { $0["type"]?.stringValue == "Ready" }?["status"]?.stringValue
+        return ready == "True" ? name : nil
     }
 
     func record(_ reading: NodeReading) {
