@@ -6,8 +6,8 @@ import Testing
 /// waits, registry pulls and TERM-to-KILL timings ran late).
 @Suite("Heavy end to end", .serialized)
 enum HeavyEndToEnd {
-    @Suite("Registry end to end") enum Registry {}
     @Suite("Monitoring end to end") enum Monitoring {}
+    @Suite("Registry end to end") enum Registry {}
 }
 
 typealias RegistryEndToEnd = HeavyEndToEnd.Registry

@@ -61,27 +61,27 @@ extension RegistryEndToEnd {
             }
             let robot = try token("robot"), reader = try token("reader")
             let image = try fixture.layout("image", layers: 2, layerBytes: 50_000)
-            func push(_ repository: String, as credential: String?) throws -> CommandResult {
-                try fixture.copy("oci:\(image):latest", "docker://\(fixture.host)/\(repository):v1", destinationCredential: credential)
+            func push(_ repository: String, as credential: String?) async throws -> CommandResult {
+                try await fixture.copy("oci:\(image):latest", "docker://\(fixture.host)/\(repository):v1", destinationCredential: credential)
             }
-            func pull(_ repository: String, as credential: String?) throws -> CommandResult {
+            func pull(_ repository: String, as credential: String?) async throws -> CommandResult {
                 let target = fixture.work + "/pulled-\(UUID().uuidString)"
                 defer { try? FileManager.default.removeItem(atPath: target) }
-                return try fixture.copy("docker://\(fixture.host)/\(repository):v1", "oci:\(target):v1", sourceCredential: credential)
+                return try await fixture.copy("docker://\(fixture.host)/\(repository):v1", "oci:\(target):v1", sourceCredential: credential)
             }
 
-            let allowed = try push("team-a/app", as: robot)
+            let allowed = try await push("team-a/app", as: robot)
             #expect(allowed.status == 0, "the robot pushes team-a/app: \(allowed.error)")
-            let otherRepository = try push("team-a/other", as: robot)
+            let otherRepository = try await push("team-a/other", as: robot)
             #expect(otherRepository.status != 0 && otherRepository.error.contains("403"), "\(otherRepository.error)")
-            let otherNamespace = try push("team-b/app", as: robot)
+            let otherNamespace = try await push("team-b/app", as: robot)
             #expect(otherNamespace.status != 0 && otherNamespace.error.contains("403"), "\(otherNamespace.error)")
-            #expect(try push("team-b/app", as: fixture.token).status == 0, "the admin pushes anywhere")
+            #expect(try await push("team-b/app", as: fixture.token).status == 0, "the admin pushes anywhere")
 
-            #expect(try pull("team-a/app", as: reader).status == 0, "view pulls")
-            let readerPush = try push("team-a/app", as: reader)
+            #expect(try await pull("team-a/app", as: reader).status == 0, "view pulls")
+            let readerPush = try await push("team-a/app", as: reader)
             #expect(readerPush.status != 0 && readerPush.error.contains("denied"), "view does not push: \(readerPush.error)")
-            #expect(try pull("team-b/app", as: reader).status != 0)
+            #expect(try await pull("team-b/app", as: reader).status != 0)
 
             // Raw answers: a refused caller gets DENIED naming the RBAC rule it lacks; anonymous, a challenge.
             let denied = try fixture.curl("GET", "/v2/team-b/app/manifests/v1", as: .basic(reader))
@@ -107,12 +107,12 @@ extension RegistryEndToEnd {
             #expect(paged.json?["repositories"] == ["team-a/app"] && paged.headers["link"] == "</v2/_catalog?n=1&last=team-a/app>; rel=\"next\"")
 
             // A public namespace: anyone pulls, nobody pushes anonymously.
-            #expect(try pull("team-a/app", as: nil).status != 0)
+            #expect(try await pull("team-a/app", as: nil).status != 0)
             #expect(try fixture.kubectl(["label", "namespace", "team-a", "registry.berth.dev/public=true"]).status == 0)
-            let publicPull = try pull("team-a/app", as: nil)
+            let publicPull = try await pull("team-a/app", as: nil)
             #expect(publicPull.status == 0, "anonymous pull of a public namespace: \(publicPull.error)")
-            #expect(try push("team-a/app", as: nil).status != 0)
-            #expect(try pull("team-b/app", as: nil).status != 0)
+            #expect(try await push("team-a/app", as: nil).status != 0)
+            #expect(try await pull("team-b/app", as: nil).status != 0)
         }
 
         @Test func podmanLogsInPushesAndPulls() async throws {
@@ -164,11 +164,11 @@ extension RegistryEndToEnd {
             }
             let first = try fixture.layout("first", layers: 2, layerBytes: 300_000, seed: 11)
             let second = try fixture.layout("second", layers: 2, layerBytes: 300_000, seed: 12)
-            let fits = try fixture.copy("oci:\(first):latest", "docker://\(fixture.host)/small/app:v1", destinationCredential: fixture.token)
+            let fits = try await fixture.copy("oci:\(first):latest", "docker://\(fixture.host)/small/app:v1", destinationCredential: fixture.token)
             #expect(fits.status == 0, "\(fits.error)")
             // The same blobs in a second repository of the namespace are not counted again.
-            #expect(try fixture.copy("oci:\(first):latest", "docker://\(fixture.host)/small/copy:v1", destinationCredential: fixture.token).status == 0)
-            let over = try fixture.copy("oci:\(second):latest", "docker://\(fixture.host)/small/app:v2", destinationCredential: fixture.token)
+            #expect(try await fixture.copy("oci:\(first):latest", "docker://\(fixture.host)/small/copy:v1", destinationCredential: fixture.token).status == 0)
+            let over = try await fixture.copy("oci:\(second):latest", "docker://\(fixture.host)/small/app:v2", destinationCredential: fixture.token)
             #expect(over.status != 0 && over.error.contains("exceeded quota: registry"), "\(over.error)")
             let used = try fixture.kubectl(["get", "quota", "registry", "-n", "small", "-o", "jsonpath={.status.used.registry\\.berth\\.dev/storage}"]).output
             let firstBytes = RegistryFixture.blobs(first).compactMap { blob -> Int? in

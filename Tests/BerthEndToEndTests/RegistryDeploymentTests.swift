@@ -31,7 +31,7 @@ extension RegistryEndToEnd {
             let image = try BusyboxImage.ensure(in: store)
             try OCILayout.export(image, to: fixture.work + "/busybox", from: store)
             let reference = "\(fixture.host)/apps/busybox:v1"
-            let push = try fixture.copy("oci:\(fixture.work)/busybox:latest", "docker://\(reference)", destinationCredential: fixture.token)
+            let push = try await fixture.copy("oci:\(fixture.work)/busybox:latest", "docker://\(reference)", destinationCredential: fixture.token)
             try #require(push.status == 0, "\(push.error)")
 
             #expect(try fixture.kubectl(["create", "namespace", "apps"]).status == 0)

@@ -81,13 +81,20 @@ final class RegistryFixture: @unchecked Sendable {
         return path
     }
 
-    func skopeo(_ arguments: [String]) throws -> CommandResult {
-        try runCommand("/usr/bin/skopeo", ["--registries-conf", "/dev/null"] + arguments, timeout: 180)
+    /// skopeo, off Swift's cooperative pool: a push waited for on it holds one of this
+    /// machine's two pool threads for its whole length, and other suites' async work starved
+    /// (a registry pull in another suite timed out at the start of full runs).
+    func skopeo(_ arguments: [String]) async throws -> CommandResult {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runCommand("/usr/bin/skopeo", ["--registries-conf", "/dev/null"] + arguments, timeout: 180) })
+            }
+        }
     }
 
     /// skopeo copy with the server's CA trusted (a directory holding ca.crt).
     func copy(_ source: String, _ destination: String, sourceCredential: String? = nil, destinationCredential: String? = nil,
-              extra: [String] = []) throws -> CommandResult {
+              extra: [String] = []) async throws -> CommandResult {
         let certificates = "\(work)/certs"
         if !FileManager.default.fileExists(atPath: certificates + "/ca.crt") {
             try FileManager.default.createDirectory(atPath: certificates, withIntermediateDirectories: true)
@@ -96,7 +103,7 @@ final class RegistryFixture: @unchecked Sendable {
         var arguments = ["copy", "--src-cert-dir", certificates, "--dest-cert-dir", certificates] + extra
         arguments += sourceCredential.map { ["--src-creds", "robot:\($0)"] } ?? ["--src-no-creds"]
         arguments += destinationCredential.map { ["--dest-creds", "robot:\($0)"] } ?? ["--dest-no-creds"]
-        return try skopeo(arguments + [source, destination])
+        return try await skopeo(arguments + [source, destination])
     }
 
     func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult {

@@ -18,7 +18,7 @@ extension RegistryEndToEnd {
             }
             // An image to delete: its blobs are garbage once its manifest is gone.
             let doomed = try fixture.layout("doomed", layers: 3, layerBytes: 300_000, seed: 99)
-            #expect(try fixture.copy("oci:\(doomed):latest", "docker://\(fixture.host)/gc/doomed:v1", destinationCredential: fixture.token).status == 0)
+            #expect(try await fixture.copy("oci:\(doomed):latest", "docker://\(fixture.host)/gc/doomed:v1", destinationCredential: fixture.token).status == 0)
             let removed = try berth(["registry", "rm", "gc/doomed:v1"])
             #expect(removed.status == 0, "\(removed.error)")
             let doomedBlobs = RegistryFixture.blobs(doomed)
@@ -36,10 +36,10 @@ extension RegistryEndToEnd {
             let loop = Task.detached { () -> [String] in
                 var failures: [String] = []
                 for (index, layout) in layouts.enumerated() {
-                    let push = try fixture.copy("oci:\(layout):latest", "docker://\(fixture.host)/gc/live:v\(index)", destinationCredential: fixture.token)
+                    let push = try await fixture.copy("oci:\(layout):latest", "docker://\(fixture.host)/gc/live:v\(index)", destinationCredential: fixture.token)
                     if push.status != 0 { failures.append("push \(index): \(push.error)") }
                     let back = fixture.work + "/back-\(index)"
-                    let pull = try fixture.copy("docker://\(fixture.host)/gc/live:v\(index)", "oci:\(back):v", sourceCredential: fixture.token)
+                    let pull = try await fixture.copy("docker://\(fixture.host)/gc/live:v\(index)", "oci:\(back):v", sourceCredential: fixture.token)
                     if pull.status != 0 { failures.append("pull \(index): \(pull.error)") }
                     if RegistryFixture.blobs(back) != RegistryFixture.blobs(layout) { failures.append("pull \(index) differs") }
                 }
@@ -123,7 +123,7 @@ extension RegistryEndToEnd {
             #expect(login.status == 0, "\(login.error)")
             let written = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: docker))))
             #expect(written.value(at: ["auths", fixture.host, "auth"])?.stringValue == Data("berth:\(fixture.token)".utf8).base64EncodedString())
-            let inspect = try fixture.skopeo(["inspect", "--authfile", auth, "--cert-dir", "\(certs)/\(fixture.host)", "docker://\(fixture.host)/cli/app:v1"])
+            let inspect = try await fixture.skopeo(["inspect", "--authfile", auth, "--cert-dir", "\(certs)/\(fixture.host)", "docker://\(fixture.host)/cli/app:v1"])
             #expect(inspect.status == 0 && inspect.output.contains("\"v2\""), "skopeo with the written credentials and CA: \(inspect.error)")
             #expect(try berth(["registry", "rm", "cli/app:v1", "--kubeconfig", fixture.server.kubeconfigPath]).status == 0)
             #expect(try berth(["registry", "tags", "cli/app", "--kubeconfig", fixture.server.kubeconfigPath]).output == "v2\n")

@@ -16,11 +16,11 @@ extension RegistryEndToEnd {
             try await fixture.start()
             let source = try fixture.layout("source", layers: 3)
             for tag in ["v1", "v2"] {
-                let push = try fixture.copy("oci:\(source):latest", "docker://\(fixture.host)/default/app:\(tag)", destinationCredential: fixture.token)
+                let push = try await fixture.copy("oci:\(source):latest", "docker://\(fixture.host)/default/app:\(tag)", destinationCredential: fixture.token)
                 try #require(push.status == 0, "skopeo push: \(push.error)")
             }
             let back = fixture.work + "/back"
-            let pull = try fixture.copy("docker://\(fixture.host)/default/app:v1", "oci:\(back):v1", sourceCredential: fixture.token)
+            let pull = try await fixture.copy("docker://\(fixture.host)/default/app:v1", "oci:\(back):v1", sourceCredential: fixture.token)
             try #require(pull.status == 0, "skopeo pull: \(pull.error)")
             #expect(RegistryFixture.blobs(back) == RegistryFixture.blobs(source), "every blob comes back with its digest")
             for blob in RegistryFixture.blobs(source) {
@@ -78,7 +78,7 @@ extension RegistryEndToEnd {
             #expect(try fixture.curl("GET", "/v2/_catalog").json?["repositories"] == ["default/app"])
 
             // --registry-listen: the registry alone on a port of its own, same TLS and credentials.
-            let separate = try fixture.copy("oci:\(source):latest", "docker://127.0.0.1:\(registryPort)/default/app:v3", destinationCredential: fixture.token)
+            let separate = try await fixture.copy("oci:\(source):latest", "docker://127.0.0.1:\(registryPort)/default/app:v3", destinationCredential: fixture.token)
             #expect(separate.status == 0, "\(separate.error)")
             #expect(try fixture.curl("GET", "/v2/default/app/tags/list").json?["tags"] == ["v1", "v2", "v3"])
             let api = try runCommand("/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "--cacert", fixture.server.dataDirectory + "/ca.crt",

@@ -51,8 +51,8 @@ extension RegistryEndToEnd {
 
             // On push: v1 appears on the edge; `latest` does not (the tag filter).
             let v1 = try central.layout("v1", layers: 2, layerBytes: 400_000, seed: 5)
-            #expect(try central.copy("oci:\(v1):latest", "docker://\(central.host)/team-a/app:v1", destinationCredential: central.token).status == 0)
-            #expect(try central.copy("oci:\(v1):latest", "docker://\(central.host)/team-a/app:latest", destinationCredential: central.token).status == 0)
+            #expect(try await central.copy("oci:\(v1):latest", "docker://\(central.host)/team-a/app:v1", destinationCredential: central.token).status == 0)
+            #expect(try await central.copy("oci:\(v1):latest", "docker://\(central.host)/team-a/app:latest", destinationCredential: central.token).status == 0)
             let centralDigest = try central.curl("HEAD", "/v2/team-a/app/manifests/v1").headers["docker-content-digest"]
             let copied = try await waitFor("v1 on the edge", timeout: 30) { () -> String? in
                 try edge.curl("HEAD", "/v2/team-a/app/manifests/v1").headers["docker-content-digest"]
@@ -68,7 +68,7 @@ extension RegistryEndToEnd {
 
             // Incremental: v2 shares v1's two layers and adds one; only the new layer (and config) cross.
             let v2 = try central.layout("v2", layers: 3, layerBytes: 400_000, seed: 5)
-            #expect(try central.copy("oci:\(v2):latest", "docker://\(central.host)/team-a/app:v2", destinationCredential: central.token).status == 0)
+            #expect(try await central.copy("oci:\(v2):latest", "docker://\(central.host)/team-a/app:v2", destinationCredential: central.token).status == 0)
             _ = try await waitFor("v2 on the edge", timeout: 30) { try edge.curl("HEAD", "/v2/team-a/app/manifests/v2").code == 200 ? true : nil }
             let secondBytes = try await waitFor("bytes after v2", timeout: 10) { () -> Int? in
                 let value = try JSONParser.parse(Array(try central.kubectl(["get", "registryreplication", "to-edge", "-o", "json"]).output.utf8))
@@ -98,12 +98,12 @@ extension RegistryEndToEnd {
             }
             #expect(distributed.contains("latest") && distributed.contains("v1"))
             let back = central.work + "/from-distribution"
-            let pulled = try central.skopeo(["copy", "--src-tls-verify=false", "docker://\(distribution.host)/team-a/app:v2", "oci:\(back):v2"])
+            let pulled = try await central.skopeo(["copy", "--src-tls-verify=false", "docker://\(distribution.host)/team-a/app:v2", "oci:\(back):v2"])
             #expect(pulled.status == 0 && RegistryFixture.blobs(back) == RegistryFixture.blobs(v2), "\(pulled.error)")
 
             // Pull from docker-registry into the central registry.
             let mirrored = try central.layout("mirrored", layers: 1, layerBytes: 100_000, seed: 77)
-            #expect(try central.skopeo(["copy", "--dest-tls-verify=false", "oci:\(mirrored):latest", "docker://\(distribution.host)/mirror/tool:1.0"]).status == 0)
+            #expect(try await central.skopeo(["copy", "--dest-tls-verify=false", "oci:\(mirrored):latest", "docker://\(distribution.host)/mirror/tool:1.0"]).status == 0)
             let fromDistribution = """
             apiVersion: berth.dev/v1
             kind: RegistryReplication
@@ -131,10 +131,10 @@ extension RegistryEndToEnd {
             """
             #expect(try edge.kubectl(["apply", "-f", "-"], input: cache).status == 0)
             let tool = try central.layout("tool", layers: 2, layerBytes: 150_000, seed: 31)
-            #expect(try central.copy("oci:\(tool):latest", "docker://\(central.host)/team-b/tool:v1", destinationCredential: central.token).status == 0)
+            #expect(try await central.copy("oci:\(tool):latest", "docker://\(central.host)/team-b/tool:v1", destinationCredential: central.token).status == 0)
             #expect(try edge.curl("GET", "/v2/team-b/tool/tags/list").errorCode == "NAME_UNKNOWN", "nothing cached before the first pull")
             let throughEdge = edge.work + "/through-edge"
-            let cached = try edge.copy("docker://\(edge.host)/team-b/tool:v1", "oci:\(throughEdge):v1", sourceCredential: edge.token)
+            let cached = try await edge.copy("docker://\(edge.host)/team-b/tool:v1", "oci:\(throughEdge):v1", sourceCredential: edge.token)
             #expect(cached.status == 0, "\(cached.error)")
             #expect(RegistryFixture.blobs(throughEdge) == RegistryFixture.blobs(tool))
             #expect(try edge.curl("GET", "/v2/team-b/tool/tags/list").json?["tags"] == ["v1"], "stored on the edge now")
