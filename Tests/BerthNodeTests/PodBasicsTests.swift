@@ -137,17 +137,19 @@ struct PodBasicsTests {
                 "resources": ["limits": ["cpu": "300m"]],
             ])]))
             _ = try await node.waitForPod("busy", "Running") { $0.status?.phase == "Running" }
-            try await Task.sleep(for: .seconds(2))
-            let reply = try await node.api().request(.GET, "/api/v1/nodes/\(node.nodeName)/proxy/stats/summary").checked()
-            let summary = try reply.json()
-            let pod = summary["pods"]?.arrayValue?.first { $0["podRef"]?["name"]?.stringValue == "busy" }
-            let container = pod?["containers"]?.arrayValue?.first
-            let cpu = Int(container?["cpu"]?["usageCoreNanoSeconds"].map(JSONWriter.string) ?? "0") ?? 0
+            // The busy loop's CPU time grows to 300 ms (1 s at its 300m limit; longer on a loaded
+            // machine, where a fixed 2 s wait saw 295 ms).
+            let pod = try await waitFor("300 ms of CPU time in the summary", timeout: 30) { () -> JSONValue? in
+                let summary = try await node.api().request(.GET, "/api/v1/nodes/\(node.nodeName)/proxy/stats/summary").checked().json()
+                let pod = summary["pods"]?.arrayValue?.first { $0["podRef"]?["name"]?.stringValue == "busy" }
+                let cpu = Int(pod?["containers"]?.arrayValue?.first?["cpu"]?["usageCoreNanoSeconds"].map(JSONWriter.string) ?? "0") ?? 0
+                return cpu > 300_000_000 ? pod : nil
+            }
+            let container = pod["containers"]?.arrayValue?.first
             let memory = Int(container?["memory"]?["workingSetBytes"].map(JSONWriter.string) ?? "0") ?? 0
-            #expect(cpu > 300_000_000, "CPU time \(cpu) ns after 2 s at 300m")
             #expect(memory > 20_000_000, "working set \(memory) bytes with 20 MB in /dev/shm")
-            #expect(pod?["network"]?["name"]?.stringValue == "eth0")
-            #expect((pod?["process_stats"]?["process_count"]?.intValue ?? 0) >= 1)
+            #expect(pod["network"]?["name"]?.stringValue == "eth0")
+            #expect((pod["process_stats"]?["process_count"]?.intValue ?? 0) >= 1)
         }
     }
 
