@@ -83,10 +83,7 @@ public final class Counter: Sendable {
     public func value(_ labels: String...) -> Double { values.withLock { $0[labels] ?? 0 } }
 
     func render(into writer: inout ExpositionWriter) {
-        writer.family(name, .counter, help: help)
-        for (labels, value) in values.withLock({ $0 }).sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-            writer.sample(name, labels: Array(zip(labelNames, labels)), value)
-        }
+        writer.labelledValues(name, .counter, help: help, labelNames: labelNames, values.withLock { $0 })
     }
 }
 
@@ -111,10 +108,7 @@ public final class Gauge: Sendable {
     public func value(_ labels: String...) -> Double { values.withLock { $0[labels] ?? 0 } }
 
     func render(into writer: inout ExpositionWriter) {
-        writer.family(name, .gauge, help: help)
-        for (labels, value) in values.withLock({ $0 }).sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-            writer.sample(name, labels: Array(zip(labelNames, labels)), value)
-        }
+        writer.labelledValues(name, .gauge, help: help, labelNames: labelNames, values.withLock { $0 })
     }
 }
 
@@ -173,5 +167,15 @@ public final class Histogram: Sendable {
 
     static func bound(_ value: Double) -> String {
         value == value.rounded() ? String(Int64(value)) + ".0" : String(value)
+    }
+}
+
+extension ExpositionWriter {
+    /// A family of plain values (a counter's or a gauge's), its series in label order.
+    mutating func labelledValues(_ name: String, _ type: MetricType, help: String, labelNames: [String], _ values: [[String]: Double]) {
+        family(name, type, help: help)
+        for (labels, value) in values.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            sample(name, labels: Array(zip(labelNames, labels)), value)
+        }
     }
 }

@@ -186,7 +186,7 @@ public enum PrometheusSetup {
     }
 
     /// A YAML double-quoted string.
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         var result = "\""
         for character in text {
             switch character {

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthMetrics
 import Foundation
 
 /// Checks a PrometheusMetric's query with Prometheus' own parser (`promtool check rules` on
@@ -24,16 +25,7 @@ extension APIServer {
     static func promQLProblem(_ query: String) async -> String? {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("berth-promql-\(UUID().uuidString).yml").path
         defer { try? FileManager.default.removeItem(atPath: file) }
-        var escaped = ""
-        for character in query {
-            switch character {
-            case "\\": escaped += "\\\\"
-            case "\"": escaped += "\\\""
-            case "\n": escaped += "\\n"
-            default: escaped.append(character)
-            }
-        }
-        let rules = "groups:\n  - name: check\n    rules:\n      - record: berth_query_check\n        expr: \"\(escaped)\"\n"
+        let rules = "groups:\n  - name: check\n    rules:\n      - record: berth_query_check\n        expr: \(PrometheusSetup.quoted(query))\n"
         guard FileManager.default.createFile(atPath: file, contents: Data(rules.utf8)) else { return nil }
         let (status, output) = await run(promtool, ["check", "rules", file])
         guard status != 0 else { return nil }

@@ -53,7 +53,12 @@ struct ClusterNodeStreams: NodeStreamProvider {
         if let limit = request.limitBytes { query.append("limitBytes=\(limit)") }
         var path = "/containerLogs/\(namespace)/\(pod)"
         if let container = request.container { path += "/\(container)" }
-        let url = try await endpoint(node) + path + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        return try await stream(try await endpoint(node) + path + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), node: node)
+    }
+
+    /// A streamed answer of a node's agent (logs, log searches), chunk by chunk until it ends;
+    /// a refusal is thrown with the agent's message.
+    private func stream(_ url: String, node: String) async throws(BerthError) -> AsyncStream<[UInt8]> {
         let response: HTTPClientResponse
         do {
             response = try await http.execute(HTTPClientRequest(url: url), deadline: .distantFuture)
@@ -97,23 +102,7 @@ struct ClusterNodeStreams: NodeStreamProvider {
 
     func logSearch(node: String, query: String) async throws(BerthError) -> AsyncStream<[UInt8]> {
         if let local, isLocal(node) { return try await local.logSearch(node: node, query: query) }
-        let url = try await endpoint(node) + "/logsearch?" + query
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(HTTPClientRequest(url: url), deadline: .distantFuture)
-        } catch {
-            throw BerthError(.unavailable, "failed to reach the agent of node \(node): \(error)")
-        }
-        guard response.status.code < 300 else { throw BerthError(BerthError.Code(httpStatus: Int(response.status.code)), "the agent of node \(node) refused the search") }
-        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
-        let task = Task {
-            do {
-                for try await chunk in response.body { continuation.yield(Array(chunk.readableBytesView)) }
-            } catch {}
-            continuation.finish()
-        }
-        continuation.onTermination = { _ in task.cancel() }
-        return stream
+        return try await stream(try await endpoint(node) + "/logsearch?" + query, node: node)
     }
 
     func metrics(node: String, path: String, accept: String?) async throws(BerthError) -> (body: [UInt8], contentType: String) {
