@@ -44,15 +44,9 @@ extension AgentService {
         return writer.bytes
     }
 
-    struct ContainerSample {
-        var namespace: String, pod: String, container: String, id: String
-        var usage: ContainerUsage
-        var filesystemBytes: UInt64
-    }
-
-    func containerSamples(withFilesystem: Bool) async -> (containers: [ContainerSample], networks: [(namespace: String, pod: String, received: Int64, transmitted: Int64)]) {
+    func containerSamples(withFilesystem: Bool) async -> (containers: [ContainerSample], networks: [PodNetworkSample]) {
         var containers: [ContainerSample] = []
-        var networks: [(String, String, Int64, Int64)] = []
+        var networks: [PodNetworkSample] = []
         for worker in await manager.allWorkers() {
             let snapshot = await worker.statsSnapshot()
             for container in snapshot.containers {
@@ -62,7 +56,7 @@ extension AgentService {
                                                   filesystemBytes: withFilesystem ? DirectoryUsage.recent(upper) : 0))
             }
             if let counters = await context.network.counters(podUID: snapshot.uid) {
-                networks.append((snapshot.namespace, snapshot.name, counters.received, counters.transmitted))
+                networks.append(PodNetworkSample(namespace: snapshot.namespace, pod: snapshot.name, received: counters.received, transmitted: counters.transmitted))
             }
         }
         return (containers, networks)
@@ -71,29 +65,7 @@ extension AgentService {
     func renderContainers(into writer: inout ExpositionWriter) async {
         let (containers, networks) = await containerSamples(withFilesystem: true)
         let host = HostStats.read(dataDirectory: configuration.dataDirectory)
-        writer.family("machine_cpu_cores", .gauge, help: "Number of logical CPU cores.")
-        writer.sample("machine_cpu_cores", [:], Double(host.cores))
-        writer.family("machine_memory_bytes", .gauge, help: "Amount of memory installed on the machine.")
-        writer.sample("machine_memory_bytes", [:], Double(host.memoryTotal))
-        func family(_ name: String, _ type: MetricType, _ help: String, _ value: (ContainerSample) -> Double) {
-            writer.family(name, type, help: help)
-            for sample in containers {
-                writer.sample(name, ["container": sample.container, "id": "/berth/\(sample.id)", "name": sample.id, "namespace": sample.namespace, "pod": sample.pod], value(sample))
-            }
-        }
-        family("container_cpu_usage_seconds_total", .counter, "Cumulative cpu time consumed in seconds.") { Double($0.usage.cpuNanoseconds) / 1e9 }
-        family("container_memory_working_set_bytes", .gauge, "Current working set in bytes.") { Double($0.usage.memoryWorkingSetBytes) }
-        family("container_memory_usage_bytes", .gauge, "Current memory usage in bytes, including all memory regardless of when it was accessed.") { Double($0.usage.memoryUsageBytes) }
-        family("container_processes", .gauge, "Number of processes running inside the container.") { Double($0.usage.pids) }
-        family("container_fs_usage_bytes", .gauge, "Number of bytes that are consumed by the container on this filesystem.") { Double($0.filesystemBytes) }
-        for (name, help, received) in [("container_network_receive_bytes_total", "Cumulative count of bytes received", true),
-                                       ("container_network_transmit_bytes_total", "Cumulative count of bytes transmitted", false)] {
-            writer.family(name, .counter, help: help)
-            for network in networks {
-                writer.sample(name, ["container": "", "interface": "eth0", "namespace": network.namespace, "pod": network.pod],
-                              Double(received ? network.received : network.transmitted))
-            }
-        }
+        CadvisorExposition.render(containers: containers, networks: networks, cores: host.cores, memoryBytes: host.memoryTotal, into: &writer)
     }
 
     func renderResource(into writer: inout ExpositionWriter) async {

@@ -42,7 +42,13 @@ extension SimulatedNodes {
             do {
                 let reply = try await client.request(.GET, "/api/v1/pods", timeout: .seconds(300)).checked()
                 let list = try JSONParser.parse(reply.body)
-                for item in list["items"]?.arrayValue ?? [] where relevant(item) { feed.yield(item) }
+                for item in list["items"]?.arrayValue ?? [] {
+                    if relevant(item) {
+                        feed.yield(item)
+                    } else if item.value(at: ["spec", "nodeName"])?.stringValue?.hasPrefix(owned) == true {
+                        remember(item, started: Date())  // running since before this simulator started
+                    }
+                }
                 let revision = list["metadata"]?["resourceVersion"]?.stringValue ?? "0"
                 for try await line in try await client.watchLines("/api/v1/pods?watch=true&allowWatchBookmarks=true&resourceVersion=\(revision)") {
                     // Two events in three are not for us (a pod created, not yet bound; our own
@@ -72,6 +78,7 @@ extension SimulatedNodes {
                 let reply = try await client.request(.DELETE, path, body: JSONWriter.bytes(options))
                 if reply.status != 404 && reply.status != 409 { _ = try reply.checked() }
                 addresses.release(uid)
+                pods.remove(uid: uid)
                 return
             }
             let index = Int(node.dropFirst(prefix.count + 1)) ?? 0
@@ -93,10 +100,23 @@ extension SimulatedNodes {
                 "startTime": stamp, "conditions": conditions, "containerStatuses": .array(statuses),
             ]]
             let reply = try await client.request(.PATCH, path + "/status", body: JSONWriter.bytes(status), contentType: "application/merge-patch+json")
-            if reply.status != 404 { _ = try reply.checked() }
+            if reply.status != 404 {
+                _ = try reply.checked()
+                remember(pod, started: Date())
+            }
         } catch {
             logger.warning("simulated pod update failed", metadata: ["pod": "\(namespace)/\(name)", "error": "\(error)"])
         }
+    }
+}
+
+extension SimulatedNodes {
+    /// Counts a pod as running on its node, for the node's stats and metrics.
+    func remember(_ pod: JSONValue, started: Date) {
+        guard let namespace = pod.value(at: ["metadata", "namespace"])?.stringValue, let name = pod.value(at: ["metadata", "name"])?.stringValue,
+              let uid = pod.value(at: ["metadata", "uid"])?.stringValue, let node = pod.value(at: ["spec", "nodeName"])?.stringValue else { return }
+        let containers = (pod.value(at: ["spec", "containers"])?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        pods.add(node: node, SimulatedPod(namespace: namespace, name: name, uid: uid, containers: containers, started: started))
     }
 }
 

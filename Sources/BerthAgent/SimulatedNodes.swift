@@ -23,6 +23,16 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
     var concurrency = 32
     /// Each node's pod subnet, as the control plane assigned it.
     let subnets = SimulatedSubnets()
+    /// The pods each node runs, for the nodes' stats and metrics.
+    let pods = SimulatedPodTable()
+    let startedAt = Date()
+    /// `https://ADDRESS:PORT` of the endpoint serving the nodes' stats and metrics, once it
+    /// listens; each node's `berth.dev/agent-endpoint` annotation names its path under it.
+    public let endpoint = SimulatedEndpointAddress()
+
+    /// The annotation through which a node names its agent endpoint when it is not
+    /// `https://INTERNAL-IP:10250` (simulated nodes share one endpoint of their simulator).
+    public static let endpointAnnotation = "berth.dev/agent-endpoint"
 
     /// Simulated nodes repel every pod that does not tolerate this (as KWOK's nodes do): a
     /// workload that lands on one shows Running but has no container, no logs and no address
@@ -39,6 +49,7 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
     var names: [String] { (0..<count).map { "\(prefix)-\($0)" } }
 
     public func run() async throws {
+        await endpoint.waitIfExpected()
         try await register()
         try await learnSubnets()
         logger.info("simulated nodes registered", metadata: ["count": "\(count)", "prefix": "\(prefix)"])
@@ -72,6 +83,11 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
         let node = nodeObject(index: index, name: name)
         let reply = try await client.request(.POST, "/api/v1/nodes", body: JSONWriter.bytes(node))
         if reply.status == 409 {
+            // Registered by an earlier run: its endpoint's port has changed.
+            if let annotations = node.value(at: ["metadata", "annotations"]), annotations != [:] {
+                _ = try await client.request(.PATCH, "/api/v1/nodes/\(name)", body: JSONWriter.bytes(["metadata": ["annotations": annotations]]),
+                                             contentType: "application/merge-patch+json").checked()
+            }
             _ = try await client.request(.PATCH, "/api/v1/nodes/\(name)/status", body: JSONWriter.bytes(["status": node["status"] ?? [:]]),
                                          contentType: "application/merge-patch+json").checked()
         } else {
@@ -82,9 +98,10 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
     func nodeObject(index: Int, name: String) -> JSONValue {
         let now = JSONValue.string(TableCells.formatTimestamp(Date()))
         let resources: JSONValue = ["cpu": "32", "memory": "128Gi", "pods": "110", "ephemeral-storage": "100Gi"]
+        let annotations: JSONValue = endpoint.base.map { [Self.endpointAnnotation: .string("\($0)/nodes/\(name)")] } ?? [:]
         return [
             "apiVersion": "v1", "kind": "Node",
-            "metadata": ["name": .string(name), "labels": [
+            "metadata": ["name": .string(name), "annotations": annotations, "labels": [
                 "kubernetes.io/hostname": .string(name), "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
                 "topology.kubernetes.io/zone": .string("zone-\(index % 3)"), "berth.dev/simulated": "true",
             ]],
@@ -169,6 +186,27 @@ public struct SimulatedNodes: ServiceLifecycle.Service, Sendable {
     }
 
     static func microTime(_ date: Date) -> String { NodeRegistration.microTime(date) }
+}
+
+/// Where the simulator's endpoint listens, known once it is bound to a free port.
+public final class SimulatedEndpointAddress: Sendable {
+    private let state = Mutex<(expected: Bool, base: String?)>((false, nil))
+
+    public init() {}
+
+    var base: String? { state.withLock { $0.base } }
+    /// An endpoint will be started: registration waits for its address.
+    public func expect() { state.withLock { $0.expected = true } }
+    public func set(_ base: String) { state.withLock { $0.base = base } }
+
+    /// Up to 10 s for the endpoint to listen; nodes register without it after that.
+    func waitIfExpected() async {
+        for _ in 0..<200 {
+            let (expected, base) = state.withLock { ($0.expected, $0.base) }
+            if !expected || base != nil { return }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
 }
 
 /// Node index → the first address of its pod subnet.

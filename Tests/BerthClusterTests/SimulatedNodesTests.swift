@@ -6,7 +6,8 @@ import Testing
 
 /// `berth agent --simulate N` against a real control plane: the nodes register and renew, the
 /// scheduler spreads a Deployment over them, their pods report Running, a GC'd Deployment's pods
-/// go, and a stopped simulator's nodes turn NotReady.
+/// go, `kubectl top` and the node proxy read the simulator's stats and metrics, and a stopped
+/// simulator's nodes turn NotReady.
 @Suite("Simulated nodes")
 struct SimulatedNodesTests {
     @Test("twelve simulated nodes take a 36-replica Deployment, three pods each, and go NotReady when stopped")
@@ -36,6 +37,19 @@ struct SimulatedNodesTests {
             }
             #expect(placement.count == 12 && placement.values.allSatisfy { $0 == 3 }, "\(placement)")
             #expect(try kubectl(["rollout", "status", "deployment/wide", "--timeout=30s"]).status == 0)
+            // Their simulator serves stats and metrics (berth.dev/agent-endpoint): kubectl top
+            // and the node proxy reach simulated nodes as they reach real agents.
+            let top = try await waitFor("kubectl top pods lists 36 pods", timeout: 30) { () -> [Substring]? in
+                let result = try kubectl(["top", "pods", "--no-headers"])
+                let lines = result.output.split(separator: "\n").filter { $0.hasPrefix("wide-") }
+                return result.status == 0 && lines.count == 36 ? lines : nil
+            }
+            #expect(top.allSatisfy { $0.contains("Mi") }, "\(top)")
+            let node = placement.keys.sorted()[0]
+            let cadvisor = try kubectl(["get", "--raw", "/api/v1/nodes/\(node)/proxy/metrics/cadvisor"]).output
+            #expect(cadvisor.split(separator: "\n").filter { $0.hasPrefix("container_cpu_usage_seconds_total{") && $0.contains("pod=\"wide-") }.count == 3, "\(cadvisor)")
+            let logs = try kubectl(["get", "--raw", "/api/v1/nodes/\(node)/proxy/containerLogs/default/none"])
+            #expect(logs.status != 0)
             #expect(try kubectl(["delete", "deployment", "wide"]).status == 0)
             _ = try await waitFor("pods garbage-collected", timeout: 30) { () -> Bool? in
                 let reply = try await client.request(.GET, "/api/v1/namespaces/default/pods").checked().json()

@@ -67,11 +67,13 @@ public final class ResourceMetricsCollector: Sendable {
         history.expire(now: Date().timeIntervalSince1970)
     }
 
-    /// A node worth asking: Ready, and not one of `berth agent --simulate`'s (they have no
-    /// agent endpoint; asking would wait for a connection to an address nobody serves).
+    /// A node worth asking: Ready, and not one of `berth agent --simulate`'s unless its simulator
+    /// serves an endpoint (`berth.dev/agent-endpoint`; without one, asking would wait for a
+    /// connection to an address nobody serves).
     static func readableNode(_ node: JSONValue?) -> String? {
         guard let node, let name = node.value(at: ["metadata", "name"])?.stringValue else { return nil }
-        if node.value(at: ["metadata", "labels", "berth.dev/simulated"])?.stringValue == "true" { return nil }
+        if node.value(at: ["metadata", "labels", "berth.dev/simulated"])?.stringValue == "true",
+           node.value(at: ["metadata", "annotations", "berth.dev/agent-endpoint"]) == nil { return nil }
         let ready = node.value(at: ["status", "conditions"])?.arrayValue?.first { $0["type"]?.stringValue == "Ready" }?["status"]?.stringValue
         return ready == "True" ? name : nil
     }

@@ -67,9 +67,15 @@ struct AgentCommand: AsyncParsableCommand {
     func runSimulated(count: Int, logger: Logger) async throws {
         guard count > 0 else { throw ValidationError("--simulate needs a positive number of nodes") }
         let prefix = agent.nodeName ?? "sim"
-        let client = try APIClient(config: try await clientConfig(nodeName: prefix, pool: true, logger: logger), maximumConnections: 40)
+        let config = try await clientConfig(nodeName: prefix, pool: true, logger: logger)
+        let client = try APIClient(config: config, maximumConnections: 40)
         let service = SimulatedNodes(prefix: prefix, count: count, client: client, logger: logger)
-        var groupConfiguration = ServiceGroupConfiguration(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any ServiceLifecycle.Service] = [service]
+        // Joined with the pool's certificate: serve the nodes' stats and metrics as agents do.
+        if config.clientCertificate != nil {
+            services.append(try SimulatedNodesEndpoint(nodes: service, config: config, address: nodeAddress, logger: logger).service())
+        }
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()

@@ -29,15 +29,7 @@ struct AgentStreamServer {
     let logger: Logger
 
     func service() throws -> any ServiceLifecycle.Service {
-        guard let certificate = config.clientCertificate, let key = config.clientKey, let ca = config.certificateAuthority else {
-            throw BerthError(.badRequest, "the agent's endpoint needs the node certificate from joining")
-        }
-        var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
-        tls.certificateVerification = .noHostnameVerification
-        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.utf8)))
-        tls.applicationProtocols = ["http/1.1"]
+        let tls = try Self.serverTLS(config, serving: "the agent's endpoint")
         let responder = AgentStreamResponder(agent: agent, logger: logger)
         return Application(
             responder: responder,
@@ -49,6 +41,23 @@ struct AgentStreamServer {
     }
 }
 
+extension AgentStreamServer {
+    /// Serves with the node's (or node pool's) certificate from joining and demands a client
+    /// certificate from the cluster CA.
+    static func serverTLS(_ config: Kubeconfig, serving: String) throws -> TLSConfiguration {
+        guard let certificate = config.clientCertificate, let key = config.clientKey, let ca = config.certificateAuthority else {
+            throw BerthError(.badRequest, "\(serving) needs the node certificate from joining")
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
+        tls.certificateVerification = .noHostnameVerification
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.utf8)))
+        tls.applicationProtocols = ["http/1.1"]
+        return tls
+    }
+}
+
 struct AgentStreamResponder: HTTPResponder {
     typealias Context = APIRequestContext
     let agent: AgentService
@@ -56,7 +65,7 @@ struct AgentStreamResponder: HTTPResponder {
 
     func respond(to request: Request, context: Context) async throws -> Response {
         do throws(BerthError) {
-            try await requireAPIServer(context)
+            try await Self.requireAPIServer(context, logger: logger)
             let parts = request.uri.path.split(separator: "/").map(String.init)
             if parts == ["stats", "summary"] { return try json(await agent.statsSummary()) }
             if parts == ["logsearch"] {
@@ -106,10 +115,14 @@ struct AgentStreamResponder: HTTPResponder {
                 try await writer.finish(nil)
             })
         } catch {
-            let body = JSONWriter.bytes(["kind": "Status", "apiVersion": "v1", "status": "Failure", "message": .string(error.message),
-                                         "code": .number(String(error.code.httpStatus))])
-            return Response(status: .init(code: error.code.httpStatus), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            return Self.statusResponse(error)
         }
+    }
+
+    static func statusResponse(_ error: BerthError) -> Response {
+        let body = JSONWriter.bytes(["kind": "Status", "apiVersion": "v1", "status": "Failure", "message": .string(error.message),
+                                     "code": .number(String(error.code.httpStatus))])
+        return Response(status: .init(code: error.code.httpStatus), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// Upgrades `/exec/NAMESPACE/POD` and `/attach/NAMESPACE/POD` from the API server once the process runs in the
@@ -152,7 +165,7 @@ struct AgentStreamResponder: HTTPResponder {
     }
 
     /// TLS already required a certificate from the cluster CA; it must also be the API server's.
-    func requireAPIServer(_ context: Context) async throws(BerthError) {
+    static func requireAPIServer(_ context: Context, logger: Logger) async throws(BerthError) {
         guard let channel = context.channel, await Self.isAPIServer(channel) else {
             logger.notice("refused a caller that is not the API server")
             throw BerthError(.forbidden, "only the API server may read logs and stats from this agent")

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BerthAgent
 import BerthAPIServer
 import BerthClient
 import BerthCore
@@ -31,9 +32,15 @@ struct ClusterNodeStreams: NodeStreamProvider {
 
     func isLocal(_ node: String) -> Bool { local?.agent.configuration.nodeName == node }
 
-    /// `https://ADDRESS:PORT` of a node's agent, from its Node object.
+    /// `https://ADDRESS:PORT` of a node's agent, from its Node object: the
+    /// `berth.dev/agent-endpoint` annotation when the node names one (simulated nodes share their
+    /// simulator's endpoint; HTTPS only, and TLS still demands a cluster-CA certificate for that
+    /// address), else its InternalIP and kubelet port.
     func endpoint(_ node: String) async throws(BerthError) -> String {
         let object = try await admin.request(.GET, "/api/v1/nodes/\(node)").checked().json()
+        if let named = object.value(at: ["metadata", "annotations", SimulatedNodes.endpointAnnotation])?.stringValue, named.hasPrefix("https://") {
+            return named
+        }
         guard let address = object.value(at: ["status", "addresses"])?.arrayValue?.first(where: { $0["type"] == "InternalIP" })?["address"]?.stringValue else {
             throw BerthError(.unavailable, "node \(node) reports no InternalIP")
         }
