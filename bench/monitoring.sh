@@ -9,6 +9,10 @@
 #                   10 s through the server's node proxy.
 #  metrics_render:  `berth server` with 1,000 simulated nodes and 30,000 pods: bytes and
 #                   milliseconds of GET /metrics (median of 5).
+#  metrics_scrape_nodes: on that cluster, Prometheus (2.42) with `berth monitoring prometheus-config`
+#                   scraping the three metrics paths of all 1,000 simulated nodes through the
+#                   server's node proxy every 15 s: targets up, scrape seconds p50/p99/max,
+#                   samples per round, the server's CPU share and RSS over 60 s.
 #  metrics_history_memory: the usage history's resident memory per series (berth-bench history).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +21,9 @@ PODS=${PODS:-200}
 NODES=${NODES:-1000}
 DEPLOYMENTS=${DEPLOYMENTS:-300}
 REPLICAS=${REPLICAS:-100}
-PARTS=${PARTS:-"hpa_step metrics_cost metrics_render metrics_history_memory"}
+SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-15s}
+SCRAPE_WARMUP=${SCRAPE_WARMUP:-45}
+PARTS=${PARTS:-"hpa_step metrics_cost metrics_render metrics_scrape_nodes metrics_history_memory"}
 want() { [[ " $PARTS " == *" $1 "* ]]; }
 work=/tmp/berth-monitoring-bench-$$
 mkdir -p "$work"
@@ -111,7 +117,7 @@ kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 fi
 
 # --- metrics_render ---------------------------------------------------------------------------
-if want metrics_render; then
+if want metrics_render || want metrics_scrape_nodes; then
 source bench/lib/sim-cluster.sh
 start_sim_server
 start_simulator
@@ -128,6 +134,29 @@ done
 pods=$(grep -c '^kube_pod_info{' "$work/metrics.txt" || true)
 python3 -c 'import json,sys,statistics; a=sys.argv; t=[float(x)*1000 for x in a[3:]]; print(json.dumps({"bench":"metrics_render","pods":int(a[1]),"bytes":int(a[2]),
   "ms_runs":[round(x) for x in t],"ms_median":round(statistics.median(t))}))' "$pods" "$bytes" "${samples[@]}"
+# metrics_scrape_nodes: Prometheus with the shipped config scrapes every simulated node's three
+# metrics paths through the server's node proxy (3 targets per node) every $SCRAPE_INTERVAL.
+if want metrics_scrape_nodes; then
+"$BIN/berth" monitoring prometheus-config --kubeconfig "$work/server/admin.kubeconfig" --ca-file "$work/server/ca.crt" \
+  --interval "$SCRAPE_INTERVAL" >"$work/prometheus.yml"
+prom_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
+prom_pid=$!
+sleep "$SCRAPE_WARMUP"
+t0=$(date +%s.%N); c0=$(awk '{print $14+$15}' /proc/$server_pid/stat)
+sleep 60
+t1=$(date +%s.%N); c1=$(awk '{print $14+$15}' /proc/$server_pid/stat)
+rss=$(awk '/VmRSS/ {print $2}' /proc/$server_pid/status)
+q() { curl -s "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1" | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "nan")'; }
+jobs='job=~"berth-kubelet|berth-cadvisor|berth-resource"'
+python3 -c 'import json,sys; a=sys.argv; print(json.dumps({"bench":"metrics_scrape_nodes","nodes":int(a[1]),"interval":a[2],"targets":int(float(a[3])),"targets_up":int(float(a[4])),
+  "scrape_seconds_p50":round(float(a[5]),3),"scrape_seconds_p99":round(float(a[6]),3),"scrape_seconds_max":round(float(a[7]),3),"samples_per_round":int(float(a[8])),
+  "server_cpu_percent_of_core":round((float(a[10])-float(a[9]))/100/(float(a[12])-float(a[11]))*100,1),"server_rss_mb":round(int(a[13])/1024,1)}))' \
+  "$NODES" "$SCRAPE_INTERVAL" "$(q "count(up{$jobs})")" "$(q "sum(up{$jobs})")" "$(q "quantile(0.5, scrape_duration_seconds{$jobs})")" \
+  "$(q "quantile(0.99, scrape_duration_seconds{$jobs})")" "$(q "max(scrape_duration_seconds{$jobs})")" "$(q "sum(scrape_samples_scraped{$jobs})")" \
+  "$c0" "$c1" "$t0" "$t1" "$rss"
+kill "$prom_pid"; wait "$prom_pid" 2>/dev/null || true; prom_pid=""
+fi
 cleanup_sim_cluster
 sim_pid=""; server_pid=""
 mkdir -p "$work"
