@@ -17,6 +17,9 @@ public struct AgentConfiguration: Sendable {
     /// The address other hosts reach this node on.
     public var nodeAddress: String
     public var bridgeName = "berth0"
+    /// Pod traffic to addresses outside the pod and service ranges leaves masqueraded to the
+    /// node's address (`--egress-masquerade`); off for routed underlays that know the pod ranges.
+    public var egressMasquerade = true
     /// IPv4 BIG TCP on the pod path in routed mode, where the kernel and the underlay allow it.
     public var bigTCP = BigTCP.Policy.auto
     public var cniPluginDirectory = "/usr/lib/cni"

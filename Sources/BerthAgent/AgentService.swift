@@ -110,7 +110,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                         inner.addTask { await PeerWatcher(client: client, host: host, selfName: configuration.nodeName, logger: logger).run() }
                         inner.addTask { await FixedAddressWatcher(client: client, host: host, logger: logger).run() }
                         inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), catalog: catalog,
-                                                                 bridge: configuration.bridgeName, logger: logger).run() }
+                                                                 bridge: configuration.bridgeName, host: host, logger: logger).run() }
                         inner.addTask { await PolicyAgent(client: client, nodeName: configuration.nodeName, table: PolicyRules.table(bridge: configuration.bridgeName), logger: logger).run() }
                         inner.addTask { await watcher.run() }
                     }
@@ -158,6 +158,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                 let mtu = try await host.prepare()
                 network.configure(subnet: subnet, mtu: mtu, offloadSize: await host.podOffloadSize,
                                   holders: PodRecord.addressHolders(in: configuration.podsDirectory))
+                await network.traffic.start(subnet: subnet)
                 if registration.networkProblem.current != nil {
                     registration.networkProblem.set(nil)
                     try? await registration.heartbeat()

@@ -52,7 +52,9 @@ public struct HostCleanup: Sendable {
         if let restored = HostNetwork.restoreUnderlay(record: configuration.bigTCPRecord, logger: logger) { removed.append(restored) }
         let bridge = configuration.bridgeName
         if (try? await Subprocess.run("/usr/sbin/ip", ["link", "delete", bridge]))?.succeeded == true { removed.append("bridge \(bridge)") }
-        for (family, table) in [("ip", ServiceRules.table(bridge: bridge)), ("ip", PolicyRules.table(bridge: bridge)), ("bridge", SpoofRules.table(bridge: bridge))] {
+        let tables = [("ip", ServiceRules.table(bridge: bridge)), ("ip", PolicyRules.table(bridge: bridge)), ("bridge", SpoofRules.table(bridge: bridge))]
+            + NodeTraffic.tables(bridge: bridge).map { ("ip", $0) }
+        for (family, table) in tables {
             if (try? await Subprocess.run("/usr/sbin/nft", ["delete", "table", family, table]))?.succeeded == true { removed.append("nftables table \(family) \(table)") }
         }
         if purge {

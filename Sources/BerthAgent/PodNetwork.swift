@@ -7,8 +7,8 @@ import Synchronization
 
 /// The pod's network namespace, plumbed by the standard CNI plugins: `loopback` for `lo`, `bridge`
 /// with `static` IPAM for `eth0`, fed by Berth's own allocator over this node's pod subnet.
-/// Pods route the cluster's pod and service ranges through their node and nothing else: no
-/// default route and no masquerading, so pod traffic never leaves the cluster's ranges.
+/// Pods route everything through their node (the bridge's address is their default gateway);
+/// what leaves the cluster's ranges is masqueraded by the node (`NodeTraffic`, `EgressRules`).
 final class PodNetwork: Sendable {
     let configuration: AgentConfiguration
 
@@ -27,11 +27,14 @@ final class PodNetwork: Sendable {
     /// `attach` need not ask for an address left from before a restart.
     private let freshNamespaces = Mutex<Set<String>>([])
     private let spoofTable: TableApplier
+    /// Egress, host ports and the node's own route to services.
+    let traffic: NodeTraffic
     let logger: Logger
 
     init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        traffic = NodeTraffic(configuration: configuration, logger: logger)
         spoofTable = TableApplier(logger: logger, what: "anti-spoofing")
     }
 
@@ -163,8 +166,7 @@ final class PodNetwork: Sendable {
 
     /// A pod with an IPPool address, which lies outside this node's subnet: the address as a
     /// /32 on eth0 (the bridge plugin with `static` IPAM, not as the gateway: the bridge keeps
-    /// its own address), the gateway reached on-link and the cluster and service ranges through
-    /// it, and a host route that sends the address onto the bridge.
+    /// its own address), the gateway reached on-link and the default route through it, and a host route that sends the address onto the bridge.
     private func attachFixed(podUID: String, address: UInt32, gateway: UInt32, mtu: Int, bandwidth: Bandwidth) async throws(BerthError) -> String {
         let path = Self.namespacePath(podUID: podUID)
         let text = IPv4Network.format(address)
@@ -192,8 +194,7 @@ final class PodNetwork: Sendable {
             """
         let pod = """
             route replace \(gatewayText)/32 dev eth0 scope link
-            route replace \(configuration.clusterCIDR) via \(gatewayText) dev eth0
-            route replace \(configuration.serviceCIDR) via \(gatewayText) dev eth0
+            route replace default via \(gatewayText) dev eth0
 
             """
         // The address may have lived on this bridge before, under another MAC: a stale
@@ -228,6 +229,7 @@ final class PodNetwork: Sendable {
         _ = try? await Subprocess.run("/usr/sbin/ip", ["netns", "delete", Self.namespaceName(podUID: podUID)])
         addressing.withLock { $0?.pool.release(owner: podUID) }
         if ports.withLock({ $0.removeValue(forKey: podUID) }) != nil { await applySpoofTable() }
+        await traffic.withdraw(podUID: podUID)
     }
 
     /// Receive and transmit byte counters of the pod's eth0: the host end of its veth counted
@@ -253,7 +255,7 @@ final class PodNetwork: Sendable {
         let prefix = subnet?.prefixLength ?? 24
         var ipam: JSONValue = [
             "type": "static",
-            "routes": [["dst": .string(configuration.clusterCIDR.description)], ["dst": .string(configuration.serviceCIDR.description)]],
+            "routes": [["dst": "0.0.0.0/0"]],
         ]
         if let address {
             ipam.set([["address": .string("\(IPv4Network.format(address))/\(prefix)"), "gateway": .string(IPv4Network.format(gateway))]], at: ["addresses"])

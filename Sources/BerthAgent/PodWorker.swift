@@ -176,6 +176,7 @@ actor PodWorker {
         if let ip = record.podIP {
             // Adopted after an agent restart: the port exists, the guard table is new.
             await context.network.guardPort(podUID: uid, ip: ip)
+            await context.network.traffic.publish(podUID: uid, podIP: ip, spec: pod.spec)
         }
         if record.podIP == nil && attachment == nil {
             let (network, podUID) = (context.network, uid)
@@ -221,6 +222,7 @@ actor PodWorker {
             throw error
         }
         record.podIP = ip
+        await context.network.traffic.publish(podUID: uid, podIP: ip, spec: pod.spec)
         // A finished task still holds its memory while referenced; the address is recorded.
         self.attachment = nil
         record.save("\(podDirectory)/record.json")

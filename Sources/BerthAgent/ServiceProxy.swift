@@ -14,21 +14,24 @@ struct ServiceProxy: Sendable {
     let table: String
     let catalog: ServiceCatalog
     let bridge: String
+    /// The devices pod traffic crosses hosts on (the underlay, the VXLAN device).
+    let host: HostNetwork?
     let logger: Logger
-    /// Whether the last rendered table had a loopback endpoint.
-    private let wantsLocalnet = LocalnetFlag()
+    /// Devices `route_localnet` is wanted on, once the service table (with its guard) is in force.
+    private let localnet = LocalnetDevices()
 
-    final class LocalnetFlag: Sendable {
-        private let value = Atomic<Bool>(false)
-        var isSet: Bool { value.load(ordering: .relaxed) }
-        func set(_ flag: Bool) { value.store(flag, ordering: .relaxed) }
+    final class LocalnetDevices: Sendable {
+        private let value = Mutex<[String]>([])
+        var devices: [String] { value.withLock { $0 } }
+        func set(_ devices: [String]) { value.withLock { $0 = devices } }
     }
 
-    init(client: APIClient, table: String, catalog: ServiceCatalog, bridge: String, logger: Logger) {
+    init(client: APIClient, table: String, catalog: ServiceCatalog, bridge: String, host: HostNetwork? = nil, logger: Logger) {
         self.client = client
         self.table = table
         self.catalog = catalog
         self.bridge = bridge
+        self.host = host
         self.logger = logger
     }
 
@@ -39,16 +42,16 @@ struct ServiceProxy: Sendable {
                 group.addTask { await cache.watch(kind, client: client, logger: logger) }
             }
             group.addTask { await applyLoop(cache) }
-            group.addTask { await localnetLoop(cache) }
+            group.addTask { await localnetLoop() }
         }
     }
 
-    /// The pod bridge appears with the first pod (and again after a cleanup): while a service
-    /// has a loopback endpoint, its `route_localnet` is checked every few seconds.
-    private func localnetLoop(_ cache: ObjectCache) async {
+    /// The pod bridge appears with the first pod (and again after a cleanup): `route_localnet`
+    /// is checked every few seconds.
+    private func localnetLoop() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(2))
-            if wantsLocalnet.isSet { Self.enableLocalnet(bridge: bridge, logger: logger) }
+            Self.enableLocalnet(devices: localnet.devices, logger: logger)
         }
     }
 
@@ -60,23 +63,33 @@ struct ServiceProxy: Sendable {
             guard cache.synced([ServiceCatalog.services, ServiceCatalog.endpoints]) else { continue }
             let objects = cache.snapshot([ServiceCatalog.services, ServiceCatalog.endpoints])
             let entries = Self.entries(services: objects[0], endpoints: objects[1])
-            let localnet = ServiceRules.needsLocalnet(entries)
-            wantsLocalnet.set(localnet)
-            if localnet { Self.enableLocalnet(bridge: bridge, logger: logger) }
-            await applier.apply(ServiceRules.render(entries, table: table))
+            guard await applier.apply(ServiceRules.render(entries, table: table)) else { continue }
+            // With the guard in force: the bridge always (pods reaching a loopback endpoint, the
+            // node reaching a host port through 127.0.0.1), the cross-host devices while node
+            // ports exist (the node reaching a node port through 127.0.0.1, endpoint elsewhere).
+            var devices = [bridge]
+            if entries.contains(where: { $0.nodePort != nil }), let host {
+                if let underlay = await host.underlay()?.name, underlay != "lo" { devices.append(underlay) }
+                if host.mode == .vxlan { devices.append(CrossHostPlan.vxlanDevice) }
+            }
+            localnet.set(devices)
+            Self.enableLocalnet(devices: devices, logger: logger)
         }
     }
 
-    /// Lets pods' connections DNATed to a loopback endpoint (the API server of `berth up` on
-    /// 127.0.0.1, behind the `kubernetes` Service) be delivered; the service table's
-    /// `localnet-guard` drops anything else addressed to 127.0.0.0/8 from outside the host.
-    /// On this agent's pod bridge only (pods' packets enter the host there), so nothing else on
-    /// the host changes, and the setting goes with the bridge.
-    static func enableLocalnet(bridge: String, logger: Logger) {
-        let setting = "/proc/sys/net/ipv4/conf/\(bridge)/route_localnet"
-        guard FileManager.default.fileExists(atPath: setting), (try? String(contentsOfFile: setting, encoding: .utf8))?.hasPrefix("1") != true else { return }
-        if (try? "1".write(toFile: setting, atomically: false, encoding: .utf8)) == nil {
-            logger.warning("cannot enable route_localnet on \(bridge): pods will not reach services whose endpoints are on 127.0.0.1")
+    /// Lets connections DNATed from or to a loopback address be routed off the host: pods'
+    /// connections to the API server of `berth up` on 127.0.0.1 (behind the `kubernetes`
+    /// Service), and the node's own connections to `127.0.0.1:NODEPORT` or a host port, which
+    /// leave masqueraded. The service table's `localnet-guard` drops anything else addressed to
+    /// 127.0.0.0/8 from outside the host (as kube-proxy guards it, CVE-2020-8558). Per device,
+    /// so nothing else on the host changes; the setting goes with the device.
+    static func enableLocalnet(devices: [String], logger: Logger) {
+        for device in devices {
+            let setting = "/proc/sys/net/ipv4/conf/\(device)/route_localnet"
+            guard FileManager.default.fileExists(atPath: setting), (try? String(contentsOfFile: setting, encoding: .utf8))?.hasPrefix("1") != true else { continue }
+            if (try? "1".write(toFile: setting, atomically: false, encoding: .utf8)) == nil {
+                logger.warning("cannot enable route_localnet on \(device): connections through 127.0.0.1 to services and host ports fail")
+            }
         }
     }
 
@@ -87,6 +100,7 @@ struct ServiceProxy: Sendable {
             guard let spec = service["spec"], spec["type"]?.stringValue != "ExternalName" else { continue }
             let clusterIP = spec["clusterIP"]?.stringValue.flatMap { IPv4.isValid($0) ? $0 : nil }
             let ports = spec["ports"]?.arrayValue ?? []
+            let externalIPs = (spec["externalIPs"]?.arrayValue ?? []).compactMap { $0.stringValue }.filter(IPv4.isValid)
             let subsets = endpoints[key]?["subsets"]?.arrayValue ?? []
             var affinity: Int?
             if spec["sessionAffinity"]?.stringValue == "ClientIP" {
@@ -105,10 +119,10 @@ struct ServiceProxy: Sendable {
                         if let ip = address["ip"]?.stringValue, IPv4.isValid(ip) { backends.append(.init(ip: ip, port: target)) }
                     }
                 }
-                guard clusterIP != nil || port["nodePort"]?.intValue != nil else { continue }
+                guard clusterIP != nil || port["nodePort"]?.intValue != nil || !externalIPs.isEmpty else { continue }
                 entries.append(ServiceEntry(name: name.isEmpty ? key : "\(key):\(name)", clusterIP: clusterIP, proto: proto, port: number,
                                             nodePort: port["nodePort"]?.intValue, endpoints: backends.sorted { ($0.ip, $0.port) < ($1.ip, $1.port) },
-                                            affinitySeconds: affinity))
+                                            affinitySeconds: affinity, externalIPs: externalIPs))
             }
         }
         return entries

@@ -9,7 +9,7 @@ import Logging
 /// controller. Only changes are applied; everything Berth adds is findable (route protocol
 /// `CrossHostPlan.routeProtocol`, device `berth.vx`) and removed by `tearDown`.
 public actor HostNetwork {
-    public let mode: NetworkMode
+    public nonisolated let mode: NetworkMode
     public let ownSubnet: IPv4Network
     public let nodeAddress: UInt32
     let logger: Logger
@@ -44,7 +44,7 @@ public actor HostNetwork {
     }
 
     /// The interface that carries `nodeAddress`, and its MTU.
-    func underlay() async -> (name: String, mtu: Int)? {
+    public func underlay() async -> (name: String, mtu: Int)? {
         guard let result = try? await Subprocess.run("/usr/sbin/ip", ["-j", "-4", "addr", "show"]), result.succeeded,
               let links = try? JSONParser.parse(result.standardOutput).arrayValue else { return nil }
         let wanted = IPv4Network.format(nodeAddress)

@@ -9,6 +9,9 @@ public struct ServiceEntry: Hashable, Sendable {
     public var endpoints: [Endpoint]
     /// `sessionAffinity: ClientIP`: a client keeps its endpoint for this many seconds.
     public var affinitySeconds: Int?
+    /// `spec.externalIPs`: addresses routed to the nodes by the network's admin, answered on
+    /// the service port like the cluster IP.
+    public var externalIPs: [String]
 
     public struct Endpoint: Hashable, Sendable {
         public var ip: String
@@ -19,7 +22,9 @@ public struct ServiceEntry: Hashable, Sendable {
         }
     }
 
-    public init(name: String, clusterIP: String?, proto: String, port: Int, nodePort: Int?, endpoints: [Endpoint], affinitySeconds: Int? = nil) {
+    public init(name: String, clusterIP: String?, proto: String, port: Int, nodePort: Int?, endpoints: [Endpoint], affinitySeconds: Int? = nil,
+                externalIPs: [String] = []) {
+        self.externalIPs = externalIPs
         self.name = name
         self.clusterIP = clusterIP
         self.proto = proto
@@ -32,9 +37,10 @@ public struct ServiceEntry: Hashable, Sendable {
 
 /// Services in nftables, as one table replaced atomically: a verdict map from (address,
 /// protocol, port) to the service's chain — one lookup whatever the number of services — then a
-/// random pick among its endpoints and a DNAT. Node ports go through a second map for packets
-/// addressed to the host. Traffic that would come back the wrong way is masqueraded: node-port
-/// traffic (the endpoint may be on another host) and a pod reaching itself through its service.
+/// random pick among its endpoints and a DNAT. External IPs share the first map; node ports go
+/// through a second map for packets addressed to the host. Traffic that would come back the
+/// wrong way is masqueraded: node-port and external-IP traffic (the endpoint may be on another
+/// host) and a pod reaching itself through its service.
 /// Services without endpoints are rejected at once instead of timing out.
 public enum ServiceRules {
     static let masqueradeMark = "0x4000"
@@ -51,15 +57,17 @@ public enum ServiceRules {
         for (index, entry) in entries.enumerated() {
             let chain = "svc-\(index)"
             if entry.endpoints.isEmpty {
-                if let ip = entry.clusterIP { rejectElements.append("\(ip) . \(entry.proto) . \(entry.port)") }
+                for ip in [entry.clusterIP].compactMap({ $0 }) + entry.externalIPs { rejectElements.append("\(ip) . \(entry.proto) . \(entry.port)") }
                 continue
             }
             if let ip = entry.clusterIP { serviceElements.append("\(ip) . \(entry.proto) . \(entry.port) : goto \(chain)") }
             var serviceChain = "  chain \(chain) {\n    comment \(quote(entry.name))\n"
-            if let nodePort = entry.nodePort {
-                nodePortElements.append("\(entry.proto) . \(nodePort) : goto np-\(index)")
+            if entry.nodePort != nil || !entry.externalIPs.isEmpty {
+                // From outside the cluster: masqueraded, the endpoint may be on another host.
                 chains.append("  chain np-\(index) {\n    meta mark set meta mark | \(masqueradeMark)\n    goto \(chain)\n  }\n")
             }
+            if let nodePort = entry.nodePort { nodePortElements.append("\(entry.proto) . \(nodePort) : goto np-\(index)") }
+            for ip in entry.externalIPs { serviceElements.append("\(ip) . \(entry.proto) . \(entry.port) : goto np-\(index)") }
             var endpointChains: [String] = []
             for (number, endpoint) in entry.endpoints.enumerated() {
                 let endpointChain = "ep-\(index)-\(number)"
@@ -97,25 +105,23 @@ public enum ServiceRules {
             text += "    fib daddr type local meta l4proto . th dport vmap @node-ports\n  }\n"
         }
         // An endpoint on a loopback address (the API server of `berth up` listens on 127.0.0.1)
-        // needs `route_localnet` (see `needsLocalnet`); then only connections DNATed to it may
+        // needs `route_localnet` on the pod bridge (the agent sets it); then only connections DNATed to it may
         // reach 127.0.0.0/8 from outside the host (as kube-proxy guards it, CVE-2020-8558).
         text += "  chain localnet-guard {\n    type filter hook prerouting priority dstnat + 10; policy accept;\n"
         text += "    iifname != \"lo\" ip daddr 127.0.0.0/8 ct status & dnat == 0 drop\n  }\n"
         text += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
         text += "    meta mark & \(masqueradeMark) == \(masqueradeMark) meta mark set meta mark & 0xffffbfff masquerade\n  }\n"
-        for hook in ["forward", "output"] {
-            text += "  chain reject-\(hook) {\n    type filter hook \(hook) priority filter - 10; policy accept;\n"
+        // Refused where the packet enters (after DNAT, which sends a service with endpoints
+        // elsewhere): in `forward` the packet would first be routed back out the pod bridge it
+        // came from (the node's route for the service range), drawing an ICMP redirect that
+        // spends the rate limit the refusal's own ICMP needs.
+        for (hook, priority) in [("prerouting", "dstnat + 10"), ("output", "filter - 10")] {
+            text += "  chain reject-\(hook) {\n    type filter hook \(hook) priority \(priority); policy accept;\n"
             // Only a connection's first packet can be for a service without endpoints.
             text += "    ct state new ip daddr . meta l4proto . th dport @no-endpoints reject\n  }\n"
         }
         text += "}\n"
         return text
-    }
-
-    /// Whether some endpoint is on a loopback address: pods reach it only with
-    /// `route_localnet` on the interface they come in by (the agent's pod bridge).
-    public static func needsLocalnet(_ entries: [ServiceEntry]) -> Bool {
-        entries.contains { $0.endpoints.contains { $0.ip.hasPrefix("127.") } }
     }
 
     static func map(_ name: String, type: String, _ elements: [String]) -> String {

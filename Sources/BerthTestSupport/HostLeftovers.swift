@@ -26,11 +26,14 @@ public enum HostLeftovers {
         }
     }
 
-    /// Deletes an agent's pod bridge and the nftables table its services were programmed in.
+    /// Deletes an agent's pod bridge and the nftables tables it programmed (services, policies,
+    /// anti-spoofing, egress, host ports).
     public static func removeBridge(_ name: String) {
         _ = try? runCommand("/usr/sbin/ip", ["link", "delete", name])
         _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "ip", "berth-svc-\(name)"])
         _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "ip", "berth-pol-\(name)"])
         _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "bridge", "berth-spoof-\(name)"])
+        _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "ip", "berth-egress-\(name)"])
+        _ = try? runCommand("/usr/sbin/nft", ["delete", "table", "ip", "berth-hostport-\(name)"])
     }
 }

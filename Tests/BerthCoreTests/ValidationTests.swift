@@ -28,6 +28,14 @@ struct ValidationTests {
                            "spec.containers[0].volumeMounts[0].name", "spec.containers[1].name", "spec.restartPolicy"])
     }
 
+    @Test func serviceExternalIPsMustBeUsableAddresses() throws {
+        let service = try JSONParser.parse(#"""
+            {"metadata":{"name":"s"},"spec":{"ports":[{"port":80}],"externalIPs":["100.72.9.50","1.2.3","127.0.0.1","224.0.0.1"]}}
+            """#).decode(Service.self)
+        let fields = Service.validate(service, old: nil).causes.compactMap(\.field)
+        #expect(fields == ["spec.externalIPs[1]", "spec.externalIPs[2]", "spec.externalIPs[3]"])
+    }
+
     @Test func fileVolumesNameEveryBadField() throws {
         let pod = try JSONParser.parse(#"""
             {"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"i"}],"volumes":[

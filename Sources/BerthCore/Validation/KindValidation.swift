@@ -110,6 +110,13 @@ enum KindValidation {
         if let ip = spec.clusterIP, !ip.isEmpty, ip != "None", !IPv4.isValid(ip) {
             errors.invalid("spec.clusterIP", ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
         }
+        for (index, ip) in (spec.externalIPs ?? []).enumerated() {
+            if !IPv4.isValid(ip) {
+                errors.invalid("spec.externalIPs[\(index)]", ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+            } else if ip.hasPrefix("127.") || ip == "0.0.0.0" || (IPv4.parse(ip).map { $0 >> 28 == 0xE } ?? false) {
+                errors.invalid("spec.externalIPs[\(index)]", ip, "may not be a loopback, unspecified or multicast address")
+            }
+        }
     }
 
     static func dataKeys(_ keys: some Sequence<String>, field: String, into errors: inout FieldErrors) {

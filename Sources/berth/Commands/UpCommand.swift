@@ -219,6 +219,9 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "IPv4 BIG TCP in routed mode (pods send 192 KiB segments): auto (where the kernel, 6.3+, and the device carrying the node address support it, unless that device is a veth), on (a veth too: the switch behind it allows the size), off. The device's limit is raised; `berth cleanup` restores it.")
     var bigTCP = "auto"
 
+    @Flag(inversion: .prefixedNo, help: "Masquerade pod traffic to addresses outside the pod and service ranges to the node's address (off: pods keep their source address, for routed underlays whose routers know the pod ranges).")
+    var egressMasquerade = true
+
     @Option(help: "Rotate a container's log past this many bytes (keeping 5 files).")
     var containerLogMaxSize: Int64 = 10 << 20
 
@@ -246,6 +249,7 @@ struct AgentOptions: ParsableArguments {
         configuration.clusterCIDR = try ranges.cluster()
         configuration.serviceCIDR = try ranges.services()
         configuration.bridgeName = bridgeName
+        configuration.egressMasquerade = egressMasquerade
         guard let bigTCPPolicy = BigTCP.Policy(rawValue: bigTCP) else { throw ValidationError("--big-tcp must be auto, on or off, not \(bigTCP)") }
         configuration.bigTCP = bigTCPPolicy
         configuration.containerLogMaxSize = containerLogMaxSize
