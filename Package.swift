@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "BerthAgent",
             dependencies: [
-                "BerthCore", "BerthClient", "BerthImages", "BerthRuntime", "BerthNetwork", "BerthMetrics",
+                "BerthCore", "BerthClient", "BerthImages", "BerthRuntime", "BerthNetwork", "BerthMetrics", "BerthIngress",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -57,6 +57,7 @@ let package = Package(
         ),
         .target(name: "BerthScheduler", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .target(name: "BerthMetrics", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
+        .target(name: "BerthIngress", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .target(
             name: "BerthNetwork",
             dependencies: ["BerthCore", "BerthRuntime", "CBerthSys", .product(name: "Logging", package: "swift-log")],
@@ -165,6 +166,7 @@ let package = Package(
         .testTarget(name: "BerthClientTests", dependencies: ["BerthClient", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthMetricsTests", dependencies: ["BerthMetrics", "BerthCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "BerthIngressTests", dependencies: ["BerthIngress", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthSchedulerTests", dependencies: ["BerthScheduler", "BerthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthControllersTests", dependencies: ["BerthControllers", "BerthScheduler", "BerthCore", "BerthClient"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthRegistryTests", dependencies: ["BerthRegistry", "BerthImages", "BerthStore", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),

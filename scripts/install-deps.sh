@@ -34,6 +34,8 @@ packages=(
   util-linux       # mount -o loop, fallocate
   openssl          # the etcd TLS test makes its CA and certificates; the CSR test its requests
   python3-kubernetes  # the python client end-to-end tests (RBAC, tenants)
+  haproxy          # the ingress data plane the agent runs on ingress nodes
+  wrk              # the ingress benchmark's load generator
 )
 
 missing=()
@@ -45,6 +47,12 @@ if ((${#missing[@]} > 0)); then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Packages with a daemon (haproxy) must not start it: Berth's agent runs its own instances.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

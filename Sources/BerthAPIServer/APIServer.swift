@@ -137,6 +137,11 @@ public final class APIServer: Sendable {
         try await repairServiceAllocations()
         try await storeFirstSigningKey()
         try await ensureKubernetesService()
+        // The default IngressClass, Berth's own data plane (created once; an admin may
+        // take the default away from it).
+        try await createIfAbsent(.ingressClass, IngressClass(
+            metadata: ObjectMeta(name: "berth", annotations: [IngressClass.defaultAnnotation: "true"]),
+            spec: IngressClassSpec(controller: IngressClass.berthController)))
     }
 
     /// Stores a built-in object unless one of that name exists.

@@ -20,6 +20,11 @@ public struct AgentConfiguration: Sendable {
     /// Pod traffic to addresses outside the pod and service ranges leaves masqueraded to the
     /// node's address (`--egress-masquerade`); off for routed underlays that know the pod ranges.
     public var egressMasquerade = true
+    /// Label this node `berth.dev/ingress=true` at registration (`berth up` does): it then runs
+    /// the ingress data plane (HAProxy) on these ports of every node address.
+    public var ingressNode = false
+    public var ingressHTTPPort = 80
+    public var ingressHTTPSPort = 443
     /// IPv4 BIG TCP on the pod path in routed mode, where the kernel and the underlay allow it.
     public var bigTCP = BigTCP.Policy.auto
     public var cniPluginDirectory = "/usr/lib/cni"

@@ -91,6 +91,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
         let watcher = PodWatcher(configuration: configuration, client: client, manager: manager, logger: logger)
         let (configuration, logger, client) = (self.configuration, self.logger, self.client)
         let network = context.network
+        let api = context.api
         let catalog = context.specs.catalog
         let dns = ClusterDNS(catalog: catalog, logger: logger)
         defer { dns.stop() }
@@ -111,6 +112,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                         inner.addTask { await FixedAddressWatcher(client: client, host: host, logger: logger).run() }
                         inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), catalog: catalog,
                                                                  bridge: configuration.bridgeName, host: host, logger: logger).run() }
+                        inner.addTask { await IngressProxy(api: api, configuration: configuration, logger: logger).run() }
                         inner.addTask { await PolicyAgent(client: client, nodeName: configuration.nodeName, table: PolicyRules.table(bridge: configuration.bridgeName), logger: logger).run() }
                         inner.addTask { await watcher.run() }
                     }

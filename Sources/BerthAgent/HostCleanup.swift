@@ -51,6 +51,7 @@ public struct HostCleanup: Sendable {
         removed.append("routes of protocol \(CrossHostPlan.routeProtocol), device \(CrossHostPlan.vxlanDevice)")
         if let restored = HostNetwork.restoreUnderlay(record: configuration.bigTCPRecord, logger: logger) { removed.append(restored) }
         let bridge = configuration.bridgeName
+        HAProxyProcess.stop(directory: configuration.dataDirectory + "/ingress")
         if (try? await Subprocess.run("/usr/sbin/ip", ["link", "delete", bridge]))?.succeeded == true { removed.append("bridge \(bridge)") }
         let tables = [("ip", ServiceRules.table(bridge: bridge)), ("ip", PolicyRules.table(bridge: bridge)), ("bridge", SpoofRules.table(bridge: bridge))]
             + NodeTraffic.tables(bridge: bridge).map { ("ip", $0) }

@@ -44,7 +44,9 @@ struct NodeRegistration: Sendable {
         }
         try await api.mergePatch("/api/v1/nodes/\(name)/status", ["status": status])
         // How pod traffic reaches this node, for `berth trace`.
-        try await api.mergePatch("/api/v1/nodes/\(name)", ["metadata": ["annotations": [PathTrace.modeAnnotation: .string(configuration.networkMode.rawValue)]]])
+        var metadata: JSONValue = ["annotations": [PathTrace.modeAnnotation: .string(configuration.networkMode.rawValue)]]
+        if configuration.ingressNode { metadata.set(.string("true"), at: ["labels", IngressProxy.label]) }
+        try await api.mergePatch("/api/v1/nodes/\(name)", ["metadata": metadata])
         logger.info("node registered", metadata: ["node": "\(name)"])
     }
 

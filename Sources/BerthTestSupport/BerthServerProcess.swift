@@ -48,7 +48,11 @@ public final class BerthServerProcess: @unchecked Sendable {
     private func startOnce() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = [role, "--data-dir", dataDirectory, "--listen", "\(host):\(port)"] + extraArguments
+        var arguments = [role, "--data-dir", dataDirectory, "--listen", "\(host):\(port)"] + extraArguments
+        // `berth up` carries ingress on ports 80 and 443 by default: tests that want it name
+        // their own ports; the others leave the machine's ports alone.
+        if role == "up", !extraArguments.contains(where: { $0.hasPrefix("--ingress") }) { arguments.append("--no-ingress-node") }
+        process.arguments = arguments
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)
         log?.seekToEndOfFile()

@@ -3,9 +3,10 @@ import BerthStore
 import Hummingbird
 
 /// What a node may do, after Kubernetes' Node authorizer: its own Node and Lease, the pods bound
-/// to it (read, status, delete), Events, read access to what networking needs, the Secrets
-/// and ConfigMaps that pods bound to it use, and tokens bound to those pods for their own
-/// ServiceAccounts — nothing of another node.
+/// to it (read, status, delete), Events, read access to what networking needs (Ingresses
+/// included), the Secrets and ConfigMaps that pods bound to it use, and tokens bound to those
+/// pods for their own ServiceAccounts — nothing of another node. A node labelled
+/// `berth.dev/ingress=true` also reads the TLS Secrets Ingresses name and writes Ingress status.
 /// The nodes a caller speaks for: one node, or a pool of simulated nodes `PREFIX-N`.
 struct NodeScope {
     let user: String
@@ -74,6 +75,7 @@ extension APIServer {
             guard scope.readsSecrets, verb == "get", let name = target.name, let namespace = target.namespace else {
                 throw deny("a node may only get \(descriptor.plural) used by pods bound to it")
             }
+            if descriptor.kind == "Secret", try await ingressNodeReadsCertificate(scope, namespace: namespace, name: name) { return nil }
             guard try await podsOnNodeReference(scope, namespace: namespace, kind: descriptor.kind, name: name) else {
                 throw deny("no relationship found between \(node) and this object")
             }
@@ -90,12 +92,38 @@ extension APIServer {
                   (pod.value(at: ["spec", "serviceAccountName"])?.stringValue ?? "default") == account else {
                 throw deny("a node may only request tokens bound to a pod on it, for that pod's ServiceAccount")
             }
-        case "Service", "Endpoints", "Namespace", "NetworkPolicy":
+        case "Service", "Endpoints", "Namespace", "NetworkPolicy", "IngressClass":
             guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
+        case "Ingress":
+            // Read by every node; an ingress node reports where Ingresses are reachable.
+            if ["get", "list", "watch"].contains(verb) { return nil }
+            guard ["update", "patch"].contains(verb), target.subresource == "status", try await carriesIngress(scope) else {
+                throw deny("nodes read Ingresses; only an ingress node (label \(Self.ingressNodeLabel)=true) updates their status")
+            }
         default:
             throw deny("not allowed for nodes")
         }
         return nil
+    }
+
+    /// The node label that chooses the nodes carrying ingress (HAProxy).
+    static let ingressNodeLabel = "berth.dev/ingress"
+
+    func carriesIngress(_ scope: NodeScope) async throws(BerthError) -> Bool {
+        guard scope.readsSecrets, let name = scope.user.split(separator: ":").last.map(String.init),
+              let node = try? await storage.get(.node, namespace: nil, name: name) else { return false }
+        return node.value(at: ["metadata", "labels", Self.ingressNodeLabel])?.stringValue == "true"
+    }
+
+    /// An ingress node may read the TLS Secrets Ingresses name (it terminates their TLS), and
+    /// no other Secret through this rule.
+    func ingressNodeReadsCertificate(_ scope: NodeScope, namespace: String, name: String) async throws(BerthError) -> Bool {
+        guard try await carriesIngress(scope) else { return false }
+        for kv in try await storage.list(.ingress, namespace: namespace, limit: 0, continueAfter: nil).kvs {
+            let ingress = try ObjectCodec.decode(kv)
+            if (ingress.value(at: ["spec", "tls"])?.arrayValue ?? []).contains(where: { $0["secretName"]?.stringValue == name }) { return true }
+        }
+        return false
     }
 
     /// The `metadata.name` of a create's body; the body stays readable for the handler.

@@ -138,6 +138,8 @@ struct ControlPlane {
             var configuration = try agent.configuration(nodeName: agentNodeName ?? AgentConfiguration.hostName,
                                                         dataDirectory: dataDirectory + "/node", nodeAddress: advertised, ranges: ranges)
             configuration.clusterRegistryBlobs = registry.storageDirectory
+            // The all-in-one node carries ingress unless told not to.
+            configuration.ingressNode = agent.ingressNode ?? true
             let service = try AgentService(configuration: configuration, client: client, logger: agentLogger)
             localStreams = LocalNodeStreams(agent: service)
             services.append(service)

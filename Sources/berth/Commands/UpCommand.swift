@@ -222,6 +222,15 @@ struct AgentOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Masquerade pod traffic to addresses outside the pod and service ranges to the node's address (off: pods keep their source address, for routed underlays whose routers know the pod ranges).")
     var egressMasquerade = true
 
+    @Flag(inversion: .prefixedNo, help: "Label this node berth.dev/ingress=true so it runs the ingress data plane (HAProxy); default: on for `berth up`, off for `berth agent` (an admin may label nodes instead).")
+    var ingressNode: Bool?
+
+    @Option(help: "The port the ingress data plane serves HTTP on, on every node address.")
+    var ingressHTTPPort = 80
+
+    @Option(help: "The port the ingress data plane serves HTTPS on.")
+    var ingressHTTPSPort = 443
+
     @Option(help: "Rotate a container's log past this many bytes (keeping 5 files).")
     var containerLogMaxSize: Int64 = 10 << 20
 
@@ -250,6 +259,12 @@ struct AgentOptions: ParsableArguments {
         configuration.serviceCIDR = try ranges.services()
         configuration.bridgeName = bridgeName
         configuration.egressMasquerade = egressMasquerade
+        configuration.ingressNode = ingressNode ?? false
+        guard (1...65535).contains(ingressHTTPPort), (1...65535).contains(ingressHTTPSPort), ingressHTTPPort != ingressHTTPSPort else {
+            throw ValidationError("--ingress-http-port and --ingress-https-port must be two different ports between 1 and 65535")
+        }
+        configuration.ingressHTTPPort = ingressHTTPPort
+        configuration.ingressHTTPSPort = ingressHTTPSPort
         guard let bigTCPPolicy = BigTCP.Policy(rawValue: bigTCP) else { throw ValidationError("--big-tcp must be auto, on or off, not \(bigTCP)") }
         configuration.bigTCP = bigTCPPolicy
         configuration.containerLogMaxSize = containerLogMaxSize

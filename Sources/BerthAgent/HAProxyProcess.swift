@@ -1,0 +1,105 @@
+import BerthCore
+import BerthRuntime
+import Foundation
+import Logging
+
+/// The node's HAProxy, supervised by the agent like a container's conmon: started in
+/// master-worker mode (`-W`) on the configuration in DATA/ingress, found again by its pid file
+/// after an agent restart (never a second one), reloaded with SIGUSR2 — the master keeps the
+/// listening sockets and hands them to the new worker, so no connection is refused and open
+/// ones (WebSockets included) finish on the old worker — and restarted if it dies. A new
+/// configuration is checked with `haproxy -c` first; one HAProxy would refuse is never applied.
+actor HAProxyProcess {
+    let directory: String
+    let logger: Logger
+    private var applied: String?
+
+    static let binary = "/usr/sbin/haproxy"
+
+    init(directory: String, logger: Logger) {
+        self.directory = directory
+        self.logger = logger
+    }
+
+    var configPath: String { directory + "/haproxy.cfg" }
+    var pidPath: String { directory + "/haproxy.pid" }
+    var logPath: String { directory + "/haproxy.log" }
+
+    /// The master's PID when it runs on our configuration.
+    func runningMaster() -> pid_t? {
+        guard let text = try? String(contentsOfFile: pidPath, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              pid > 0, kill(pid, 0) == 0,
+              let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), command.contains(configPath) else { return nil }
+        return pid
+    }
+
+    /// Checks `text` with HAProxy, then writes it and starts or reloads HAProxy. False (and
+    /// nothing changed) when HAProxy refuses it.
+    @discardableResult
+    func apply(_ text: String) async -> Bool {
+        if text == applied, runningMaster() != nil { return true }
+        let candidate = directory + "/haproxy.cfg.new"
+        do {
+            try text.write(toFile: candidate, atomically: true, encoding: .utf8)
+            let check = try await Subprocess.run(Self.binary, ["-c", "-q", "-f", candidate])
+            guard check.succeeded else {
+                logger.error("HAProxy refused the ingress configuration; the previous one stays in force",
+                             metadata: ["error": "\((check.errorText).prefix(500))"])
+                return false
+            }
+            guard rename(candidate, configPath) == 0 else { throw BerthError(.internalError, "could not replace \(configPath)") }
+        } catch {
+            logger.error("could not write the ingress configuration", metadata: ["error": "\(error)"])
+            return false
+        }
+        applied = text
+        if let master = runningMaster() {
+            kill(master, SIGUSR2)
+        } else {
+            start()
+        }
+        return true
+    }
+
+    /// Starts the master in a session of its own (it outlives an agent restart, as conmon
+    /// does, and is found again by its pid file); none of the agent's descriptors leak into it.
+    private func start() {
+        let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer {
+            if log >= 0 { close(log) }
+            if devNull >= 0 { close(devNull) }
+        }
+        do {
+            let output = log >= 0 ? log : devNull
+            let pid = try Subprocess.spawn(Self.binary, ["-W", "-f", configPath, "-p", pidPath],
+                                           descriptors: [0: devNull, 1: output, 2: output], newSession: true)
+            try? "\(pid)\n".write(toFile: pidPath, atomically: true, encoding: .utf8)
+            // Reaped when it exits, so a dead master leaves no zombie behind.
+            DispatchQueue.global().async { _ = Subprocess.waitForExit(pid) }
+            logger.info("ingress HAProxy started", metadata: ["pid": "\(pid)", "config": "\(configPath)"])
+        } catch {
+            logger.error("could not start HAProxy", metadata: ["error": "\(error.message)"])
+        }
+    }
+
+    /// Restarts HAProxy if it died (with the configuration last applied).
+    func supervise() {
+        guard applied != nil, runningMaster() == nil else { return }
+        logger.warning("ingress HAProxy is not running; starting it again")
+        start()
+    }
+
+    /// Stops HAProxy (the node no longer carries ingress, or `berth cleanup`).
+    func stop() {
+        if let master = runningMaster() { kill(master, SIGTERM) }
+        applied = nil
+    }
+
+    static func stop(directory: String) {
+        guard let text = try? String(contentsOfFile: directory + "/haproxy.pid", encoding: .utf8),
+              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+              let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), command.contains(directory + "/haproxy.cfg") else { return }
+        kill(pid, SIGTERM)
+    }
+}

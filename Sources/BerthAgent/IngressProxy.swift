@@ -1,0 +1,171 @@
+import BerthClient
+import BerthCore
+import BerthIngress
+import Foundation
+import Logging
+
+/// The ingress data plane of a node labelled `berth.dev/ingress=true`: watches Ingresses of
+/// Berth's classes, IngressClasses, Services and Endpoints, plans the routes
+/// (`IngressPlanner`), writes the TLS Secrets' certificates, renders HAProxy's configuration and
+/// hands it to `HAProxyProcess` (checked, then a seamless reload). Ingresses get the node's
+/// address in `status.loadBalancer`; what cannot be honoured becomes a Warning Event on the
+/// Ingress while every other route keeps working.
+struct IngressProxy: Sendable {
+    let api: AgentAPI
+    let configuration: AgentConfiguration
+    let logger: Logger
+
+    static let label = "berth.dev/ingress"
+    static let ingresses = "/apis/networking.k8s.io/v1/ingresses"
+    static let classes = "/apis/networking.k8s.io/v1/ingressclasses"
+    static let services = "/api/v1/services"
+    static let endpoints = "/api/v1/endpoints"
+
+    var directory: String { configuration.dataDirectory + "/ingress" }
+
+    func run() async {
+        while !Task.isCancelled {
+            guard await carriesIngress() else {
+                try? await Task.sleep(for: .seconds(5))
+                continue
+            }
+            logger.info("this node carries ingress", metadata: ["http": "\(configuration.ingressHTTPPort)", "https": "\(configuration.ingressHTTPSPort)"])
+            await serve()
+        }
+    }
+
+    func carriesIngress() async -> Bool {
+        let node = try? await api.getIfPresent(JSONValue.self, "/api/v1/nodes/\(configuration.nodeName)")
+        return node?.value(at: ["metadata", "labels", Self.label])?.stringValue == "true"
+    }
+
+    /// Until the label goes: HAProxy kept in step with the watched objects.
+    private func serve() async {
+        try? FileManager.default.createDirectory(atPath: directory + "/certs", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let haproxy = HAProxyProcess(directory: directory, logger: logger)
+        let cache = ObjectCache()
+        let kinds = [Self.ingresses, Self.classes, Self.services, Self.endpoints]
+        await withTaskGroup(of: Void.self) { group in
+            for kind in kinds { group.addTask { await cache.watch(kind, client: api.client, logger: logger) } }
+            group.addTask {
+                for await _ in cache.changes {
+                    try? await Task.sleep(for: .milliseconds(20))  // a burst lands in one reload
+                    guard cache.synced(kinds) else { continue }
+                    await apply(cache.snapshot(kinds), haproxy: haproxy)
+                }
+            }
+            // Supervision, and the label: without it HAProxy stops and the watches end.
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(2))
+                await haproxy.supervise()
+                if await !carriesIngress() { break }
+            }
+            await haproxy.stop()
+            group.cancelAll()
+        }
+    }
+
+    private func apply(_ objects: [[String: JSONValue]], haproxy: HAProxyProcess) async {
+        let (ingressObjects, classes, services, endpoints) = (objects[0], objects[1], objects[2], objects[3])
+        let ours = Self.ours(ingressObjects.values, classes: Array(classes.values))
+        let ingresses = ours.compactMap { try? $0.decode(Ingress.self) }
+        let secrets = await writeCertificates(ingresses)
+        let plan = IngressPlanner.plan(ingresses, endpoints: { namespace, service, port in
+            Self.servers(service: services["\(namespace)/\(service)"], endpoints: endpoints["\(namespace)/\(service)"], port: port)
+        }, secrets: secrets)
+        var config = HAProxyConfig(adminSocket: directory + "/admin.sock", certificateList: directory + "/certs.list")
+        config.httpPort = configuration.ingressHTTPPort
+        config.httpsPort = configuration.ingressHTTPSPort
+        let list = HAProxyConfig.certificateList(plan.certificates) { certificatePath($0) }
+        try? list.write(toFile: config.certificateList, atomically: true, encoding: .utf8)
+        await haproxy.apply(config.render(plan, tls: !plan.certificates.isEmpty))
+        for problem in plan.problems { await warn(problem, ingresses: ingresses) }
+        for ingress in ingresses { await reportAddress(ingress) }
+    }
+
+    /// Ingresses of a class whose controller is Berth's, or of none when Berth's class is the
+    /// default one.
+    static func ours(_ ingresses: some Sequence<JSONValue>, classes: [JSONValue]) -> [JSONValue] {
+        let berth = classes.filter { $0.value(at: ["spec", "controller"])?.stringValue == IngressClass.berthController }
+        let names = Set(berth.compactMap { $0.value(at: ["metadata", "name"])?.stringValue })
+        let isDefault = berth.contains { $0.value(at: ["metadata", "annotations", IngressClass.defaultAnnotation])?.stringValue == "true" }
+        return ingresses.filter { ingress in
+            let named = ingress.value(at: ["spec", "ingressClassName"])?.stringValue
+                ?? ingress.value(at: ["metadata", "annotations", "kubernetes.io/ingress.class"])?.stringValue
+            return named.map(names.contains) ?? isDefault
+        }
+    }
+
+    /// A Service port's ready endpoints (a port by number is the Service's `port`; by name, the
+    /// port's name); nil when the Service or the port does not exist.
+    static func servers(service: JSONValue?, endpoints: JSONValue?, port: ServiceBackendPort?) -> [IngressPlan.Server]? {
+        guard let service, let ports = service.value(at: ["spec", "ports"])?.arrayValue,
+              let servicePort = ports.first(where: { candidate in
+                  if let number = port?.number { return candidate["port"]?.intValue == number }
+                  return candidate["name"]?.stringValue == port?.name
+              }) else { return nil }
+        let name = servicePort["name"]?.stringValue ?? ""
+        var servers: [IngressPlan.Server] = []
+        for subset in endpoints?["subsets"]?.arrayValue ?? [] {
+            let subsetPorts = subset["ports"]?.arrayValue ?? []
+            guard let target = (subsetPorts.first { ($0["name"]?.stringValue ?? "") == name } ?? (subsetPorts.count == 1 ? subsetPorts.first : nil))?["port"]?.intValue
+            else { continue }
+            for address in subset["addresses"]?.arrayValue ?? [] {
+                if let ip = address["ip"]?.stringValue { servers.append(.init(ip: ip, port: target)) }
+            }
+        }
+        return servers
+    }
+
+    func certificatePath(_ secret: String) -> String {
+        directory + "/certs/" + secret.replacingOccurrences(of: "/", with: "_") + ".pem"
+    }
+
+    /// Each TLS Secret the Ingresses name, as one PEM (certificate chain, then key) for HAProxy;
+    /// returns those that exist and hold both.
+    private func writeCertificates(_ ingresses: [Ingress]) async -> Set<String> {
+        var found = Set<String>()
+        for ingress in ingresses {
+            let namespace = ingress.metadata.namespace ?? "default"
+            for tls in ingress.spec?.tls ?? [] {
+                guard let name = tls.secretName, !found.contains("\(namespace)/\(name)"),
+                      let secret = try? await api.getIfPresent(JSONValue.self, "/api/v1/namespaces/\(namespace)/secrets/\(name)"),
+                      let certificate = secret.value(at: ["data", "tls.crt"])?.stringValue.flatMap({ Data(base64Encoded: $0) }),
+                      let key = secret.value(at: ["data", "tls.key"])?.stringValue.flatMap({ Data(base64Encoded: $0) }),
+                      !certificate.isEmpty, !key.isEmpty else { continue }
+                var pem = certificate
+                if pem.last != UInt8(ascii: "\n") { pem.append(UInt8(ascii: "\n")) }
+                pem.append(key)
+                let path = certificatePath("\(namespace)/\(name)")
+                if (try? Data(contentsOf: URL(fileURLWithPath: path))) != pem {
+                    FileManager.default.createFile(atPath: path, contents: pem, attributes: [.posixPermissions: 0o600])
+                }
+                found.insert("\(namespace)/\(name)")
+            }
+        }
+        return found
+    }
+
+    private func warn(_ problem: IngressPlan.Problem, ingresses: [Ingress]) async {
+        let parts = problem.ingress.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let ingress = ingresses.first(where: { $0.metadata.namespace == parts[0] && $0.metadata.name == parts[1] }) else { return }
+        let reference = ObjectReferenceValue(kind: "Ingress", apiVersion: "networking.k8s.io/v1", namespace: parts[0], name: parts[1], uid: ingress.metadata.uid)
+        await api.events.record(about: reference, reason: problem.reason, message: problem.message, type: "Warning",
+                                component: "berth-ingress", host: configuration.nodeName)
+    }
+
+    /// Adds this node's address to `status.loadBalancer.ingress` when it is missing.
+    private func reportAddress(_ ingress: Ingress) async {
+        let address = configuration.nodeAddress
+        var entries = ingress.status?.loadBalancer?.ingress ?? []
+        guard !entries.contains(where: { $0.ip == address }), let name = ingress.metadata.name else { return }
+        entries.append(IngressLoadBalancerIngress(ip: address, hostname: nil))
+        let list = JSONValue.array(entries.map { entry in entry.ip.map { ["ip": .string($0)] } ?? ["hostname": .string(entry.hostname ?? "")] })
+        let path = "/apis/networking.k8s.io/v1/namespaces/\(ingress.metadata.namespace ?? "default")/ingresses/\(name)/status"
+        do {
+            try await api.mergePatch(path, ["status": ["loadBalancer": ["ingress": list]]])
+        } catch {
+            logger.warning("could not report the ingress address", metadata: ["ingress": "\(name)", "error": "\(error.message)"])
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import BerthCore
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Ingress on `berth up` with real containers and a real HAProxy: the default IngressClass,
+/// routes by host and path over HTTP and over HTTPS chosen by SNI (HTTP/2 by ALPN), Kubernetes'
+/// element-wise prefixes, 404 for no route, the node's address in the Ingress status, and an
+/// Ingress naming a missing Service warned about while the other routes keep serving.
+@Suite("ingress", .serialized)
+struct IngressEndToEndTests {
+    static let workloads = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: shop}
+        spec:
+          replicas: 2
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: web
+                image: berth/busybox:latest
+                command: [sh, -c, "mkdir -p /www && echo web > /www/index.html && exec httpd -f -p 8080 -h /www"]
+                readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: api, namespace: shop}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: api}}
+          template:
+            metadata: {labels: {app: api}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: api
+                image: berth/busybox:latest
+                command: [sh, -c, "mkdir -p /www/api && echo api > /www/api/index.html && exec httpd -f -p 9000 -h /www"]
+                readinessProbe: {tcpSocket: {port: 9000}, periodSeconds: 1}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web, namespace: shop}
+        spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: api, namespace: shop}
+        spec: {selector: {app: api}, ports: [{name: http, port: 80, targetPort: 9000}]}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: shop, namespace: shop}
+        spec:
+          tls: [{hosts: [shop.example.test], secretName: shop-tls}]
+          rules:
+          - host: shop.example.test
+            http:
+              paths:
+              - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+              - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {name: http}}}}
+        """
+
+    @Test func routesByHostAndPathOverHTTPAndHTTPS() async throws {
+        let bridge = "bringr"
+        let ports = (http: try freePort(), https: try freePort())
+        let server = BerthServerProcess(role: "up", extraArguments: [
+            "--node-name", "ingress-node", "--bridge-name", bridge, "--pod-subnet", "100.96.63.0/24", "--service-cidr", "100.67.0.0/16",
+            "--ingress-node", "--ingress-http-port", String(ports.http), "--ingress-https-port", String(ports.https),
+        ])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-ingress-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult {
+            try runCommand(kubectlPath, ["--kubeconfig", server.kubeconfigPath] + arguments, input: input)
+        }
+        defer {
+            _ = try? kubectl(["delete", "namespace", "shop", "--wait=true", "--timeout=60s"])
+            server.stop()
+            HostLeftovers.remove(dataDirectory: server.dataDirectory)
+            // HAProxy outlives the agent by design (as conmon does): stopped as `berth cleanup` stops it.
+            _ = try? runCommand(BerthServerProcess.binary, ["cleanup", "--data-dir", server.dataDirectory + "/node", "--bridge-name", bridge])
+            server.cleanUp()
+            HostLeftovers.removeBridge(bridge)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        try await server.start()
+        #expect(try kubectl(["get", "ingressclass", "berth", "-o", "jsonpath={.spec.controller}"]).output == "berth.dev/ingress")
+
+        // A certificate for the host, as a TLS Secret.
+        let made = try runCommand("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                                                       "-subj", "/CN=shop.example.test", "-addext", "subjectAltName=DNS:shop.example.test",
+                                                       "-keyout", directory + "/tls.key", "-out", directory + "/tls.crt"])
+        #expect(made.status == 0, "\(made.error)")
+        #expect(try kubectl(["create", "namespace", "shop"]).status == 0)
+        #expect(try kubectl(["create", "secret", "tls", "shop-tls", "-n", "shop", "--cert", directory + "/tls.crt", "--key", directory + "/tls.key"]).status == 0)
+        let applied = try kubectl(["apply", "-f", "-"], input: Self.workloads)
+        #expect(applied.status == 0, "\(applied.error)")
+        let rolled = try kubectl(["rollout", "status", "deployment/web", "deployment/api", "-n", "shop", "--timeout=90s"])
+        #expect(rolled.status == 0, "\(rolled.output) \(rolled.error)")
+
+        func curl(_ path: String, host: String = "shop.example.test", tls: Bool = false, extra: [String] = []) throws -> (code: String, body: String) {
+            let port = tls ? ports.https : ports.http
+            let url = "\(tls ? "https" : "http")://\(host):\(port)\(path)"
+            var arguments = ["-s", "-m", "5", "-w", "\n%{http_code} %{http_version}", "--resolve", "\(host):\(port):127.0.0.1"] + extra
+            if tls { arguments += ["--cacert", directory + "/tls.crt"] }
+            let result = try runCommand("/usr/bin/curl", arguments + [url], timeout: 15)
+            let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
+            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let first = try await waitFor("the ingress routes /", timeout: 60) { () -> String? in
+            let answer = try curl("/")
+            return answer.code.hasPrefix("200") ? answer.body : nil
+        }
+        #expect(first == "web")
+        #expect(try curl("/api/").body == "api", "Prefix /api takes /api/")
+        // The web pods have no /api: only the api pod's httpd redirects /api to /api/.
+        #expect(try curl("/api").code.hasPrefix("30"), "Prefix /api takes /api itself")
+        #expect(try curl("/apix").code.hasPrefix("404") && curl("/apix").body != "api", "/apix is not under the /api prefix")
+        #expect(try curl("/", host: "other.example.test").code.hasPrefix("404"), "no route for another host")
+
+        // HTTPS by SNI, HTTP/2 negotiated by ALPN.
+        let secure = try curl("/api/", tls: true, extra: ["--http2"])
+        #expect(secure.body == "api" && secure.code == "200 2", "\(secure)")
+
+        // The node's address in the status.
+        let address = try await waitFor("status.loadBalancer filled", timeout: 30) { () -> String? in
+            let ip = try kubectl(["get", "ingress", "shop", "-n", "shop", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}"]).output
+            return ip.isEmpty ? nil : ip
+        }
+        #expect(address == "127.0.0.1")
+
+        // An Ingress naming a Service that does not exist: a Warning, and the rest serves on.
+        let broken = """
+            apiVersion: networking.k8s.io/v1
+            kind: Ingress
+            metadata: {name: broken, namespace: shop}
+            spec:
+              rules: [{host: broken.example.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: nowhere, port: {number: 80}}}}]}}]
+            """
+        #expect(try kubectl(["apply", "-f", "-"], input: broken).status == 0)
+        let warning = try await waitFor("BackendNotFound event", timeout: 30) { () -> String? in
+            let events = try kubectl(["get", "events", "-n", "shop", "--field-selector", "involvedObject.name=broken", "-o", "jsonpath={.items[*].reason}"]).output
+            return events.contains("BackendNotFound") ? events : nil
+        }
+        #expect(warning.contains("BackendNotFound"))
+        #expect(try curl("/").body == "web")
+        #expect(try curl("/", host: "broken.example.test").code.hasPrefix("404"))
+        // Refused at admission: a path that is not absolute, a port of 0.
+        let invalid = try kubectl(["apply", "-f", "-"], input: broken.replacingOccurrences(of: "path: /,", with: "path: relative,"))
+        #expect(invalid.status != 0 && invalid.error.contains("spec.rules[0].http.paths[0].path"), "\(invalid.error)")
+    }
+
+    func freePort() throws -> Int {
+        let result = try runCommand("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1]); s.close()"])
+        return Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 18080
+    }
+}
