@@ -44,37 +44,84 @@ public struct HAProxyConfig: Sendable {
             """
         if tls { text += "    bind \(bindAddress):\(httpsPort) ssl crt-list \(certificateList) alpn h2,http/1.1\n" }
         text += "    http-request set-var(txn.host) req.hdr(host),field(1,:),lower\n"
-        for route in plan.routes {
-            text += "    use_backend \(route.backend) if \(condition(route))\n"
+        text += "    http-request set-var(txn.path) path\n"
+        // One route per request, the first in precedence that matches; everything after keys
+        // on its number, so a more general route's settings never touch another's requests.
+        for (index, route) in plan.routes.enumerated() {
+            let unset = "!{ var(txn.route) -m found }"
+            text += "    http-request set-var(txn.route) int(\(index)) if \(alternatives(route).map { "\(unset) \($0)" }.joined(separator: " || "))\n"
+        }
+        var rateTables: [String] = []
+        for (index, route) in plan.routes.enumerated() {
+            let chosen = "{ var(txn.route) -m int \(index) }"
+            let options = route.options
+            if !options.sourceRanges.isEmpty {
+                text += "    http-request deny deny_status 403 if \(chosen) !{ src \(options.sourceRanges.joined(separator: " ")) }\n"
+            }
+            if options.sslRedirect { text += "    http-request redirect scheme https code 308 if \(chosen) !{ ssl_fc }\n" }
+            if let limit = options.bodySizeLimit {
+                text += "    http-request deny deny_status 413 if \(chosen) { req.hdr_val(content-length) gt \(limit) }\n"
+            }
+            if let rate = options.requestsPerSecond {
+                let table = "berth-rate-\(index)"
+                rateTables.append(table)
+                text += "    http-request track-sc0 src table \(table) if \(chosen)\n"
+                text += "    http-request deny deny_status 429 if \(chosen) { sc_http_req_rate(0,\(table)) gt \(rate) }\n"
+            }
+            if let target = options.rewriteTarget, !route.exact {
+                let prefix = route.path.hasSuffix("/") ? String(route.path.dropLast()) : route.path
+                let base = target.hasSuffix("/") ? String(target.dropLast()) : target
+                text += "    http-request replace-path ^\(Self.regexEscaped(prefix))(/.*)?$ \(base)\\1 if \(chosen)\n"
+                if base.isEmpty { text += "    http-request set-path / if \(chosen) { path -m len 0 }\n" }
+            } else if let target = options.rewriteTarget {
+                text += "    http-request set-path \(target) if \(chosen)\n"
+            }
+        }
+        for (index, route) in plan.routes.enumerated() {
+            text += "    use_backend \(route.backend) if { var(txn.route) -m int \(index) }\n"
         }
         text += "    default_backend \(plan.defaultBackend ?? "berth-no-route")\n\n"
         if plan.defaultBackend == nil {
             text += "backend berth-no-route\n    http-request return status 404 content-type text/plain string \"no ingress route\\n\"\n\n"
         }
+        for table in rateTables {
+            text += "backend \(table)\n    stick-table type ip size 100k expire 30s store http_req_rate(1s)\n\n"
+        }
         for backend in plan.backends {
             text += "backend \(backend.name)\n    balance roundrobin\n"
-            for (index, server) in backend.servers.enumerated() { text += "    server s\(index) \(server.ip):\(server.port)\n" }
+            if let timeout = backend.options.connectTimeout { text += "    timeout connect \(timeout)\n" }
+            if let timeout = backend.options.readTimeout { text += "    timeout server \(timeout)\n" }
+            if let cookie = backend.options.cookie { text += "    cookie \(cookie) insert indirect nocache httponly\n" }
+            for (index, server) in backend.servers.enumerated() {
+                text += "    server s\(index) \(server.ip):\(server.port)\(backend.options.cookie == nil ? "" : " cookie s\(index)")\n"
+            }
             text += "\n"
         }
         return text
     }
 
-    /// The ACL expression for a route: host (exact, one-label wildcard, or any) and path
-    /// (exact, or Kubernetes' element-wise prefix: `/a` takes `/a` and `/a/…`, not `/ab`).
-    func condition(_ route: IngressPlan.Route) -> String {
+    /// The ACL alternatives (ORed; each ANDs its terms) for a route: host (exact, one-label
+    /// wildcard, or any) and path (exact, or Kubernetes' element-wise prefix: `/a` takes `/a`
+    /// and `/a/…`, not `/ab`), on the request as it arrived.
+    func alternatives(_ route: IngressPlan.Route) -> [String] {
         var host = ""
         if let name = route.host {
             if name.hasPrefix("*.") {
                 let suffix = String(name.dropFirst(1)).replacingOccurrences(of: ".", with: "\\\\.")
-                host = "{ var(txn.host) -m reg ^[^.]+\(suffix)$ } "
+                host = "{ var(txn.host) -m reg ^[^.]+\(suffix)$ }"
             } else {
-                host = "{ var(txn.host) -m str \(name) } "
+                host = "{ var(txn.host) -m str \(name) }"
             }
         }
-        if route.exact { return host + "{ path -m str \(route.path) }" }
+        func and(_ terms: String...) -> String { terms.filter { !$0.isEmpty }.joined(separator: " ") }
+        if route.exact { return [and(host, "{ var(txn.path) -m str \(route.path) }")] }
         let trimmed = route.path.hasSuffix("/") ? String(route.path.dropLast()) : route.path
-        if trimmed.isEmpty { return host.isEmpty ? "TRUE" : String(host.dropLast()) }
-        return "\(host){ path -m str \(trimmed) } || \(host){ path -m beg \(trimmed)/ }"
+        if trimmed.isEmpty { return [host.isEmpty ? "TRUE" : host] }
+        return [and(host, "{ var(txn.path) -m str \(trimmed) }"), and(host, "{ var(txn.path) -m beg \(trimmed)/ }")]
+    }
+
+    static func regexEscaped(_ text: String) -> String {
+        String(text.flatMap { ".^$*+?()[]{}|\\".contains($0) ? ["\\", $0] : [$0] })
     }
 
     /// The crt-list: one PEM (certificate, chain and key) per line with the SNI names it

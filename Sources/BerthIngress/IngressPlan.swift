@@ -22,11 +22,13 @@ public struct IngressPlan: Equatable, Sendable {
         public var backend: String
         /// `namespace/name` of the Ingress.
         public var source: String
+        public var options = IngressAnnotations.RouteOptions()
     }
 
     public struct Backend: Equatable, Sendable {
         public var name: String
         public var servers: [Server]
+        public var options = IngressAnnotations.BackendOptions()
     }
 
     public struct Server: Equatable, Hashable, Sendable {
@@ -73,20 +75,22 @@ public enum IngressPlanner {
             let (a, b) = ($0.metadata.creationTimestamp ?? "", $1.metadata.creationTimestamp ?? "")
             return a != b ? a < b : key($0) < key($1)
         }
-        func backendName(_ namespace: String, _ backend: IngressBackend, ingress: String) -> String? {
+        func backendName(_ namespace: String, _ backend: IngressBackend, ingress: String, options: IngressAnnotations.BackendOptions = .init()) -> String? {
             guard let service = backend.service else {
                 plan.problems.append(.init(ingress: ingress, reason: "UnsupportedBackend", message: "resource backends are not supported; use a service"))
                 return nil
             }
             let port = service.port?.name ?? service.port.map { String($0.number ?? 0) } ?? ""
-            let name = sanitized("\(namespace)_\(service.name)_\(port)")
+            // Backends with their own timeouts or affinity are separate HAProxy backends.
+            let variant = options.isDefault ? "" : "_" + String(UInt32(truncatingIfNeeded: stableHash("\(options)")), radix: 36)
+            let name = sanitized("\(namespace)_\(service.name)_\(port)") + variant
             if backends[name] == nil {
                 guard let servers = endpoints(namespace, service.name, service.port) else {
                     plan.problems.append(.init(ingress: ingress, reason: "BackendNotFound",
                                                message: "service \"\(service.name)\" (port \(port)) does not exist in namespace \(namespace)"))
                     return nil
                 }
-                backends[name] = IngressPlan.Backend(name: name, servers: servers.sorted { ($0.ip, $0.port) < ($1.ip, $1.port) })
+                backends[name] = IngressPlan.Backend(name: name, servers: servers.sorted { ($0.ip, $0.port) < ($1.ip, $1.port) }, options: options)
             }
             return name
         }
@@ -94,6 +98,8 @@ public enum IngressPlanner {
             let source = key(ingress)
             let namespace = ingress.metadata.namespace ?? "default"
             guard let spec = ingress.spec else { continue }
+            let (annotations, annotationProblems) = IngressAnnotations.parse(ingress.metadata.annotations ?? [:])
+            for message in annotationProblems { plan.problems.append(.init(ingress: source, reason: "InvalidAnnotation", message: message)) }
             if let fallback = spec.defaultBackend, let name = backendName(namespace, fallback, ingress: source) {
                 if plan.defaultBackend == nil {
                     plan.defaultBackend = name
@@ -112,9 +118,9 @@ public enum IngressPlanner {
                                                    message: "host \(host ?? "*") path \(text) is already routed by Ingress \(holder)"))
                         continue
                     }
-                    guard let name = backendName(namespace, path.backend, ingress: source) else { continue }
+                    guard let name = backendName(namespace, path.backend, ingress: source, options: annotations.backend) else { continue }
                     claimed[claim] = source
-                    plan.routes.append(.init(host: host, path: text, exact: exact, backend: name, source: source))
+                    plan.routes.append(.init(host: host, path: text, exact: exact, backend: name, source: source, options: annotations.route))
                 }
             }
             for tls in spec.tls ?? [] {
@@ -150,6 +156,11 @@ public enum IngressPlanner {
     }
 
     static func key(_ ingress: Ingress) -> String { "\(ingress.metadata.namespace ?? "default")/\(ingress.metadata.name ?? "")" }
+
+    /// FNV-1a: the same on every node and every run (Swift's `Hasher` is seeded per process).
+    static func stableHash(_ text: String) -> UInt64 {
+        text.utf8.reduce(14_695_981_039_346_656_037) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+    }
 
     /// A name HAProxy accepts for a backend: letters, digits, `_`, `-`, `.`.
     static func sanitized(_ text: String) -> String {

@@ -6,7 +6,8 @@ import Testing
 /// Ingress on `berth up` with real containers and a real HAProxy: the default IngressClass,
 /// routes by host and path over HTTP and over HTTPS chosen by SNI (HTTP/2 by ALPN), Kubernetes'
 /// element-wise prefixes, 404 for no route, the node's address in the Ingress status, and an
-/// Ingress naming a missing Service warned about while the other routes keep serving.
+/// Ingress naming a missing Service warned about while the other routes keep serving; the
+/// `berth.dev/` annotations (rewrite, sticky cookie, source range, HTTPS redirect, rate limit).
 @Suite("ingress", .serialized)
 struct IngressEndToEndTests {
     static let workloads = """
@@ -132,6 +133,47 @@ struct IngressEndToEndTests {
             return ip.isEmpty ? nil : ip
         }
         #expect(address == "127.0.0.1")
+
+        // berth.dev/ annotations, one Ingress each: a rewrite with a sticky cookie, a source
+        // range that leaves 127.0.0.1 out, a redirect to HTTPS, a rate limit.
+        let annotated = ["rewrite": #"{berth.dev/rewrite-target: /, berth.dev/affinity: cookie}"#,
+                         "private": #"{berth.dev/whitelist-source-range: 100.72.0.0/16}"#,
+                         "secure": #"{berth.dev/ssl-redirect: "true"}"#, "limited": #"{berth.dev/limit-rps: "2"}"#]
+        for (name, annotations) in annotated {
+            let yaml = """
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata: {name: \(name), namespace: shop, annotations: \(annotations)}
+                spec:
+                  rules: [{host: \(name).example.test, http: {paths: [{path: /v1, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+                """
+            let result = try kubectl(["apply", "-f", "-"], input: yaml)
+            #expect(result.status == 0, "\(result.error)")
+        }
+        let rewritten = try await waitFor("the rewrite route", timeout: 30) { () -> (code: String, body: String)? in
+            let answer = try curl("/v1/", host: "rewrite.example.test", extra: ["-D", directory + "/headers"])
+            return answer.code.hasPrefix("200") ? answer : nil
+        }
+        #expect(rewritten.body == "web", "/v1/ rewritten to /")
+        #expect(try String(contentsOfFile: directory + "/headers", encoding: .utf8).lowercased().contains("set-cookie: berthroute="))
+        // Each route may arrive in its own reload: wait until HAProxy no longer answers "no route".
+        func routed(_ name: String, extra: [String] = []) async throws -> (code: String, body: String) {
+            try await waitFor("the \(name) route", timeout: 30) { () -> (code: String, body: String)? in
+                let answer = try curl("/v1/", host: "\(name).example.test", extra: extra)
+                return answer.body.contains("no ingress route") ? nil : answer
+            }
+        }
+        let denied = try await routed("private")
+        #expect(denied.code.hasPrefix("403"), "\(denied)")
+        let redirected = try await routed("secure", extra: ["-D", directory + "/redirect"])
+        #expect(redirected.code.hasPrefix("308"), "\(redirected)")
+        #expect(try String(contentsOfFile: directory + "/redirect", encoding: .utf8).lowercased().contains("location: https://secure.example.test"))
+        _ = try await routed("limited")
+        try await Task.sleep(for: .seconds(1))
+        var codes: [String] = []
+        for _ in 0..<12 { codes.append(String(try curl("/v1/", host: "limited.example.test").code.prefix(3))) }
+        // Passed through: the web pods have no /v1/ (their own 404); past 2/s: 429.
+        #expect(codes.contains("429") && codes.contains("404"), "a burst past 2/s: \(codes)")
 
         // An Ingress naming a Service that does not exist: a Warning, and the rest serves on.
         let broken = """

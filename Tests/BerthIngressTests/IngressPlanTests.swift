@@ -54,9 +54,12 @@ struct IngressPlanTests {
         let plan = IngressPlanner.plan(Self.sample, endpoints: Self.endpoints, secrets: ["shop/shop-tls"])
         let config = HAProxyConfig(adminSocket: "/run/berth/haproxy.sock", certificateList: "/run/berth/certs.list")
         let text = config.render(plan, tls: true)
-        #expect(text.contains("use_backend shop_api_80 if { var(txn.host) -m str shop.example.test } { path -m str /api } || { var(txn.host) -m str shop.example.test } { path -m beg /api/ }"))
-        #expect(text.contains("use_backend shop_web_80 if { var(txn.host) -m str shop.example.test } { path -m str /api/health }"))
-        #expect(text.contains(#"use_backend shop_empty_80 if { var(txn.host) -m reg ^[^.]+\\.example\\.test$ }"#))
+        // Route numbers follow the precedence: 0 /api/health (Exact), 1 /api, 2 /, 3 the wildcard.
+        let unset = "!{ var(txn.route) -m found }"
+        #expect(text.contains("http-request set-var(txn.route) int(1) if \(unset) { var(txn.host) -m str shop.example.test } { var(txn.path) -m str /api } || \(unset) { var(txn.host) -m str shop.example.test } { var(txn.path) -m beg /api/ }"))
+        #expect(text.contains("http-request set-var(txn.route) int(0) if \(unset) { var(txn.host) -m str shop.example.test } { var(txn.path) -m str /api/health }"))
+        #expect(text.contains(#"int(3) if !{ var(txn.route) -m found } { var(txn.host) -m reg ^[^.]+\\.example\\.test$ }"#))
+        #expect(text.contains("use_backend shop_api_80 if { var(txn.route) -m int 1 }"))
         #expect(text.contains("bind 0.0.0.0:443 ssl crt-list /run/berth/certs.list alpn h2,http/1.1"))
         #expect(text.contains("default_backend berth-no-route"))
         #expect(text.contains("server s1 100.96.1.4:8080"))
@@ -72,7 +75,11 @@ struct IngressPlanTests {
         let plan = IngressPlanner.plan(Self.sample, endpoints: Self.endpoints, secrets: [])
         var config = HAProxyConfig(adminSocket: directory + "/admin.sock", certificateList: directory + "/certs.list")
         config.httpPort = 18080
-        for text in [config.render(plan, tls: false), config.render(IngressPlan(), tls: false)] {
+        var annotated = try Self.ingress("web", #"{"rules":[{"host":"a.test","http":{"paths":[{"path":"/api","pathType":"Prefix","backend":{"service":{"name":"api","port":{"number":80}}}}]}}]}"#)
+        annotated.metadata.annotations = ["berth.dev/rewrite-target": "/v2", "berth.dev/ssl-redirect": "true", "berth.dev/whitelist-source-range": "100.72.0.0/16",
+                                          "berth.dev/limit-rps": "5", "berth.dev/proxy-body-size": "8k", "berth.dev/proxy-connect-timeout": "2s", "berth.dev/affinity": "cookie"]
+        let annotatedPlan = IngressPlanner.plan([annotated], endpoints: Self.endpoints, secrets: [])
+        for text in [config.render(plan, tls: false), config.render(IngressPlan(), tls: false), config.render(annotatedPlan, tls: false)] {
             try text.write(toFile: directory + "/haproxy.cfg", atomically: true, encoding: .utf8)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/haproxy")
@@ -85,6 +92,35 @@ struct IngressPlanTests {
             let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             #expect(process.terminationStatus == 0, "haproxy refused the configuration: \(message)\n\(text)")
         }
+    }
+
+    @Test("annotations: per-route rules keyed on the chosen route, per-backend timeouts and cookies, bad values reported")
+    func annotations() throws {
+        var ingress = try Self.ingress("web", #"{"rules":[{"host":"a.test","http":{"paths":[{"path":"/api","pathType":"Prefix","backend":{"service":{"name":"api","port":{"number":80}}}}]}}]}"#)
+        ingress.metadata.annotations = [
+            "berth.dev/rewrite-target": "/", "berth.dev/ssl-redirect": "true", "berth.dev/whitelist-source-range": "100.72.0.0/16, 127.0.0.1",
+            "berth.dev/limit-rps": "20", "berth.dev/proxy-body-size": "1m", "berth.dev/proxy-read-timeout": "90", "berth.dev/affinity": "cookie",
+        ]
+        let plan = IngressPlanner.plan([ingress], endpoints: Self.endpoints, secrets: [])
+        #expect(plan.problems.isEmpty, "\(plan.problems)")
+        let backend = try #require(plan.backends.first)
+        #expect(backend.name.hasPrefix("shop_api_80_") && backend.options.readTimeout == "90s" && backend.options.cookie == "BERTHROUTE")
+        let text = HAProxyConfig(adminSocket: "/a.sock", certificateList: "/c.list").render(plan, tls: false)
+        for line in [
+            "http-request deny deny_status 403 if { var(txn.route) -m int 0 } !{ src 100.72.0.0/16 127.0.0.1 }",
+            "http-request redirect scheme https code 308 if { var(txn.route) -m int 0 } !{ ssl_fc }",
+            "http-request deny deny_status 413 if { var(txn.route) -m int 0 } { req.hdr_val(content-length) gt 1048576 }",
+            "http-request track-sc0 src table berth-rate-0 if { var(txn.route) -m int 0 }",
+            "http-request deny deny_status 429 if { var(txn.route) -m int 0 } { sc_http_req_rate(0,berth-rate-0) gt 20 }",
+            #"http-request replace-path ^/api(/.*)?$ \1 if { var(txn.route) -m int 0 }"#,
+            "timeout server 90s", "cookie BERTHROUTE insert indirect nocache httponly", "server s0 100.96.0.9:9000 cookie s0",
+        ] {
+            #expect(text.contains(line), "missing: \(line)")
+        }
+        ingress.metadata.annotations = ["berth.dev/limit-rps": "lots", "berth.dev/whitelist-source-range": "10.0.0.0/33", "berth.dev/rewrite-target": "x y"]
+        let refused = IngressPlanner.plan([ingress], endpoints: Self.endpoints, secrets: [])
+        #expect(refused.problems.filter { $0.reason == "InvalidAnnotation" }.count == 3)
+        #expect(refused.routes.count == 1 && refused.routes[0].options == IngressAnnotations.RouteOptions(), "bad values are ignored, the route stays")
     }
 
     @Test("validation names the offending fields")
