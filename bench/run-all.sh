@@ -15,3 +15,4 @@ bash rbac.sh
 bash tenancy.sh
 bash registry.sh
 bash monitoring.sh
+bash ingress.sh

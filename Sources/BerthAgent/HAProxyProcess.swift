@@ -54,11 +54,47 @@ actor HAProxyProcess {
         }
         applied = text
         if let master = runningMaster() {
-            kill(master, SIGUSR2)
+            await reload(master)
         } else {
             start()
         }
         return true
+    }
+
+    /// SIGUSR2 to the master, then waits for a new worker to appear: a signal that lands while
+    /// the master is still re-executing from the last one can go unanswered, and the new
+    /// routes would wait for the next change. Tried three times, then HAProxy is started afresh.
+    private func reload(_ master: pid_t) async {
+        for _ in 0..<3 {
+            let before = Self.workers(of: master)
+            kill(master, SIGUSR2)
+            for _ in 0..<50 {
+                try? await Task.sleep(for: .milliseconds(100))
+                if !Self.workers(of: master).subtracting(before).isEmpty { return }
+                if kill(master, 0) != 0 { break }
+            }
+            if kill(master, 0) != 0 { break }
+            logger.warning("HAProxy did not start a new worker after a reload signal; signalling again", metadata: ["master": "\(master)"])
+        }
+        logger.warning("HAProxy did not reload; starting it afresh")
+        if kill(master, 0) == 0 {
+            kill(master, SIGTERM)
+            for _ in 0..<50 where kill(master, 0) == 0 { try? await Task.sleep(for: .milliseconds(100)) }
+        }
+        start()
+    }
+
+    /// The master's worker processes (children named haproxy).
+    static func workers(of master: pid_t) -> Set<pid_t> {
+        var found = Set<pid_t>()
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after the command: state, ppid, …
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == master { found.insert(pid) }
+        }
+        return found
     }
 
     /// Starts the master in a session of its own (it outlives an agent restart, as conmon

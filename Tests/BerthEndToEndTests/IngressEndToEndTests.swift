@@ -79,6 +79,11 @@ struct IngressEndToEndTests {
             try runCommand(kubectlPath, ["--kubeconfig", server.kubeconfigPath] + arguments, input: input)
         }
         defer {
+            // HAProxy's own complaints, if any, for a failure's diagnosis.
+            if let log = try? String(contentsOfFile: server.dataDirectory + "/node/ingress/haproxy.log", encoding: .utf8),
+               log.contains("ALERT") || log.contains("WARNING") {
+                FileHandle.standardError.write(Data("haproxy.log:\n\(log.suffix(4000))\n".utf8))
+            }
             _ = try? kubectl(["delete", "namespace", "shop", "--wait=true", "--timeout=60s"])
             server.stop()
             HostLeftovers.remove(dataDirectory: server.dataDirectory)
