@@ -68,15 +68,17 @@ struct IngressEndToEndTests {
 
     @Test func routesByHostAndPathOverHTTPAndHTTPS() async throws {
         let bridge = "bringr"
-        let ports = (http: try freePort(), https: try freePort())
+        let ports = (http: try await freePort(), https: try await freePort())
         let server = BerthServerProcess(role: "up", extraArguments: [
             "--node-name", "ingress-node", "--bridge-name", bridge, "--pod-subnet", "100.96.63.0/24", "--service-cidr", "100.67.0.0/16",
             "--ingress-node", "--ingress-http-port", String(ports.http), "--ingress-https-port", String(ports.https),
         ])
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-ingress-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult {
-            try runCommand(kubectlPath, ["--kubeconfig", server.kubeconfigPath] + arguments, input: input)
+        // Every client runs off the cooperative pool: a blocked pool thread (a kubectl rollout
+        // waiting, a curl timing out) stalls the other suites of a parallel run.
+        func kubectl(_ arguments: [String], input: String? = nil) async throws -> CommandResult {
+            try await MonitoringFixture.run(kubectlPath, ["--kubeconfig", server.kubeconfigPath] + arguments, input: input)
         }
         defer {
             // HAProxy's own complaints, if any, for a failure's diagnosis.
@@ -84,7 +86,7 @@ struct IngressEndToEndTests {
                log.contains("ALERT") || log.contains("WARNING") {
                 FileHandle.standardError.write(Data("haproxy.log:\n\(log.suffix(4000))\n".utf8))
             }
-            _ = try? kubectl(["delete", "namespace", "shop", "--wait=true", "--timeout=60s"])
+            _ = try? runCommand(kubectlPath, ["--kubeconfig", server.kubeconfigPath, "delete", "namespace", "shop", "--wait=false"])
             server.stop()
             HostLeftovers.remove(dataDirectory: server.dataDirectory)
             // HAProxy outlives the agent by design (as conmon does): stopped as `berth cleanup` stops it.
@@ -94,47 +96,48 @@ struct IngressEndToEndTests {
             try? FileManager.default.removeItem(atPath: directory)
         }
         try await server.start()
-        #expect(try kubectl(["get", "ingressclass", "berth", "-o", "jsonpath={.spec.controller}"]).output == "berth.dev/ingress")
+        #expect(try await kubectl(["get", "ingressclass", "berth", "-o", "jsonpath={.spec.controller}"]).output == "berth.dev/ingress")
 
         // A certificate for the host, as a TLS Secret.
-        let made = try runCommand("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+        let made = try await MonitoringFixture.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
                                                        "-subj", "/CN=shop.example.test", "-addext", "subjectAltName=DNS:shop.example.test",
                                                        "-keyout", directory + "/tls.key", "-out", directory + "/tls.crt"])
         #expect(made.status == 0, "\(made.error)")
-        #expect(try kubectl(["create", "namespace", "shop"]).status == 0)
-        #expect(try kubectl(["create", "secret", "tls", "shop-tls", "-n", "shop", "--cert", directory + "/tls.crt", "--key", directory + "/tls.key"]).status == 0)
-        let applied = try kubectl(["apply", "-f", "-"], input: Self.workloads)
+        #expect(try await kubectl(["create", "namespace", "shop"]).status == 0)
+        #expect(try await kubectl(["create", "secret", "tls", "shop-tls", "-n", "shop", "--cert", directory + "/tls.crt", "--key", directory + "/tls.key"]).status == 0)
+        let applied = try await kubectl(["apply", "-f", "-"], input: Self.workloads)
         #expect(applied.status == 0, "\(applied.error)")
-        let rolled = try kubectl(["rollout", "status", "deployment/web", "deployment/api", "-n", "shop", "--timeout=90s"])
+        let rolled = try await kubectl(["rollout", "status", "deployment/web", "deployment/api", "-n", "shop", "--timeout=90s"])
         #expect(rolled.status == 0, "\(rolled.output) \(rolled.error)")
 
-        func curl(_ path: String, host: String = "shop.example.test", tls: Bool = false, extra: [String] = []) throws -> (code: String, body: String) {
+        func curl(_ path: String, host: String = "shop.example.test", tls: Bool = false, extra: [String] = []) async throws -> (code: String, body: String) {
             let port = tls ? ports.https : ports.http
             let url = "\(tls ? "https" : "http")://\(host):\(port)\(path)"
             var arguments = ["-s", "-m", "5", "-w", "\n%{http_code} %{http_version}", "--resolve", "\(host):\(port):127.0.0.1"] + extra
             if tls { arguments += ["--cacert", directory + "/tls.crt"] }
-            let result = try runCommand("/usr/bin/curl", arguments + [url], timeout: 15)
+            let result = try await MonitoringFixture.run("/usr/bin/curl", arguments + [url], timeout: 15)
             let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
             return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let first = try await waitFor("the ingress routes /", timeout: 60) { () -> String? in
-            let answer = try curl("/")
+            let answer = try await curl("/")
             return answer.code.hasPrefix("200") ? answer.body : nil
         }
         #expect(first == "web")
-        #expect(try curl("/api/").body == "api", "Prefix /api takes /api/")
+        #expect(try await curl("/api/").body == "api", "Prefix /api takes /api/")
         // The web pods have no /api: only the api pod's httpd redirects /api to /api/.
-        #expect(try curl("/api").code.hasPrefix("30"), "Prefix /api takes /api itself")
-        #expect(try curl("/apix").code.hasPrefix("404") && curl("/apix").body != "api", "/apix is not under the /api prefix")
-        #expect(try curl("/", host: "other.example.test").code.hasPrefix("404"), "no route for another host")
+        #expect(try await curl("/api").code.hasPrefix("30"), "Prefix /api takes /api itself")
+        let apix = try await curl("/apix")
+        #expect(apix.code.hasPrefix("404") && apix.body != "api", "/apix is not under the /api prefix")
+        #expect(try await curl("/", host: "other.example.test").code.hasPrefix("404"), "no route for another host")
 
         // HTTPS by SNI, HTTP/2 negotiated by ALPN.
-        let secure = try curl("/api/", tls: true, extra: ["--http2"])
+        let secure = try await curl("/api/", tls: true, extra: ["--http2"])
         #expect(secure.body == "api" && secure.code == "200 2", "\(secure)")
 
         // The node's address in the status.
         let address = try await waitFor("status.loadBalancer filled", timeout: 30) { () -> String? in
-            let ip = try kubectl(["get", "ingress", "shop", "-n", "shop", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}"]).output
+            let ip = try await kubectl(["get", "ingress", "shop", "-n", "shop", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}"]).output
             return ip.isEmpty ? nil : ip
         }
         #expect(address == "127.0.0.1")
@@ -152,11 +155,11 @@ struct IngressEndToEndTests {
                 spec:
                   rules: [{host: \(name).example.test, http: {paths: [{path: /v1, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
                 """
-            let result = try kubectl(["apply", "-f", "-"], input: yaml)
+            let result = try await kubectl(["apply", "-f", "-"], input: yaml)
             #expect(result.status == 0, "\(result.error)")
         }
         let rewritten = try await waitFor("the rewrite route", timeout: 30) { () -> (code: String, body: String)? in
-            let answer = try curl("/v1/", host: "rewrite.example.test", extra: ["-D", directory + "/headers"])
+            let answer = try await curl("/v1/", host: "rewrite.example.test", extra: ["-D", directory + "/headers"])
             return answer.code.hasPrefix("200") ? answer : nil
         }
         #expect(rewritten.body == "web", "/v1/ rewritten to /")
@@ -164,7 +167,7 @@ struct IngressEndToEndTests {
         // Each route may arrive in its own reload: wait until HAProxy no longer answers "no route".
         func routed(_ name: String, extra: [String] = []) async throws -> (code: String, body: String) {
             try await waitFor("the \(name) route", timeout: 30) { () -> (code: String, body: String)? in
-                let answer = try curl("/v1/", host: "\(name).example.test", extra: extra)
+                let answer = try await curl("/v1/", host: "\(name).example.test", extra: extra)
                 return answer.body.contains("no ingress route") ? nil : answer
             }
         }
@@ -176,7 +179,7 @@ struct IngressEndToEndTests {
         _ = try await routed("limited")
         try await Task.sleep(for: .seconds(1))
         var codes: [String] = []
-        for _ in 0..<12 { codes.append(String(try curl("/v1/", host: "limited.example.test").code.prefix(3))) }
+        for _ in 0..<12 { codes.append(String(try await curl("/v1/", host: "limited.example.test").code.prefix(3))) }
         // Passed through: the web pods have no /v1/ (their own 404); past 2/s: 429.
         #expect(codes.contains("429") && codes.contains("404"), "a burst past 2/s: \(codes)")
 
@@ -188,21 +191,21 @@ struct IngressEndToEndTests {
             spec:
               rules: [{host: broken.example.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: nowhere, port: {number: 80}}}}]}}]
             """
-        #expect(try kubectl(["apply", "-f", "-"], input: broken).status == 0)
+        #expect(try await kubectl(["apply", "-f", "-"], input: broken).status == 0)
         let warning = try await waitFor("BackendNotFound event", timeout: 30) { () -> String? in
-            let events = try kubectl(["get", "events", "-n", "shop", "--field-selector", "involvedObject.name=broken", "-o", "jsonpath={.items[*].reason}"]).output
+            let events = try await kubectl(["get", "events", "-n", "shop", "--field-selector", "involvedObject.name=broken", "-o", "jsonpath={.items[*].reason}"]).output
             return events.contains("BackendNotFound") ? events : nil
         }
         #expect(warning.contains("BackendNotFound"))
-        #expect(try curl("/").body == "web")
-        #expect(try curl("/", host: "broken.example.test").code.hasPrefix("404"))
+        #expect(try await curl("/").body == "web")
+        #expect(try await curl("/", host: "broken.example.test").code.hasPrefix("404"))
         // Refused at admission: a path that is not absolute, a port of 0.
-        let invalid = try kubectl(["apply", "-f", "-"], input: broken.replacingOccurrences(of: "path: /,", with: "path: relative,"))
+        let invalid = try await kubectl(["apply", "-f", "-"], input: broken.replacingOccurrences(of: "path: /,", with: "path: relative,"))
         #expect(invalid.status != 0 && invalid.error.contains("spec.rules[0].http.paths[0].path"), "\(invalid.error)")
     }
 
-    func freePort() throws -> Int {
-        let result = try runCommand("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1]); s.close()"])
+    func freePort() async throws -> Int {
+        let result = try await MonitoringFixture.run("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1]); s.close()"])
         return Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 18080
     }
 }
