@@ -4,8 +4,8 @@ import Foundation
 import Logging
 
 /// The node's HAProxy, supervised by the agent like a container's conmon: started in
-/// master-worker mode (`-W`) on the configuration in DATA/ingress, found again by its pid file
-/// after an agent restart (never a second one), reloaded with SIGUSR2 — the master keeps the
+/// master-worker mode (`-W`) on the configuration in DATA/ingress, found again among the host's
+/// processes after an agent restart (never a second one), reloaded with SIGUSR2 — the master keeps the
 /// listening sockets and hands them to the new worker, so no connection is refused and open
 /// ones (WebSockets included) finish on the old worker — and restarted if it dies. A new
 /// configuration is checked with `haproxy -c` first; one HAProxy would refuse is never applied.
@@ -22,15 +22,45 @@ actor HAProxyProcess {
     }
 
     var configPath: String { directory + "/haproxy.cfg" }
-    var pidPath: String { directory + "/haproxy.pid" }
     var logPath: String { directory + "/haproxy.log" }
 
-    /// The master's PID when it runs on our configuration.
+    /// The master's PID when one runs on our configuration. Found by looking, not by trusting
+    /// a pid file (HAProxy rewrites its own at each reload): a master is a process running
+    /// HAProxy on this configuration whose parent is not one — its workers are its children.
+    /// Should two ever run (both would share the ports through SO_REUSEPORT, one serving stale
+    /// routes), the oldest is kept and the others are killed with their workers.
     func runningMaster() -> pid_t? {
-        guard let text = try? String(contentsOfFile: pidPath, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-              pid > 0, kill(pid, 0) == 0,
-              let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), command.contains(configPath) else { return nil }
-        return pid
+        let masters = Self.processes(configPath: configPath).filter { !$0.parentIsOurs }.map(\.pid).sorted()
+        guard let first = masters.first else { return nil }
+        for extra in masters.dropFirst() {
+            logger.warning("a second ingress HAProxy was running; stopping it", metadata: ["pid": "\(extra)"])
+            for worker in Self.workers(of: extra) { kill(worker, SIGKILL) }
+            kill(extra, SIGKILL)
+        }
+        return first
+    }
+
+    struct Found {
+        var pid: pid_t
+        var parentIsOurs: Bool
+    }
+
+    /// Every process running HAProxy on `configPath`.
+    static func processes(configPath: String) -> [Found] {
+        var commands: [pid_t: (command: String, parent: pid_t)] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
+                  command.hasPrefix(binary), let parent = parentOf(entry) else { continue }
+            commands[pid] = (command, parent)
+        }
+        let ours = commands.filter { $0.value.command.contains(configPath) }
+        return ours.map { Found(pid: $0.key, parentIsOurs: ours[$0.value.parent] != nil) }
+    }
+
+    static func parentOf(_ entry: String) -> pid_t? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? pid_t(fields[1]) : nil
     }
 
     /// Checks `text` with HAProxy, then writes it and starts or reloads HAProxy. False (and
@@ -80,25 +110,24 @@ actor HAProxyProcess {
         if kill(master, 0) == 0 {
             kill(master, SIGTERM)
             for _ in 0..<50 where kill(master, 0) == 0 { try? await Task.sleep(for: .milliseconds(100)) }
+            // Never two masters: one that does not stop goes, with its workers.
+            for worker in Self.workers(of: master) { kill(worker, SIGKILL) }
+            kill(master, SIGKILL)
         }
-        start()
+        if runningMaster() == nil { start() }
     }
 
-    /// The master's worker processes (children named haproxy).
+    /// The master's worker processes (its children).
     static func workers(of master: pid_t) -> Set<pid_t> {
         var found = Set<pid_t>()
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // Fields after the command: state, ppid, …
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, pid_t(fields[1]) == master { found.insert(pid) }
+            if let pid = pid_t(entry), parentOf(entry) == master { found.insert(pid) }
         }
         return found
     }
 
     /// Starts the master in a session of its own (it outlives an agent restart, as conmon
-    /// does, and is found again by its pid file); none of the agent's descriptors leak into it.
+    /// does, and is found again by its command line); none of the agent's descriptors leak into it.
     private func start() {
         let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
@@ -108,9 +137,8 @@ actor HAProxyProcess {
         }
         do {
             let output = log >= 0 ? log : devNull
-            let pid = try Subprocess.spawn(Self.binary, ["-W", "-f", configPath, "-p", pidPath],
+            let pid = try Subprocess.spawn(Self.binary, ["-W", "-f", configPath],
                                            descriptors: [0: devNull, 1: output, 2: output], newSession: true)
-            try? "\(pid)\n".write(toFile: pidPath, atomically: true, encoding: .utf8)
             // Reaped when it exits, so a dead master leaves no zombie behind.
             DispatchQueue.global().async { _ = Subprocess.waitForExit(pid) }
             logger.info("ingress HAProxy started", metadata: ["pid": "\(pid)", "config": "\(configPath)"])
@@ -133,9 +161,6 @@ actor HAProxyProcess {
     }
 
     static func stop(directory: String) {
-        guard let text = try? String(contentsOfFile: directory + "/haproxy.pid", encoding: .utf8),
-              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
-              let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), command.contains(directory + "/haproxy.cfg") else { return }
-        kill(pid, SIGTERM)
+        for found in processes(configPath: directory + "/haproxy.cfg") where !found.parentIsOurs { kill(found.pid, SIGTERM) }
     }
 }
