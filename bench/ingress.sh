@@ -24,7 +24,7 @@ cleanup() {
     kubectl delete namespace bench --wait=true --timeout=60s >/dev/null 2>&1
     kill "$up_pid" 2>/dev/null; wait "$up_pid" 2>/dev/null
   fi
-  "$BIN/berth" cleanup --data-dir "$work/up/node" --bridge-name bringb >/dev/null 2>&1
+  "$BIN/berth" cleanup --data-dir "$work/up" --bridge-name bringb >/dev/null 2>&1
   awk -v w="$work" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
   rm -rf "$work"
 }

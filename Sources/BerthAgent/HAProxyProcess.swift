@@ -67,6 +67,8 @@ actor HAProxyProcess {
     /// nothing changed) when HAProxy refuses it.
     @discardableResult
     func apply(_ text: String) async -> Bool {
+        // Never (re)started by an agent on its way out: that one would outlive `berth cleanup`.
+        if Task.isCancelled { return false }
         if text == applied, runningMaster() != nil { return true }
         let candidate = directory + "/haproxy.cfg.new"
         do {
@@ -149,7 +151,7 @@ actor HAProxyProcess {
 
     /// Restarts HAProxy if it died (with the configuration last applied).
     func supervise() {
-        guard applied != nil, runningMaster() == nil else { return }
+        guard !Task.isCancelled, applied != nil, runningMaster() == nil else { return }
         logger.warning("ingress HAProxy is not running; starting it again")
         start()
     }

@@ -54,14 +54,21 @@ struct IngressProxy: Sendable {
                     await apply(cache.snapshot(kinds), haproxy: haproxy)
                 }
             }
-            // Supervision, and the label: without it HAProxy stops and the watches end.
+            // Supervision, and the label: without it HAProxy stops and the watches end. On the
+            // agent's own shutdown HAProxy keeps serving (as containers do under conmon); the next
+            // agent adopts it, and `berth cleanup` stops it.
+            var labelRemoved = false
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(2))
+                if Task.isCancelled { break }
                 await haproxy.supervise()
-                if await !carriesIngress() { break }
+                if await !carriesIngress() {
+                    labelRemoved = true
+                    break
+                }
             }
-            await haproxy.stop()
             group.cancelAll()
+            if labelRemoved { await haproxy.stop() }
         }
     }
 

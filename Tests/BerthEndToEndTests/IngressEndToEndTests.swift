@@ -90,7 +90,7 @@ struct IngressEndToEndTests {
             server.stop()
             HostLeftovers.remove(dataDirectory: server.dataDirectory)
             // HAProxy outlives the agent by design (as conmon does): stopped as `berth cleanup` stops it.
-            _ = try? runCommand(BerthServerProcess.binary, ["cleanup", "--data-dir", server.dataDirectory + "/node", "--bridge-name", bridge])
+            _ = try? runCommand(BerthServerProcess.binary, ["cleanup", "--data-dir", server.dataDirectory, "--bridge-name", bridge])
             server.cleanUp()
             HostLeftovers.removeBridge(bridge)
             try? FileManager.default.removeItem(atPath: directory)
