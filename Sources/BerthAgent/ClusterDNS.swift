@@ -75,7 +75,7 @@ final class ClusterDNS: Sendable {
                 return  // closed by stop()
             }
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-            DispatchQueue.global().async { [self] in
+            BlockingThreads.shared.run { [self] in
                 defer { close(connection) }
                 var timeout = timeval(tv_sec: 5, tv_usec: 0)
                 setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -152,7 +152,7 @@ final class ClusterDNS: Sendable {
             } else {
                 let request = Array(buffer[0..<received])
                 let (client, catalogLogger) = (peer, logger)
-                DispatchQueue.global().async {
+                BlockingThreads.shared.run {
                     let relayed = Self.relay(request) ?? query.answer(.serverFailure)
                     Self.send(fd, relayed, to: client, logger: catalogLogger)
                 }

@@ -142,7 +142,7 @@ actor HAProxyProcess {
             let pid = try Subprocess.spawn(Self.binary, ["-W", "-f", configPath],
                                            descriptors: [0: devNull, 1: output, 2: output], newSession: true)
             // Reaped when it exits, so a dead master leaves no zombie behind.
-            DispatchQueue.global().async { _ = Subprocess.waitForExit(pid) }
+            BlockingThreads.shared.run { _ = Subprocess.waitForExit(pid) }
             logger.info("ingress HAProxy started", metadata: ["pid": "\(pid)", "config": "\(configPath)"])
         } catch {
             logger.error("could not start HAProxy", metadata: ["error": "\(error.message)"])

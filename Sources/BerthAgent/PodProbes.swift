@@ -71,7 +71,7 @@ struct ProbeRunner: Sendable {
     }
 
     static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in DispatchQueue.global().async { continuation.resume(returning: body()) } }
+        await BlockingThreads.shared.value(body)
     }
 }
 

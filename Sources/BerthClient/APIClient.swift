@@ -51,6 +51,10 @@ public final class APIClient: Sendable {
 
     public func shutdown() async { try? await http.shutdown() }
 
+    /// A client dropped without `shutdown()` (a caller that threw on its way) closes its
+    /// connections itself: AsyncHTTPClient keeps itself alive until that is done.
+    deinit { http.shutdown { _ in } }
+
     public struct Reply: Sendable {
         public var status: Int
         public var body: [UInt8]

@@ -91,7 +91,7 @@ public struct ConmonDriver: Sendable {
         let readEnd = sync[0]
         // conmon's first process exits once it has daemonized; reap it, then read the pid report.
         let message: [UInt8] = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            BlockingThreads.shared.run {
                 _ = Subprocess.waitForExit(pid)
                 var collected: [UInt8] = []
                 var chunk = [UInt8](repeating: 0, count: 4096)

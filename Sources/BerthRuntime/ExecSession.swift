@@ -63,7 +63,7 @@ public final class ExecSession: Sendable {
         let terminal = terminalFD
         for reader in readers {
             group.enter()
-            DispatchQueue.global().async {
+            BlockingThreads.shared.run {
                 var buffer = [UInt8](repeating: 0, count: 32768)
                 while true {
                     let count = buffer.withUnsafeMutableBytes { read(reader.fd, $0.baseAddress!, $0.count) }
@@ -78,7 +78,7 @@ public final class ExecSession: Sendable {
         let processID = spawned
         exitCode = Task {
             await withCheckedContinuation { (done: CheckedContinuation<Int32, Never>) in
-                DispatchQueue.global().async {
+                BlockingThreads.shared.run {
                     let code = Subprocess.waitForExit(processID)
                     // A terminal's reader ends with EIO only when every slave copy is closed;
                     // runc's exit closes the last one.

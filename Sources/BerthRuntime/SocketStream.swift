@@ -1,3 +1,4 @@
+import BerthCore
 import Dispatch
 import Glibc
 import Synchronization
@@ -17,7 +18,7 @@ public final class SocketStream: Sendable {
         output = stream
         reader = Task {
             await withCheckedContinuation { (done: CheckedContinuation<Int32, Never>) in
-                DispatchQueue.global().async {
+                BlockingThreads.shared.run {
                     var buffer = [UInt8](repeating: 0, count: bufferSize)
                     while true {
                         let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress!, $0.count, 0) }

@@ -5,8 +5,8 @@ import Foundation
 import Glibc
 
 /// Starts helper programs (runc, conmon, CNI plugins, ip) with `posix_spawn`, which can hand a
-/// child extra descriptors (conmon's sync pipe). Waiting and reading happen on Dispatch threads,
-/// never on a Swift concurrency thread.
+/// child extra descriptors (conmon's sync pipe). Waiting and reading happen on `BlockingThreads`,
+/// never on a Swift concurrency thread (nor Dispatch's global queues, which share those threads).
 public enum Subprocess {
     public struct Result: Sendable {
         public var status: Int32
@@ -40,14 +40,14 @@ public enum Subprocess {
         close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
         let writeFD = stdinPipe[1], outFD = stdoutPipe[0], errFD = stderrPipe[0]
         return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            BlockingThreads.shared.run {
                 let group = DispatchGroup()
                 nonisolated(unsafe) var output: [UInt8] = []
                 nonisolated(unsafe) var errors: [UInt8] = []
                 group.enter()
-                DispatchQueue.global().async { output = readToEnd(outFD); group.leave() }
+                BlockingThreads.shared.run { output = readToEnd(outFD); group.leave() }
                 group.enter()
-                DispatchQueue.global().async { errors = readToEnd(errFD); group.leave() }
+                BlockingThreads.shared.run { errors = readToEnd(errFD); group.leave() }
                 if let input {
                     input.withUnsafeBytes { raw in
                         var offset = 0

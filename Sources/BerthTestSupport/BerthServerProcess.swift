@@ -129,9 +129,9 @@ public func runCommand(_ executable: String, _ arguments: [String], input: Strin
     let errData = DataBox()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { outData.data = output.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    BlockingThreads.shared.run { outData.data = output.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     group.enter()
-    DispatchQueue.global().async { errData.data = error.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    BlockingThreads.shared.run { errData.data = error.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     while process.isRunning && Date() < deadline { usleep(20_000) }
     if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     process.waitUntilExit()

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -6,7 +7,7 @@ import NIOCore
 import Testing
 @testable import BerthAPIServer
 
-@Suite("audit log and mounts")
+@Suite("audit log and mounts", .blockingAllowed)
 struct AuditLogTests {
     static func request(_ path: String) -> Request {
         Request(head: HTTPRequest(method: .get, scheme: "https", authority: "berth", path: path), body: RequestBody(buffer: ByteBuffer()))

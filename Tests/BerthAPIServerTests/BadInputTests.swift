@@ -1,8 +1,9 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
 /// Every bad input gets a Status with the right 4xx code, and nothing is stored.
-@Suite("bad input")
+@Suite("bad input", .blockingAllowed)
 struct BadInputTests {
     func expectStatus(_ result: (status: Int, json: JSONValue, headers: HTTPFields), _ code: Int, reason: String? = nil,
                       field: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {

@@ -1,9 +1,10 @@
 @testable import BerthAPIServer
+import BerthTestSupport
 import Foundation
 import NIOEmbedded
 import Testing
 
-@Suite("verified client certificates")
+@Suite("verified client certificates", .blockingAllowed)
 struct CertificateIdentityCacheTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 

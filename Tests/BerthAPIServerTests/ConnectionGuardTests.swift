@@ -1,12 +1,13 @@
 @testable import BerthAPIServer
 import BerthCore
+import BerthTestSupport
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
 
 /// The connection guard on an embedded channel: bytes in, bytes out, a manual clock.
-@Suite("connection guard")
+@Suite("connection guard", .blockingAllowed)
 struct ConnectionGuardTests {
     /// Guard, HTTP decoder and encoder, and the observer, as `GuardedHTTPChannel` lays them out.
     func pipeline(_ limits: ConnectionLimits = ConnectionLimits(), overCapacity: Bool = false) throws -> (EmbeddedChannel, ConnectionGuard) {

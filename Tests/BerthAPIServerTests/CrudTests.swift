@@ -1,9 +1,10 @@
+import BerthTestSupport
 import HummingbirdTesting
 import HTTPTypes
 import BerthCore
 import Testing
 
-@Suite("create, read, update, delete")
+@Suite("create, read, update, delete", .blockingAllowed)
 struct CrudTests {
     @Test func startingNamespacesExist() async throws {
         try await APIHarness.run { _, client in

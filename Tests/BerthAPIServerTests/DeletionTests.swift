@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import HTTPTypes
 import HummingbirdTesting
 import Testing
 
-@Suite("deletion, finalizers, namespaces")
+@Suite("deletion, finalizers, namespaces", .blockingAllowed)
 struct DeletionTests {
     @Test func finalizersHoldDeletionUntilRemoved() async throws {
         try await APIHarness.run { _, client in

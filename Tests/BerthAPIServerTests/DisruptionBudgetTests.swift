@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import HTTPTypes
 import HummingbirdTesting
 import Testing
 
-@Suite("PodDisruptionBudgets and evictions")
+@Suite("PodDisruptionBudgets and evictions", .blockingAllowed)
 struct DisruptionBudgetTests {
     let pods = "/api/v1/namespaces/default/pods"
     let budgets = "/apis/policy/v1/namespaces/default/poddisruptionbudgets"
@@ -90,7 +91,7 @@ struct DisruptionBudgetTests {
     }
 }
 
-@Suite("disruption budget arithmetic")
+@Suite("disruption budget arithmetic", .blockingAllowed)
 struct DisruptionBudgetArithmeticTests {
     func pod(_ name: String, ready: Bool) -> Pod {
         var pod = Pod(metadata: ObjectMeta(name: name, namespace: "default", labels: ["app": "web"]))

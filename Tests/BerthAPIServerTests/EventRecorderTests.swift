@@ -1,11 +1,12 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 @testable import BerthAPIServer
 @testable import BerthClient
 
 /// Repeats of an event are one Event counted up, as client-go's correlator makes them.
-@Suite("Event recorder")
+@Suite("Event recorder", .blockingAllowed)
 struct EventRecorderTests {
     @Test("a repeat counts the first Event up; another message, object or reason is another Event; a deleted Event is recreated")
     func repeatsAreCounted() async throws {

@@ -1,6 +1,7 @@
 @testable import BerthAPIServer
 import BerthClient
 import BerthCore
+import BerthTestSupport
 import Foundation
 import HTTPTypes
 import Testing
@@ -9,7 +10,7 @@ import Testing
 /// the kept corpus of nasty cases (`FuzzCorpus/`): each input gets a 4xx Status or a clean
 /// error — never a crash (the test process would die), a hang (the suite's time bound) or a
 /// 5xx. `FUZZ_ITERATIONS` scales a run up (bench/fuzz.sh); `FUZZ_SEED` replays one.
-@Suite("fuzzing remote input", .serialized)
+@Suite("fuzzing remote input", .serialized, .blockingAllowed)
 struct FuzzTests {
     static let iterations = ProcessInfo.processInfo.environment["FUZZ_ITERATIONS"].flatMap(Int.init) ?? 400
     static let seed = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init) ?? 0x5EED_BE27

@@ -1,10 +1,11 @@
 import BerthCore
+import BerthTestSupport
 import HTTPTypes
 import Testing
 
 /// IPPools are checked against the cluster pod CIDR, the other pools, the nodes' pod subnets
 /// and the pods' addresses; pods learn their pool at create and cannot forge a fixed address.
-@Suite("IPPool admission")
+@Suite("IPPool admission", .blockingAllowed)
 struct IPPoolAdmissionTests {
     static let pools = "/apis/berth.dev/v1/ippools"
 
@@ -136,7 +137,7 @@ struct IPPoolAdmissionTests {
             #expect(created.status == 201)
             #expect(created.json.value(at: ["metadata", "labels", "berth.dev/ippool"])?.stringValue == "web")
             #expect(created.json.value(at: ["metadata", "annotations", "berth.dev/ip"]) == nil)
-            var other = Fixtures.pod("db-1", labels: ["app": "db", "berth.dev/ippool": "web"])
+            let other = Fixtures.pod("db-1", labels: ["app": "db", "berth.dev/ippool": "web"])
             let plain = try await client.send(.post, "/api/v1/namespaces/default/pods", json: other)
             #expect(plain.json.value(at: ["metadata", "labels", "berth.dev/ippool"]) == nil)
 

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import NIOCore
 import Synchronization
@@ -9,7 +10,7 @@ import Testing
 /// Clients of the server's own process (controllers, scheduler, `berth up`'s agent) reach it
 /// without sockets; the same handlers answer, the admin token is still checked, watches stream
 /// with back-pressure and end when their reader goes.
-@Suite("in-process transport")
+@Suite("in-process transport", .blockingAllowed)
 struct InProcessTransportTests {
     static func client(_ server: APIServer, token: String) throws -> APIClient {
         // The server URL is never dialled: nothing listens there.
@@ -88,11 +89,14 @@ struct InProcessTransportTests {
                 return "\(type(of: error))"
             }
         }
+        // Blocked on the chunk after a full pipe: `capacity` written, the next one waiting — and
+        // still waiting a while later (a busy host may take a while to get the writer that far).
+        _ = try await waitFor("the writer fills the pipe", timeout: 10) { written.load(ordering: .relaxed) >= BodyPipe.capacity - 1 ? true : nil }
         try await Task.sleep(for: .milliseconds(100))
-        // Blocked on the chunk after a full pipe: `capacity` written, the next one waiting.
         #expect(written.load(ordering: .relaxed) == BodyPipe.capacity - 1)
         #expect(try await pipe.next().map { String(buffer: $0) } == "0")
-        try await Task.sleep(for: .milliseconds(50))
+        _ = try? await waitFor("the writer moves on by one", timeout: 10) { written.load(ordering: .relaxed) >= BodyPipe.capacity ? true : nil }
+        try await Task.sleep(for: .milliseconds(100))
         #expect(written.load(ordering: .relaxed) == BodyPipe.capacity)
         pipe.cancel()
         #expect(await writer.value == "CancellationError")

@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import HTTPTypes
 import HummingbirdTesting
 import Testing
 
-@Suite("list, selectors, pagination, tables")
+@Suite("list, selectors, pagination, tables", .blockingAllowed)
 struct ListTests {
     @Test func labelSelectors() async throws {
         try await APIHarness.run { _, client in

@@ -1,9 +1,10 @@
+import BerthTestSupport
 import HummingbirdTesting
 import HTTPTypes
 import BerthCore
 import Testing
 
-@Suite("updates that change nothing")
+@Suite("updates that change nothing", .blockingAllowed)
 struct NoopUpdateTests {
     @Test func patchingTheSameValueKeepsResourceVersion() async throws {
         try await APIHarness.run { _, client in

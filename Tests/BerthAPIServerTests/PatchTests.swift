@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import HTTPTypes
 import HummingbirdTesting
 import Testing
 
-@Suite("patch types")
+@Suite("patch types", .blockingAllowed)
 struct PatchTests {
     let path = "/apis/apps/v1/namespaces/default/deployments/web"
 

@@ -1,10 +1,11 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import HTTPTypes
 import Testing
 
 /// Pod Security admission by namespace label, worded as Kubernetes' refusals.
-@Suite("Pod Security admission")
+@Suite("Pod Security admission", .blockingAllowed)
 struct PodSecurityAdmissionTests {
     static func namespace(_ name: String, level: String) -> JSONValue {
         ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name), "labels": [.init(stringLiteral: PodSecurityStandards.enforceLabel): .string(level)]]]
@@ -87,7 +88,7 @@ struct PodSecurityAdmissionTests {
 }
 
 /// LimitRange defaults and bounds at pod admission.
-@Suite("LimitRange admission")
+@Suite("LimitRange admission", .blockingAllowed)
 struct LimitRangeAdmissionTests {
     @Test("container defaults filled in; a limit over the maximum refused with Kubernetes' words; a LimitRange with min over max is 422")
     func defaultsAndBounds() async throws {

@@ -1,11 +1,12 @@
 @testable import BerthAPIServer
 import BerthCore
 import BerthStore
+import BerthTestSupport
 import Testing
 
 /// The node authorizer's copy of a pod stands in for the handler's first read of that pod
 /// only: not for another object, not for a retry after a conflict.
-@Suite("prefetched objects")
+@Suite("prefetched objects", .blockingAllowed)
 struct PrefetchedObjectTests {
     @Test func theAuthorizersCopyServesOnlyTheFirstReadOfTheSameObject() async throws {
         try await APIHarness.run { harness, client in

@@ -1,8 +1,9 @@
 import BerthCore
+import BerthTestSupport
 import HummingbirdTesting
 import Testing
 
-@Suite("PriorityClasses and pod priority admission")
+@Suite("PriorityClasses and pod priority admission", .blockingAllowed)
 struct PriorityClassTests {
     let classes = "/apis/scheduling.k8s.io/v1/priorityclasses"
     let pods = "/api/v1/namespaces/default/pods"

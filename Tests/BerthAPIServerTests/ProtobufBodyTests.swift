@@ -1,4 +1,5 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
 /// A minimal protobuf writer for building request bodies the way client-go encodes them.
@@ -38,7 +39,7 @@ struct ProtoWriter {
     }
 }
 
-@Suite("protobuf request bodies")
+@Suite("protobuf request bodies", .blockingAllowed)
 struct ProtobufBodyTests {
     static let protobuf = "application/vnd.kubernetes.protobuf"
 

@@ -1,11 +1,12 @@
 @testable import BerthAPIServer
 import BerthCore
 import BerthStore
+import BerthTestSupport
 import Testing
 
 /// The byte prefilter of selective lists and watches must never drop an object the selectors
 /// match (it only skips parsing), and should drop the ones it can.
-@Suite("selector prefilter on stored bytes")
+@Suite("selector prefilter on stored bytes", .blockingAllowed)
 struct SelectionPrefilterTests {
     static let labelSets: [[String: String]] = [
         [:], ["app": "web"], ["app": "web", "tier": "db"], ["example.com/app": "we.b"], ["app": ""], ["app": "wéb ünïcode"],

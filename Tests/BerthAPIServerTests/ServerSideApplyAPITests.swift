@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import HTTPTypes
 import HummingbirdTesting
 import Testing
 
-@Suite("server-side apply over the API")
+@Suite("server-side apply over the API", .blockingAllowed)
 struct ServerSideApplyAPITests {
     let path = "/apis/apps/v1/namespaces/default/deployments/web"
     let type = "application/apply-patch+yaml"

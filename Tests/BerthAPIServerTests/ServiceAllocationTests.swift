@@ -1,10 +1,11 @@
 import BerthCore
 import BerthStore
+import BerthTestSupport
 import Testing
 
 /// Cluster IPs and node ports are reserved by keys written with the Service: a value in use is
 /// refused with a 422, a deleted Service frees its values, and start-up repairs the keys.
-@Suite("Service address reservations")
+@Suite("Service address reservations", .blockingAllowed)
 struct ServiceAllocationTests {
     static func service(_ name: String, clusterIP: String? = nil, nodePort: Int? = nil) -> JSONValue {
         var port: JSONValue = ["port": 80]

@@ -1,10 +1,11 @@
 import BerthCore
 import BerthStore
+import BerthTestSupport
 import HTTPTypes
 import HummingbirdTesting
 import Testing
 
-@Suite("watch")
+@Suite("watch", .blockingAllowed)
 struct WatchTests {
     static func events(_ body: JSONValue) -> [JSONValue] {
         // The test client returns the whole stream; split the newline-delimited events.

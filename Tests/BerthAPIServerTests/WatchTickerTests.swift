@@ -1,11 +1,12 @@
 @testable import BerthAPIServer
+import BerthTestSupport
 import Foundation
 import ServiceLifecycle
 import Testing
 
 /// The shared tick that paces watch writes: waiters come back at a tick, not at once, and are
 /// never left waiting when the ticker is not running.
-@Suite("watch ticker")
+@Suite("watch ticker", .blockingAllowed)
 struct WatchTickerTests {
     @Test func withoutTheServiceRunningAWaiterReturnsAtOnce() async {
         let ticker = WatchTicker(interval: .seconds(3600))

@@ -1,8 +1,9 @@
 @testable import BerthClient
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("YAML manifests to JSON")
+@Suite("YAML manifests to JSON", .blockingAllowed)
 struct YAMLConversionTests {
     @Test func plainScalarsFollowKubernetesYAMLRules() throws {
         let yaml = """

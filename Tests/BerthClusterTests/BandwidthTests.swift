@@ -7,7 +7,7 @@ import Testing
 /// `kubernetes.io/ingress-bandwidth` / `egress-bandwidth` measured with iperf3 between two pods
 /// on different hosts (iperf3 runs from the host inside the pods' network namespaces: the
 /// shaping sits on the pod's veth, whoever sends).
-@Suite("Pod bandwidth limits", .serialized)
+@Suite("Pod bandwidth limits", .serialized, .blockingAllowed)
 struct BandwidthTests {
     static func pod(_ name: String, annotations: String, node: String) -> String {
         """

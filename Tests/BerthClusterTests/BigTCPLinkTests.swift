@@ -6,7 +6,7 @@ import Logging
 import Testing
 
 /// The netlink side of BIG TCP on real links, in a network namespace of the test's own.
-@Suite("BIG TCP link sizes", .serialized)
+@Suite("BIG TCP link sizes", .serialized, .blockingAllowed)
 struct BigTCPLinkTests {
     static let namespace = "berth-bigtcp-\(getpid())"
     static var path: String { "/run/netns/\(namespace)" }

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// Three hosts (network namespaces with their own agent) joined to one control plane.
-@Suite("Cluster of three hosts", .serialized)
+@Suite("Cluster of three hosts", .serialized, .blockingAllowed)
 struct ClusterTests {
     static func spreadDeployment(replicas: Int) -> String {
         """

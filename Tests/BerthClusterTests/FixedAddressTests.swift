@@ -9,7 +9,7 @@ import Testing
 /// An app with an IPPool keeps its addresses: pods deleted, a host killed — the replacements
 /// come back with the same addresses, on other hosts, reachable; a full pool leaves a pod
 /// Pending with an Event; bad pools are refused with a 422 through kubectl.
-@Suite("Fixed addresses (IPPool)", .serialized)
+@Suite("Fixed addresses (IPPool)", .serialized, .blockingAllowed)
 struct FixedAddressTests {
     static let pool = """
         apiVersion: berth.dev/v1

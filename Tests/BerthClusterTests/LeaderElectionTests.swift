@@ -8,7 +8,7 @@ import Testing
 
 /// Two candidates for one Lease against a real control plane: one leads, the other takes over
 /// when the leader stops renewing, and never do both lead at once.
-@Suite("leader election")
+@Suite("leader election", .blockingAllowed)
 struct LeaderElectionTests {
     final class Leaders: Sendable {
         let active = Mutex<Set<String>>([])

@@ -9,7 +9,7 @@ import Testing
 /// pods a, b, c in namespaces x, y, z (and a in w) spread over three hosts; for every case the
 /// real TCP connects between every pair of pods on ports 80 and 81 must match the expected
 /// matrix. Then tenants: two tenants with two namespaces each.
-@Suite("NetworkPolicy and tenants across hosts", .serialized)
+@Suite("NetworkPolicy and tenants across hosts", .serialized, .blockingAllowed)
 struct NetworkPolicyTests {
     struct Target: Hashable {
         var namespace: String

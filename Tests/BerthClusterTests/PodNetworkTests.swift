@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// Pod addresses and cross-host traffic on three hosts, in both network modes.
-@Suite("Pod network across hosts", .serialized)
+@Suite("Pod network across hosts", .serialized, .blockingAllowed)
 struct PodNetworkTests {
     /// One web server per host, answering with its pod name.
     static let web = """

@@ -8,7 +8,7 @@ import Testing
 /// scheduler spreads a Deployment over them, their pods report Running, a GC'd Deployment's pods
 /// go, `kubectl top` and the node proxy read the simulator's stats and metrics, and a stopped
 /// simulator's nodes turn NotReady.
-@Suite("Simulated nodes")
+@Suite("Simulated nodes", .blockingAllowed)
 struct SimulatedNodesTests {
     @Test("twelve simulated nodes take a 36-replica Deployment, three pods each, and go NotReady when stopped")
     func simulatedCluster() async throws {

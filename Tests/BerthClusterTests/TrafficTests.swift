@@ -8,7 +8,7 @@ import Testing
 /// made): pod egress masqueraded to the node's address while pod-to-pod keeps its source,
 /// hostPort and externalIPs reached from outside, and the node itself reaching node ports, host
 /// ports (through 127.0.0.1) and cluster IPs with no default route.
-@Suite("Traffic in and out", .serialized)
+@Suite("Traffic in and out", .serialized, .blockingAllowed)
 struct TrafficTests {
     static func workloads(host: String, externalIP: String) -> String {
         """

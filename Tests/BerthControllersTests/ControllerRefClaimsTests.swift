@@ -1,8 +1,9 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 @testable import BerthControllers
 
-@Suite("Adoption and release (controller references)")
+@Suite("Adoption and release (controller references, .blockingAllowed)")
 struct ControllerRefClaimsTests {
     let owner = OwnerReference(apiVersion: "apps/v1", kind: "ReplicaSet", name: "web", uid: "rs-uid", controller: true, blockOwnerDeletion: true)
 

@@ -1,10 +1,11 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Synchronization
 import Testing
 @testable import BerthControllers
 
-@Suite("Controller runtime: work queue, retry limiter, node health")
+@Suite("Controller runtime: work queue, retry limiter, node health", .blockingAllowed)
 struct ControllerRuntimeTests {
     @Test("a key added many times is queued once; one added while in progress comes back once after done")
     func deduplication() async {

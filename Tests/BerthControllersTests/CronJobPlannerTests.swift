@@ -1,9 +1,10 @@
 @testable import BerthControllers
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("CronJob planner")
+@Suite("CronJob planner", .blockingAllowed)
 struct CronJobPlannerTests {
     let now = RFC3339.parse("2026-12-01T10:07:20Z")!
 

@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 @testable import BerthControllers
 
-@Suite("DaemonSet history (ControllerRevisions)")
+@Suite("DaemonSet history (ControllerRevisions, .blockingAllowed)")
 struct DaemonSetHistoryTests {
     /// Carries a plan out on an in-memory list, as the controller does through the API.
     func apply(_ plan: DaemonSetHistoryPlan, to revisions: inout [ControllerRevision]) {

@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 @testable import BerthControllers
 
-@Suite("DaemonSet planning")
+@Suite("DaemonSet planning", .blockingAllowed)
 struct DaemonSetPlannerTests {
     static func node(_ name: String, labels: [String: String] = [:], taints: [JSONValue] = [], unschedulable: Bool = false) -> Node {
         try! JSONValue.object([

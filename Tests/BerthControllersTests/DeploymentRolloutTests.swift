@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 @testable import BerthControllers
 
-@Suite("Deployment rollouts, step by step with a manual clock")
+@Suite("Deployment rollouts, step by step with a manual clock", .blockingAllowed)
 struct DeploymentRolloutTests {
     @Test("a first rollout creates one ReplicaSet, revision 1, and completes")
     func firstRollout() {

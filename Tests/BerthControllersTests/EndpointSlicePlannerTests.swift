@@ -1,8 +1,9 @@
 import BerthControllers
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("EndpointSlice planner")
+@Suite("EndpointSlice planner", .blockingAllowed)
 struct EndpointSlicePlannerTests {
     static func service(_ name: String) -> Service {
         var service = try! JSONParser.parse(#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"shop","uid":"s-1","labels":{"app":"web"}},"spec":{"selector":{"app":"web"},"ports":[{"port":80}]}}"#).decode(Service.self)

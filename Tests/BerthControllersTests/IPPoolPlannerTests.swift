@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 @testable import BerthControllers
 
-@Suite("IPPool planning")
+@Suite("IPPool planning", .blockingAllowed)
 struct IPPoolPlannerTests {
     static func pool(_ addresses: [String], allocations: [String: String]? = nil) -> IPPool {
         IPPool(metadata: ObjectMeta(name: "web"), spec: IPPoolSpec(addresses: addresses, namespace: "default"),

@@ -1,5 +1,6 @@
 import BerthClient
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -10,7 +11,7 @@ import Testing
 /// that list: ServiceLifecycle kills a process whose services outlive its cancellation limit.
 /// What is checked is that the cancelled tasks end at all (a waiter that ignores cancellation
 /// never does), not how fast: on a loaded host the end of a cancelled group took 3.8 s once.
-@Suite("Informer shutdown before the first list")
+@Suite("Informer shutdown before the first list", .blockingAllowed)
 struct InformerShutdownTests {
     /// An API with nothing behind it: port 1 on loopback refuses every connection, so the
     /// informer keeps retrying its list and never syncs.

@@ -1,9 +1,10 @@
 @testable import BerthControllers
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("Job planner")
+@Suite("Job planner", .blockingAllowed)
 struct JobPlannerTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 

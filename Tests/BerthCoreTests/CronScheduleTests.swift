@@ -1,8 +1,9 @@
 @testable import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("cron schedules")
+@Suite("cron schedules", .blockingAllowed)
 struct CronScheduleTests {
     func date(_ text: String) -> Date { RFC3339.parse(text)! }
 

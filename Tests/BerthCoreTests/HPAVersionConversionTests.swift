@@ -1,9 +1,10 @@
+import BerthTestSupport
 import Testing
 @testable import BerthCore
 
 /// autoscaling/v1 over the stored v2 object: the CPU target is a field, the rest rides in
 /// annotations, and a v1 read-modify-write keeps everything v2 had.
-@Suite("HPA v1 and v2")
+@Suite("HPA v1 and v2", .blockingAllowed)
 struct HPAVersionConversionTests {
     func json(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
 

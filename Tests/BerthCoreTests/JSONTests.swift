@@ -1,7 +1,8 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("json")
+@Suite("json", .blockingAllowed)
 struct JSONTests {
     @Test func roundTripsExactly() throws {
         let text = #"{"apiVersion":"v1","kind":"X","metadata":{"name":"a"},"big":9223372036854775807,"f":1.5e-3,"s":"é\n\"\\\u0001","t":true,"n":null,"a":[]}"#

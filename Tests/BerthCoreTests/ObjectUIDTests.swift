@@ -1,8 +1,9 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("object UIDs")
+@Suite("object UIDs", .blockingAllowed)
 struct ObjectUIDTests {
     @Test func uidsAreLowerCaseVersion4UUIDsAndDistinct() {
         var seen = Set<String>()

@@ -1,7 +1,8 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("patch algorithms")
+@Suite("patch algorithms", .blockingAllowed)
 struct PatchAlgorithmTests {
     @Test func mergePatchFollowsRFC7386() {
         let target: JSONValue = ["a": "b", "c": ["d": "e", "f": "g"]]

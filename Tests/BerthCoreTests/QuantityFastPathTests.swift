@@ -1,9 +1,10 @@
 @testable import BerthCore
+import BerthTestSupport
 import Testing
 
 /// The byte-level parser for common quantities must agree with the general one wherever it
 /// answers, and step aside (nil) where it cannot be sure.
-@Suite("quantity fast path")
+@Suite("quantity fast path", .blockingAllowed)
 struct QuantityFastPathTests {
     static let inputs = [
         "250m", "1.5Gi", "0.5", "1000", "2", "1Gi", "1024Mi", "100M", "0", "1.5", "512Ki", "0.1m", "1500Mi", "3000m",

@@ -1,7 +1,8 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("quantities")
+@Suite("quantities", .blockingAllowed)
 struct QuantityTests {
     @Test(arguments: [
         ("250m", "250m"), ("1.5Gi", "1536Mi"), ("0.5", "500m"), ("1000", "1k"), ("2", "2"), ("1Gi", "1Gi"), ("1024Mi", "1Gi"),

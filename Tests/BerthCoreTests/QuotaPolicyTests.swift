@@ -1,8 +1,9 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
 /// What objects count against quotas, scopes, and the verdicts (pure).
-@Suite("Quota policy")
+@Suite("Quota policy", .blockingAllowed)
 struct QuotaPolicyTests {
     static func q(_ text: String) -> Quantity { try! Quantity(parsing: text) }
 

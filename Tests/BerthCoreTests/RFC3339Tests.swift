@@ -1,8 +1,9 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("RFC 3339 timestamps")
+@Suite("RFC 3339 timestamps", .blockingAllowed)
 struct RFC3339Tests {
     @Test func formatsSecondsAndMicroseconds() {
         #expect(RFC3339.seconds(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")

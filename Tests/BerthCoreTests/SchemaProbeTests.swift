@@ -1,7 +1,8 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("Schemas read off the kinds' decoders")
+@Suite("Schemas read off the kinds' decoders", .blockingAllowed)
 struct SchemaProbeTests {
     /// One object per kind carrying every field its schema lists, with a plain value of the
     /// schema's type (a string, 1, true, one array element, one map entry).

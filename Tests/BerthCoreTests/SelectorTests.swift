@@ -1,7 +1,8 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("label and field selectors")
+@Suite("label and field selectors", .blockingAllowed)
 struct SelectorTests {
     @Test func parsesEveryOperator() throws {
         let selector = try LabelSelector(parsing: "app=web, tier!=db,env in (prod, dev),zone notin (a),canary,!legacy,rank>3")

@@ -1,7 +1,8 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("server-side apply")
+@Suite("server-side apply", .blockingAllowed)
 struct ServerSideApplyTests {
     static let config: JSONValue = [
         "apiVersion": "apps/v1", "kind": "Deployment",

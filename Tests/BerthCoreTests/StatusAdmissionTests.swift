@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
 /// A pod update that changes only `status` is admitted from its status alone; the result must
 /// be what the full path (decode, default and re-encode the whole pod) gives.
-@Suite("status admitted alone")
+@Suite("status admitted alone", .blockingAllowed)
 struct StatusAdmissionTests {
     let sent: JSONValue = [
         "apiVersion": "v1", "kind": "Pod",

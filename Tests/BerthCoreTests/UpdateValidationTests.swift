@@ -1,7 +1,8 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("update checks and the stored object")
+@Suite("update checks and the stored object", .blockingAllowed)
 struct UpdateValidationTests {
     let stored: JSONValue = ["metadata": ["name": "p"], "spec": ["containers": [["name": "c", "image": "i"]]], "status": ["phase": "Pending"]]
 

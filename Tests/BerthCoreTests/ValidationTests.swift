@@ -1,7 +1,8 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("names and validation")
+@Suite("names and validation", .blockingAllowed)
 struct ValidationTests {
     @Test(arguments: [("web", true), ("web-1", true), ("a.b", false), ("Web", false), ("-a", false), (String(repeating: "a", count: 64), false)])
     func dnsLabels(_ name: String, _ valid: Bool) {

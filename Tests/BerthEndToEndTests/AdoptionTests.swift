@@ -8,7 +8,7 @@ import Testing
 /// ReplicaSet adopts a matching stray pod (and so creates one pod fewer), releases a pod that is
 /// relabelled out of its selector (and replaces it); a Deployment deleted with
 /// `--cascade=orphan` leaves its ReplicaSet, which the re-applied Deployment adopts with its pods.
-@Suite("Adoption and release")
+@Suite("Adoption and release", .blockingAllowed)
 struct AdoptionTests {
     static let replicaSet = """
     apiVersion: apps/v1

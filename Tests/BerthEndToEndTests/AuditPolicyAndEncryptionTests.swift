@@ -6,7 +6,7 @@ import Testing
 /// `--audit-policy-file` (levels and stages, first rule wins), `berth audit --tenant`, and
 /// `--encryption-provider-config` (Secrets unreadable in the store file, readable through the
 /// API, keys rotated by restarting with a new first key and rewriting) with kubectl 1.33.
-@Suite("Audit policy and encryption at rest", .serialized)
+@Suite("Audit policy and encryption at rest", .serialized, .blockingAllowed)
 struct AuditPolicyAndEncryptionTests {
     static func key(_ byte: UInt8) -> String { Data(repeating: byte, count: 32).base64EncodedString() }
 

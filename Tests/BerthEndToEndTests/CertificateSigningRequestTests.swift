@@ -7,7 +7,7 @@ import Testing
 /// approve` gets a certificate from the cluster CA that authenticates its user; deleting the CSR
 /// revokes it (401); a denied one gets none; a request for system:masters fails; a bad request
 /// is 422; a user without `approve` on the signer is refused.
-@Suite("CertificateSigningRequests", .serialized)
+@Suite("CertificateSigningRequests", .serialized, .blockingAllowed)
 struct CertificateSigningRequestTests {
     @Test func approveDenyRevoke() async throws {
         let server = BerthServerProcess(role: "server")

@@ -6,7 +6,7 @@ import Testing
 /// `berth cleanup --purge` deletes the whole data directory — the store, the CA and the admin
 /// token too, which it used to leave, so the next `berth up` brought the old cluster back —
 /// and refuses while a server still has the store open.
-@Suite("cleanup --purge")
+@Suite("cleanup --purge", .blockingAllowed)
 struct CleanupPurgeTests {
     @Test func purgeLeavesNothingAndRefusesWhileAServerRuns() async throws {
         let server = BerthServerProcess()

@@ -6,7 +6,7 @@ import Testing
 /// Client certificates against a live `berth server`, made with openssl and sent with curl: one
 /// the cluster CA signed is a node; one from another CA — even one whose issuer name copies the
 /// cluster CA's — is answered with a 401 Status (not a failed handshake) and logged.
-@Suite("Client certificates")
+@Suite("Client certificates", .blockingAllowed)
 struct ClientCertificateTests {
     @Test func foreignCertificatesGetA401() async throws {
         let server = BerthServerProcess(role: "server")

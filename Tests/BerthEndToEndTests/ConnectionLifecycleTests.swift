@@ -8,7 +8,7 @@ import Testing
 /// sees the answer and an end of stream, and a watcher that stops reading is dropped with its
 /// memory. The probes speak raw HTTP over TLS (`Probes/http_probe.py`), since no well-behaved
 /// client sends these bytes.
-@Suite("connection lifecycle", .serialized)
+@Suite("connection lifecycle", .serialized, .blockingAllowed)
 struct ConnectionLifecycleTests {
     static let probe = BerthServerProcess.packageRoot.appendingPathComponent("Tests/BerthEndToEndTests/Probes/http_probe.py").path
 

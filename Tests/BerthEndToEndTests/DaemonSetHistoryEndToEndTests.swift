@@ -7,7 +7,7 @@ import Testing
 /// `kubectl rollout history|undo daemonset` against a real control plane and simulated nodes:
 /// the DaemonSet controller records a ControllerRevision per template, kubectl reads and
 /// applies them, and the revisions go with their DaemonSet.
-@Suite("DaemonSet history end to end")
+@Suite("DaemonSet history end to end", .blockingAllowed)
 struct DaemonSetHistoryEndToEndTests {
     static let daemonSet = """
     apiVersion: apps/v1

@@ -6,7 +6,7 @@ import Testing
 
 /// Acknowledged writes survive `kill -9`; revisions continue; a watcher resuming from its last
 /// revision sees no gap and no duplicate.
-@Suite("durability across kill -9", .serialized)
+@Suite("durability across kill -9", .serialized, .blockingAllowed)
 struct DurabilityTests {
     @Test func acknowledgedWritesSurviveKill9() async throws {
         let server = BerthServerProcess()

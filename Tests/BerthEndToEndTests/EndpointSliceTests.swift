@@ -6,7 +6,7 @@ import Testing
 
 /// `discovery.k8s.io/v1` EndpointSlices follow a Service's Endpoints; `kubectl describe
 /// service` (which reads slices) shows the pods' addresses instead of `<none>`.
-@Suite("EndpointSlices")
+@Suite("EndpointSlices", .blockingAllowed)
 struct EndpointSliceTests {
     static let manifest = """
     apiVersion: apps/v1

@@ -6,7 +6,7 @@ import Testing
 
 /// The garbage collector through kubectl's three cascade modes, against a control plane without
 /// nodes (pods stay Pending, so deletion needs no agent).
-@Suite("garbage collection", .serialized)
+@Suite("garbage collection", .serialized, .blockingAllowed)
 struct GarbageCollectionTests {
     static let deployment = """
         apiVersion: apps/v1

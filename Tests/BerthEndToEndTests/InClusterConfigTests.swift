@@ -8,7 +8,7 @@ import Testing
 /// `KUBERNETES_SERVICE_HOST/PORT`; from the pod's network namespace the `kubernetes` Service
 /// reaches the API (listening on 127.0.0.1), the python client's in-cluster loader lists pods
 /// with a Role allowing it and gets 403 without; `automountServiceAccountToken: false` opts out.
-@Suite("in-cluster configuration", .serialized)
+@Suite("in-cluster configuration", .serialized, .blockingAllowed)
 struct InClusterConfigTests {
     @Test func podReachesTheAPIAsItsServiceAccount() async throws {
         let bridge = "brincl"

@@ -8,7 +8,7 @@ import Testing
 /// element-wise prefixes, 404 for no route, the node's address in the Ingress status, and an
 /// Ingress naming a missing Service warned about while the other routes keep serving; the
 /// `berth.dev/` annotations (rewrite, sticky cookie, source range, HTTPS redirect, rate limit).
-@Suite("ingress", .serialized)
+@Suite("ingress", .serialized, .blockingAllowed)
 struct IngressEndToEndTests {
     static let workloads = """
         apiVersion: apps/v1
@@ -78,7 +78,8 @@ struct IngressEndToEndTests {
         // Every client runs off the cooperative pool: a blocked pool thread (a kubectl rollout
         // waiting, a curl timing out) stalls the other suites of a parallel run.
         func kubectl(_ arguments: [String], input: String? = nil) async throws -> CommandResult {
-            try await MonitoringFixture.run(kubectlPath, ["--kubeconfig", server.kubeconfigPath] + arguments, input: input)
+            // Longer than `rollout status --timeout=90s`, so kubectl's own answer is what we see.
+            try await MonitoringFixture.run(kubectlPath, ["--kubeconfig", server.kubeconfigPath] + arguments, input: input, timeout: 120)
         }
         defer {
             // HAProxy's own complaints, if any, for a failure's diagnosis.
@@ -124,7 +125,12 @@ struct IngressEndToEndTests {
             return answer.code.hasPrefix("200") ? answer.body : nil
         }
         #expect(first == "web")
-        #expect(try await curl("/api/").body == "api", "Prefix /api takes /api/")
+        // The api pod's endpoint may reach the proxy a moment after the web pods' did.
+        let api = try await waitFor("the ingress routes /api/", timeout: 30) { () -> String? in
+            let answer = try await curl("/api/")
+            return answer.code.hasPrefix("200") ? answer.body : nil
+        }
+        #expect(api == "api", "Prefix /api takes /api/")
         // The web pods have no /api: only the api pod's httpd redirects /api to /api/.
         #expect(try await curl("/api").code.hasPrefix("30"), "Prefix /api takes /api itself")
         let apix = try await curl("/apix")

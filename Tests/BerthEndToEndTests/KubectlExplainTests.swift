@@ -4,7 +4,7 @@ import Testing
 
 /// `kubectl explain`, client-side validation and kinds Berth does not serve, with the oldest
 /// and newest kubectl we support.
-@Suite("kubectl explain and unknown kinds", .serialized)
+@Suite("kubectl explain and unknown kinds", .serialized, .blockingAllowed)
 struct KubectlExplainTests {
     static let versions = ["1.27", "1.33"].map { "/usr/lib/google-cloud-sdk/bin/kubectl.\($0)" }
 

@@ -7,7 +7,7 @@ import Testing
 let kubectlPath = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
 
 /// A stock kubectl 1.33 against a live `berth up`.
-@Suite("kubectl 1.33 end to end", .serialized)
+@Suite("kubectl 1.33 end to end", .serialized, .blockingAllowed)
 struct KubectlTests {
     static let kubectl = kubectlPath
 

@@ -7,7 +7,7 @@ extension MonitoringEndToEnd {
     /// `berth logs -l app=web --since 1h --grep ERROR [-f]` across three pods of a Deployment,
     /// one of them deleted: its lines are still found (kept past its end), only matching lines
     /// come, newest first; `-f` then follows new lines of the running pods.
-    @Suite("log search across pods on berth up")
+    @Suite("log search across pods on berth up", .blockingAllowed)
     struct LogSearchEndToEndTests {
         @Test func searchFindsEndedPodsNewestFirstAndFollows() async throws {
             let fixture = MonitoringFixture()

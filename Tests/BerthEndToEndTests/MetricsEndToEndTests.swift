@@ -9,7 +9,7 @@ extension MonitoringEndToEnd {
     /// `kubectl top` (1.33) and `berth top --since` show the pods, and an HPA made by `kubectl
     /// autoscale` scales a CPU-burning Deployment up, then down once the load stops and its
     /// window passes.
-    @Suite("metrics, top and the autoscaler on berth up")
+    @Suite("metrics, top and the autoscaler on berth up", .blockingAllowed)
     struct MetricsEndToEndTests {
         @Test func metricsTopAndAutoscaling() async throws {
             let fixture = MonitoringFixture()

@@ -50,9 +50,7 @@ final class MonitoringFixture: @unchecked Sendable {
     }
 
     static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-        }
+        try await BlockingThreads.shared.result(body)
     }
 
     /// `promtool check metrics` on a body: nil when it passes, else what it said.

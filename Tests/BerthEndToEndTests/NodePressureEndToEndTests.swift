@@ -8,7 +8,7 @@ extension MonitoringEndToEnd {
     /// host has free, a BestEffort pod that fills 2 GiB drives the node into MemoryPressure
     /// (condition and NoSchedule taint), is evicted first — Failed/Evicted with an Event — while
     /// a Guaranteed pod keeps running, and the pressure lifts once its memory is back.
-    @Suite("node pressure and eviction on berth up")
+    @Suite("node pressure and eviction on berth up", .blockingAllowed)
     struct NodePressureEndToEndTests {
         static func memoryAvailableKiB() -> Int {
             let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""

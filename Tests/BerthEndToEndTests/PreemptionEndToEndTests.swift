@@ -7,7 +7,7 @@ import Testing
 /// Priority and preemption through kubectl against a real control plane and two simulated
 /// nodes (32 cpu each): low-priority replicas fill both nodes, a pod whose class says `Never`
 /// waits, and a high-priority pod evicts exactly one replica and runs in its place.
-@Suite("Preemption end to end")
+@Suite("Preemption end to end", .blockingAllowed)
 struct PreemptionEndToEndTests {
     static let manifest = """
     apiVersion: scheduling.k8s.io/v1

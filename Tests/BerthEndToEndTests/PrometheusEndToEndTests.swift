@@ -10,7 +10,7 @@ extension MonitoringEndToEnd {
     /// scales on an External metric answered from Prometheus by a PrometheusMetric; a
     /// malformed query is refused with the parser's message, and an unreachable Prometheus
     /// turns `ScalingActive` off without scaling.
-    @Suite("Prometheus, Alertmanager and business metrics on berth up")
+    @Suite("Prometheus, Alertmanager and business metrics on berth up", .blockingAllowed)
     struct PrometheusEndToEndTests {
         @Test func prometheusScrapesAlertsAndDrivesAnAutoscaler() async throws {
             let prometheusPort = FreePort.next(), alertmanagerPort = FreePort.next()

@@ -8,7 +8,7 @@ import Testing
 /// another and lists only that namespace; a ServiceAccount token from `kubectl create token`
 /// reads pods where a RoleBinding allows and gets 403 elsewhere; a tenant's owner lists only the
 /// tenant's namespaces.
-@Suite("python kubernetes client", .serialized)
+@Suite("python kubernetes client", .serialized, .blockingAllowed)
 struct PythonClientTests {
     static let python = "/usr/bin/python3"
 

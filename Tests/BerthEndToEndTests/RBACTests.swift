@@ -6,7 +6,7 @@ import Testing
 /// RBAC with kubectl 1.33 and a user made by `berth user create`: a RoleBinding to `edit` in
 /// one namespace, 403 in another, only that namespace in `kubectl get ns`, `auth can-i`
 /// (and `--list`), `auth whoami`, escalation refused, a ClusterRole aggregated by label.
-@Suite("RBAC", .serialized)
+@Suite("RBAC", .serialized, .blockingAllowed)
 struct RBACTests {
     @Test func userWithEditInOneNamespace() async throws {
         let server = BerthServerProcess(role: "server")

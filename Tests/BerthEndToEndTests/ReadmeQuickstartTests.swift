@@ -6,7 +6,7 @@ import Testing
 /// bash with `set -euo pipefail`, against a real `berth up` (containers, networking, DNS).
 /// Only the data directory differs (`/var/lib/berth` → the test's, `BERTH_DATA_DIR` for the
 /// commands that take it by default), and `berth` and kubectl 1.33 come first on the PATH.
-@Suite("README Quickstart", .serialized)
+@Suite("README Quickstart", .serialized, .blockingAllowed)
 struct ReadmeQuickstartTests {
     /// The `sh` blocks between `## Quickstart` and the next `## ` heading.
     static func quickstartBlocks(_ readme: String) -> [String] {

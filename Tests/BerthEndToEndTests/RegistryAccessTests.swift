@@ -8,7 +8,7 @@ extension RegistryEndToEnd {
     /// (a ServiceAccount with `kubectl create token`) allowed to push one repository, a pull-only
     /// account, anonymous pulls of a public namespace, and a catalog filtered to what the caller
     /// may see. podman and skopeo log in with a Berth token as password (Basic, then the token flow).
-    @Suite("Registry access")
+    @Suite("Registry access", .blockingAllowed)
     struct RegistryAccessTests {
         @Test func robotsReadersAndPublicNamespaces() async throws {
             let fixture = RegistryFixture()

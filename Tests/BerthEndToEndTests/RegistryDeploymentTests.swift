@@ -9,7 +9,7 @@ extension RegistryEndToEnd {
     /// container): the pod pulls with its namespace's ServiceAccount — refused until that account
     /// may pull, no imagePullSecrets — and the image's blobs reach the node's store as hard links
     /// of the registry's files, not as a second copy.
-    @Suite("registry images on berth up")
+    @Suite("registry images on berth up", .blockingAllowed)
     struct RegistryDeploymentTests {
         @Test func deploymentRunsAnImageFromTheBuiltInRegistry() async throws {
             let bridge = "brregy"

@@ -81,15 +81,9 @@ final class RegistryFixture: @unchecked Sendable {
         return path
     }
 
-    /// skopeo, off Swift's cooperative pool: a push waited for on it holds one of this
-    /// machine's two pool threads for its whole length, and other suites' async work starved
-    /// (a registry pull in another suite timed out at the start of full runs).
+    /// skopeo, waited for on a thread of its own (see `BlockingThreads`).
     func skopeo(_ arguments: [String]) async throws -> CommandResult {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try runCommand("/usr/bin/skopeo", ["--registries-conf", "/dev/null"] + arguments, timeout: 180) })
-            }
-        }
+        try await BlockingThreads.shared.result { try runCommand("/usr/bin/skopeo", ["--registries-conf", "/dev/null"] + arguments, timeout: 180) }
     }
 
     /// skopeo copy with the server's CA trusted (a directory holding ca.crt).

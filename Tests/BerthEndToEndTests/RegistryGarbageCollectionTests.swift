@@ -7,7 +7,7 @@ extension RegistryEndToEnd {
     /// Garbage collection never stops the registry: while skopeo pushes and pulls in a loop,
     /// `berth registry gc` runs again and again; every push and pull succeeds, the blobs of a
     /// deleted image go (their space comes back), and nothing a live image needs is touched.
-    @Suite("Registry garbage collection")
+    @Suite("Registry garbage collection", .blockingAllowed)
     struct RegistryGarbageCollectionTests {
         @Test func collectsDuringAPushLoop() async throws {
             let fixture = RegistryFixture(extraArguments: ["--registry-gc-interval", "0"])

@@ -7,7 +7,7 @@ extension RegistryEndToEnd {
     /// The built-in registry against real clients: skopeo pushes and pulls images bit for bit,
     /// curl speaks the raw protocol — referrers, chunked and resumed uploads, mounts, deletes —
     /// and every bad request gets its OCI error code and leaves nothing behind.
-    @Suite("Registry protocol")
+    @Suite("Registry protocol", .blockingAllowed)
     struct RegistryProtocolTests {
         @Test func pushPullTagsAndReferrers() async throws {
             let registryPort = BerthServerProcess.freePort()

@@ -8,7 +8,7 @@ extension RegistryEndToEnd {
     /// (filtered by repository and tag, incremental: a second image sharing layers sends only the
     /// new ones), on a schedule to docker-registry 2.8, pulls from docker-registry, and the edge
     /// serves a pull-through cache of the central one.
-    @Suite("Registry replication")
+    @Suite("Registry replication", .blockingAllowed)
     struct RegistryReplicationTests {
         @Test func pushPullScheduleAndPullThrough() async throws {
             let central = RegistryFixture(), edge = RegistryFixture()

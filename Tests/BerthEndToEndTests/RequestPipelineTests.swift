@@ -7,7 +7,7 @@ import Testing
 /// cluster CA, or anonymous) → authorize (system:masters, the node authorizer, public and
 /// discovery paths; nothing else is allowed yet) → handle → audit. Checked against a live
 /// `berth server` with curl, a user certificate made with openssl, and the audit log it writes.
-@Suite("Request pipeline")
+@Suite("Request pipeline", .blockingAllowed)
 struct RequestPipelineTests {
     @Test func authenticateAuthorizeAudit() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-pipeline-\(UUID().uuidString)").path

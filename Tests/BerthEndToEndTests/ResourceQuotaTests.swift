@@ -7,7 +7,7 @@ import Testing
 /// ResourceQuota with kubectl 1.33 against `berth server` (its quota controller counts):
 /// compute requests and limits, object counts, the BestEffort scope, Kubernetes' refusals, the
 /// count lowered when pods go, `kubectl describe quota`, and 32 concurrent creators never over.
-@Suite("ResourceQuota", .serialized)
+@Suite("ResourceQuota", .serialized, .blockingAllowed)
 struct ResourceQuotaTests {
     static func pod(_ name: String, cpu: String?, limit: String? = nil) -> String {
         var resources = ""

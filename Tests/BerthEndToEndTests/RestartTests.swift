@@ -9,7 +9,7 @@ import Testing
 /// Deployment and ReplicaSet workers started before their informers had synced, so a
 /// Deployment judged before the ReplicaSets were listed tried to create its ReplicaSet again,
 /// got AlreadyExists, took it for a hash collision and rolled out a new ReplicaSet.
-@Suite("restarting the control plane", .serialized)
+@Suite("restarting the control plane", .serialized, .blockingAllowed)
 struct RestartTests {
     static let deployments = 30
     static let replicas = 10

@@ -7,7 +7,7 @@ import Testing
 /// `kubectl rollout undo deployment` against a real control plane and simulated nodes: the
 /// rollback scales the old revision's ReplicaSet back up under a new revision number, as
 /// Kubernetes does, instead of creating a fourth ReplicaSet.
-@Suite("Deployment rollout undo")
+@Suite("Deployment rollout undo", .blockingAllowed)
 struct RolloutUndoTests {
     static let deployment = """
     apiVersion: apps/v1

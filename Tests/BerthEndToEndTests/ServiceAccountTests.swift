@@ -6,7 +6,7 @@ import Testing
 /// ServiceAccounts with kubectl 1.33: a `default` one per namespace, `kubectl create token`
 /// (TokenRequest) giving a signed token that authenticates as `system:serviceaccount:NS:NAME`,
 /// RBAC on it, bad durations refused, tokens for another audience or of a deleted account refused.
-@Suite("ServiceAccounts", .serialized)
+@Suite("ServiceAccounts", .serialized, .blockingAllowed)
 struct ServiceAccountTests {
     @Test func tokensAuthenticateTheirAccount() async throws {
         let server = BerthServerProcess(role: "server")

@@ -7,7 +7,7 @@ import Testing
 
 /// The embedded store under bad luck: a full disk, a damaged file, and a backup taken while
 /// writes go on, restored elsewhere.
-@Suite("store faults and backups", .serialized)
+@Suite("store faults and backups", .serialized, .blockingAllowed)
 struct StoreFaultTests {
     static let writesPerWriter = 500
 

@@ -6,7 +6,7 @@ import Testing
 
 /// A server asked to listen where something already listens stops at once with the reason;
 /// it used to hang, silent and not listening, with its controllers running.
-@Suite("listening on a taken port")
+@Suite("listening on a taken port", .blockingAllowed)
 struct TakenPortTests {
     @Test func theServerExitsWithTheReason() throws {
         let (fd, port) = FreePort.listener()

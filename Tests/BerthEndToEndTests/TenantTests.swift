@@ -7,7 +7,7 @@ import Testing
 /// namespaces and a quota of 2 CPU refuses the third 1-CPU pod across them; its node pool is put
 /// on its pods; its owner creates a third namespace that joins it; owners see only their
 /// namespaces and tenants; tenant namespaces default to Pod Security baseline and are isolated.
-@Suite("Tenants", .serialized)
+@Suite("Tenants", .serialized, .blockingAllowed)
 struct TenantTests {
     @Test func tenantWithQuotaNodePoolAndOwner() async throws {
         let server = BerthServerProcess(role: "server")

@@ -1,11 +1,12 @@
 @testable import BerthImages
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 
 /// Automatic image removal under disk pressure: least recently used first, never an image a pod
 /// uses or one built on the node, down to the low threshold; nothing below the high one.
-@Suite("image garbage collection")
+@Suite("image garbage collection", .blockingAllowed)
 struct ImageGarbageCollectorTests {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-imagegc-\(UUID().uuidString)").path
 

@@ -1,8 +1,9 @@
 @testable import BerthImages
 import BerthCore
+import BerthTestSupport
 import Testing
 
-@Suite("image references")
+@Suite("image references", .blockingAllowed)
 struct ImageReferenceTests {
     @Test("short names expand as Docker does", arguments: [
         ("nginx", "docker.io/library/nginx:latest"),

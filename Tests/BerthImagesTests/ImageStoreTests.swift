@@ -1,9 +1,10 @@
 @testable import BerthImages
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("content and image stores")
+@Suite("content and image stores", .blockingAllowed)
 struct ImageStoreTests {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-images-\(UUID().uuidString)").path
 

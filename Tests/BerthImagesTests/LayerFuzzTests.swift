@@ -1,5 +1,6 @@
 @testable import BerthImages
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 /// truncation, repeated blocks — and unpacked. Every input ends in an unpacked tree or a
 /// `BerthError`: never a crash (the test process would die), a hang (the suite's time bound),
 /// or a write outside the layer's root. `FUZZ_ITERATIONS` scales it up; `FUZZ_SEED` replays.
-@Suite("fuzzing layers")
+@Suite("fuzzing layers", .blockingAllowed)
 struct LayerFuzzTests {
     static let iterations = ProcessInfo.processInfo.environment["FUZZ_ITERATIONS"].flatMap(Int.init) ?? 300
     static let seed = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap(UInt64.init) ?? 0x7A12_F0CC

@@ -1,12 +1,13 @@
 @testable import BerthImages
 import BerthCore
+import BerthTestSupport
 import CBerthSys
 import Foundation
 import Testing
 
 /// Unpacking real tar streams into a scratch directory: whiteouts, ownership, and every way a
 /// hostile layer tries to write outside its root. Needs root (chown, mknod, trusted xattrs).
-@Suite("layer unpacking")
+@Suite("layer unpacking", .blockingAllowed)
 struct LayerUnpackTests {
     let scratch: String
 

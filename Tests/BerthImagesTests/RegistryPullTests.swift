@@ -6,7 +6,7 @@ import Testing
 
 /// Pulls from a real Distribution registry (`docker-registry`, Debian) started on loopback, with
 /// images pushed by skopeo: anonymous and basic auth, a tampered blob, a missing image.
-@Suite("registry pulls", .serialized)
+@Suite("registry pulls", .serialized, .blockingAllowed)
 struct RegistryPullTests {
     /// docker-registry with skopeo to push the local busybox image into it.
     final class Registry {

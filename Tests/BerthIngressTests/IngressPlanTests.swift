@@ -1,9 +1,10 @@
 import BerthCore
 import BerthIngress
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("ingress plan and HAProxy configuration")
+@Suite("ingress plan and HAProxy configuration", .blockingAllowed)
 struct IngressPlanTests {
     static func ingress(_ name: String, created: String = "2026-01-01T00:00:00Z", _ spec: String) throws -> Ingress {
         try JSONParser.parse(#"{"metadata":{"name":"\#(name)","namespace":"shop","creationTimestamp":"\#(created)"},"spec":\#(spec)}"#).decode(Ingress.self)

@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 @testable import BerthMetrics
 
 /// The http_sd targets carry kubernetes_sd_configs' labels, so its relabelling works on them.
-@Suite("Discovery targets")
+@Suite("Discovery targets", .blockingAllowed)
 struct DiscoveryTargetsTests {
     func json(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
 
@@ -47,7 +48,7 @@ struct DiscoveryTargetsTests {
     }
 }
 
-@Suite("Prometheus query results")
+@Suite("Prometheus query results", .blockingAllowed)
 struct PrometheusQueryResultTests {
     @Test func vectorsScalarsAndRefusals() throws {
         let vector = try JSONParser.parse(Array(#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"a"},"value":[1700000000.5,"12.5"]}]}}"#.utf8))

@@ -1,8 +1,9 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 @testable import BerthMetrics
 
-@Suite("Eviction thresholds")
+@Suite("Eviction thresholds", .blockingAllowed)
 struct EvictionThresholdsTests {
     @Test func parsesQuantitiesAndPercentagesAndRefusesTheRest() throws {
         let thresholds = try EvictionThresholds(parsing: "memory.available<100Mi, nodefs.available<10%")

@@ -1,7 +1,8 @@
+import BerthTestSupport
 import Testing
 @testable import BerthMetrics
 
-@Suite("Exposition")
+@Suite("Exposition", .blockingAllowed)
 struct ExpositionTests {
     func text(_ format: ExpositionFormat = .text, _ body: (inout ExpositionWriter) -> Void) -> String {
         var writer = ExpositionWriter(format: format)

@@ -1,9 +1,10 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 @testable import BerthMetrics
 
 /// Cases after Kubernetes' replica_calculator_test.go.
-@Suite("Replica calculator")
+@Suite("Replica calculator", .blockingAllowed)
 struct ReplicaCalculatorTests {
     func pods(_ usage: [Double?], request: Double = 1, ready: [Bool]? = nil) -> [PodMetricSample] {
         usage.enumerated().map { index, value in
@@ -58,7 +59,7 @@ struct ReplicaCalculatorTests {
     }
 }
 
-@Suite("Scaling behaviour")
+@Suite("Scaling behaviour", .blockingAllowed)
 struct ScalingBehaviorTests {
     @Test func defaultPoliciesLimitAScaleUpToFourPodsOrDoubleEvery15Seconds() {
         let plan = ScalingBehaviorPlan(behavior: nil, minimum: 1, maximum: 100)

@@ -1,7 +1,8 @@
+import BerthTestSupport
 import Testing
 @testable import BerthMetrics
 
-@Suite("Usage history")
+@Suite("Usage history", .blockingAllowed)
 struct UsageHistoryTests {
     @Test func keepsTheWindowAtItsResolutionAndNoMore() {
         let history = UsageHistory(window: .seconds(60), resolution: .seconds(10))

@@ -1,8 +1,9 @@
 import BerthCore
 import BerthNetwork
+import BerthTestSupport
 import Testing
 
-@Suite("pod addressing")
+@Suite("pod addressing", .blockingAllowed)
 struct AddressingTests {
     @Test("networks parse only with host bits clear, and overlap as ranges do")
     func networks() {

@@ -1,7 +1,8 @@
 import BerthNetwork
+import BerthTestSupport
 import Testing
 
-@Suite("BIG TCP policy")
+@Suite("BIG TCP policy", .blockingAllowed)
 struct BigTCPPolicyTests {
     static let nic = BigTCP.Sizes(tsoMax: 524_280, gsoMax: 65_536, gsoIPv4Max: 65_536, groIPv4Max: 65_536, kind: "")
 

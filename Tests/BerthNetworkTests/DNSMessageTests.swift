@@ -1,8 +1,9 @@
 import BerthCore
 @testable import BerthNetwork
+import BerthTestSupport
 import Testing
 
-@Suite("cluster DNS messages")
+@Suite("cluster DNS messages", .blockingAllowed)
 struct DNSMessageTests {
     /// A query as a resolver sends it: header, name labels, type, class.
     static func query(_ name: String, type: UInt16 = 1, id: UInt16 = 0xBEEF) -> [UInt8] {

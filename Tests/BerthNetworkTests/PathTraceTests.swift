@@ -1,8 +1,9 @@
 import BerthCore
 import BerthNetwork
+import BerthTestSupport
 import Testing
 
-@Suite("trace paths")
+@Suite("trace paths", .blockingAllowed)
 struct PathTraceTests {
     static let hosts = [
         "h1": PathTrace.Host(name: "h1", address: "100.72.1.1", podSubnet: "100.96.0.0/24", mode: "vxlan"),

@@ -1,9 +1,10 @@
 import BerthCore
 import BerthNetwork
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("network policy compiler")
+@Suite("network policy compiler", .blockingAllowed)
 struct PolicyCompilerTests {
     static func pod(_ namespace: String, _ name: String, _ ip: String, _ labels: [String: String], ports: [PolicyPod.NamedPort] = []) -> PolicyPod {
         PolicyPod(namespace: namespace, name: name, ip: IPv4.parse(ip)!, labels: labels, ports: ports)

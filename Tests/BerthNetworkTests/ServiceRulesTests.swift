@@ -1,8 +1,9 @@
 import BerthNetwork
+import BerthTestSupport
 import Foundation
 import Testing
 
-@Suite("service rules")
+@Suite("service rules", .blockingAllowed)
 struct ServiceRulesTests {
     static let entries = [
         ServiceEntry(name: "default/web:http", clusterIP: "100.64.0.10", proto: "tcp", port: 80, nodePort: 30080,
@@ -35,7 +36,7 @@ struct ServiceRulesTests {
     }
 }
 
-@Suite("anti-spoofing rules")
+@Suite("anti-spoofing rules", .blockingAllowed)
 struct SpoofRulesTests {
     @Test("nft accepts the bridge table, with and without pods",
           .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft")))

@@ -1,4 +1,5 @@
 import BerthNetwork
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -21,7 +22,7 @@ func nftRefusal(_ text: String) throws -> String? {
 
 let canRunNFT = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft")
 
-@Suite("egress, host port and external IP rules")
+@Suite("egress, host port and external IP rules", .blockingAllowed)
 struct TrafficRulesTests {
     static let ranges = [IPv4Network("100.96.0.0/11")!, IPv4Network("100.64.0.0/13")!]
 

@@ -1,11 +1,12 @@
 import BerthRuntime
+import BerthTestSupport
 import Foundation
 import Testing
 
 /// The cgroup readers on both layouts. This host has cgroup v1 controllers, so the v2 paths
 /// (what users on current distributions run) are exercised on a directory laid out like the
 /// unified hierarchy, with the files the kernel writes there.
-@Suite("cgroup v1 and v2 layouts")
+@Suite("cgroup v1 and v2 layouts", .blockingAllowed)
 struct CgroupLayoutTests {
     let root = NSTemporaryDirectory() + "berth-cgroup-\(UUID().uuidString)"
     let container = "/berth/pod-u1/c1"

@@ -1,9 +1,10 @@
 import BerthRuntime
+import BerthTestSupport
 import Foundation
 import Testing
 
 /// Reading CRI-format logs across size rotation, without a container: files written by hand.
-@Suite("container log files")
+@Suite("container log files", .blockingAllowed)
 struct ContainerLogTests {
     static func record(_ text: String, partial: Bool = false) -> String {
         "2026-11-23T07:06:21.447932637+00:00 stdout \(partial ? "P" : "F") \(text)\n"

@@ -5,7 +5,7 @@ import Testing
 
 /// The node's DiskPressure condition follows the free space of the data directory's
 /// filesystem (kubelet's `nodefs.available<10%`), measured on a real small filesystem.
-@Suite("disk pressure")
+@Suite("disk pressure", .blockingAllowed)
 struct DiskPressureTests {
     @Test func theThresholdIsTenPercentFree() {
         #expect(DiskPressure(available: 9, total: 100).underPressure)

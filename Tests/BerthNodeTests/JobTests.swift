@@ -6,7 +6,7 @@ import Testing
 /// Jobs with kubectl 1.33 on a real node: pods run to completion, Indexed jobs give each pod
 /// its index, failures past the backoff limit fail the Job, CronJobs make Jobs on schedule and by
 /// hand, and deleting a Job takes its pods (a CronJob, its Jobs).
-@Suite("jobs with kubectl", .serialized)
+@Suite("jobs with kubectl", .serialized, .blockingAllowed)
 struct JobTests {
     static let kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
 

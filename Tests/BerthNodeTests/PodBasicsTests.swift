@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Real pods on a real node: runc under conmon, CNI bridge, overlay root file systems. Root only.
-@Suite("pods on a node", .serialized)
+@Suite("pods on a node", .serialized, .blockingAllowed)
 struct PodBasicsTests {
     @Test("two containers share localhost; env, command, args and working dir are applied; logs come through the API")
     func localhostAndSpec() async throws {

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// cgroup limits, probes, graceful termination and agent restarts, against real containers.
-@Suite("pod limits, probes and lifecycle", .serialized)
+@Suite("pod limits, probes and lifecycle", .serialized, .blockingAllowed)
 struct PodLimitsTests {
     @Test("memory over the limit is OOMKilled; a fork bomb stops at the pids limit; a busy loop stays within its CPU quota")
     func limits() async throws {
@@ -46,7 +46,11 @@ struct PodLimitsTests {
             // kept the loop from running, which shows as periods where it never reached the quota.
             #expect(share < 0.2 * 1.15, "busy loop used \(share) CPUs with a 200m limit")
             #expect(share > 0.2 * 0.85 || throttledShare < 0.8, "busy loop used \(share) CPUs, throttled in \(throttledShare) of periods")
-            #expect(throttledShare > 0.3, "the quota is what held the loop back (throttled in \(throttledShare) of periods)")
+            // The quota is what held the loop back: 20 ms of every 100 ms period in the cgroup,
+            // and — when the host left the loop its share — periods that ended throttled.
+            #expect(try cgroupValue(pods: uid, id: spinID, controller: "cpu", file: "cpu.cfs_quota_us") == 20_000)
+            #expect(try cgroupValue(pods: uid, id: spinID, controller: "cpu", file: "cpu.cfs_period_us") == 100_000)
+            #expect(share < 0.2 * 0.85 || throttledShare > 0.3, "the loop got its quota (\(share) CPUs) and was throttled in \(throttledShare) of periods")
         }
     }
 

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Logs and exec through the API with real clients: kubectl 1.33 and the berth CLI.
-@Suite("logs and exec with kubectl and berth", .serialized)
+@Suite("logs and exec with kubectl and berth", .serialized, .blockingAllowed)
 struct PodStreamsTests {
     static let kubectl = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
 
@@ -17,12 +17,13 @@ struct PodStreamsTests {
             let kubeconfig = ["--kubeconfig", node.server.kubeconfigPath]
             let tail = try runCommand(Self.kubectl, kubeconfig + ["logs", "talk", "--tail=1"])
             #expect(tail.status == 0 && tail.output.hasPrefix("line ") && tail.output.split(separator: "\n").count == 1, "\(tail)")
-            // follow: new lines keep arriving until kubectl is stopped.
-            let follow = try runCommand(Self.kubectl, kubeconfig + ["logs", "-f", "talk"], timeout: 2)
+            // follow: new lines keep arriving until kubectl is stopped (5 s: kubectl itself may
+            // take a second or two to start on a busy host).
+            let follow = try runCommand(Self.kubectl, kubeconfig + ["logs", "-f", "talk"], timeout: 5)
             let followed = follow.output.split(separator: "\n")
             #expect(followed.count >= 5, "follow streamed \(followed.count) lines")
             // attach: what the container prints from now on, not what it printed before.
-            let attach = try runCommand(Self.kubectl, kubeconfig + ["attach", "talk"], timeout: 2)
+            let attach = try runCommand(Self.kubectl, kubeconfig + ["attach", "talk"], timeout: 5)
             let attached = attach.output.split(separator: "\n").compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
             #expect(attached.count >= 4, "attach streamed \(attach)")
             #expect((attached.first ?? 0) > (followed.last.flatMap { $0.split(separator: " ").last.flatMap { Int($0) } } ?? .max) - 3,

@@ -6,7 +6,7 @@ import Testing
 /// Volumes as containers see them on a real node: emptyDir shared between containers, configMap
 /// and secret keys as files with their modes, downwardAPI metadata and resources (following label
 /// changes), projected volumes merging all three on a tmpfs; the downward API in env as well. Root only.
-@Suite("pod volumes on a node", .serialized)
+@Suite("pod volumes on a node", .serialized, .blockingAllowed)
 struct PodVolumesTests {
     static let volumes: JSONValue = [
         ["name": "cfg", "configMap": ["name": "settings", "items": [["key": "greeting", "path": "sub/greeting.txt", "mode": 0o600]]]],

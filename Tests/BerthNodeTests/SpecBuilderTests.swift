@@ -1,9 +1,10 @@
 import BerthRuntime
+import BerthTestSupport
 import Testing
 
 /// The IPC part of the OCI spec: a pod's containers join its namespace and /dev/shm, `hostIPC`
 /// joins the host's, a container without a pod gets its own.
-@Suite("runtime spec: IPC")
+@Suite("runtime spec: IPC", .blockingAllowed)
 struct SpecBuilderIPCTests {
     func container() -> ContainerConfiguration {
         ContainerConfiguration(id: "c1", rootfs: "/r", arguments: ["sh"], environment: [], workingDirectory: "/", hostname: "h", cgroupsPath: "/berth/pod-x/c1")

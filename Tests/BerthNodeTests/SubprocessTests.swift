@@ -1,8 +1,9 @@
 import BerthCore
 import BerthRuntime
+import BerthTestSupport
 import Testing
 
-@Suite("helper programs")
+@Suite("helper programs", .blockingAllowed)
 struct SubprocessTests {
     @Test("a blocking run returns the program's standard output; a failing one is an error naming it")
     func blockingOutput() throws {

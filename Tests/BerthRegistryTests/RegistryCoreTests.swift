@@ -2,11 +2,12 @@ import BerthCore
 import BerthImages
 import BerthRegistry
 import BerthStore
+import BerthTestSupport
 import Foundation
 import Testing
 
 /// The registry's pure parts: names, routes, manifests as pushed.
-@Suite("Registry names, routes and manifests")
+@Suite("Registry names, routes and manifests", .blockingAllowed)
 struct RegistryCoreTests {
     @Test func repositoryNames() throws {
         let name = try RepositoryName("team-a/tools/app")
@@ -77,7 +78,7 @@ struct RegistryCoreTests {
 }
 
 /// Upload sessions on disk and metadata in a real store.
-@Suite("Registry storage and metadata")
+@Suite("Registry storage and metadata", .blockingAllowed)
 struct RegistryStorageTests {
     func withStorage(_ body: (BlobStorage, RegistryMetadata) async throws -> Void) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-registry-\(UUID().uuidString)").path
@@ -153,7 +154,7 @@ struct RegistryStorageTests {
 }
 
 /// Retention rules: which tags and untagged manifests a collection deletes.
-@Suite("Registry retention")
+@Suite("Registry retention", .blockingAllowed)
 struct RegistryRetentionTests {
     func digest(_ text: String) -> Digest { Digest.sha256(of: Array(text.utf8)) }
 

@@ -1,8 +1,9 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 @testable import BerthScheduler
 
-@Suite("Preemption")
+@Suite("Preemption", .blockingAllowed)
 struct PreemptionTests {
     func pod(_ name: String, cpu: String, priority: Int, node: String? = nil, spec: [String: JSONValue] = [:]) -> Pod {
         var extra = spec

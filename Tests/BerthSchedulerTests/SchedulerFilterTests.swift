@@ -1,8 +1,9 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 @testable import BerthScheduler
 
-@Suite("Scheduler filters")
+@Suite("Scheduler filters", .blockingAllowed)
 struct SchedulerFilterTests {
     @Test("resource fit: cpu, memory, pod count and extended resources, each reported")
     func resourceFit() {

@@ -1,8 +1,9 @@
 import BerthCore
+import BerthTestSupport
 import Testing
 @testable import BerthScheduler
 
-@Suite("Scheduler scores and tie-breaking")
+@Suite("Scheduler scores and tie-breaking", .blockingAllowed)
 struct SchedulerScoreTests {
     @Test("least allocated: the emptier node wins")
     func leastAllocated() {

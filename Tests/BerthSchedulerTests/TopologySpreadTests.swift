@@ -1,8 +1,9 @@
 import BerthCore
 @testable import BerthScheduler
+import BerthTestSupport
 import Testing
 
-@Suite("topology spread constraints")
+@Suite("topology spread constraints", .blockingAllowed)
 struct TopologySpreadTests {
     static func constraint(_ key: String, skew: Int = 1, hard: Bool = true, minDomains: Int? = nil, nodeAffinityPolicy: String? = nil) -> JSONValue {
         var value: JSONValue = ["maxSkew": .number(String(skew)), "topologyKey": .string(key),

@@ -1,12 +1,13 @@
 import BerthCore
 @testable import BerthStore
+import BerthTestSupport
 import Foundation
 import Testing
 
 /// Secrets encrypted at rest: NaCl secretbox against PyNaCl's output, Kubernetes' stored
 /// formats, the wrapper store over SQLite (the file holds ciphertext, the API plain objects),
 /// key rotation, and refusals.
-@Suite("Encryption at rest")
+@Suite("Encryption at rest", .blockingAllowed)
 struct EncryptionTests {
     static func hex(_ text: String) -> [UInt8] {
         var bytes: [UInt8] = []

@@ -8,7 +8,7 @@ import Testing
 /// A 3-member etcd cluster on loopback loses a member, then its leader, while writes go on
 /// and a watch is open: every acknowledged write stays, and the watch delivers every revision
 /// once, in order, across the losses.
-@Suite("etcd cluster member and leader loss", .serialized)
+@Suite("etcd cluster member and leader loss", .serialized, .blockingAllowed)
 struct EtcdClusterTests {
     struct Member {
         let name: String

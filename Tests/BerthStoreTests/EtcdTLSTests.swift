@@ -6,7 +6,7 @@ import Testing
 
 /// etcd over TLS with client certificates (`--client-cert-auth`), reached through the
 /// `EtcdTLS` settings or the same in the store URL's query.
-@Suite("etcd over TLS", .serialized)
+@Suite("etcd over TLS", .serialized, .blockingAllowed)
 struct EtcdTLSTests {
     /// A CA, a serving certificate for 127.0.0.1 and a client certificate, made with openssl.
     struct Certificates {
@@ -59,29 +59,36 @@ struct EtcdTLSTests {
         defer { etcd.killAndWait() }
         let url = "etcd://127.0.0.1:\(clientPort)"
         let store = try EtcdStore(url: url, tls: EtcdTLS(caFile: certificates.ca, certFile: certificates.clientCert, keyFile: certificates.clientKey))
-        var revision: Int64 = 0
-        for _ in 0..<100 {
-            if let current = try? await store.currentRevision(), current > 0 {
-                revision = current
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(revision > 0, "etcd over TLS did not answer")
-        let put = try await store.txn(if: [], then: [.put(key: "/registry/tls/a", value: Array("hello".utf8), lease: 0)], else: [])
-        #expect(put.succeeded)
         // The same settings in the URL's query.
         let fromURL = try EtcdStore(url: url + "?cafile=\(certificates.ca)&certfile=\(certificates.clientCert)&keyfile=\(certificates.clientKey)")
-        let read = try await fromURL.range(from: "/registry/tls/a", to: nil, limit: 0, revision: 0)
-        #expect(read.kvs.first?.value == Array("hello".utf8))
-        // Trusting the CA but without a client certificate: refused by etcd, said clearly.
+        // Trusting the CA but without a client certificate.
         let anonymous = try EtcdStore(url: url, tls: EtcdTLS(caFile: certificates.ca))
-        let error = await #expect(throws: BerthError.self) { _ = try await anonymous.currentRevision() }
-        #expect(error?.code == .unavailable, "\(String(describing: error))")
-        // A half-given client identity is a usage error, before any connection.
-        #expect(throws: BerthError.self) { _ = try EtcdStore(url: url, tls: EtcdTLS(certFile: certificates.clientCert)) }
-        await store.close()
-        await fromURL.close()
-        await anonymous.close()
+        // Each store's HTTP client must be shut down, also when a step fails.
+        func closeAll() async {
+            await store.close()
+            await fromURL.close()
+            await anonymous.close()
+        }
+        do {
+            // etcd starting next to a whole test run can take a while to answer.
+            let revision = try await waitFor("etcd over TLS answers", timeout: 60) { () -> Int64? in
+                guard let current = try? await store.currentRevision(), current > 0 else { return nil }
+                return current
+            }
+            #expect(revision > 0)
+            let put = try await store.txn(if: [], then: [.put(key: "/registry/tls/a", value: Array("hello".utf8), lease: 0)], else: [])
+            #expect(put.succeeded)
+            let read = try await fromURL.range(from: "/registry/tls/a", to: nil, limit: 0, revision: 0)
+            #expect(read.kvs.first?.value == Array("hello".utf8))
+            // Without a client certificate: refused by etcd, said clearly.
+            let error = await #expect(throws: BerthError.self) { _ = try await anonymous.currentRevision() }
+            #expect(error?.code == .unavailable, "\(String(describing: error))")
+            // A half-given client identity is a usage error, before any connection.
+            #expect(throws: BerthError.self) { _ = try EtcdStore(url: url, tls: EtcdTLS(certFile: certificates.clientCert)) }
+        } catch {
+            await closeAll()
+            throw error
+        }
+        await closeAll()
     }
 }

@@ -1,12 +1,13 @@
 import BerthCore
 import BerthStore
+import BerthTestSupport
 import Foundation
 import Testing
 
 /// The in-memory copy admission reads: on SQLite it holds every acknowledged write the moment
 /// the write returns (no waiting), follows updates and deletions, and ignores other prefixes;
 /// on etcd, whose watch trails its acknowledgements, it never answers, so callers read the store.
-@Suite("store: prefix mirror", .serialized)
+@Suite("store: prefix mirror", .serialized, .blockingAllowed)
 struct PrefixMirrorTests {
     func waitUntilLive(_ mirror: PrefixMirror, _ prefix: String) async throws {
         for _ in 0..<200 where mirror.values(under: prefix) == nil { try await Task.sleep(for: .milliseconds(10)) }

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 @testable import BerthStore
@@ -6,7 +7,7 @@ import Testing
 /// A store file in the layout older Berth versions wrote (`kv` and `log` as `WITHOUT ROWID`
 /// tables on 4 KB pages) opens with everything it held: current values, revisions, history
 /// for past reads and watches, compaction state and leases. The file is upgraded in place.
-@Suite("SQLite store layout upgrade")
+@Suite("SQLite store layout upgrade", .blockingAllowed)
 struct SQLiteLayoutUpgradeTests {
     /// What the previous layout's schema said for the two tables (from Berth before the upgrade).
     static let legacyTables = """

@@ -1,11 +1,12 @@
 import BerthCore
+import BerthTestSupport
 import Foundation
 import Testing
 @testable import BerthStore
 
 /// One writer per store file: a second store on the same file waits for the first to let go,
 /// and refuses, naming the holder, when it does not.
-@Suite("SQLite writer lock")
+@Suite("SQLite writer lock", .blockingAllowed)
 struct SQLiteWriterLockTests {
     @Test("a second writer is refused with the holder's pid; it gets the store once the first lets go")
     func oneWriterAtATime() async throws {
@@ -26,9 +27,9 @@ struct SQLiteWriterLockTests {
         // run on threads of their own: the lock waits by sleeping (a store opens at start-up),
         // and the test's cooperative pool may be starved by other tests' blocking calls.
         let holder = try SQLiteWriterLock(storePath: path, wait: .zero)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { holder.release() }
+        BlockingThreads.shared.run { usleep(500_000); holder.release() }
         let second: Result<SQLiteWriterLock, BerthError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            BlockingThreads.shared.run {
                 do throws(BerthError) {
                     continuation.resume(returning: .success(try SQLiteWriterLock(storePath: path, wait: .seconds(10))))
                 } catch {

@@ -1,10 +1,11 @@
 import BerthCore
 import BerthStore
+import BerthTestSupport
 import Foundation
 import Testing
 
 /// The revisioned key-value contract, run against every store implementation.
-@Suite("store contract", .serialized)
+@Suite("store contract", .serialized, .blockingAllowed)
 struct StoreContractTests {
     func withStore(_ kind: StoreKind, _ body: (any KeyValueStore) async throws -> Void) async throws {
         let fixture = try await StoreFixture.make(kind)

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthStore
+import BerthTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -7,7 +8,7 @@ import Testing
 /// Watches through a receiver (what the API server's watch handler uses), on every store:
 /// history then live events, in order, once each; a full receiver ends the watch with 410;
 /// a cancelled subscription gets nothing more.
-@Suite("store contract: watch receivers", .serialized)
+@Suite("store contract: watch receivers", .serialized, .blockingAllowed)
 struct WatchReceiverContractTests {
     final class Collected: Sendable {
         let state = Mutex<(revisions: [Int64], finished: [String], accept: Bool)>(([], [], true))

@@ -12,6 +12,8 @@ struct EtcdGateway: Sendable {
     let endpoints: [String]
     let client: HTTPClient
     let timeout: TimeAmount = .seconds(10)
+    /// Calls in flight at once: fewer than the pool's connections, which watches share.
+    let permits = AsyncPermits(limit: 32)
     /// The member that answered last: tried first, so a dead member costs one failed connect,
     /// not one per call.
     let preferred = PreferredEndpoint()
@@ -37,6 +39,8 @@ struct EtcdGateway: Sendable {
         configuration.tlsConfiguration = tls
         configuration.timeout.connect = .seconds(2)
         configuration.connectionPool.retryConnectionEstablishment = false
+        // Calls are queued by `permits` (32) first; watches each hold a connection of their own.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -54,10 +58,13 @@ struct EtcdGateway: Sendable {
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body)))
-                let response = try await client.execute(request, timeout: timeout)
-                let bytes = try await response.body.collect(upTo: 512 * 1024 * 1024)
+                let (bytes, status) = try await permits.withPermit {
+                    let response = try await client.execute(request, timeout: timeout)
+                    let bytes = try await response.body.collect(upTo: 512 * 1024 * 1024)
+                    return (bytes, response.status.code)
+                }
                 let value = try JSONParser.parse(bytes.readableBytesView)
-                if let message = value["error"]?.stringValue ?? (response.status.code >= 400 ? value["message"]?.stringValue : nil) {
+                if let message = value["error"]?.stringValue ?? (status >= 400 ? value["message"]?.stringValue : nil) {
                     throw Self.translate(message, code: value["code"]?.intValue ?? 0)
                 }
                 preferred.value = index

@@ -145,4 +145,8 @@ public final class EtcdStore: KeyValueStore {
     public func close() async {
         if ownsClient { try? await gateway.client.shutdown() }
     }
+
+    /// A store dropped without `close()` closes its own connections (AsyncHTTPClient keeps
+    /// itself alive until that is done; a second shutdown only reports that it was done).
+    deinit { if ownsClient { gateway.client.shutdown { _ in } } }
 }
