@@ -110,8 +110,11 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                     await withDiscardingTaskGroup { inner in
                         inner.addTask { await PeerWatcher(client: client, host: host, selfName: configuration.nodeName, logger: logger).run() }
                         inner.addTask { await FixedAddressWatcher(client: client, host: host, logger: logger).run() }
+                        let announcer = LoadBalancerAnnouncer(api: api, node: configuration.nodeName,
+                                                              recordPath: LoadBalancerAnnouncer.recordPath(configuration), logger: logger)
+                        inner.addTask { await announcer.run() }
                         inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), catalog: catalog,
-                                                                 bridge: configuration.bridgeName, host: host, logger: logger).run() }
+                                                                 bridge: configuration.bridgeName, host: host, announcer: announcer, logger: logger).run() }
                         inner.addTask { await IngressProxy(api: api, configuration: configuration, logger: logger).run() }
                         inner.addTask { await PolicyAgent(client: client, nodeName: configuration.nodeName, table: PolicyRules.table(bridge: configuration.bridgeName), logger: logger).run() }
                         inner.addTask { await watcher.run() }

@@ -52,6 +52,9 @@ public struct HostCleanup: Sendable {
         if let restored = HostNetwork.restoreUnderlay(record: configuration.bigTCPRecord, logger: logger) { removed.append(restored) }
         let bridge = configuration.bridgeName
         HAProxyProcess.stop(directory: configuration.dataDirectory + "/ingress")
+        let announced = AnnouncedAddresses(recordPath: LoadBalancerAnnouncer.recordPath(configuration))
+        for (address, interface) in announced.recorded() { removed.append("load-balancer address \(address) on \(interface)") }
+        await announced.releaseAll()
         if (try? await Subprocess.run("/usr/sbin/ip", ["link", "delete", bridge]))?.succeeded == true { removed.append("bridge \(bridge)") }
         let tables = [("ip", ServiceRules.table(bridge: bridge)), ("ip", PolicyRules.table(bridge: bridge)), ("bridge", SpoofRules.table(bridge: bridge))]
             + NodeTraffic.tables(bridge: bridge).map { ("ip", $0) }

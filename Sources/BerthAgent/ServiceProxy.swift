@@ -17,6 +17,8 @@ struct ServiceProxy: Sendable {
     /// The devices pod traffic crosses hosts on (the underlay, the VXLAN device).
     let host: HostNetwork?
     let logger: Logger
+    /// Told the addresses of LoadBalancer Services after each change.
+    let announcer: LoadBalancerAnnouncer?
     /// Devices `route_localnet` is wanted on, once the service table (with its guard) is in force.
     private let localnet = LocalnetDevices()
 
@@ -26,7 +28,9 @@ struct ServiceProxy: Sendable {
         func set(_ devices: [String]) { value.withLock { $0 = devices } }
     }
 
-    init(client: APIClient, table: String, catalog: ServiceCatalog, bridge: String, host: HostNetwork? = nil, logger: Logger) {
+    init(client: APIClient, table: String, catalog: ServiceCatalog, bridge: String, host: HostNetwork? = nil,
+         announcer: LoadBalancerAnnouncer? = nil, logger: Logger) {
+        self.announcer = announcer
         self.client = client
         self.table = table
         self.catalog = catalog
@@ -63,6 +67,7 @@ struct ServiceProxy: Sendable {
             guard cache.synced([ServiceCatalog.services, ServiceCatalog.endpoints]) else { continue }
             let objects = cache.snapshot([ServiceCatalog.services, ServiceCatalog.endpoints])
             let entries = Self.entries(services: objects[0], endpoints: objects[1])
+            await announcer?.want(Set(objects[0].values.flatMap(Self.loadBalancerAddresses)))
             guard await applier.apply(ServiceRules.render(entries, table: table)) else { continue }
             // With the guard in force: the bridge always (pods reaching a loopback endpoint, the
             // node reaching a host port through 127.0.0.1), the cross-host devices while node
@@ -93,6 +98,12 @@ struct ServiceProxy: Sendable {
         }
     }
 
+    /// The addresses a LoadBalancer Service shows in `status.loadBalancer.ingress`.
+    static func loadBalancerAddresses(_ service: JSONValue) -> [String] {
+        guard service["spec"]?["type"]?.stringValue == "LoadBalancer" else { return [] }
+        return (service.value(at: ["status", "loadBalancer", "ingress"])?.arrayValue ?? []).compactMap { $0["ip"]?.stringValue }.filter(IPv4.isValid)
+    }
+
     /// One entry per service port with a cluster IP, its ready endpoints matched by port name.
     static func entries(services: [String: JSONValue], endpoints: [String: JSONValue]) -> [ServiceEntry] {
         var entries: [ServiceEntry] = []
@@ -101,6 +112,9 @@ struct ServiceProxy: Sendable {
             let clusterIP = spec["clusterIP"]?.stringValue.flatMap { IPv4.isValid($0) ? $0 : nil }
             let ports = spec["ports"]?.arrayValue ?? []
             let externalIPs = (spec["externalIPs"]?.arrayValue ?? []).compactMap { $0.stringValue }.filter(IPv4.isValid)
+            // Answered as external IPs are, on the node announcing them, from the source ranges.
+            let loadBalancerIPs = loadBalancerAddresses(service)
+            let sourceRanges = (spec["loadBalancerSourceRanges"]?.arrayValue ?? []).compactMap { $0.stringValue }.filter { IPv4Network($0) != nil }
             let subsets = endpoints[key]?["subsets"]?.arrayValue ?? []
             var affinity: Int?
             if spec["sessionAffinity"]?.stringValue == "ClientIP" {
@@ -119,10 +133,11 @@ struct ServiceProxy: Sendable {
                         if let ip = address["ip"]?.stringValue, IPv4.isValid(ip) { backends.append(.init(ip: ip, port: target)) }
                     }
                 }
-                guard clusterIP != nil || port["nodePort"]?.intValue != nil || !externalIPs.isEmpty else { continue }
+                guard clusterIP != nil || port["nodePort"]?.intValue != nil || !externalIPs.isEmpty || !loadBalancerIPs.isEmpty else { continue }
                 entries.append(ServiceEntry(name: name.isEmpty ? key : "\(key):\(name)", clusterIP: clusterIP, proto: proto, port: number,
                                             nodePort: port["nodePort"]?.intValue, endpoints: backends.sorted { ($0.ip, $0.port) < ($1.ip, $1.port) },
-                                            affinitySeconds: affinity, externalIPs: externalIPs))
+                                            affinitySeconds: affinity, externalIPs: externalIPs,
+                                            loadBalancerIPs: loadBalancerIPs, sourceRanges: sourceRanges))
             }
         }
         return entries

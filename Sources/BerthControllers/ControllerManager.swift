@@ -71,6 +71,8 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let sliceController = EndpointSliceController(services: services, endpoints: endpoints, slices: endpointSlices, api: api, logger: logger)
         let nodeIPAM = NodeIPAMController(nodes: nodes, pools: pools, api: api, clusterCIDR: configuration.clusterCIDR, logger: logger)
         let poolController = IPPoolController(pools: pools, pods: pods, api: api, logger: logger)
+        let loadBalancerPools = Informer<LoadBalancerPool>(ResourceDescriptor.loadBalancerPool, api: api, logger: logger)
+        let loadBalancerController = LoadBalancerController(pools: loadBalancerPools, services: services, namespaces: namespaces, api: api, logger: logger)
         let disruptionController = DisruptionBudgetController(budgets: budgets, pods: pods, replicaSets: replicaSets, deployments: deployments,
                                                               daemonSets: daemonSets, api: api, logger: logger)
         let quotas = Informer<ResourceQuota>(ResourceDescriptor.resourceQuota, api: api, logger: logger)
@@ -120,6 +122,14 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask { await endpoints.run() }
             group.addTask { await endpointSlices.run() }
             group.addTask { await pools.run() }
+            group.addTask { await loadBalancerPools.run() }
+            group.addTask {
+                for informer in [loadBalancerPools.waitForSync, services.waitForSync, namespaces.waitForSync] as [@Sendable () async -> Void] {
+                    await informer()
+                }
+                loadBalancerController.queue.add(LoadBalancerController.key)
+                await loadBalancerController.runWorkers(logger: logger)
+            }
             group.addTask { await budgets.run() }
             group.addTask { await namespaces.run() }
             group.addTask { await serviceAccounts.run() }

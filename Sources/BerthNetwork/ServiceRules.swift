@@ -12,6 +12,11 @@ public struct ServiceEntry: Hashable, Sendable {
     /// `spec.externalIPs`: addresses routed to the nodes by the network's admin, answered on
     /// the service port like the cluster IP.
     public var externalIPs: [String]
+    /// `status.loadBalancer.ingress` addresses, answered like external IPs on the node that
+    /// announces them, from `sourceRanges` only when those are given.
+    public var loadBalancerIPs: [String]
+    /// `spec.loadBalancerSourceRanges` (CIDRs); empty: every client.
+    public var sourceRanges: [String]
 
     public struct Endpoint: Hashable, Sendable {
         public var ip: String
@@ -23,8 +28,10 @@ public struct ServiceEntry: Hashable, Sendable {
     }
 
     public init(name: String, clusterIP: String?, proto: String, port: Int, nodePort: Int?, endpoints: [Endpoint], affinitySeconds: Int? = nil,
-                externalIPs: [String] = []) {
+                externalIPs: [String] = [], loadBalancerIPs: [String] = [], sourceRanges: [String] = []) {
         self.externalIPs = externalIPs
+        self.loadBalancerIPs = loadBalancerIPs
+        self.sourceRanges = sourceRanges
         self.name = name
         self.clusterIP = clusterIP
         self.proto = proto
@@ -57,17 +64,26 @@ public enum ServiceRules {
         for (index, entry) in entries.enumerated() {
             let chain = "svc-\(index)"
             if entry.endpoints.isEmpty {
-                for ip in [entry.clusterIP].compactMap({ $0 }) + entry.externalIPs { rejectElements.append("\(ip) . \(entry.proto) . \(entry.port)") }
+                for ip in [entry.clusterIP].compactMap({ $0 }) + entry.externalIPs + entry.loadBalancerIPs { rejectElements.append("\(ip) . \(entry.proto) . \(entry.port)") }
                 continue
             }
             if let ip = entry.clusterIP { serviceElements.append("\(ip) . \(entry.proto) . \(entry.port) : goto \(chain)") }
             var serviceChain = "  chain \(chain) {\n    comment \(quote(entry.name))\n"
-            if entry.nodePort != nil || !entry.externalIPs.isEmpty {
+            if entry.nodePort != nil || !entry.externalIPs.isEmpty || !entry.loadBalancerIPs.isEmpty {
                 // From outside the cluster: masqueraded, the endpoint may be on another host.
                 chains.append("  chain np-\(index) {\n    meta mark set meta mark | \(masqueradeMark)\n    goto \(chain)\n  }\n")
             }
             if let nodePort = entry.nodePort { nodePortElements.append("\(entry.proto) . \(nodePort) : goto np-\(index)") }
             for ip in entry.externalIPs { serviceElements.append("\(ip) . \(entry.proto) . \(entry.port) : goto np-\(index)") }
+            if !entry.loadBalancerIPs.isEmpty {
+                var target = "np-\(index)"
+                if !entry.sourceRanges.isEmpty {
+                    // Clients outside the ranges are dropped before any translation.
+                    target = "lb-\(index)"
+                    chains.append("  chain lb-\(index) {\n    ip saddr != { \(entry.sourceRanges.joined(separator: ", ")) } drop\n    goto np-\(index)\n  }\n")
+                }
+                for ip in entry.loadBalancerIPs { serviceElements.append("\(ip) . \(entry.proto) . \(entry.port) : goto \(target)") }
+            }
             var endpointChains: [String] = []
             for (number, endpoint) in entry.endpoints.enumerated() {
                 let endpointChain = "ep-\(index)-\(number)"

@@ -68,4 +68,19 @@ struct TrafficRulesTests {
         #expect(text.contains("100.72.9.51 . tcp . 80"))
         if canRunNFT { #expect(try nftRefusal(text) == nil) }
     }
+
+    @Test("load-balancer addresses go through the node-port masquerade, behind a source-range drop when ranges are given")
+    func loadBalancerAddresses() throws {
+        let entries = [
+            ServiceEntry(name: "default/open", clusterIP: "100.64.0.20", proto: "tcp", port: 80, nodePort: 30080,
+                         endpoints: [.init(ip: "100.96.0.2", port: 8080)], loadBalancerIPs: ["100.72.9.100"]),
+            ServiceEntry(name: "default/ranged", clusterIP: "100.64.0.21", proto: "tcp", port: 80, nodePort: 30081,
+                         endpoints: [.init(ip: "100.96.0.3", port: 8080)], loadBalancerIPs: ["100.72.9.101"], sourceRanges: ["100.72.9.200/32", "100.72.10.0/24"]),
+        ]
+        let text = ServiceRules.render(entries, table: "berth-svc-test")
+        #expect(text.contains("100.72.9.100 . tcp . 80 : goto np-0"))
+        #expect(text.contains("100.72.9.101 . tcp . 80 : goto lb-1"))
+        #expect(text.contains("chain lb-1 {\n    ip saddr != { 100.72.9.200/32, 100.72.10.0/24 } drop\n    goto np-1"))
+        if canRunNFT { #expect(try nftRefusal(text) == nil) }
+    }
 }

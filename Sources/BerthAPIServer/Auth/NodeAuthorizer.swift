@@ -64,9 +64,16 @@ extension APIServer {
             }
         case "Lease":
             guard target.namespace == "kube-node-lease" else { throw deny("a node may only use its lease in kube-node-lease") }
+            // Besides its own, the Leases of load-balancer addresses (`lb-A-B-C-D`), which the
+            // nodes contend for to decide who announces each address.
             switch verb {
-            case "get", "update", "patch": guard scope.owns(target.name ?? "") else { throw deny("a node may only use its own lease") }
-            case "create": guard scope.owns(try await bodyName(&request) ?? "") else { throw deny("a node may only use its own lease") }
+            case "get", "update", "patch", "delete":
+                guard let name = target.name, scope.owns(name) || Self.isAddressLease(name), verb != "delete" || Self.isAddressLease(name) else {
+                    throw deny("a node may only use its own lease and load-balancer address leases")
+                }
+            case "create":
+                let name = try await bodyName(&request) ?? ""
+                guard scope.owns(name) || Self.isAddressLease(name) else { throw deny("a node may only use its own lease and load-balancer address leases") }
             default: throw deny("not allowed for nodes")
             }
         case "Event":
@@ -104,6 +111,13 @@ extension APIServer {
             throw deny("not allowed for nodes")
         }
         return nil
+    }
+
+    /// `lb-A-B-C-D`: the Lease of a load-balancer address.
+    static func isAddressLease(_ name: String) -> Bool {
+        guard name.hasPrefix("lb-") else { return false }
+        let parts = name.dropFirst(3).split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) }
     }
 
     /// The node label that chooses the nodes carrying ingress (HAProxy).

@@ -27,6 +27,7 @@ enum SchemaDescriptions {
         "PriorityClass": "PriorityClass maps a name to a scheduling priority; pods name it in priorityClassName, and higher-priority pods may preempt lower ones.",
         "ControllerRevision": "ControllerRevision is an immutable snapshot of a DaemonSet's pod template, kept for rollbacks.",
         "IPPool": "IPPool is a range of pod addresses that namespaces or pods draw from, for fixed IPs and per-tenant ranges (Berth's own kind).",
+        "LoadBalancerPool": "LoadBalancerPool holds addresses for Services of type LoadBalancer; each address is announced on the host network by one healthy node and moves when that node dies (Berth's own kind).",
         "ObjectMeta": "Standard object metadata: name, namespace, labels, annotations, owner references and the fields the server maintains.",
         "Quantity": "A fixed-point amount such as 250m, 1.5, 128Mi or 2Gi: CPU in cores (m = thousandths), memory and storage in bytes with SI or binary suffixes.",
         "PodSpec": "The desired state of a pod: its containers, volumes, scheduling constraints and security settings.",

@@ -109,7 +109,7 @@ public enum DefaultRoles {
             rule(change, "coordination.k8s.io", ["leases"]),
             rule(change, "events.k8s.io", ["events"]),
             rule(status, "policy", ["poddisruptionbudgets/status"]),
-            rule(status, "berth.dev", ["ippools", "ippools/status", "tenants", "tenants/status"]),
+            rule(status, "berth.dev", ["ippools", "ippools/status", "tenants", "tenants/status", "loadbalancerpools/status"]),
             rule(status, "autoscaling", ["horizontalpodautoscalers/status"]),
             PolicyRule(verbs: ["get"], nonResourceURLs: [RegistryPaths.usage]),
         ])

@@ -87,22 +87,8 @@ extension IPPool: APIResource {
             errors.check("spec.namespace", spec.namespace, NameRule.label.problem(spec.namespace))
         }
         if let selector = spec.podSelector { MetaValidation.validateSelector(selector, path: "spec.podSelector", into: &errors) }
-        if spec.addresses.isEmpty { errors.required("spec.addresses") }
-        var parsed: [(index: Int, range: ClosedRange<UInt32>)] = []
-        for (index, entry) in spec.addresses.enumerated() {
-            guard let range = parseRange(entry) else {
-                errors.invalid("spec.addresses[\(index)]", entry, "must be an IPv4 address (100.96.200.10) or an inclusive range (100.96.200.10-100.96.200.20)")
-                continue
-            }
-            if let earlier = parsed.first(where: { $0.range.overlaps(range) }) {
-                errors.invalid("spec.addresses[\(index)]", entry, "overlaps spec.addresses[\(earlier.index)]")
-            }
-            parsed.append((index, range))
-        }
-        let total = parsed.reduce(0) { $0 + Int($1.range.upperBound - $1.range.lowerBound) + 1 }
-        if total > maximumSize {
-            errors.invalid("spec.addresses", String(total), "a pool may hold at most \(maximumSize) addresses")
-        }
+        AddressRanges.validate(spec.addresses, parse: parseRange, maximumSize: maximumSize, into: &errors,
+                               format: "an IPv4 address (100.96.200.10) or an inclusive range (100.96.200.10-100.96.200.20)")
         if let old, let oldSpec = old.spec, oldSpec.namespace != spec.namespace, !(old.status?.allocations ?? [:]).isEmpty {
             errors.forbidden("spec.namespace", "may not change while addresses are allocated")
         }

@@ -9,7 +9,7 @@ public struct ResourceRegistry: Sendable {
     public static let standard = ResourceRegistry(descriptors: [
         .namespace, .pod, .service, .endpoints, .endpointSlice, .configMap, .serviceAccount, .limitRange, .secret, .node, .event,
         .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass, .controllerRevision,
-        .job, .cronJob, .role, .clusterRole, .roleBinding, .clusterRoleBinding, .resourceQuota, .tenant, .certificateSigningRequest, .registryReplication, .horizontalPodAutoscaler, .prometheusMetric, .ingress, .ingressClass,
+        .job, .cronJob, .role, .clusterRole, .roleBinding, .clusterRoleBinding, .resourceQuota, .tenant, .certificateSigningRequest, .registryReplication, .horizontalPodAutoscaler, .prometheusMetric, .ingress, .ingressClass, .loadBalancerPool,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).

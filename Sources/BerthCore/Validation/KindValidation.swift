@@ -117,6 +117,21 @@ enum KindValidation {
                 errors.invalid("spec.externalIPs[\(index)]", ip, "may not be a loopback, unspecified or multicast address")
             }
         }
+        for (index, range) in (spec.loadBalancerSourceRanges ?? []).enumerated() where !Self.isCIDR(range) {
+            errors.invalid("spec.loadBalancerSourceRanges[\(index)]", range, "must be a valid CIDR (e.g. 100.72.0.0/16)")
+        }
+        if let requested = spec.loadBalancerIP, !requested.isEmpty, !IPv4.isValid(requested) {
+            errors.invalid("spec.loadBalancerIP", requested, "must be a valid IP address")
+        }
+    }
+
+    /// `A.B.C.D/N` with no host bits set.
+    static func isCIDR(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let address = IPv4.parse(String(parts[0])), parts[1].allSatisfy(\.isNumber), let bits = Int(parts[1]),
+              (0...32).contains(bits) else { return false }
+        let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << (32 - bits)
+        return address & ~mask == 0
     }
 
     static func dataKeys(_ keys: some Sequence<String>, field: String, into errors: inout FieldErrors) {

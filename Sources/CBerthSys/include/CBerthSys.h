@@ -56,3 +56,8 @@ struct berth_link_sizes {
 int berth_link_sizes(const char *netns_path, const char *ifname, struct berth_link_sizes *sizes);
 /// Sets gso_ipv4_max_size and gro_ipv4_max_size of the link (IPv4 BIG TCP); 0, or -errno.
 int berth_link_set_ipv4_offload_size(const char *netns_path, const char *ifname, unsigned int size);
+
+/// Broadcasts gratuitous ARP for `address` (host byte order) from the link named `ifname`: a
+/// request and a reply with the link's MAC as sender, so neighbours update the entry they hold
+/// for the address. 0, or -errno.
+int berth_send_gratuitous_arp(const char *ifname, unsigned int address);
