@@ -114,7 +114,8 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                                                               recordPath: LoadBalancerAnnouncer.recordPath(configuration), logger: logger)
                         inner.addTask { await announcer.run() }
                         inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), catalog: catalog,
-                                                                 bridge: configuration.bridgeName, host: host, announcer: announcer, logger: logger).run() }
+                                                                 bridge: configuration.bridgeName, host: host, announcer: announcer,
+                                                                 nodeName: configuration.nodeName, logger: logger).run() }
                         inner.addTask { await IngressProxy(api: api, configuration: configuration, logger: logger).run() }
                         inner.addTask { await PolicyAgent(client: client, nodeName: configuration.nodeName, table: PolicyRules.table(bridge: configuration.bridgeName), logger: logger).run() }
                         inner.addTask { await watcher.run() }

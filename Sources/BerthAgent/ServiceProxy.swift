@@ -19,6 +19,8 @@ struct ServiceProxy: Sendable {
     let logger: Logger
     /// Told the addresses of LoadBalancer Services after each change.
     let announcer: LoadBalancerAnnouncer?
+    /// This node, for `externalTrafficPolicy: Local`.
+    let nodeName: String?
     /// Devices `route_localnet` is wanted on, once the service table (with its guard) is in force.
     private let localnet = LocalnetDevices()
 
@@ -29,8 +31,9 @@ struct ServiceProxy: Sendable {
     }
 
     init(client: APIClient, table: String, catalog: ServiceCatalog, bridge: String, host: HostNetwork? = nil,
-         announcer: LoadBalancerAnnouncer? = nil, logger: Logger) {
+         announcer: LoadBalancerAnnouncer? = nil, nodeName: String? = nil, logger: Logger) {
         self.announcer = announcer
+        self.nodeName = nodeName
         self.client = client
         self.table = table
         self.catalog = catalog
@@ -66,8 +69,9 @@ struct ServiceProxy: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
             guard cache.synced([ServiceCatalog.services, ServiceCatalog.endpoints]) else { continue }
             let objects = cache.snapshot([ServiceCatalog.services, ServiceCatalog.endpoints])
-            let entries = Self.entries(services: objects[0], endpoints: objects[1])
-            await announcer?.want(Set(objects[0].values.flatMap(Self.loadBalancerAddresses)))
+            let entries = Self.entries(services: objects[0], endpoints: objects[1], node: nodeName)
+            // A Local service's address is announced only by nodes with an endpoint of it.
+            await announcer?.want(Set(entries.filter { $0.localEndpoints?.isEmpty != true }.flatMap(\.loadBalancerIPs)))
             guard await applier.apply(ServiceRules.render(entries, table: table)) else { continue }
             // With the guard in force: the bridge always (pods reaching a loopback endpoint, the
             // node reaching a host port through 127.0.0.1), the cross-host devices while node
@@ -105,7 +109,8 @@ struct ServiceProxy: Sendable {
     }
 
     /// One entry per service port with a cluster IP, its ready endpoints matched by port name.
-    static func entries(services: [String: JSONValue], endpoints: [String: JSONValue]) -> [ServiceEntry] {
+    /// `node`: this node's name, for `externalTrafficPolicy: Local` (nil: no local endpoints).
+    static func entries(services: [String: JSONValue], endpoints: [String: JSONValue], node: String? = nil) -> [ServiceEntry] {
         var entries: [ServiceEntry] = []
         for (key, service) in services.sorted(by: { $0.key < $1.key }) {
             guard let spec = service["spec"], spec["type"]?.stringValue != "ExternalName" else { continue }
@@ -115,6 +120,7 @@ struct ServiceProxy: Sendable {
             // Answered as external IPs are, on the node announcing them, from the source ranges.
             let loadBalancerIPs = loadBalancerAddresses(service)
             let sourceRanges = (spec["loadBalancerSourceRanges"]?.arrayValue ?? []).compactMap { $0.stringValue }.filter { IPv4Network($0) != nil }
+            let local = spec["externalTrafficPolicy"]?.stringValue == "Local"
             let subsets = endpoints[key]?["subsets"]?.arrayValue ?? []
             var affinity: Int?
             if spec["sessionAffinity"]?.stringValue == "ClientIP" {
@@ -125,19 +131,23 @@ struct ServiceProxy: Sendable {
                 let name = port["name"]?.stringValue ?? ""
                 let proto = (port["protocol"]?.stringValue ?? "TCP").lowercased()
                 var backends: [ServiceEntry.Endpoint] = []
+                var localBackends: [ServiceEntry.Endpoint] = []
                 for subset in subsets {
                     let subsetPorts = subset["ports"]?.arrayValue ?? []
                     guard let match = subsetPorts.first(where: { ($0["name"]?.stringValue ?? "") == name }) ?? (subsetPorts.count == 1 && ports.count == 1 ? subsetPorts.first : nil),
                           let target = match["port"]?.intValue else { continue }
                     for address in subset["addresses"]?.arrayValue ?? [] {
-                        if let ip = address["ip"]?.stringValue, IPv4.isValid(ip) { backends.append(.init(ip: ip, port: target)) }
+                        guard let ip = address["ip"]?.stringValue, IPv4.isValid(ip) else { continue }
+                        backends.append(.init(ip: ip, port: target))
+                        if let node, address["nodeName"]?.stringValue == node { localBackends.append(.init(ip: ip, port: target)) }
                     }
                 }
                 guard clusterIP != nil || port["nodePort"]?.intValue != nil || !externalIPs.isEmpty || !loadBalancerIPs.isEmpty else { continue }
                 entries.append(ServiceEntry(name: name.isEmpty ? key : "\(key):\(name)", clusterIP: clusterIP, proto: proto, port: number,
                                             nodePort: port["nodePort"]?.intValue, endpoints: backends.sorted { ($0.ip, $0.port) < ($1.ip, $1.port) },
                                             affinitySeconds: affinity, externalIPs: externalIPs,
-                                            loadBalancerIPs: loadBalancerIPs, sourceRanges: sourceRanges))
+                                            loadBalancerIPs: loadBalancerIPs, sourceRanges: sourceRanges,
+                                            localEndpoints: local ? localBackends.sorted { ($0.ip, $0.port) < ($1.ip, $1.port) } : nil))
             }
         }
         return entries

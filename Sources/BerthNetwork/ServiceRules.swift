@@ -17,6 +17,10 @@ public struct ServiceEntry: Hashable, Sendable {
     public var loadBalancerIPs: [String]
     /// `spec.loadBalancerSourceRanges` (CIDRs); empty: every client.
     public var sourceRanges: [String]
+    /// `externalTrafficPolicy: Local`: this node's ready endpoints, the only ones traffic from
+    /// outside (node port, external IPs, load-balancer addresses) goes to, unmasqueraded so the
+    /// pod sees the client's address; none: such traffic is dropped. nil: policy Cluster.
+    public var localEndpoints: [Endpoint]?
 
     public struct Endpoint: Hashable, Sendable {
         public var ip: String
@@ -28,7 +32,8 @@ public struct ServiceEntry: Hashable, Sendable {
     }
 
     public init(name: String, clusterIP: String?, proto: String, port: Int, nodePort: Int?, endpoints: [Endpoint], affinitySeconds: Int? = nil,
-                externalIPs: [String] = [], loadBalancerIPs: [String] = [], sourceRanges: [String] = []) {
+                externalIPs: [String] = [], loadBalancerIPs: [String] = [], sourceRanges: [String] = [], localEndpoints: [Endpoint]? = nil) {
+        self.localEndpoints = localEndpoints
         self.externalIPs = externalIPs
         self.loadBalancerIPs = loadBalancerIPs
         self.sourceRanges = sourceRanges
@@ -69,7 +74,10 @@ public enum ServiceRules {
             }
             if let ip = entry.clusterIP { serviceElements.append("\(ip) . \(entry.proto) . \(entry.port) : goto \(chain)") }
             var serviceChain = "  chain \(chain) {\n    comment \(quote(entry.name))\n"
-            if entry.nodePort != nil || !entry.externalIPs.isEmpty || !entry.loadBalancerIPs.isEmpty {
+            if let local = entry.localEndpoints {
+                // From outside, policy Local: this node's endpoints only, the client's address kept.
+                chains.append(localChain(index: index, proto: entry.proto, endpoints: local))
+            } else if entry.nodePort != nil || !entry.externalIPs.isEmpty || !entry.loadBalancerIPs.isEmpty {
                 // From outside the cluster: masqueraded, the endpoint may be on another host.
                 chains.append("  chain np-\(index) {\n    meta mark set meta mark | \(masqueradeMark)\n    goto \(chain)\n  }\n")
             }
@@ -137,6 +145,23 @@ public enum ServiceRules {
             text += "    ct state new ip daddr . meta l4proto . th dport @no-endpoints reject\n  }\n"
         }
         text += "}\n"
+        return text
+    }
+
+    /// The `np-N` chain of a Local service: a random pick among this node's endpoints, DNAT
+    /// without the masquerade mark; a drop when the node has none.
+    static func localChain(index: Int, proto: String, endpoints: [ServiceEntry.Endpoint]) -> String {
+        guard !endpoints.isEmpty else { return "  chain np-\(index) {\n    drop\n  }\n" }
+        var text = "  chain np-\(index) {\n"
+        if endpoints.count == 1 {
+            text += "    meta l4proto \(proto) dnat to \(endpoints[0].ip):\(endpoints[0].port)\n  }\n"
+            return text
+        }
+        let picks = endpoints.indices.map { "\($0) : goto lep-\(index)-\($0)" }.joined(separator: ", ")
+        text += "    numgen random mod \(endpoints.count) vmap { \(picks) }\n  }\n"
+        for (number, endpoint) in endpoints.enumerated() {
+            text += "  chain lep-\(index)-\(number) {\n    meta l4proto \(proto) dnat to \(endpoint.ip):\(endpoint.port)\n  }\n"
+        }
         return text
     }
 

@@ -9,6 +9,32 @@ import Testing
 /// moved to another node when that one dies.
 @Suite("LoadBalancer addresses", .serialized, .blockingAllowed)
 struct LoadBalancerTests {
+    /// A pod on one host that answers `/cgi-bin/ip` with its caller's address, behind a
+    /// LoadBalancer Service with `externalTrafficPolicy: Local`.
+    static func localEcho(prefix: String, host: String) -> String {
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: echo, labels: {app: echo}}
+        spec:
+          nodeSelector: {kubernetes.io/hostname: \(host)}
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: web
+            image: berth/busybox:latest
+            command: [sh, -c, "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\\\necho Content-Type: text/plain\\\\necho\\\\necho $REMOTE_ADDR\\\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 8080 -h /www"]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: echo, annotations: {berth.dev/load-balancer-ip: "\(prefix).101"}}
+        spec:
+          type: LoadBalancer
+          externalTrafficPolicy: Local
+          selector: {app: echo}
+          ports: [{port: 80, targetPort: 8080}]
+        """
+    }
+
     static func manifests(prefix: String) -> String {
         """
         apiVersion: berth.dev/v1
@@ -83,6 +109,19 @@ struct LoadBalancerTests {
                 #expect(addresses.contains("\(address)/32") == (host.name == holder), "\(host.name): \(addresses)")
             }
 
+            // externalTrafficPolicy: Local — announced by the node with the endpoint, the
+            // client's own address seen by the pod.
+            let echoHost = cluster.hosts[1]
+            try cluster.apply(Self.localEcho(prefix: cluster.underlayPrefix, host: echoHost.name))
+            let localAddress = "\(cluster.underlayPrefix).101"
+            let seen = try await waitFor("the Local service answers from outside", timeout: 60) {
+                try outsideNetwork.curl("http://\(localAddress)/cgi-bin/ip", timeout: 2)
+            }
+            #expect(TrafficTests.plainAddress(seen) == outsideNetwork.address, "the pod saw \(seen)")
+            let localLease = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/lb-\(localAddress.replacingOccurrences(of: ".", with: "-"))"
+            let localHolder = try await cluster.api().request(.GET, localLease).checked().json().value(at: ["spec", "holderIdentity"])?.stringValue
+            #expect(localHolder == echoHost.name, "a Local address is announced by the endpoint's node, not \(localHolder ?? "nobody")")
+
             // loadBalancerSourceRanges: the outside machine (.200/32) only; a host of the
             // cluster, on the same underlay, is dropped.
             let bystander = try #require(cluster.hosts.first { $0.name != holder })
@@ -117,6 +156,14 @@ struct LoadBalancerTests {
                 spec: {addresses: ["\(cluster.underlayPrefix).300"]}
                 """)
             #expect(bad.status != 0 && bad.error.contains("spec.addresses[0]"), "\(bad.error)")
+            let overlapping = try cluster.kubectl(["apply", "-f", "-"], input: """
+                apiVersion: berth.dev/v1
+                kind: LoadBalancerPool
+                metadata: {name: overlapping}
+                spec: {addresses: ["100.96.200.0/28", "\(cluster.underlayPrefix).101"]}
+                """)
+            #expect(overlapping.status != 0 && overlapping.error.contains("overlaps the cluster pod CIDR")
+                    && overlapping.error.contains("spec.addresses[1]") && overlapping.error.contains("overlaps LoadBalancerPool underlay"), "\(overlapping.error)")
         } catch {
             outside?.tearDown()
             await cluster.tearDown()

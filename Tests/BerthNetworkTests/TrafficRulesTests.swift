@@ -83,4 +83,21 @@ struct TrafficRulesTests {
         #expect(text.contains("chain lb-1 {\n    ip saddr != { 100.72.9.200/32, 100.72.10.0/24 } drop\n    goto np-1"))
         if canRunNFT { #expect(try nftRefusal(text) == nil) }
     }
+
+    @Test("externalTrafficPolicy Local: outside traffic to this node's endpoints only, unmasqueraded; none here: dropped")
+    func localPolicy() throws {
+        let entries = [
+            ServiceEntry(name: "default/local", clusterIP: "100.64.0.30", proto: "tcp", port: 80, nodePort: 30090,
+                         endpoints: [.init(ip: "100.96.0.2", port: 8080), .init(ip: "100.96.1.2", port: 8080)], loadBalancerIPs: ["100.72.9.102"],
+                         localEndpoints: [.init(ip: "100.96.0.2", port: 8080)]),
+            ServiceEntry(name: "default/elsewhere", clusterIP: "100.64.0.31", proto: "tcp", port: 80, nodePort: 30091,
+                         endpoints: [.init(ip: "100.96.1.3", port: 8080)], localEndpoints: []),
+        ]
+        let text = ServiceRules.render(entries, table: "berth-svc-test")
+        #expect(text.contains("chain np-0 {\n    meta l4proto tcp dnat to 100.96.0.2:8080\n  }"))
+        #expect(text.contains("tcp . 30090 : goto np-0") && text.contains("100.72.9.102 . tcp . 80 : goto np-0"))
+        #expect(text.contains("chain np-1 {\n    drop\n  }"))
+        #expect(text.contains("100.64.0.30 . tcp . 80 : goto svc-0"), "the cluster IP still reaches every endpoint")
+        if canRunNFT { #expect(try nftRefusal(text) == nil) }
+    }
 }

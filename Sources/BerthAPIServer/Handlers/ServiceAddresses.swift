@@ -129,7 +129,8 @@ extension APIServer {
                 ports[index]["nodePort"] = .number(String(free))
             }
             result.set(.array(ports), at: ["spec", "ports"])
-            result.set("Cluster", at: ["spec", "externalTrafficPolicy"])
+            // Kubernetes' default; a policy the client chose (Local) stays.
+            if result.value(at: ["spec", "externalTrafficPolicy"]) == nil { result.set("Cluster", at: ["spec", "externalTrafficPolicy"]) }
         }
         return ServiceAddressPlan(object: result, keys: keys, requested: requested)
     }

@@ -79,6 +79,9 @@ extension APIServer {
         .validating("IPPoolAddresses", applies: { $0.kind == "IPPool" && $0.isMainResource }) { server, attempt throws(BerthError) in
             try await server.checkPoolAddresses(attempt.object, old: attempt.old)
         },
+        .validating("LoadBalancerPoolAddresses", applies: { $0.kind == "LoadBalancerPool" && $0.isMainResource }) { server, attempt throws(BerthError) in
+            try await server.checkLoadBalancerPool(attempt.object)
+        },
         .validating("NodeSubnet", applies: { $0.kind == "Node" && APIServer.assignsPodSubnet($0.object, old: $0.old, subresource: $0.subresource) }) {
             server, attempt throws(BerthError) in
             try await server.checkNodeSubnet(attempt.object)
