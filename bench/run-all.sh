@@ -16,3 +16,4 @@ bash tenancy.sh
 bash registry.sh
 bash monitoring.sh
 bash ingress.sh
+bash loadbalancer.sh

@@ -228,7 +228,14 @@ final class PodNetwork: Sendable {
         // API shows the address elsewhere or gone (its successor may be starting here already).
         _ = try? await Subprocess.run("/usr/sbin/ip", ["netns", "delete", Self.namespaceName(podUID: podUID)])
         addressing.withLock { $0?.pool.release(owner: podUID) }
-        if ports.withLock({ $0.removeValue(forKey: podUID) }) != nil { await applySpoofTable() }
+        if let port = ports.withLock({ $0.removeValue(forKey: podUID) }) {
+            await applySpoofTable()
+            // A fixed address can be given to its next pod before this one's network is gone
+            // (the pool releases it when the pod has finished): both answered ARP for it for a
+            // moment, and the host may have kept this MAC — traffic to the new pod then went to
+            // a port that no longer exists until the entry expired (20 s and more in a test).
+            _ = try? await Subprocess.run("/usr/sbin/ip", ["neigh", "flush", "to", port.ip, "dev", configuration.bridgeName])
+        }
         await traffic.withdraw(podUID: podUID)
     }
 

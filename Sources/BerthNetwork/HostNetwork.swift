@@ -22,6 +22,9 @@ public actor HostNetwork {
     public let nodeName: String
     public let bridge: String
     private var tunnelReady = false
+    /// The last batch of route and neighbour changes given to `ip`/`bridge`: each batch waits
+    /// for the one before (see `batch`).
+    private var lastBatch: Task<Void, Never>?
     /// The MTU pods get: the underlay's, less the VXLAN overhead in vxlan mode.
     public private(set) var podMTU = 1500
     /// The IPv4 BIG TCP size pods' veths and the bridge get (`BigTCP`), nil when not used.
@@ -222,13 +225,24 @@ public actor HostNetwork {
         logger.info("fixed-address routes updated", metadata: ["routes": "\(desired.count)"])
     }
 
+    /// Runs the lines through `tool -batch`, after every batch given before has finished. The
+    /// actor is re-entered while a batch runs: without the chain, a placement change's
+    /// `route del` and the next change's `route replace` for the same address ran as two
+    /// processes at once, the delete could land last, and the address stayed without a route
+    /// while `placed` said it had one (a re-created fixed-address pod unreachable in a test).
     private func batch(_ tool: String, _ lines: [String]) async {
         let text = lines.joined(separator: "\n") + "\n"
-        // -force: one failing line (a route already gone) must not stop the rest.
-        guard let result = try? await Subprocess.run(tool, ["-force", "-batch", "-"], input: Array(text.utf8)) else { return }
-        if !result.succeeded {
-            logger.warning("some cross-host entries failed", metadata: ["tool": "\(tool)", "error": "\(result.errorText.prefix(500))"])
+        let (previous, logger) = (lastBatch, self.logger)
+        let run = Task {
+            await previous?.value
+            // -force: one failing line (a route already gone) must not stop the rest.
+            guard let result = try? await Subprocess.run(tool, ["-force", "-batch", "-"], input: Array(text.utf8)) else { return }
+            if !result.succeeded {
+                logger.warning("some cross-host entries failed", metadata: ["tool": "\(tool)", "error": "\(result.errorText.prefix(500))"])
+            }
         }
+        lastBatch = run
+        await run.value
     }
 
     /// Removes every route and the VXLAN device Berth added.

@@ -9,7 +9,7 @@ struct Berth: AsyncParsableCommand {
         subcommands: [
             UpCommand.self, ServerCommand.self,
             ApplyCommand.self, GetCommand.self, DescribeCommand.self, DeleteCommand.self,
-            LogsCommand.self, ExecCommand.self, ImageCommand.self, RegistryCommand.self, AgentCommand.self, TokenCommand.self, UserCommand.self, MonitoringCommand.self, TopCommand.self, AuditCommand.self, NodeCommand.self, TraceCommand.self, CleanupCommand.self,
+            LogsCommand.self, ExecCommand.self, ExposeCommand.self, ImageCommand.self, RegistryCommand.self, AgentCommand.self, TokenCommand.self, UserCommand.self, MonitoringCommand.self, TopCommand.self, AuditCommand.self, NodeCommand.self, TraceCommand.self, CleanupCommand.self,
             BackupCommand.self, RestoreCommand.self,
             CompletionCommand.self,
         ]

@@ -122,6 +122,14 @@ struct LoadBalancerTests {
             let localHolder = try await cluster.api().request(.GET, localLease).checked().json().value(at: ["spec", "holderIdentity"])?.stringValue
             #expect(localHolder == echoHost.name, "a Local address is announced by the endpoint's node, not \(localHolder ?? "nobody")")
 
+            // `berth expose --load-balancer-ip`: a Service with that address, said where.
+            let exposedAddress = "\(cluster.underlayPrefix).102"
+            let exposed = try runCommand(BerthServerProcess.binary, ["expose", "deploy/web", "--name", "web-lb", "--target-port", "8080", "--port", "80",
+                                                                     "--load-balancer-ip", exposedAddress, "--kubeconfig", cluster.server.kubeconfigPath])
+            #expect(exposed.status == 0 && exposed.output.contains("reachable at \(exposedAddress):80"), "\(exposed.output) \(exposed.error)")
+            let viaExposed = try await waitFor("the exposed address answers from outside", timeout: 30) { try outsideNetwork.curl("http://\(exposedAddress)/", timeout: 2) }
+            #expect(viaExposed.hasPrefix("web-"), "\(viaExposed)")
+
             // loadBalancerSourceRanges: the outside machine (.200/32) only; a host of the
             // cluster, on the same underlay, is dropped.
             let bystander = try #require(cluster.hosts.first { $0.name != holder })

@@ -148,6 +148,24 @@ struct IngressEndToEndTests {
         }
         #expect(address == "127.0.0.1")
 
+        // `berth expose`: a hostname and path through the ingress in one command; a workload
+        // that declares no port is told to give one.
+        let berth = { (arguments: [String]) async throws -> CommandResult in
+            try await MonitoringFixture.run(BerthServerProcess.binary, arguments + ["--kubeconfig", server.kubeconfigPath, "-n", "shop"])
+        }
+        let noPort = try await berth(["expose", "deploy/web"])
+        #expect(noPort.status != 0 && noPort.error.contains("declares no container port"), "\(noPort.error)")
+        let exposed = try await berth(["expose", "deploy/web", "--name", "web-exposed", "--target-port", "8080", "--port", "80",
+                                       "--host", "expose.example.test", "--path", "/"])
+        #expect(exposed.status == 0 && exposed.output.contains("http://expose.example.test/"), "\(exposed.output) \(exposed.error)")
+        let throughExpose = try await waitFor("the exposed host routes", timeout: 30) { () -> String? in
+            let answer = try await curl("/", host: "expose.example.test")
+            return answer.code.hasPrefix("200") ? answer.body : nil
+        }
+        #expect(throughExpose == "web")
+        let exposedService = try await kubectl(["get", "service", "web-exposed", "-n", "shop", "-o", "jsonpath={.spec.type} {.spec.selector.app} {.spec.ports[0].targetPort}"])
+        #expect(exposedService.output == "ClusterIP web 8080", "\(exposedService.output)")
+
         // berth.dev/ annotations, one Ingress each: a rewrite with a sticky cookie, a source
         // range that leaves 127.0.0.1 out, a redirect to HTTPS, a rate limit.
         let annotated = ["rewrite": #"{berth.dev/rewrite-target: /, berth.dev/affinity: cookie}"#,
