@@ -21,7 +21,7 @@ struct ProbeRunner: Sendable {
         }
         if let tcp = probe.tcpSocket {
             guard let port = Self.port(tcp.port, container: container) else { return false }
-            return await Self.onThread { Self.connect(host: tcp.host ?? podIP, port: port, timeout: timeout).map { close($0); return true } ?? false }
+            return await BlockingThreads.shared.value { Self.connect(host: tcp.host ?? podIP, port: port, timeout: timeout).map { close($0); return true } ?? false }
         }
         return false
     }
@@ -35,7 +35,7 @@ struct ProbeRunner: Sendable {
 
     /// Success is a status from 200 to 399, as Kubernetes counts it.
     static func httpGet(host: String, port: Int, path: String, headers: [HTTPHeader], timeout: Int) async -> Bool {
-        await onThread {
+        await BlockingThreads.shared.value {
             guard let fd = connect(host: host, port: port, timeout: timeout) else { return false }
             defer { close(fd) }
             var request = "GET \(path.hasPrefix("/") ? path : "/" + path) HTTP/1.0\r\nHost: \(host):\(port)\r\nUser-Agent: berth-probe/1.0\r\n"
@@ -70,9 +70,6 @@ struct ProbeRunner: Sendable {
         return fd
     }
 
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await BlockingThreads.shared.value(body)
-    }
 }
 
 /// Counters of one probe of one container, kept in memory (a restarted agent starts them anew,
