@@ -142,6 +142,10 @@ public final class APIServer: Sendable {
         try await createIfAbsent(.ingressClass, IngressClass(
             metadata: ObjectMeta(name: "berth", annotations: [IngressClass.defaultAnnotation: "true"]),
             spec: IngressClassSpec(controller: IngressClass.berthController)))
+        // The GatewayClass of the same data plane, for Gateway API users.
+        try await createIfAbsent(.gatewayClass, GatewayClass(
+            metadata: ObjectMeta(name: "berth"),
+            spec: GatewayClassSpec(controllerName: GatewayClass.berthController, description: "Berth's ingress data plane (HAProxy on the ingress nodes)")))
     }
 
     /// Stores a built-in object unless one of that name exists.

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthIngress
 import BerthRuntime
 import Foundation
 import Logging
@@ -9,6 +10,7 @@ import Logging
 /// listening sockets and hands them to the new worker, so no connection is refused and open
 /// ones (WebSockets included) finish on the old worker — and restarted if it dies. A new
 /// configuration is checked with `haproxy -c` first; one HAProxy would refuse is never applied.
+/// A change of endpoints only (`HAProxyRuntime.commands`) goes through the admin socket instead.
 actor HAProxyProcess {
     let directory: String
     let logger: Logger
@@ -22,6 +24,10 @@ actor HAProxyProcess {
     }
 
     var configPath: String { directory + "/haproxy.cfg" }
+    var adminSocketPath: String { directory + "/admin.sock" }
+    /// Changes applied through the runtime API, and by reloads (for tests and metrics).
+    private(set) var runtimeUpdates = 0
+    private(set) var reloads = 0
     var logPath: String { directory + "/haproxy.log" }
 
     /// The master's PID when one runs on our configuration. Found by looking, not by trusting
@@ -70,6 +76,22 @@ actor HAProxyProcess {
         // Never (re)started by an agent on its way out: that one would outlive `berth cleanup`.
         if Task.isCancelled { return false }
         if text == applied, runningMaster() != nil { return true }
+        // Only servers changed (endpoints came, went or moved): the runtime API, no reload.
+        if let applied, let commands = HAProxyRuntime.commands(from: applied, to: text), runningMaster() != nil {
+            if await HAProxyAdminSocket(path: adminSocketPath).send(commands) {
+                do {
+                    try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+                    self.applied = text
+                    runtimeUpdates += 1
+                    logger.debug("ingress endpoints changed through HAProxy's runtime API", metadata: ["commands": "\(commands.count)"])
+                    return true
+                } catch {
+                    logger.error("could not write the ingress configuration", metadata: ["error": "\(error)"])
+                }
+            } else {
+                logger.warning("HAProxy's runtime API refused an endpoint change; reloading instead")
+            }
+        }
         let candidate = directory + "/haproxy.cfg.new"
         do {
             try text.write(toFile: candidate, atomically: true, encoding: .utf8)
@@ -86,6 +108,7 @@ actor HAProxyProcess {
         }
         applied = text
         if let master = runningMaster() {
+            reloads += 1
             await reload(master)
         } else {
             start()

@@ -5,8 +5,8 @@ import Foundation
 import Logging
 
 /// The ingress data plane of a node labelled `berth.dev/ingress=true`: watches Ingresses of
-/// Berth's classes, IngressClasses, Services and Endpoints, plans the routes
-/// (`IngressPlanner`), writes the TLS Secrets' certificates, renders HAProxy's configuration and
+/// Berth's classes, IngressClasses, Gateways and HTTPRoutes of Berth's GatewayClasses,
+/// Services and Endpoints, plans the routes (`IngressPlanner`, `GatewayPlanner`), writes the TLS Secrets' certificates, renders HAProxy's configuration and
 /// hands it to `HAProxyProcess` (checked, then a seamless reload). Ingresses get the node's
 /// address in `status.loadBalancer`; what cannot be honoured becomes a Warning Event on the
 /// Ingress while every other route keeps working.
@@ -20,6 +20,10 @@ struct IngressProxy: Sendable {
     static let classes = "/apis/networking.k8s.io/v1/ingressclasses"
     static let services = "/api/v1/services"
     static let endpoints = "/api/v1/endpoints"
+    static let gatewayClasses = "/apis/gateway.networking.k8s.io/v1/gatewayclasses"
+    static let gateways = "/apis/gateway.networking.k8s.io/v1/gateways"
+    static let httpRoutes = "/apis/gateway.networking.k8s.io/v1/httproutes"
+    static let namespaces = "/api/v1/namespaces"
 
     var directory: String { configuration.dataDirectory + "/ingress" }
 
@@ -44,7 +48,7 @@ struct IngressProxy: Sendable {
         try? FileManager.default.createDirectory(atPath: directory + "/certs", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let haproxy = HAProxyProcess(directory: directory, logger: logger)
         let cache = ObjectCache()
-        let kinds = [Self.ingresses, Self.classes, Self.services, Self.endpoints]
+        let kinds = [Self.ingresses, Self.classes, Self.services, Self.endpoints, Self.gatewayClasses, Self.gateways, Self.httpRoutes, Self.namespaces]
         await withTaskGroup(of: Void.self) { group in
             for kind in kinds { group.addTask { await cache.watch(kind, client: api.client, logger: logger) } }
             group.addTask {
@@ -76,10 +80,29 @@ struct IngressProxy: Sendable {
         let (ingressObjects, classes, services, endpoints) = (objects[0], objects[1], objects[2], objects[3])
         let ours = Self.ours(ingressObjects.values, classes: Array(classes.values))
         let ingresses = ours.compactMap { try? $0.decode(Ingress.self) }
-        let secrets = await writeCertificates(ingresses)
-        let plan = IngressPlanner.plan(ingresses, endpoints: { namespace, service, port in
+        let lookup: EndpointLookup = { namespace, service, port in
             Self.servers(service: services["\(namespace)/\(service)"], endpoints: endpoints["\(namespace)/\(service)"], port: port)
-        }, secrets: secrets)
+        }
+        var secretNames = ingresses.flatMap { ingress in (ingress.spec?.tls ?? []).compactMap { tls in tls.secretName.map { "\(ingress.metadata.namespace ?? "default")/\($0)" } } }
+        var inputs = GatewayPlanner.Inputs()
+        inputs.classes = objects[4].values.compactMap { try? $0.decode(GatewayClass.self) }
+        inputs.gateways = objects[5].values.compactMap { try? $0.decode(Gateway.self) }
+        inputs.routes = objects[6].values.compactMap { try? $0.decode(HTTPRoute.self) }
+        for namespace in objects[7].values {
+            if let name = namespace.value(at: ["metadata", "name"])?.stringValue {
+                inputs.namespaceLabels[name] = namespace.value(at: ["metadata", "labels"])?.objectValue?.compactMapValues(\.stringValue) ?? [:]
+            }
+        }
+        secretNames += GatewayStatusWriter.certificateSecrets(inputs.gateways, classes: inputs.classes)
+        let secrets = await writeCertificates(secretNames)
+        var plan = IngressPlanner.plan(ingresses, endpoints: lookup, secrets: secrets)
+        inputs.endpoints = lookup
+        inputs.secrets = secrets
+        inputs.httpPort = configuration.ingressHTTPPort
+        inputs.httpsPort = configuration.ingressHTTPSPort
+        inputs.now = RFC3339.seconds(Date())
+        let statuses = GatewayPlanner.plan(inputs, into: &plan)
+        plan.routes.sort(by: IngressPlanner.precedes)
         var config = HAProxyConfig(adminSocket: directory + "/admin.sock", certificateList: directory + "/certs.list")
         config.httpPort = configuration.ingressHTTPPort
         config.httpsPort = configuration.ingressHTTPSPort
@@ -88,6 +111,8 @@ struct IngressProxy: Sendable {
         await haproxy.apply(config.render(plan, tls: !plan.certificates.isEmpty))
         for problem in plan.problems { await warn(problem, ingresses: ingresses) }
         for ingress in ingresses { await reportAddress(ingress) }
+        await GatewayStatusWriter(api: api, address: configuration.nodeAddress, logger: logger)
+            .write(statuses, classes: objects[4], gateways: objects[5], routes: objects[6])
     }
 
     /// Ingresses of a class whose controller is Berth's, or of none when Berth's class is the
@@ -128,27 +153,25 @@ struct IngressProxy: Sendable {
         directory + "/certs/" + secret.replacingOccurrences(of: "/", with: "_") + ".pem"
     }
 
-    /// Each TLS Secret the Ingresses name, as one PEM (certificate chain, then key) for HAProxy;
-    /// returns those that exist and hold both.
-    private func writeCertificates(_ ingresses: [Ingress]) async -> Set<String> {
+    /// Each TLS Secret named (`namespace/name`), as one PEM (certificate chain, then key) for
+    /// HAProxy; returns those that exist and hold both.
+    private func writeCertificates(_ names: [String]) async -> Set<String> {
         var found = Set<String>()
-        for ingress in ingresses {
-            let namespace = ingress.metadata.namespace ?? "default"
-            for tls in ingress.spec?.tls ?? [] {
-                guard let name = tls.secretName, !found.contains("\(namespace)/\(name)"),
-                      let secret = try? await api.getIfPresent(JSONValue.self, "/api/v1/namespaces/\(namespace)/secrets/\(name)"),
-                      let certificate = secret.value(at: ["data", "tls.crt"])?.stringValue.flatMap({ Data(base64Encoded: $0) }),
-                      let key = secret.value(at: ["data", "tls.key"])?.stringValue.flatMap({ Data(base64Encoded: $0) }),
-                      !certificate.isEmpty, !key.isEmpty else { continue }
-                var pem = certificate
-                if pem.last != UInt8(ascii: "\n") { pem.append(UInt8(ascii: "\n")) }
-                pem.append(key)
-                let path = certificatePath("\(namespace)/\(name)")
-                if (try? Data(contentsOf: URL(fileURLWithPath: path))) != pem {
-                    FileManager.default.createFile(atPath: path, contents: pem, attributes: [.posixPermissions: 0o600])
-                }
-                found.insert("\(namespace)/\(name)")
+        for qualified in Set(names) {
+            let parts = qualified.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2,
+                  let secret = try? await api.getIfPresent(JSONValue.self, "/api/v1/namespaces/\(parts[0])/secrets/\(parts[1])"),
+                  let certificate = secret.value(at: ["data", "tls.crt"])?.stringValue.flatMap({ Data(base64Encoded: $0) }),
+                  let key = secret.value(at: ["data", "tls.key"])?.stringValue.flatMap({ Data(base64Encoded: $0) }),
+                  !certificate.isEmpty, !key.isEmpty else { continue }
+            var pem = certificate
+            if pem.last != UInt8(ascii: "\n") { pem.append(UInt8(ascii: "\n")) }
+            pem.append(key)
+            let path = certificatePath(qualified)
+            if (try? Data(contentsOf: URL(fileURLWithPath: path))) != pem {
+                FileManager.default.createFile(atPath: path, contents: pem, attributes: [.posixPermissions: 0o600])
             }
+            found.insert(qualified)
         }
         return found
     }

@@ -39,17 +39,24 @@ public struct HAProxyConfig: Sendable {
                 timeout tunnel 1h
 
             frontend berth-ingress
-                bind \(bindAddress):\(httpPort)
 
             """
-        if tls { text += "    bind \(bindAddress):\(httpsPort) ssl crt-list \(certificateList) alpn h2,http/1.1\n" }
+        var binds: [Int: Bool] = [httpPort: false]
+        if tls { binds[httpsPort] = true }
+        for (port, secure) in plan.listeners where secure == false || tls { binds[port] = secure }
+        for (port, secure) in binds.sorted(by: { $0.key < $1.key }) {
+            text += secure ? "    bind \(bindAddress):\(port) ssl crt-list \(certificateList) alpn h2,http/1.1\n" : "    bind \(bindAddress):\(port)\n"
+        }
+        let ingressPorts = Set([httpPort] + (tls ? [httpsPort] : []))
         text += "    http-request set-var(txn.host) req.hdr(host),field(1,:),lower\n"
         text += "    http-request set-var(txn.path) path\n"
         // One route per request, the first in precedence that matches; everything after keys
         // on its number, so a more general route's settings never touch another's requests.
         for (index, route) in plan.routes.enumerated() {
             let unset = "!{ var(txn.route) -m found }"
-            text += "    http-request set-var(txn.route) int(\(index)) if \(alternatives(route).map { "\(unset) \($0)" }.joined(separator: " || "))\n"
+            let ports = Set(route.ports ?? Array(ingressPorts))
+            let onPorts = Set(binds.keys).isSubset(of: ports) ? "" : " { dst_port \(ports.sorted().map(String.init).joined(separator: " ")) }"
+            text += "    http-request set-var(txn.route) int(\(index)) if \(alternatives(route).map { "\(unset)\(onPorts) \($0)" }.joined(separator: " || "))\n"
         }
         var rateTables: [String] = []
         for (index, route) in plan.routes.enumerated() {
@@ -77,12 +84,18 @@ public struct HAProxyConfig: Sendable {
                 text += "    http-request set-path \(target) if \(chosen)\n"
             }
         }
-        for (index, route) in plan.routes.enumerated() {
+        for (index, route) in plan.routes.enumerated() where !route.filters.isEmpty {
+            text += filterRules(route.filters, path: route.path, chosen: "{ var(txn.route) -m int \(index) }")
+        }
+        for (index, route) in plan.routes.enumerated() where route.filters.redirect == nil {
             text += "    use_backend \(route.backend) if { var(txn.route) -m int \(index) }\n"
         }
         text += "    default_backend \(plan.defaultBackend ?? "berth-no-route")\n\n"
         if plan.defaultBackend == nil {
             text += "backend berth-no-route\n    http-request return status 404 content-type text/plain string \"no ingress route\\n\"\n\n"
+        }
+        if plan.routes.contains(where: { $0.backend == GatewayPlanner.invalidBackend }) {
+            text += "backend \(GatewayPlanner.invalidBackend)\n    http-request return status 500 content-type text/plain string \"the route's backends are not valid\\n\"\n\n"
         }
         for table in rateTables {
             text += "backend \(table)\n    stick-table type ip size 100k expire 30s store http_req_rate(1s)\n\n"
@@ -92,8 +105,16 @@ public struct HAProxyConfig: Sendable {
             if let timeout = backend.options.connectTimeout { text += "    timeout connect \(timeout)\n" }
             if let timeout = backend.options.readTimeout { text += "    timeout server \(timeout)\n" }
             if let cookie = backend.options.cookie { text += "    cookie \(cookie) insert indirect nocache httponly\n" }
-            for (index, server) in backend.servers.enumerated() {
-                text += "    server s\(index) \(server.ip):\(server.port)\(backend.options.cookie == nil ? "" : " cookie s\(index)")\n"
+            for index in 0..<Self.slots(backend.servers.count) {
+                let cookie = backend.options.cookie == nil ? "" : " cookie s\(index)"
+                guard index < backend.servers.count else {
+                    // A spare slot: the runtime API fills it when an endpoint comes (no reload).
+                    text += "    server s\(index) \(Self.spareAddress) disabled\(cookie)\n"
+                    continue
+                }
+                let server = backend.servers[index]
+                let weight = server.weight.map { " weight \($0)" } ?? ""
+                text += "    server s\(index) \(server.ip):\(server.port)\(weight)\(cookie)\n"
             }
             text += "\n"
         }
@@ -108,17 +129,38 @@ public struct HAProxyConfig: Sendable {
         if let name = route.host {
             if name.hasPrefix("*.") {
                 let suffix = String(name.dropFirst(1)).replacingOccurrences(of: ".", with: "\\\\.")
-                host = "{ var(txn.host) -m reg ^[^.]+\(suffix)$ }"
+                host = "{ var(txn.host) -m reg ^\(route.match.wildcardAnyDepth ? ".+" : "[^.]+")\(suffix)$ }"
             } else {
                 host = "{ var(txn.host) -m str \(name) }"
             }
         }
+        var terms = route.match.method.map { ["{ method \($0) }"] } ?? []
+        for header in route.match.headers {
+            terms.append("{ \(Self.quoted("req.hdr(\(header.name))")) -m \(header.regex ? "reg" : "str") -- \(Self.quoted(header.value)) }")
+        }
+        for parameter in route.match.queryParams {
+            terms.append("{ \(Self.quoted("url_param(\(parameter.name))")) -m \(parameter.regex ? "reg" : "str") -- \(Self.quoted(parameter.value)) }")
+        }
+        let extra = terms.joined(separator: " ")
         func and(_ terms: String...) -> String { terms.filter { !$0.isEmpty }.joined(separator: " ") }
-        if route.exact { return [and(host, "{ var(txn.path) -m str \(route.path) }")] }
+        if route.match.pathRegex { return [and(host, "{ var(txn.path) -m reg -- \(Self.quoted(route.path)) }", extra)] }
+        if route.exact { return [and(host, "{ var(txn.path) -m str \(Self.quoted(route.path)) }", extra)] }
         let trimmed = route.path.hasSuffix("/") ? String(route.path.dropLast()) : route.path
-        if trimmed.isEmpty { return [host.isEmpty ? "TRUE" : host] }
-        return [and(host, "{ var(txn.path) -m str \(trimmed) }"), and(host, "{ var(txn.path) -m beg \(trimmed)/ }")]
+        if trimmed.isEmpty { return [and(host, extra).isEmpty ? "TRUE" : and(host, extra)] }
+        return [and(host, "{ var(txn.path) -m str \(Self.quoted(trimmed)) }", extra), and(host, "{ var(txn.path) -m beg \(Self.quoted(trimmed + "/")) }", extra)]
     }
+
+    /// Server lines per backend: the endpoints and room to grow (at least 4, then the next
+    /// power of two), so most endpoint changes go through the runtime API.
+    public static func slots(_ count: Int) -> Int {
+        var slots = 4
+        while slots < count { slots *= 2 }
+        return slots
+    }
+
+    /// Where a spare slot points until the runtime API gives it an endpoint (never used: the
+    /// slot is in maintenance).
+    static let spareAddress = "127.0.0.1:1"
 
     static func regexEscaped(_ text: String) -> String {
         String(text.flatMap { ".^$*+?()[]{}|\\".contains($0) ? ["\\", $0] : [$0] })

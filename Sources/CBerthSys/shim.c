@@ -78,14 +78,16 @@ int berth_restore_terminal(int fd, const void *saved) { return tcsetattr(fd, TCS
 #include <sys/socket.h>
 #include <sys/un.h>
 
-int berth_connect_seqpacket(const char *path) {
+int berth_connect_seqpacket(const char *path) { return berth_connect_unix(path, SOCK_SEQPACKET); }
+
+int berth_connect_unix(const char *path, int type) {
     int target = open(path, O_PATH | O_CLOEXEC);
     if (target < 0) return -1;
     struct sockaddr_un address;
     memset(&address, 0, sizeof(address));
     address.sun_family = AF_UNIX;
     snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d", target);
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         close(target);
         return -1;

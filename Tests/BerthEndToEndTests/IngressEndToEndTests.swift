@@ -67,35 +67,10 @@ struct IngressEndToEndTests {
         """
 
     @Test func routesByHostAndPathOverHTTPAndHTTPS() async throws {
-        let bridge = "bringr"
-        let ports = (http: try await freePort(), https: try await freePort())
-        let server = BerthServerProcess(role: "up", extraArguments: [
-            "--node-name", "ingress-node", "--bridge-name", bridge, "--pod-subnet", "100.96.63.0/24", "--service-cidr", "100.67.0.0/16",
-            "--ingress-node", "--ingress-http-port", String(ports.http), "--ingress-https-port", String(ports.https),
-        ])
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-ingress-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        // Every client runs off the cooperative pool: a blocked pool thread (a kubectl rollout
-        // waiting, a curl timing out) stalls the other suites of a parallel run.
-        func kubectl(_ arguments: [String], input: String? = nil) async throws -> CommandResult {
-            // Longer than `rollout status --timeout=90s`, so kubectl's own answer is what we see.
-            try await MonitoringFixture.run(kubectlPath, ["--kubeconfig", server.kubeconfigPath] + arguments, input: input, timeout: 120)
-        }
-        defer {
-            // HAProxy's own complaints, if any, for a failure's diagnosis.
-            if let log = try? String(contentsOfFile: server.dataDirectory + "/node/ingress/haproxy.log", encoding: .utf8),
-               log.contains("ALERT") || log.contains("WARNING") {
-                FileHandle.standardError.write(Data("haproxy.log:\n\(log.suffix(4000))\n".utf8))
-            }
-            _ = try? runCommand(kubectlPath, ["--kubeconfig", server.kubeconfigPath, "delete", "namespace", "shop", "--wait=false"])
-            server.stop()
-            HostLeftovers.remove(dataDirectory: server.dataDirectory)
-            // HAProxy outlives the agent by design (as conmon does): stopped as `berth cleanup` stops it.
-            _ = try? runCommand(BerthServerProcess.binary, ["cleanup", "--data-dir", server.dataDirectory, "--bridge-name", bridge])
-            server.cleanUp()
-            HostLeftovers.removeBridge(bridge)
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        let fixture = try await IngressFixture(node: "ingress-node", bridge: "bringr", podSubnet: "100.96.63.0/24", serviceCIDR: "100.67.0.0/16", namespace: "shop")
+        let (server, directory) = (fixture.server, fixture.directory)
+        func kubectl(_ arguments: [String], input: String? = nil) async throws -> CommandResult { try await fixture.kubectl(arguments, input: input) }
+        defer { fixture.tearDown() }
         try await server.start()
         #expect(try await kubectl(["get", "ingressclass", "berth", "-o", "jsonpath={.spec.controller}"]).output == "berth.dev/ingress")
 
@@ -111,14 +86,8 @@ struct IngressEndToEndTests {
         let rolled = try await kubectl(["rollout", "status", "deployment/web", "deployment/api", "-n", "shop", "--timeout=90s"])
         #expect(rolled.status == 0, "\(rolled.output) \(rolled.error)")
 
-        func curl(_ path: String, host: String = "shop.example.test", tls: Bool = false, extra: [String] = []) async throws -> (code: String, body: String) {
-            let port = tls ? ports.https : ports.http
-            let url = "\(tls ? "https" : "http")://\(host):\(port)\(path)"
-            var arguments = ["-s", "-m", "5", "-w", "\n%{http_code} %{http_version}", "--resolve", "\(host):\(port):127.0.0.1"] + extra
-            if tls { arguments += ["--cacert", directory + "/tls.crt"] }
-            let result = try await MonitoringFixture.run("/usr/bin/curl", arguments + [url], timeout: 15)
-            let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
-            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines))
+        func curl(_ path: String, host: String = "shop.example.test", tls: Bool = false, extra: [String] = []) async throws -> IngressFixture.Answer {
+            try await fixture.curl(path, host: host, tls: tls, extra: extra)
         }
         let first = try await waitFor("the ingress routes /", timeout: 60) { () -> String? in
             let answer = try await curl("/")
@@ -139,7 +108,7 @@ struct IngressEndToEndTests {
 
         // HTTPS by SNI, HTTP/2 negotiated by ALPN.
         let secure = try await curl("/api/", tls: true, extra: ["--http2"])
-        #expect(secure.body == "api" && secure.code == "200 2", "\(secure)")
+        #expect(secure.body == "api" && secure.code == "200" && secure.version == "2", "\(secure)")
 
         // The node's address in the status.
         let address = try await waitFor("status.loadBalancer filled", timeout: 30) { () -> String? in
@@ -182,15 +151,15 @@ struct IngressEndToEndTests {
             let result = try await kubectl(["apply", "-f", "-"], input: yaml)
             #expect(result.status == 0, "\(result.error)")
         }
-        let rewritten = try await waitFor("the rewrite route", timeout: 30) { () -> (code: String, body: String)? in
+        let rewritten = try await waitFor("the rewrite route", timeout: 30) { () -> IngressFixture.Answer? in
             let answer = try await curl("/v1/", host: "rewrite.example.test", extra: ["-D", directory + "/headers"])
             return answer.code.hasPrefix("200") ? answer : nil
         }
         #expect(rewritten.body == "web", "/v1/ rewritten to /")
         #expect(try String(contentsOfFile: directory + "/headers", encoding: .utf8).lowercased().contains("set-cookie: berthroute="))
         // Each route may arrive in its own reload: wait until HAProxy no longer answers "no route".
-        func routed(_ name: String, extra: [String] = []) async throws -> (code: String, body: String) {
-            try await waitFor("the \(name) route", timeout: 30) { () -> (code: String, body: String)? in
+        func routed(_ name: String, extra: [String] = []) async throws -> IngressFixture.Answer {
+            try await waitFor("the \(name) route", timeout: 30) { () -> IngressFixture.Answer? in
                 let answer = try await curl("/v1/", host: "\(name).example.test", extra: extra)
                 return answer.body.contains("no ingress route") ? nil : answer
             }
@@ -226,10 +195,5 @@ struct IngressEndToEndTests {
         // Refused at admission: a path that is not absolute, a port of 0.
         let invalid = try await kubectl(["apply", "-f", "-"], input: broken.replacingOccurrences(of: "path: /,", with: "path: relative,"))
         #expect(invalid.status != 0 && invalid.error.contains("spec.rules[0].http.paths[0].path"), "\(invalid.error)")
-    }
-
-    func freePort() async throws -> Int {
-        let result = try await MonitoringFixture.run("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1]); s.close()"])
-        return Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 18080
     }
 }

@@ -6,7 +6,8 @@ import Hummingbird
 /// to it (read, status, delete), Events, read access to what networking needs (Ingresses
 /// included), the Secrets and ConfigMaps that pods bound to it use, and tokens bound to those
 /// pods for their own ServiceAccounts — nothing of another node. A node labelled
-/// `berth.dev/ingress=true` also reads the TLS Secrets Ingresses name and writes Ingress status.
+/// `berth.dev/ingress=true` also reads the TLS Secrets Ingresses and Gateways name and writes
+/// the status of Ingresses, GatewayClasses, Gateways and HTTPRoutes.
 /// The nodes a caller speaks for: one node, or a pool of simulated nodes `PREFIX-N`.
 struct NodeScope {
     let user: String
@@ -101,11 +102,11 @@ extension APIServer {
             }
         case "Service", "Endpoints", "Namespace", "NetworkPolicy", "IngressClass":
             guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
-        case "Ingress":
+        case "Ingress", "GatewayClass", "Gateway", "HTTPRoute":
             // Read by every node; an ingress node reports where Ingresses are reachable.
             if ["get", "list", "watch"].contains(verb) { return nil }
             guard ["update", "patch"].contains(verb), target.subresource == "status", try await carriesIngress(scope) else {
-                throw deny("nodes read Ingresses; only an ingress node (label \(Self.ingressNodeLabel)=true) updates their status")
+                throw deny("nodes read \(descriptor.kind)s; only an ingress node (label \(Self.ingressNodeLabel)=true) updates their status")
             }
         default:
             throw deny("not allowed for nodes")
@@ -136,6 +137,14 @@ extension APIServer {
         for kv in try await storage.list(.ingress, namespace: namespace, limit: 0, continueAfter: nil).kvs {
             let ingress = try ObjectCodec.decode(kv)
             if (ingress.value(at: ["spec", "tls"])?.arrayValue ?? []).contains(where: { $0["secretName"]?.stringValue == name }) { return true }
+        }
+        // A Gateway listener's certificate (references to other namespaces are not honoured).
+        for kv in try await storage.list(.gateway, namespace: namespace, limit: 0, continueAfter: nil).kvs {
+            let gateway = try ObjectCodec.decode(kv)
+            for listener in gateway.value(at: ["spec", "listeners"])?.arrayValue ?? [] {
+                let references = listener.value(at: ["tls", "certificateRefs"])?.arrayValue ?? []
+                if references.contains(where: { $0["name"]?.stringValue == name && ($0["namespace"]?.stringValue ?? namespace) == namespace }) { return true }
+            }
         }
         return false
     }

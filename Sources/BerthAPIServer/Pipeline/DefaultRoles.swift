@@ -68,6 +68,9 @@ public enum DefaultRoles {
             rules("view-registry", into: "view", [rule(["get", "list"], "registry.berth.dev", ["repositories"])]),
             rules("edit-registry", into: "edit", [rule(["create", "update"], "registry.berth.dev", ["repositories"])]),
             rules("admin-registry", into: "admin", [rule(["delete"], "registry.berth.dev", ["repositories"])]),
+            // Gateway API routes, as Ingresses: a namespace's editors publish their apps.
+            rules("view-gateway", into: "view", [rule(readVerbs, GatewayValidation.group, ["gateways", "gateways/status", "httproutes", "httproutes/status"])]),
+            rules("edit-gateway", into: "edit", [rule(writeVerbs + readVerbs, GatewayValidation.group, ["gateways", "httproutes"])]),
             // Autoscalers and the resource metrics they read (Kubernetes' `system:aggregated-metrics-reader`).
             rules("view-autoscaling", into: "view", [rule(readVerbs, "autoscaling", ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
                                                      rule(readVerbs, "metrics.k8s.io", ["pods", "nodes"]),

@@ -32,6 +32,11 @@ public struct IngressServiceBackend: Codable, Sendable, Hashable {
 public struct ServiceBackendPort: Codable, Sendable, Hashable {
     public var name: String?
     public var number: Int?
+
+    public init(name: String? = nil, number: Int? = nil) {
+        self.name = name
+        self.number = number
+    }
 }
 
 public struct TypedLocalObjectReference: Codable, Sendable, Hashable {

@@ -33,6 +33,8 @@ int berth_restore_terminal(int fd, const void *saved);
 /// A SOCK_SEQPACKET connection to the unix socket at `path` (close-on-exec), however long the
 /// path: it is reached through /proc/self/fd, as sun_path holds only 108 bytes. -1 on failure.
 int berth_connect_seqpacket(const char *path);
+/// The same for a socket of `type` (SOCK_STREAM: HAProxy's runtime API).
+int berth_connect_unix(const char *path, int type);
 /// A TCP connection to 127.0.0.1:`port` inside the network namespace at `netns_path` (made by a
 /// short-lived thread that enters the namespace, so no other thread moves); the descriptor, or
 /// -errno.
