@@ -4,7 +4,8 @@ import Foundation
 import Synchronization
 
 /// The node's metrics, as the kubelet serves them through the API server's node proxy:
-/// `/metrics` (the agent itself: pod start latency, runtime errors, running pods),
+/// `/metrics` (the agent itself: pod start latency, runtime errors, running pods; on an
+/// ingress node, HAProxy's request metrics — `IngressMetrics`),
 /// `/metrics/cadvisor` (per container under cAdvisor's names and labels) and
 /// `/metrics/resource` (node and pod totals, plus node-exporter's filesystem and network names).
 enum AgentMetrics {
@@ -33,6 +34,7 @@ extension AgentService {
             writer.sample("kubelet_running_containers", ["container_state": "running"], Double(containers))
             ProcessMetrics.render(into: &writer)
             AgentMetrics.registry.render(into: &writer)
+            if let rows = await IngressMetrics.read(dataDirectory: configuration.dataDirectory) { IngressMetrics.render(rows, into: &writer) }
         case "metrics/cadvisor":
             await renderContainers(into: &writer)
         case "metrics/resource":

@@ -162,6 +162,13 @@ struct GatewayEndToEndTests {
                                           #"jsonpath={.status.parents[0].conditions[?(@.type=="Accepted")].status} {.status.parents[0].controllerName}"#])
         #expect(accepted.output == "True berth.dev/gateway")
 
+        // Request metrics in the node's /metrics, from HAProxy's runtime API.
+        let metrics = try await kubectl(["get", "--raw", "/api/v1/nodes/gateway-node/proxy/metrics"])
+        #expect(try await MonitoringFixture.promtoolProblems(Array(metrics.output.utf8)) == nil)
+        let served = metrics.output.split(separator: "\n").first { $0.hasPrefix(#"berth_ingress_http_responses_total{backend="gw_gw_split_1",code="2xx"}"#) }
+        #expect((served?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 190, "the split rule's 2xx answers: \(served ?? "none")")
+        #expect(metrics.output.contains("berth_ingress_up 1") && metrics.output.contains(#"berth_ingress_frontend_requests_total{frontend="berth-ingress"}"#))
+
         // Bad input: refused with the field named, or reported in the route's status while
         // every other route serves on.
         let badRegex = try await kubectl(["apply", "-f", "-"], input: """
