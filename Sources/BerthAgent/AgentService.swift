@@ -207,6 +207,17 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
         }
     }
 
+    /// The ingress HAProxy's access log on this node (`HAProxyConfig` writes it in the
+    /// container log format), with the options of a container's log; followed until the reader
+    /// goes away.
+    public func ingressAccessLog(options: LogOptions) throws(BerthError) -> AsyncStream<[UInt8]> {
+        let path = configuration.dataDirectory + "/ingress/access.log"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw BerthError(.notFound, "node \(configuration.nodeName) carries no ingress (label it berth.dev/ingress=true)")
+        }
+        return ContainerLog.follow(path: path, options: options) { false }
+    }
+
     /// A TCP connect to `address`:`port` from inside the pod's network namespace (busybox nc,
     /// 2 s limit), for `berth trace`.
     public func probe(namespace: String, pod: String, address: String, port: Int) async throws(BerthError) -> JSONValue {

@@ -29,14 +29,25 @@ actor HAProxyProcess {
     private(set) var runtimeUpdates = 0
     private(set) var reloads = 0
     var logPath: String { directory + "/haproxy.log" }
+    /// HAProxy's stdout: the access log (`HAProxyConfig`), rotated by `rotateAccessLog`.
+    var accessLogPath: String { directory + "/access.log" }
+
+    /// The master this agent started or adopted; trusted while it lives and its command line
+    /// is ours or unreadable (a master re-executing itself on reload has none for a moment).
+    private var master: pid_t?
 
     /// The master's PID when one runs on our configuration. Found by looking, not by trusting
     /// a pid file (HAProxy rewrites its own at each reload): a master is a process running
-    /// HAProxy on this configuration whose parent is not one — its workers are its children.
-    /// Should two ever run (both would share the ports through SO_REUSEPORT, one serving stale
-    /// routes), the oldest is kept and the others are killed with their workers.
+    /// `haproxy -W -f` on this configuration whose parent is not one — its workers are its
+    /// children; a `haproxy -c` check of the next configuration is not one. Should two ever run
+    /// (both would share the ports through SO_REUSEPORT, one serving stale routes), the oldest
+    /// is kept and the others are killed with their workers.
     func runningMaster() -> pid_t? {
+        if let master, Self.isAlive(master), Self.arguments(of: master).map({ $0.isEmpty || Self.isMaster($0, configPath: configPath) }) ?? true {
+            return master
+        }
         let masters = Self.processes(configPath: configPath).filter { !$0.parentIsOurs }.map(\.pid).sorted()
+        master = masters.first
         guard let first = masters.first else { return nil }
         for extra in masters.dropFirst() {
             logger.warning("a second ingress HAProxy was running; stopping it", metadata: ["pid": "\(extra)"])
@@ -51,16 +62,34 @@ actor HAProxyProcess {
         var parentIsOurs: Bool
     }
 
-    /// Every process running HAProxy on `configPath`.
+    /// Running (a zombie, killed and not yet reaped, is not).
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+
+    /// A process's arguments; nil when it is gone.
+    static func arguments(of pid: pid_t) -> [String]? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// HAProxy in master-worker mode (master or worker) on exactly `configPath`.
+    static func isMaster(_ arguments: [String], configPath: String) -> Bool {
+        guard arguments.first == binary, arguments.contains("-W"), !arguments.contains("-c"),
+              let flag = arguments.firstIndex(of: "-f"), flag + 1 < arguments.count else { return false }
+        return arguments[flag + 1] == configPath
+    }
+
+    /// Every process running HAProxy on `configPath` (masters and their workers).
     static func processes(configPath: String) -> [Found] {
-        var commands: [pid_t: (command: String, parent: pid_t)] = [:]
+        var parents: [pid_t: pid_t] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(entry), let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
-                  command.hasPrefix(binary), let parent = parentOf(entry) else { continue }
-            commands[pid] = (command, parent)
+            guard let pid = pid_t(entry), let arguments = arguments(of: pid), isMaster(arguments, configPath: configPath),
+                  let parent = parentOf(entry) else { continue }
+            parents[pid] = parent
         }
-        let ours = commands.filter { $0.value.command.contains(configPath) }
-        return ours.map { Found(pid: $0.key, parentIsOurs: ours[$0.value.parent] != nil) }
+        return parents.map { Found(pid: $0.key, parentIsOurs: parents[$0.value] != nil) }
     }
 
     static func parentOf(_ entry: String) -> pid_t? {
@@ -139,6 +168,7 @@ actor HAProxyProcess {
             for worker in Self.workers(of: master) { kill(worker, SIGKILL) }
             kill(master, SIGKILL)
         }
+        self.master = nil
         if runningMaster() == nil { start() }
     }
 
@@ -155,25 +185,48 @@ actor HAProxyProcess {
     /// does, and is found again by its command line); none of the agent's descriptors leak into it.
     private func start() {
         let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        let access = open(accessLogPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer {
             if log >= 0 { close(log) }
+            if access >= 0 { close(access) }
             if devNull >= 0 { close(devNull) }
         }
         do {
             let output = log >= 0 ? log : devNull
             let pid = try Subprocess.spawn(Self.binary, ["-W", "-f", configPath],
-                                           descriptors: [0: devNull, 1: output, 2: output], newSession: true)
+                                           descriptors: [0: devNull, 1: access >= 0 ? access : devNull, 2: output], newSession: true)
             // Reaped when it exits, so a dead master leaves no zombie behind.
             BlockingThreads.shared.run { _ = Subprocess.waitForExit(pid) }
+            master = pid
             logger.info("ingress HAProxy started", metadata: ["pid": "\(pid)", "config": "\(configPath)"])
         } catch {
             logger.error("could not start HAProxy", metadata: ["error": "\(error.message)"])
         }
     }
 
+    /// Keeps the access log under `limit` bytes: copied to `access.log.SECONDS` and truncated
+    /// (HAProxy holds the file open for appending and cannot be asked to reopen it; a line
+    /// written between the copy and the truncation is lost), the newest `keep` copies kept.
+    func rotateAccessLog(limit: Int64 = 16 << 20, keep: Int = 4) {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: accessLogPath))?[.size] as? Int64, size > limit else { return }
+        let stamp = String(format: "%.6f", Date().timeIntervalSince1970)
+        do {
+            try FileManager.default.copyItem(atPath: accessLogPath, toPath: "\(accessLogPath).\(stamp)")
+        } catch {
+            logger.warning("could not rotate the ingress access log", metadata: ["error": "\(error)"])
+            return
+        }
+        _ = truncate(accessLogPath, 0)
+        let prefix = "access.log."
+        let rotated = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix(prefix) }
+            .sorted { (Double($0.dropFirst(prefix.count)) ?? 0) < (Double($1.dropFirst(prefix.count)) ?? 0) }
+        for old in rotated.dropLast(keep) { try? FileManager.default.removeItem(atPath: directory + "/" + old) }
+    }
+
     /// Restarts HAProxy if it died (with the configuration last applied).
     func supervise() {
+        rotateAccessLog()
         guard !Task.isCancelled, applied != nil, runningMaster() == nil else { return }
         logger.warning("ingress HAProxy is not running; starting it again")
         start()
@@ -183,6 +236,7 @@ actor HAProxyProcess {
     func stop() {
         if let master = runningMaster() { kill(master, SIGTERM) }
         applied = nil
+        master = nil
     }
 
     static func stop(directory: String) {

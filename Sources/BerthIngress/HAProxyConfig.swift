@@ -29,6 +29,11 @@ public struct HAProxyConfig: Sendable {
 
             defaults
                 mode http
+                # Access log on stdout (the agent's DATA/ingress/access.log), one line per request
+                # in the container log format (time, stream, F, message), so `berth logs --ingress`
+                # reads it as it reads a container's.
+                log stdout format iso local0 info
+                log-format "stdout F %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %{+Q}[var(txn.host)] %{+Q}r"
                 option forwardfor
                 option http-keep-alive
                 timeout connect 5s

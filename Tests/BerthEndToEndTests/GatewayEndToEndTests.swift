@@ -169,6 +169,16 @@ struct GatewayEndToEndTests {
         #expect((served?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 190, "the split rule's 2xx answers: \(served ?? "none")")
         #expect(metrics.output.contains("berth_ingress_up 1") && metrics.output.contains(#"berth_ingress_frontend_requests_total{frontend="berth-ingress"}"#))
 
+        // The access log, where `berth logs --ingress` finds it: a line per request with host and request line.
+        let accessLog = try await MonitoringFixture.run(BerthServerProcess.binary, ["logs", "--ingress", "--tail", "5", "--kubeconfig", server.kubeconfigPath])
+        #expect(accessLog.status == 0 && accessLog.output.contains(#""app.example.test""#) && accessLog.output.contains(#""GET /"#), "\(accessLog.output) \(accessLog.error)")
+        #expect(accessLog.output.split(separator: "\n").count == 5)
+        let rawLog = try await kubectl(["get", "--raw", "/api/v1/nodes/gateway-node/proxy/logs/ingress?tailLines=2&timestamps=true"])
+        #expect(rawLog.output.split(separator: "\n").allSatisfy { RFC3339.parse($0.prefix { $0 != " " }) != nil } && rawLog.output.split(separator: "\n").count == 2,
+                "\(rawLog.output)")
+        let badTail = try await kubectl(["get", "--raw", "/api/v1/nodes/gateway-node/proxy/logs/ingress?tailLines=-1"])
+        #expect(badTail.status != 0 && badTail.error.contains("tailLines"), "\(badTail.error)")
+
         // Bad input: refused with the field named, or reported in the route's status while
         // every other route serves on.
         let badRegex = try await kubectl(["apply", "-f", "-"], input: """

@@ -3,18 +3,39 @@ import Hummingbird
 import NIOCore
 
 extension APIServer {
-    /// `GET /api/v1/nodes/NAME/proxy/stats/summary`, the kubelet's resource summary, as
-    /// `kubectl get --raw` reads it. Other node proxy paths are not served.
+    /// `GET /api/v1/nodes/NAME/proxy/stats/summary`, the kubelet's resource summary, and the
+    /// metrics paths, as `kubectl get --raw` reads them; `logs/ingress`, the node's ingress
+    /// access log (`tailLines`, `sinceSeconds`, `timestamps`, `follow`, `limitBytes`). Other
+    /// node proxy paths are not served.
     func nodeProxy(_ request: Request) async throws(BerthError) -> Response {
         guard let path = NodeProxyPath(path: request.uri.path), request.method == .get,
-              path.rest == ["stats", "summary"] || NodeProxyPath.metricsPaths.contains(path.rest.joined(separator: "/")) else {
-            throw BerthError(.notFound, "the node proxy serves stats/summary, metrics, metrics/cadvisor and metrics/resource")
+              path.rest == ["stats", "summary"] || path.rest == ["logs", "ingress"] || NodeProxyPath.metricsPaths.contains(path.rest.joined(separator: "/")) else {
+            throw BerthError(.notFound, "the node proxy serves stats/summary, metrics, metrics/cadvisor, metrics/resource and logs/ingress")
         }
         _ = try await storage.get(.node, namespace: nil, name: path.node)
         guard let provider = nodeStreams.current else { throw BerthError(.unavailable, "no agent serves node \(path.node) from this server yet") }
+        if path.rest == ["logs", "ingress"] { return try await ingressAccessLog(request, node: path.node, provider: provider) }
         if path.rest == ["stats", "summary"] { return Responses.json(try await provider.statsSummary(node: path.node)) }
         let (body, contentType) = try await provider.metrics(node: path.node, path: path.rest.joined(separator: "/"), accept: request.headers[.accept])
         return Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    private func ingressAccessLog(_ request: Request, node: String, provider: any NodeStreamProvider) async throws(BerthError) -> Response {
+        let query = QueryParameters(request.uri.query)
+        var forwarded: [String] = []
+        for field in ["tailLines", "sinceSeconds", "limitBytes"] {
+            guard let value = try query.integer(field) else { continue }
+            if value < (field == "tailLines" ? 0 : 1) {
+                throw BerthError.invalid(kind: "NodeLogOptions", name: node, causes: [.invalid(field, String(value), field == "tailLines" ? "must be greater than or equal to 0" : "must be greater than 0")])
+            }
+            forwarded.append("\(field)=\(value)")
+        }
+        for flag in ["follow", "timestamps"] where query.flag(flag) { forwarded.append("\(flag)=true") }
+        let stream = try await provider.ingressAccessLog(node: node, query: forwarded.joined(separator: "&"))
+        return Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody { writer in
+            for await chunk in stream { try await writer.write(ByteBuffer(bytes: chunk)) }
+            try await writer.finish(nil)
+        })
     }
 
     /// `GET /berth/v1/namespaces/NS/pods/NAME/probe?address=A&port=P` (a non-resource path only

@@ -17,6 +17,9 @@ public protocol NodeStreamProvider: Sendable {
     /// The node's `/metrics`, `/metrics/cadvisor` or `/metrics/resource` (`path` without the
     /// leading slash), in the format `accept` asks for: the body and its content type.
     func metrics(node: String, path: String, accept: String?) async throws(BerthError) -> (body: [UInt8], contentType: String)
+    /// The node's ingress access log (`query`: `tailLines`, `sinceSeconds`, `timestamps`,
+    /// `follow`, `limitBytes`, as for a container's log).
+    func ingressAccessLog(node: String, query: String) async throws(BerthError) -> AsyncStream<[UInt8]>
     /// A TCP connect from inside a pod's network namespace, for `berth trace`:
     /// `{"connected": Bool, "milliseconds": Double, "detail": String}`.
     func probe(node: String, namespace: String, pod: String, address: String, port: Int) async throws(BerthError) -> JSONValue

@@ -80,6 +80,13 @@ struct AgentStreamResponder: HTTPResponder {
                 return Response(status: .ok, headers: [.contentType: format.contentType], body: .init(byteBuffer: ByteBuffer(bytes: body)))
             }
             let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
+            if parts == ["ingress", "accesslog"] {
+                let stream = try await agent.ingressAccessLog(options: Self.logOptions(query))
+                return Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody { writer in
+                    for await chunk in stream { try await writer.write(ByteBuffer(bytes: chunk)) }
+                    try await writer.finish(nil)
+                })
+            }
             if parts.count == 3, parts[0] == "probe" {
                 guard let address = query["address"], IPv4.isValid(address), let port = query["port"].flatMap(Int.init), (1...65535).contains(port) else {
                     throw BerthError(.badRequest, "probe needs address=IPv4 and port=1-65535")
@@ -102,14 +109,10 @@ struct AgentStreamResponder: HTTPResponder {
                 throw BerthError(.badRequest, "\(parts[0]) needs a WebSocket upgrade with the v5.channel.k8s.io protocol")
             }
             guard parts.count == 3 || parts.count == 4, parts[0] == "containerLogs" else {
-                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER], /exec/NAMESPACE/POD, /attach/NAMESPACE/POD, /portforward/NAMESPACE/POD?port=N, /probe/NAMESPACE/POD and /stats/summary")
+                throw BerthError(.notFound, "the agent serves /containerLogs/NAMESPACE/POD[/CONTAINER], /exec/NAMESPACE/POD, /attach/NAMESPACE/POD, /portforward/NAMESPACE/POD?port=N, /probe/NAMESPACE/POD, /ingress/accesslog and /stats/summary")
             }
-            var since: Date?
-            if let seconds = query["sinceSeconds"].flatMap(Int.init) { since = Date().addingTimeInterval(-Double(seconds)) }
-            let options = LogOptions(follow: query["follow"] == "true", tailLines: query["tailLines"].flatMap(Int.init), since: since,
-                                     timestamps: query["timestamps"] == "true", limitBytes: query["limitBytes"].flatMap(Int.init))
             let stream = try await agent.logs(namespace: parts[1], pod: parts[2], container: parts.count == 4 ? parts[3] : nil,
-                                              previous: query["previous"] == "true", options: options)
+                                              previous: query["previous"] == "true", options: Self.logOptions(query))
             return Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody { writer in
                 for await chunk in stream { try await writer.write(ByteBuffer(bytes: chunk)) }
                 try await writer.finish(nil)
@@ -117,6 +120,14 @@ struct AgentStreamResponder: HTTPResponder {
         } catch {
             return Self.statusResponse(error)
         }
+    }
+
+    /// The options of `containerLogs` and `ingress/accesslog` from the query.
+    static func logOptions(_ query: [String: String]) -> LogOptions {
+        var since: Date?
+        if let seconds = query["sinceSeconds"].flatMap(Int.init) { since = Date().addingTimeInterval(-Double(seconds)) }
+        return LogOptions(follow: query["follow"] == "true", tailLines: query["tailLines"].flatMap(Int.init), since: since,
+                          timestamps: query["timestamps"] == "true", limitBytes: query["limitBytes"].flatMap(Int.init))
     }
 
     static func statusResponse(_ error: BerthError) -> Response {

@@ -62,6 +62,13 @@ extension LocalNodeStreams {
         return (body, format.contentType)
     }
 
+    func ingressAccessLog(node: String, query: String) async throws(BerthError) -> AsyncStream<[UInt8]> {
+        guard node == agent.configuration.nodeName else { throw BerthError(.unavailable, "node \(node) is not reachable from this server") }
+        let items = URLComponents(string: "?" + query)?.queryItems ?? []
+        let values = Dictionary(items.compactMap { item in item.value.map { (item.name, $0) } }, uniquingKeysWith: { $1 })
+        return try await agent.ingressAccessLog(options: AgentStreamResponder.logOptions(values))
+    }
+
     func probe(node: String, namespace: String, pod: String, address: String, port: Int) async throws(BerthError) -> JSONValue {
         guard node == agent.configuration.nodeName else {
             throw BerthError(.unavailable, "node \(node) is not reachable from this server")

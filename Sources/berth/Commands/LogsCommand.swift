@@ -5,7 +5,8 @@ import Foundation
 
 /// `berth logs POD [-c CONTAINER] [-f] [--tail N] [--previous] [--timestamps] [--since 5m]`, and
 /// `berth logs -l app=web [--since 1h] [--grep ERROR] [-f]`: every pod of an app on every node,
-/// ended ones included, newest first, then followed.
+/// ended ones included, newest first, then followed; `berth logs --ingress [--node N]`: the
+/// ingress nodes' access logs.
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print the logs of a container in a pod, or search the logs of all pods with some labels.")
 
@@ -20,8 +21,11 @@ struct LogsCommand: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "The previous instance of the container.") var previous = false
     @Flag(help: "Prefix each line with its time.") var timestamps = false
     @Option(help: "Only lines newer than this (e.g. 30s, 5m, 2h).") var since: String?
+    @Flag(help: "The ingress access log (HAProxy's, one line per request) of the ingress nodes instead of a pod's.") var ingress = false
+    @Option(help: "With --ingress: only this node's access log.") var node: String?
 
     func run() async throws {
+        if ingress { return try await ingressAccessLog() }
         if let selector { return try await search(selector) }
         guard let pod else { throw ValidationError("name a pod, or search with -l LABELS") }
         try await reportingErrors {
@@ -35,6 +39,46 @@ struct LogsCommand: AsyncParsableCommand {
             if let since { query.append("sinceSeconds=\(try Self.seconds(since))") }
             let path = "/api/v1/namespaces/\(client.effectiveNamespace(api))/pods/\(pod)/log" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
             for try await chunk in try await api.stream(path) { writeOutput(chunk) }
+            }
+        }
+    }
+
+    /// Every ingress node's access log (or `--node`'s), through the node proxy; followed
+    /// together with `-f`, each line prefixed with its node when there are several.
+    func ingressAccessLog() async throws {
+        try await reportingErrors {
+            try await client.withClient { api in
+                var query: [String] = []
+                if follow { query.append("follow=true") }
+                if let tail { query.append("tailLines=\(tail)") }
+                if timestamps { query.append("timestamps=true") }
+                if let since { query.append("sinceSeconds=\(try Self.seconds(since))") }
+                var nodes = node.map { [$0] } ?? []
+                if nodes.isEmpty {
+                    let list = try await api.request(.GET, "/api/v1/nodes?labelSelector=berth.dev%2Fingress%3Dtrue").checked().json()
+                    nodes = (list["items"]?.arrayValue ?? []).compactMap { $0.value(at: ["metadata", "name"])?.stringValue }
+                }
+                guard !nodes.isEmpty else { throw BerthError(.notFound, "no node carries ingress (label one berth.dev/ingress=true)") }
+                let suffix = query.isEmpty ? "" : "?" + query.joined(separator: "&")
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for name in nodes {
+                        let path = "/api/v1/nodes/\(name)/proxy/logs/ingress" + suffix
+                        let prefix = nodes.count > 1 ? Array("\(name): ".utf8) : []
+                        group.addTask {
+                            var carry: [UInt8] = []
+                            for try await chunk in try await api.stream(path) {
+                                carry += chunk
+                                var output: [UInt8] = []
+                                while let newline = carry.firstIndex(of: 0x0A) {
+                                    output += prefix + carry[...newline]
+                                    carry.removeSubrange(...newline)
+                                }
+                                if !output.isEmpty { writeOutput(output) }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
             }
         }
     }

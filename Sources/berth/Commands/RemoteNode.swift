@@ -112,6 +112,11 @@ struct ClusterNodeStreams: NodeStreamProvider {
         return try await stream(try await endpoint(node) + "/logsearch?" + query, node: node)
     }
 
+    func ingressAccessLog(node: String, query: String) async throws(BerthError) -> AsyncStream<[UInt8]> {
+        if let local, isLocal(node) { return try await local.ingressAccessLog(node: node, query: query) }
+        return try await stream(try await endpoint(node) + "/ingress/accesslog?" + query, node: node)
+    }
+
     func metrics(node: String, path: String, accept: String?) async throws(BerthError) -> (body: [UInt8], contentType: String) {
         if let local, isLocal(node) { return try await local.metrics(node: node, path: path, accept: accept) }
         do {
