@@ -5,11 +5,12 @@ import Logging
 
 /// Writes what `GatewayPlanner` found into the status of GatewayClasses, Gateways and
 /// HTTPRoutes, only where it changed (a condition that kept its status keeps its transition
-/// time, so the ingress nodes agree and settle). A Gateway's addresses gather every ingress
-/// node's; an HTTPRoute's parents from other controllers are kept.
+/// time, so the ingress nodes agree and settle). A Gateway's addresses are the Ready ingress
+/// nodes'; an HTTPRoute's parents from other controllers are kept.
 struct GatewayStatusWriter {
     let api: AgentAPI
-    let address: String
+    /// The ingress nodes' addresses (`IngressProxy.addresses`).
+    let addresses: [String]
     let logger: Logger
 
     static let base = "/apis/gateway.networking.k8s.io/v1"
@@ -42,9 +43,7 @@ struct GatewayStatusWriter {
                 settled.conditions = GatewayPlanner.settled(listener.conditions, previous: previous?.listeners?.first { $0.name == listener.name }?.conditions)
                 return settled
             }
-            var addresses = previous?.addresses ?? []
-            if !addresses.contains(where: { $0.value == address }) { addresses.append(GatewayAddress(type: "IPAddress", value: address)) }
-            wanted.addresses = addresses
+            wanted.addresses = addresses.map { GatewayAddress(type: "IPAddress", value: $0) }
             if wanted != previous { await patch(path("gateways", key), wanted) }
         }
         for (key, parents) in statuses.routes {

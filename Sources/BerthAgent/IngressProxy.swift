@@ -24,6 +24,7 @@ struct IngressProxy: Sendable {
     static let gateways = "/apis/gateway.networking.k8s.io/v1/gateways"
     static let httpRoutes = "/apis/gateway.networking.k8s.io/v1/httproutes"
     static let namespaces = "/api/v1/namespaces"
+    static let nodes = "/api/v1/nodes"
 
     var directory: String { configuration.dataDirectory + "/ingress" }
 
@@ -51,11 +52,13 @@ struct IngressProxy: Sendable {
         let kinds = [Self.ingresses, Self.classes, Self.services, Self.endpoints, Self.gatewayClasses, Self.gateways, Self.httpRoutes, Self.namespaces]
         await withTaskGroup(of: Void.self) { group in
             for kind in kinds { group.addTask { await cache.watch(kind, client: api.client, logger: logger) } }
+            // Only the ingress nodes, and only what the status needs: heartbeats wake nothing.
+            group.addTask { await cache.watch(Self.nodes, client: api.client, logger: logger, keep: Self.ingressNodeSummary) }
             group.addTask {
                 for await _ in cache.changes {
                     try? await Task.sleep(for: .milliseconds(20))  // a burst lands in one reload
-                    guard cache.synced(kinds) else { continue }
-                    await apply(cache.snapshot(kinds), haproxy: haproxy)
+                    guard cache.synced(kinds + [Self.nodes]) else { continue }
+                    await apply(cache.snapshot(kinds + [Self.nodes]), haproxy: haproxy)
                 }
             }
             // Supervision, and the label: without it HAProxy stops and the watches end. On the
@@ -110,8 +113,9 @@ struct IngressProxy: Sendable {
         try? list.write(toFile: config.certificateList, atomically: true, encoding: .utf8)
         await haproxy.apply(config.render(plan, tls: !plan.certificates.isEmpty))
         for problem in plan.problems { await warn(problem, ingresses: ingresses) }
-        for ingress in ingresses { await reportAddress(ingress) }
-        await GatewayStatusWriter(api: api, address: configuration.nodeAddress, logger: logger)
+        let addresses = Self.addresses(ingressNodes: Array(objects[8].values), own: configuration.nodeAddress)
+        for ingress in ingresses { await reportAddresses(addresses, of: ingress) }
+        await GatewayStatusWriter(api: api, addresses: addresses, logger: logger)
             .write(statuses, classes: objects[4], gateways: objects[5], routes: objects[6])
     }
 
@@ -184,13 +188,26 @@ struct IngressProxy: Sendable {
                                 component: "berth-ingress", host: configuration.nodeName)
     }
 
-    /// Adds this node's address to `status.loadBalancer.ingress` when it is missing.
-    private func reportAddress(_ ingress: Ingress) async {
-        let address = configuration.nodeAddress
-        var entries = ingress.status?.loadBalancer?.ingress ?? []
-        guard !entries.contains(where: { $0.ip == address }), let name = ingress.metadata.name else { return }
-        entries.append(IngressLoadBalancerIngress(ip: address, hostname: nil))
-        let list = JSONValue.array(entries.map { entry in entry.ip.map { ["ip": .string($0)] } ?? ["hostname": .string(entry.hostname ?? "")] })
+    /// A node as the status needs it, kept only when it carries ingress.
+    @Sendable static func ingressNodeSummary(_ node: JSONValue) -> JSONValue? {
+        guard node.value(at: ["metadata", "labels", label])?.stringValue == "true", let name = node.value(at: ["metadata", "name"])?.stringValue else { return nil }
+        let ready = (node.value(at: ["status", "conditions"])?.arrayValue ?? []).contains { $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "True" }
+        let address = (node.value(at: ["status", "addresses"])?.arrayValue ?? []).first { $0["type"]?.stringValue == "InternalIP" }?["address"]?.stringValue
+        return ["metadata": ["name": .string(name)], "ready": .bool(ready), "address": address.map(JSONValue.string) ?? .null]
+    }
+
+    /// Where Ingresses and Gateways are reachable: every Ready ingress node's address (this
+    /// one's always), so every ingress node writes the same list and a dead node drops out.
+    static func addresses(ingressNodes: [JSONValue], own: String) -> [String] {
+        let ready = ingressNodes.filter { $0["ready"] == .bool(true) }.compactMap { $0["address"]?.stringValue }
+        return Array(Set(ready + [own])).sorted()
+    }
+
+    /// Sets `status.loadBalancer.ingress` to the ingress nodes' addresses when it differs.
+    private func reportAddresses(_ addresses: [String], of ingress: Ingress) async {
+        let current = (ingress.status?.loadBalancer?.ingress ?? []).compactMap(\.ip)
+        guard current != addresses, let name = ingress.metadata.name else { return }
+        let list = JSONValue.array(addresses.map { ["ip": .string($0)] })
         let path = "/apis/networking.k8s.io/v1/namespaces/\(ingress.metadata.namespace ?? "default")/ingresses/\(name)/status"
         do {
             try await api.mergePatch(path, ["status": ["loadBalancer": ["ingress": list]]])
