@@ -23,16 +23,6 @@ source bench/lib/kernel-vxlan.sh
 trap 'kernel_vxlan_down; cleanup_hosts' EXIT
 setup_hosts
 
-# One iperf3 measurement: server in namespace $1 on address $2, client in namespace $3; Gbit/s.
-measure() {
-  ip netns exec "$1" iperf3 -s -1 -p 5299 >/dev/null 2>&1 &
-  local server=$!
-  sleep 0.3
-  local json
-  json=$(ip netns exec "$3" iperf3 -c "$2" -p 5299 -t "$SECONDS_EACH" -J 2>/dev/null || true)
-  wait "$server" 2>/dev/null || true
-  echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)'
-}
 # Floor and pod runs alternate within each mode, so both see the same machine load.
 floor_routed=(); floor_vxlan=(); routed=(); vxlan=(); untuned=(); raw=()
 # Sets both hosts' underlay device to $1 bytes of IPv4 GSO/GRO.

@@ -14,6 +14,8 @@ public struct AgentConfiguration: Sendable {
     public var clusterCIDR = IPv4Network("100.96.0.0/11")!
     public var serviceCIDR = IPv4Network("100.64.0.0/13")!
     public var networkMode = NetworkMode.routed
+    /// Underlay mode: the uplink pods attach to with macvlan (`--underlay-interface`).
+    public var underlayInterface: String?
     /// The address other hosts reach this node on.
     public var nodeAddress: String
     public var bridgeName = "berth0"

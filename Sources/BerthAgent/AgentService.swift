@@ -115,9 +115,17 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                         inner.addTask { await announcer.run() }
                         inner.addTask { await ServiceProxy(client: client, table: ServiceRules.table(bridge: configuration.bridgeName), catalog: catalog,
                                                                  bridge: configuration.bridgeName, host: host, announcer: announcer,
-                                                                 nodeName: configuration.nodeName, logger: logger).run() }
+                                                                 nodeName: configuration.nodeName,
+                                                                 podTables: configuration.networkMode == .underlay ? network.podTables : nil, logger: logger).run() }
                         inner.addTask { await IngressProxy(api: api, configuration: configuration, logger: logger).run() }
-                        inner.addTask { await PolicyAgent(client: client, nodeName: configuration.nodeName, table: PolicyRules.table(bridge: configuration.bridgeName), logger: logger).run() }
+                        let underlay = configuration.networkMode == .underlay
+                        let manager = self.manager
+                        await network.podTables.source { await manager.allWorkers().map { PodNetwork.namespaceName(podUID: $0.uid) } }
+                        inner.addTask {
+                            await PolicyAgent(client: client, nodeName: configuration.nodeName, table: PolicyRules.table(bridge: configuration.bridgeName),
+                                              placement: underlay ? .podNamespace(node: configuration.nodeAddress) : .bridge,
+                                              podTables: underlay ? network.podTables : nil, logger: logger).run()
+                        }
                         inner.addTask { await watcher.run() }
                     }
                 }
@@ -160,8 +168,12 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                 let host = HostNetwork(mode: configuration.networkMode, ownSubnet: subnet,
                                        nodeAddress: IPv4.parse(configuration.nodeAddress) ?? 0x7F00_0001,
                                        nodeName: configuration.nodeName, bridge: configuration.bridgeName,
-                                       bigTCP: configuration.bigTCP, bigTCPRecord: configuration.bigTCPRecord, logger: logger)
+                                       bigTCP: configuration.bigTCP, bigTCPRecord: configuration.bigTCPRecord,
+                                       underlayInterface: configuration.underlayInterface, logger: logger)
                 let mtu = try await host.prepare()
+                if let interface = configuration.underlayInterface, let physical = await host.physicalNetwork {
+                    network.configureUnderlay(PodNetwork.Underlay(interface: interface, network: physical, gateway: await host.physicalGateway))
+                }
                 network.configure(subnet: subnet, mtu: mtu, offloadSize: await host.podOffloadSize,
                                   holders: PodRecord.addressHolders(in: configuration.podsDirectory))
                 await network.traffic.start(subnet: subnet)

@@ -48,7 +48,7 @@ public struct HostCleanup: Sendable {
         }
         let host = HostNetwork(mode: configuration.networkMode, ownSubnet: IPv4Network(base: 0, prefixLength: 32), nodeAddress: 0, logger: logger)
         await host.tearDown()
-        removed.append("routes of protocol \(CrossHostPlan.routeProtocol), device \(CrossHostPlan.vxlanDevice)")
+        removed.append("routes of protocol \(CrossHostPlan.routeProtocol), devices \(CrossHostPlan.vxlanDevice) and \(UnderlayPlan.shimDevice)")
         if let restored = HostNetwork.restoreUnderlay(record: configuration.bigTCPRecord, logger: logger) { removed.append(restored) }
         let bridge = configuration.bridgeName
         HAProxyProcess.stop(directory: configuration.dataDirectory + "/ingress")

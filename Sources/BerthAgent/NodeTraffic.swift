@@ -27,7 +27,9 @@ final class NodeTraffic: Sendable {
     /// bridge plugin adopts it), the service route onto it, and the egress table.
     func start(subnet: IPv4Network) async {
         let bridge = configuration.bridgeName
-        let gateway = "\(IPv4Network.format(subnet.base &+ 1))/\(subnet.prefixLength)"
+        // Underlay: the node's range lies in the physical network, which reaches this node's
+        // pods through the macvlan shim: the bridge keeps only its address (DNS, services), no route.
+        let gateway = "\(IPv4Network.format(subnet.base &+ 1))/\(configuration.networkMode == .underlay ? 32 : subnet.prefixLength)"
         let script = """
             link add \(bridge) type bridge
             addr replace \(gateway) dev \(bridge)

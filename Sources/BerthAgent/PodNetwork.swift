@@ -21,12 +21,21 @@ final class PodNetwork: Sendable {
         var offloadSize: UInt32?
     }
     private let addressing = Mutex<Addressing?>(nil)
+    /// Underlay mode: the uplink and physical network pods attach to (`attachUnderlay`).
+    struct Underlay: Sendable {
+        var interface: String
+        var network: IPv4Network
+        var gateway: UInt32?
+    }
+    private let underlay = Mutex<Underlay?>(nil)
     /// Each pod's veth, MAC and address, for the anti-spoofing table.
     private let ports = Mutex<[String: PodPort]>([:])
     /// Pods whose namespace this agent has just created: nothing is plumbed in them yet, so
     /// `attach` need not ask for an address left from before a restart.
     private let freshNamespaces = Mutex<Set<String>>([])
     private let spoofTable: TableApplier
+    /// Underlay mode: policy and service tables in the pods' own namespaces.
+    let podTables: PodTables
     /// Egress, host ports and the node's own route to services.
     let traffic: NodeTraffic
     let logger: Logger
@@ -36,6 +45,7 @@ final class PodNetwork: Sendable {
         self.logger = logger
         traffic = NodeTraffic(configuration: configuration, logger: logger)
         spoofTable = TableApplier(logger: logger, what: "anti-spoofing")
+        podTables = PodTables(logger: logger)
     }
 
     /// Finds the pod's port on the bridge (the host end of its veth, through eth0's peer index)
@@ -102,6 +112,8 @@ final class PodNetwork: Sendable {
         addressing.withLock { $0 = Addressing(pool: pool, mtu: mtu, offloadSize: offloadSize) }
     }
 
+    func configureUnderlay(_ setup: Underlay) { underlay.withLock { $0 = setup } }
+
     var subnet: IPv4Network? { addressing.withLock { $0?.pool.subnet } }
     /// The bridge's address: the pods' gateway and their DNS server.
     var gateway: UInt32? { addressing.withLock { $0?.pool.gateway } }
@@ -128,6 +140,9 @@ final class PodNetwork: Sendable {
         let path = Self.namespacePath(podUID: podUID)
         guard let (gateway, mtu) = addressing.withLock({ state in state.map { ($0.pool.gateway, $0.mtu) } }) else {
             throw BerthError(.unavailable, "the node has no pod subnet yet")
+        }
+        if let setup = underlay.withLock({ $0 }) {
+            return try await attachUnderlay(podUID: podUID, fixedAddress: fixedAddress, setup: setup, mtu: mtu)
         }
         if let fixedAddress {
             return try await attachFixed(podUID: podUID, address: fixedAddress, gateway: gateway, mtu: mtu, bandwidth: bandwidth)
@@ -272,6 +287,16 @@ final class PodNetwork: Sendable {
             "isGateway": true, "ipMasq": false, "hairpinMode": true, "mtu": .number(String(mtu)),
             "ipam": ipam,
         ]
+    }
+
+    /// The pool's bookkeeping, for `attachUnderlay`.
+    func claim(_ address: UInt32, for owner: String) -> Bool { addressing.withLock { $0?.pool.claim(address, for: owner) ?? false } }
+    func allocate(for owner: String) -> UInt32? { addressing.withLock { $0?.pool.allocate(for: owner) } }
+    func release(owner: String) { addressing.withLock { $0?.pool.release(owner: owner) } }
+    func currentAddress(namespace name: String) async throws(BerthError) -> String? { try await address(of: "/run/netns/" + name) }
+    func invokePlugin(_ plugin: String, command: String, podUID: String, namespace: String, interface: String,
+                      config: JSONValue) async throws(BerthError) -> JSONValue {
+        try await invoke(plugin, command: command, podUID: podUID, namespace: namespace, interface: interface, config: config)
     }
 
     private func address(of namespace: String) async throws(BerthError) -> String? {

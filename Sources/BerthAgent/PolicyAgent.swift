@@ -16,7 +16,21 @@ public struct PolicyAgent: Sendable {
     let client: APIClient
     let nodeName: String
     let table: String
+    /// On the node's bridge, or (underlay mode) in each local pod's namespace.
+    var placement = PolicyRules.Placement.bridge
+    /// The tables of this node's pods' namespaces (underlay mode).
+    var podTables: PodTables?
     let logger: Logger
+
+    init(client: APIClient, nodeName: String, table: String, placement: PolicyRules.Placement = .bridge,
+         podTables: PodTables? = nil, logger: Logger) {
+        self.client = client
+        self.nodeName = nodeName
+        self.table = table
+        self.placement = placement
+        self.podTables = podTables
+        self.logger = logger
+    }
 
     func run() async {
         let cache = ObjectCache()
@@ -40,7 +54,10 @@ public struct PolicyAgent: Sendable {
             guard cache.synced(kinds) else { continue }
             let objects = cache.snapshot(kinds)
             let compilation = Self.compile(pods: objects[0], namespaces: objects[1], policies: objects[2], nodeName: nodeName)
-            await applier.apply(PolicyRules.render(compilation, table: table))
+            switch placement {
+            case .bridge: await applier.apply(PolicyRules.render(compilation, table: table))
+            case .podNamespace: await podTables?.publish("policy", PolicyRules.render(compilation, table: table, placement: placement))
+            }
         }
     }
 

@@ -30,8 +30,13 @@ struct ServiceProxy: Sendable {
         func set(_ devices: [String]) { value.withLock { $0 = devices } }
     }
 
+    /// Underlay mode: the pods' own namespaces, where their traffic to cluster IPs is DNATed
+    /// (it never passes the node).
+    let podTables: PodTables?
+
     init(client: APIClient, table: String, catalog: ServiceCatalog, bridge: String, host: HostNetwork? = nil,
-         announcer: LoadBalancerAnnouncer? = nil, nodeName: String? = nil, logger: Logger) {
+         announcer: LoadBalancerAnnouncer? = nil, nodeName: String? = nil, podTables: PodTables? = nil, logger: Logger) {
+        self.podTables = podTables
         self.announcer = announcer
         self.nodeName = nodeName
         self.client = client
@@ -72,7 +77,9 @@ struct ServiceProxy: Sendable {
             let entries = Self.entries(services: objects[0], endpoints: objects[1], node: nodeName)
             // A Local service's address is announced only by nodes with an endpoint of it.
             await announcer?.want(Set(entries.filter { $0.localEndpoints?.isEmpty != true }.flatMap(\.loadBalancerIPs)))
-            guard await applier.apply(ServiceRules.render(entries, table: table)) else { continue }
+            let rendered = ServiceRules.render(entries, table: table)
+            await podTables?.publish("services", rendered)
+            guard await applier.apply(rendered) else { continue }
             // With the guard in force: the bridge always (pods reaching a loopback endpoint, the
             // node reaching a host port through 127.0.0.1), the cross-host devices while node
             // ports exist (the node reaching a node port through 127.0.0.1, endpoint elsewhere).

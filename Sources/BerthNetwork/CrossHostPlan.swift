@@ -7,6 +7,10 @@ public enum NetworkMode: String, Sendable, CaseIterable {
     /// neighbour entry and a forwarding entry to its node address. Works over any IP network;
     /// 50 bytes of each packet go to the outer headers.
     case vxlan
+    /// Pods on the host's uplink through macvlan (bridge mode) with addresses of the physical
+    /// network: machines on that network reach them without NAT or tunnels, so there are no
+    /// cross-host entries at all (`UnderlayPlan`).
+    case underlay
 }
 
 /// Another node as the network sees it: where it is and which pod subnet it serves.
@@ -55,6 +59,8 @@ public enum CrossHostPlan {
         switch mode {
         case .routed:
             return ["route replace \(subnet) via \(IPv4Network.format(peer.address)) proto \(routeProtocol)"]
+        case .underlay:
+            return []
         case .vxlan:
             let vtep = IPv4Network.format(vtepAddress(peer.podSubnet))
             let mac = vtepMAC(peer.podSubnet)
@@ -74,7 +80,7 @@ public enum CrossHostPlan {
     /// The route to an address held by a pod on `peer`.
     public static func peerRoute(_ target: String, _ peer: PeerNode, mode: NetworkMode) -> String {
         switch mode {
-        case .routed:
+        case .routed, .underlay:
             "route replace \(target) via \(IPv4Network.format(peer.address)) proto \(routeProtocol)"
         case .vxlan:
             "route replace \(target) via \(IPv4Network.format(vtepAddress(peer.podSubnet))) dev \(vxlanDevice) onlink proto \(routeProtocol)"
@@ -87,6 +93,8 @@ public enum CrossHostPlan {
         switch mode {
         case .routed:
             return ["route del \(subnet) proto \(routeProtocol)"]
+        case .underlay:
+            return []
         case .vxlan:
             return [
                 "route del \(subnet) proto \(routeProtocol)",

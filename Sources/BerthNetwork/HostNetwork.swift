@@ -33,9 +33,15 @@ public actor HostNetwork {
     let bigTCP: BigTCP.Policy
     /// Where `prepare` notes the underlay device it raised and its old size, for `berth cleanup`.
     let bigTCPRecord: String?
+    /// Underlay mode: the uplink pods attach to (`--underlay-interface`), and what `prepare`
+    /// found on it: the physical network and its gateway, which pods share.
+    public let underlayInterface: String?
+    public private(set) var physicalNetwork: IPv4Network?
+    public private(set) var physicalGateway: UInt32?
 
     public init(mode: NetworkMode, ownSubnet: IPv4Network, nodeAddress: UInt32, nodeName: String = "", bridge: String = "berth0",
-                bigTCP: BigTCP.Policy = .off, bigTCPRecord: String? = nil, logger: Logger) {
+                bigTCP: BigTCP.Policy = .off, bigTCPRecord: String? = nil, underlayInterface: String? = nil, logger: Logger) {
+        self.underlayInterface = underlayInterface
         self.nodeName = nodeName
         self.bridge = bridge
         self.bigTCP = bigTCP
@@ -74,6 +80,9 @@ public actor HostNetwork {
             podMTU = underlayMTU
             _ = try await Subprocess.run("/usr/sbin/ip", ["link", "delete", CrossHostPlan.vxlanDevice])
             podOffloadSize = bigTCP == .off ? nil : enableBigTCP(underlay: device?.name)
+        case .underlay:
+            _ = try await Subprocess.run("/usr/sbin/ip", ["link", "delete", CrossHostPlan.vxlanDevice])
+            podMTU = try await prepareUnderlay()
         case .vxlan:
             podMTU = underlayMTU - CrossHostPlan.vxlanOverhead
             guard let device, device.name != "lo" else {
@@ -170,12 +179,44 @@ public actor HostNetwork {
         tunnelReady = true
     }
 
+    /// Underlay mode: the uplink's network, gateway and MTU, and the host's own macvlan shim
+    /// (`UnderlayPlan.shim`) holding the node address, with a route to this node's pods through
+    /// it — a macvlan child never reaches its parent, so without it the node could not probe,
+    /// proxy or forward to its own pods. Returns the pod MTU (the uplink's).
+    private func prepareUnderlay() async throws(BerthError) -> Int {
+        guard let interface = underlayInterface else { throw BerthError(.badRequest, "underlay mode needs --underlay-interface") }
+        let shown = try await Subprocess.run("/usr/sbin/ip", ["-j", "-4", "addr", "show", "dev", interface])
+        guard shown.succeeded, let link = (try? JSONParser.parse(shown.standardOutput))?.arrayValue?.first,
+              let info = link["addr_info"]?.arrayValue?.first(where: { $0["local"]?.stringValue != nil }),
+              let local = info["local"]?.stringValue.flatMap(IPv4.parse), let prefix = info["prefixlen"]?.intValue else {
+            throw BerthError(.badRequest, "--underlay-interface \(interface) has no IPv4 address: pods share its network")
+        }
+        let network = IPv4Network(base: local & IPv4Network.mask(prefix), prefixLength: prefix)
+        guard network.contains(ownSubnet) else {
+            throw BerthError(.badRequest, "the node's pod range \(ownSubnet) is not inside \(network), the network of --underlay-interface \(interface)")
+        }
+        physicalNetwork = network
+        let routes = try await Subprocess.run("/usr/sbin/ip", ["-j", "-4", "route", "show", "default", "dev", interface])
+        physicalGateway = (try? JSONParser.parse(routes.standardOutput))?.arrayValue?.first?["gateway"]?.stringValue.flatMap(IPv4.parse)
+        let lines = UnderlayPlan.shim(uplink: interface, nodeAddress: nodeAddress, podRange: ownSubnet)
+        let result = try await Subprocess.run("/usr/sbin/ip", ["-force", "-batch", "-"], input: Array((lines.joined(separator: "\n") + "\n").utf8))
+        guard result.succeeded else { throw BerthError(.internalError, "could not set up the underlay shim on \(interface): \(result.errorText)") }
+        logger.info("underlay ready", metadata: ["interface": "\(interface)", "network": "\(network)", "podRange": "\(ownSubnet)",
+                                                 "gateway": "\(physicalGateway.map(IPv4Network.format) ?? "none")"])
+        return link["mtu"]?.intValue ?? 1500
+    }
+
     /// Brings the host's entries in line with `peers`: new and changed peers added, departed
     /// ones removed. Peers on the host's own subnet or address are ignored.
     public func sync(_ peers: [PeerNode]) async {
         var desired: [String: PeerNode] = [:]
         for peer in peers where peer.address != nodeAddress && !peer.podSubnet.overlaps(ownSubnet) { desired[peer.name] = peer }
         if mode == .vxlan && !tunnelReady { return }
+        // Underlay: every pod is on the physical network; peers need no entries.
+        if mode == .underlay {
+            applied = desired
+            return
+        }
         var ipLines: [String] = []
         var bridgeLines: [String] = []
         for (name, old) in applied where desired[name] != old {
@@ -205,6 +246,8 @@ public actor HostNetwork {
     }
 
     private func applyPlacements() async {
+        // Underlay: a fixed address is on the physical network wherever its pod runs.
+        if mode == .underlay { return }
         var desired: [UInt32: String] = [:]
         for (address, node) in placements {
             let target = "\(IPv4Network.format(address))/32"
@@ -249,6 +292,7 @@ public actor HostNetwork {
     public func tearDown() async {
         _ = try? await Subprocess.run("/usr/sbin/ip", ["route", "flush", "proto", String(CrossHostPlan.routeProtocol)])
         _ = try? await Subprocess.run("/usr/sbin/ip", ["link", "delete", CrossHostPlan.vxlanDevice])
+        _ = try? await Subprocess.run("/usr/sbin/ip", ["link", "delete", UnderlayPlan.shimDevice])
         applied = [:]
         placed = [:]
         tunnelReady = false

@@ -7,7 +7,17 @@ public enum PolicyRules {
     /// The table of the agent whose pods hang off `bridge`.
     public static func table(bridge: String) -> String { "berth-pol-\(bridge)" }
 
-    public static func render(_ compilation: PolicyCompilation, table: String) -> String {
+    /// Where the table filters: on the node's bridge (`forward`, every pod's traffic), or in a
+    /// pod's own network namespace in underlay mode (`input` and `output`: what reaches and what
+    /// leaves that pod; the sets are the node's, so one text serves every pod of the node).
+    public enum Placement: Sendable, Equatable {
+        case bridge
+        /// `node`: the node's own address, whose traffic (probes, the node's proxies) is not
+        /// subject to policy, as the node's own traffic never crosses the bridge's `forward`.
+        case podNamespace(node: String)
+    }
+
+    public static func render(_ compilation: PolicyCompilation, table: String, placement: Placement = .bridge) -> String {
         func address(_ value: UInt32) -> String { IPv4Network.format(value) }
         func range(_ span: Span, _ format: (UInt32) -> String) -> String {
             span.low == span.high ? format(span.low) : "\(format(span.low))-\(format(span.high))"
@@ -41,14 +51,28 @@ public enum PolicyRules {
             text += "  set tenant-\(index) {\n    type ipv4_addr\n    comment \(quote("tenant " + tenant))\n"
             text += elements(Array(Set(compilation.tenants[tenant] ?? [])).sorted().map(address)) + "  }\n"
         }
-        text += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
-        text += "    ct state established,related accept\n"
-        for (index, tenant) in tenants.enumerated() {
-            text += "    ip saddr @tenant-\(index) ip daddr != @tenant-\(index) counter drop comment \(quote("tenant " + tenant + " isolation"))\n"
-            text += "    ip daddr @tenant-\(index) ip saddr != @tenant-\(index) counter drop comment \(quote("tenant " + tenant + " isolation"))\n"
+        func tenantRule(_ index: Int, _ tenant: String, outgoing: Bool) -> String {
+            let (own, other) = outgoing ? ("saddr", "daddr") : ("daddr", "saddr")
+            return "    ip \(own) @tenant-\(index) ip \(other) != @tenant-\(index) counter drop comment \(quote("tenant " + tenant + " isolation"))\n"
         }
-        text += "    ip saddr @egress-isolated jump egress\n"
-        text += "    ip daddr @ingress-isolated jump ingress\n  }\n"
+        switch placement {
+        case .bridge:
+            text += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
+            text += "    ct state established,related accept\n"
+            for (index, tenant) in tenants.enumerated() {
+                text += tenantRule(index, tenant, outgoing: true) + tenantRule(index, tenant, outgoing: false)
+            }
+            text += "    ip saddr @egress-isolated jump egress\n"
+            text += "    ip daddr @ingress-isolated jump ingress\n  }\n"
+        case .podNamespace(let node):
+            text += "  chain input {\n    type filter hook input priority filter; policy accept;\n    ct state established,related accept\n"
+            text += "    ip saddr \(node) accept comment \"the node: probes and its proxies\"\n"
+            for (index, tenant) in tenants.enumerated() { text += tenantRule(index, tenant, outgoing: false) }
+            text += "    ip daddr @ingress-isolated jump ingress\n  }\n"
+            text += "  chain output {\n    type filter hook output priority filter; policy accept;\n    ct state established,related accept\n"
+            for (index, tenant) in tenants.enumerated() { text += tenantRule(index, tenant, outgoing: true) }
+            text += "    ip saddr @egress-isolated jump egress\n  }\n"
+        }
         text += "  chain egress {\n    ip saddr . ip daddr . meta l4proto . th dport @egress-allowed-exact return\n"
         text += "    ip saddr . ip daddr . meta l4proto . th dport @egress-allowed return\n    counter drop comment \"egress not allowed by any policy\"\n  }\n"
         text += "  chain ingress {\n    ip daddr . ip saddr . meta l4proto . th dport @ingress-allowed-exact accept\n"

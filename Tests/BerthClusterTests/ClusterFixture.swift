@@ -13,8 +13,11 @@ final class ClusterFixture: @unchecked Sendable {
     let index: Int
     let server: BerthServerProcess
     let bridge: String
-    /// `--network-mode` of every agent: routed or vxlan.
+    /// `--network-mode` of every agent: routed, vxlan or underlay.
     let networkMode: String
+    /// Arguments one host's agent gets besides the common ones (its number from 1, and the
+    /// underlay's first three octets).
+    let agentArguments: @Sendable (Int, String) -> [String]
     var hosts: [Host] = []
     private(set) var token = ""
     private(set) var caHash = ""
@@ -40,12 +43,12 @@ final class ClusterFixture: @unchecked Sendable {
 
     var underlayPrefix: String { "100.72.\(index)" }
 
-    static func start(hosts count: Int = 3, networkMode: String = "routed") async throws -> ClusterFixture {
+    static func start(hosts count: Int = 3, networkMode: String = "routed", agentArguments: @escaping @Sendable (Int, String) -> [String] = { _, _ in [] }) async throws -> ClusterFixture {
         let index = counter.withLock { value in
             value += 1
             return value
         } + Int(ProcessInfo.processInfo.processIdentifier % 40) * 5
-        let fixture = ClusterFixture(index: index % 200 + 1, networkMode: networkMode)
+        let fixture = ClusterFixture(index: index % 200 + 1, networkMode: networkMode, agentArguments: agentArguments)
         do {
             try fixture.makeUnderlay(hosts: count)
             try await fixture.server.start()
@@ -59,9 +62,10 @@ final class ClusterFixture: @unchecked Sendable {
         return fixture
     }
 
-    private init(index: Int, networkMode: String) {
+    private init(index: Int, networkMode: String, agentArguments: @escaping @Sendable (Int, String) -> [String]) {
         self.index = index
         self.networkMode = networkMode
+        self.agentArguments = agentArguments
         bridge = "brund\(index)"
         server = BerthServerProcess(role: "server", host: "100.72.\(index).254")
     }
@@ -106,7 +110,7 @@ final class ClusterFixture: @unchecked Sendable {
         process.arguments = ["--net=/run/netns/\(host.namespace)", BerthServerProcess.binary, "agent",
                              "--join", "https://\(server.host):\(server.port)", "--token", token ?? self.token, "--ca-cert-hash", caHash,
                              "--data-dir", host.dataDirectory, "--node-name", host.name, "--node-address", host.address,
-                             "--network-mode", networkMode]
+                             "--network-mode", networkMode] + agentArguments((hosts.firstIndex { $0 === host } ?? 0) + 1, underlayPrefix)
         if !FileManager.default.fileExists(atPath: host.logPath) { FileManager.default.createFile(atPath: host.logPath, contents: nil) }
         let log = FileHandle(forWritingAtPath: host.logPath)
         log?.seekToEndOfFile()

@@ -42,6 +42,9 @@ setup_hosts() {
   python3 bench/tools/offload-size.py brbench 196608
 }
 
+# Underlay mode: each host's pods on its eth0 with a range of the underlay (.64/27 on bh1, .96/27 on bh2).
+underlay_args() { [ "$1" = underlay ] && echo "--underlay-interface eth0 --pod-subnet 100.72.250.$((32 + 32 * $2))/27" || true; }
+
 # start_cluster MODE: control plane on the bridge, agents in bh1 and bh2, both nodes Ready.
 start_cluster() {
   local mode=$1
@@ -54,7 +57,8 @@ start_cluster() {
   hash=$(grep -o 'sha256:[0-9a-f]*' "$work/join.txt")
   for n in 1 2; do
     nsenter --net=/run/netns/bh$n "$BIN/berth" agent --join "https://100.72.250.254:$api_port" --token "$token" --ca-cert-hash "$hash" \
-      --data-dir "$work/bh$n" --node-name bh$n --node-address 100.72.250.$n --network-mode "$mode" --big-tcp "${BIG_TCP:-on}" >"$work/agent-$mode-$n.log" 2>&1 &
+      --data-dir "$work/bh$n" --node-name bh$n --node-address 100.72.250.$n --network-mode "$mode" --big-tcp "${BIG_TCP:-on}" \
+      $(underlay_args "$mode" "$n") >"$work/agent-$mode-$n.log" 2>&1 &
     pids+=($!)
   done
   for _ in $(seq 1 200); do
@@ -67,6 +71,17 @@ start_cluster() {
 start_pods() {
   printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p1, labels: {app: %s}}\nspec: {nodeName: bh1, terminationGracePeriodSeconds: 1, containers: [{name: c, image: berth/busybox:latest, command: [sleep, "3600"]}]}\n---\n' "${1:-client}"
   printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p2, labels: {app: %s}}\nspec: {nodeName: bh2, terminationGracePeriodSeconds: 1, containers: [{name: c, image: berth/busybox:latest, command: [sleep, "3600"]}]}\n' "${2:-server}"
+}
+
+# One iperf3 measurement: server in namespace $1 on address $2, client in namespace $3; Gbit/s.
+measure() {
+  ip netns exec "$1" iperf3 -s -1 -p 5299 >/dev/null 2>&1 &
+  local server=$!
+  sleep 0.3
+  local json
+  json=$(ip netns exec "$3" iperf3 -c "$2" -p 5299 -t "$SECONDS_EACH" -J 2>/dev/null || true)
+  wait "$server" 2>/dev/null || true
+  echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)'
 }
 
 pod_netns() { echo "berth-$("${kubectl[@]}" get pod "$1" -o jsonpath='{.metadata.uid}' | cut -c1-18)"; }

@@ -210,8 +210,11 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "Fix this node's pod subnet (a /24 of the cluster pod CIDR); by default the control plane assigns one.")
     var podSubnet: String?
 
-    @Option(help: "How pod traffic crosses hosts: routed (host routes; hosts share a network) or vxlan (tunnels; any IP network).")
+    @Option(help: "How pod traffic crosses hosts: routed (host routes; hosts share a network), vxlan (tunnels; any IP network) or underlay (pods on the host's uplink with addresses of the physical network, through macvlan; needs --underlay-interface and a node range in that network, --pod-subnet).")
     var networkMode = "routed"
+
+    @Option(help: "Underlay mode: the host's uplink interface pods attach to (its network must hold the node's pod range).")
+    var underlayInterface: String?
 
     @Option(help: "The Linux bridge pods attach to.")
     var bridgeName = "berth0"
@@ -253,8 +256,14 @@ struct AgentOptions: ParsableArguments {
     func configuration(nodeName: String, dataDirectory: String, nodeAddress: String, ranges: NetworkRangeOptions) throws -> AgentConfiguration {
         var configuration = AgentConfiguration(nodeName: nodeName, dataDirectory: dataDirectory, podSubnet: podSubnet, nodeAddress: nodeAddress)
         if let podSubnet, IPv4Network(podSubnet) == nil { throw ValidationError("--pod-subnet \(podSubnet) is not a network such as 100.96.3.0/24") }
-        guard let mode = NetworkMode(rawValue: networkMode) else { throw ValidationError("--network-mode must be routed or vxlan, not \(networkMode)") }
+        guard let mode = NetworkMode(rawValue: networkMode) else { throw ValidationError("--network-mode must be routed, vxlan or underlay, not \(networkMode)") }
         configuration.networkMode = mode
+        if mode == .underlay {
+            guard let underlayInterface, !underlayInterface.isEmpty else { throw ValidationError("--network-mode underlay needs --underlay-interface IF") }
+            configuration.underlayInterface = underlayInterface
+        } else if underlayInterface != nil {
+            throw ValidationError("--underlay-interface is for --network-mode underlay")
+        }
         configuration.clusterCIDR = try ranges.cluster()
         configuration.serviceCIDR = try ranges.services()
         configuration.bridgeName = bridgeName
