@@ -17,7 +17,7 @@ struct GatewayStatusWriter {
 
     /// `namespace/name` of the Secrets the listeners of Berth's Gateways name.
     static func certificateSecrets(_ gateways: [Gateway], classes: [GatewayClass]) -> [String] {
-        let ours = Set(classes.filter { $0.spec?.controllerName == GatewayClass.berthController }.compactMap(\.metadata.name))
+        let ours = GatewayPlanner.berthClasses(classes)
         return gateways.filter { ours.contains($0.spec?.gatewayClassName ?? "") }.flatMap { gateway in
             (gateway.spec?.listeners ?? []).flatMap { listener in
                 (listener.tls?.certificateRefs ?? []).map { "\($0.namespace ?? gateway.metadata.namespace ?? "default")/\($0.name)" }

@@ -25,9 +25,6 @@ actor HAProxyProcess {
 
     var configPath: String { directory + "/haproxy.cfg" }
     var adminSocketPath: String { directory + "/admin.sock" }
-    /// Changes applied through the runtime API, and by reloads (for tests and metrics).
-    private(set) var runtimeUpdates = 0
-    private(set) var reloads = 0
     var logPath: String { directory + "/haproxy.log" }
     /// HAProxy's stdout: the access log (`HAProxyConfig`), rotated by `rotateAccessLog`.
     var accessLogPath: String { directory + "/access.log" }
@@ -111,7 +108,6 @@ actor HAProxyProcess {
                 do {
                     try text.write(toFile: configPath, atomically: true, encoding: .utf8)
                     self.applied = text
-                    runtimeUpdates += 1
                     logger.debug("ingress endpoints changed through HAProxy's runtime API", metadata: ["commands": "\(commands.count)"])
                     return true
                 } catch {
@@ -137,7 +133,6 @@ actor HAProxyProcess {
         }
         applied = text
         if let master = runningMaster() {
-            reloads += 1
             await reload(master)
         } else {
             start()

@@ -13,24 +13,24 @@ extension PodNetwork {
     func attachUnderlay(podUID: String, fixedAddress: UInt32?, setup: Underlay, mtu: Int) async throws(BerthError) -> String {
         let path = Self.namespacePath(podUID: podUID)
         let name = Self.namespaceName(podUID: podUID)
-        var address = fixedAddress
-        if address == nil, let existing = try await currentAddress(namespace: name).flatMap(IPv4.parse), claim(existing, for: podUID) {
-            address = existing
+        var kept = fixedAddress
+        if kept == nil, let existing = try await address(of: path).flatMap(IPv4.parse), claim(existing, for: podUID) {
+            kept = existing
         }
         let chosen: UInt32
-        if let address {
-            chosen = address
+        if let kept {
+            chosen = kept
         } else if let allocated = allocate(for: podUID) {
             chosen = allocated
         } else {
             throw BerthError(.unavailable, "no free pod address in \(subnet?.description ?? "the node's range")")
         }
         let text = IPv4Network.format(chosen)
-        if try await currentAddress(namespace: name) != text {
+        if try await address(of: path) != text {
             do {
-                _ = try await invokePlugin("loopback", command: "ADD", podUID: podUID, namespace: path, interface: "lo",
+                _ = try await invoke("loopback", command: "ADD", podUID: podUID, namespace: path, interface: "lo",
                                            config: ["cniVersion": "1.0.0", "name": "berth-lo", "type": "loopback"])
-                _ = try await invokePlugin("macvlan", command: "ADD", podUID: podUID, namespace: path, interface: "eth0",
+                _ = try await invoke("macvlan", command: "ADD", podUID: podUID, namespace: path, interface: "eth0",
                                            config: UnderlayPlan.cniConfig(uplink: setup.interface, mtu: mtu, address: chosen, network: setup.network, gateway: setup.gateway))
             } catch {
                 if fixedAddress == nil { release(owner: podUID) }

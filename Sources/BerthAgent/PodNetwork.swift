@@ -293,19 +293,13 @@ final class PodNetwork: Sendable {
     func claim(_ address: UInt32, for owner: String) -> Bool { addressing.withLock { $0?.pool.claim(address, for: owner) ?? false } }
     func allocate(for owner: String) -> UInt32? { addressing.withLock { $0?.pool.allocate(for: owner) } }
     func release(owner: String) { addressing.withLock { $0?.pool.release(owner: owner) } }
-    func currentAddress(namespace name: String) async throws(BerthError) -> String? { try await address(of: "/run/netns/" + name) }
-    func invokePlugin(_ plugin: String, command: String, podUID: String, namespace: String, interface: String,
-                      config: JSONValue) async throws(BerthError) -> JSONValue {
-        try await invoke(plugin, command: command, podUID: podUID, namespace: namespace, interface: interface, config: config)
-    }
-
-    private func address(of namespace: String) async throws(BerthError) -> String? {
+    func address(of namespace: String) async throws(BerthError) -> String? {
         let result = try await Subprocess.run("/usr/sbin/ip", ["-n", (namespace as NSString).lastPathComponent, "-4", "-j", "addr", "show", "eth0"])
         guard result.succeeded, let links = try? JSONParser.parse(result.standardOutput) else { return nil }
         return links.arrayValue?.first?["addr_info"]?.arrayValue?.first?["local"]?.stringValue
     }
 
-    private func invoke(_ plugin: String, command: String, podUID: String, namespace: String, interface: String,
+    func invoke(_ plugin: String, command: String, podUID: String, namespace: String, interface: String,
                         config: JSONValue) async throws(BerthError) -> JSONValue {
         let environment = [
             "CNI_COMMAND=\(command)", "CNI_CONTAINERID=\(podUID)", "CNI_NETNS=\(namespace)", "CNI_IFNAME=\(interface)",

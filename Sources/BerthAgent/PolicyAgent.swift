@@ -17,9 +17,9 @@ public struct PolicyAgent: Sendable {
     let nodeName: String
     let table: String
     /// On the node's bridge, or (underlay mode) in each local pod's namespace.
-    var placement = PolicyRules.Placement.bridge
+    let placement: PolicyRules.Placement
     /// The tables of this node's pods' namespaces (underlay mode).
-    var podTables: PodTables?
+    let podTables: PodTables?
     let logger: Logger
 
     init(client: APIClient, nodeName: String, table: String, placement: PolicyRules.Placement = .bridge,

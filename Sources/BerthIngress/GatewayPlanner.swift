@@ -38,7 +38,7 @@ public enum GatewayPlanner {
     /// Adds the attached routes, their backends and listener certificates to `plan`.
     public static func plan(_ inputs: Inputs, into plan: inout IngressPlan) -> Statuses {
         var statuses = Statuses()
-        let ours = Set(inputs.classes.filter { $0.spec?.controllerName == GatewayClass.berthController }.compactMap(\.metadata.name))
+        let ours = berthClasses(inputs.classes)
         for name in ours {
             statuses.classes[name] = GatewayClassStatus(conditions: [condition("Accepted", true, "Accepted", "Berth's ingress data plane carries this class", nil, inputs.now)])
         }
@@ -216,11 +216,15 @@ public enum GatewayPlanner {
         return result
     }
 
+    /// The names of the classes whose controller is Berth's.
+    public static func berthClasses(_ classes: [GatewayClass]) -> Set<String> {
+        Set(classes.filter { $0.spec?.controllerName == GatewayClass.berthController }.compactMap(\.metadata.name))
+    }
+
+    /// A filter type the data plane does not carry out; filters on a backendRef are none it does.
     static func unsupportedFilter(_ route: HTTPRoute) -> String? {
         for rule in route.spec?.rules ?? [] {
-            for filter in (rule.filters ?? []) + (rule.backendRefs ?? []).flatMap({ $0.filters ?? [] }) where !HTTPRouteFilter.supported.contains(filter.type) {
-                return filter.type
-            }
+            if let filter = (rule.filters ?? []).first(where: { !HTTPRouteFilter.supported.contains($0.type) }) { return filter.type }
             if let filter = (rule.backendRefs ?? []).flatMap({ $0.filters ?? [] }).first { return "\(filter.type) on a backendRef" }
         }
         return nil

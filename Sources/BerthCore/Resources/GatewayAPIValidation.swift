@@ -324,11 +324,12 @@ public enum GatewayValidation {
     }
 
     /// A regular expression the data plane can compile (PCRE in HAProxy; checked here with
-    /// Foundation's ICU engine, whose syntax agrees on everything but exotic constructs).
+    /// Swift's own regex parser, whose PCRE-style syntax agrees on everything but exotic
+    /// constructs — not `NSRegularExpression`, which would load ICU into the server, §3).
     static func regexProblem(_ pattern: String) -> String? {
         if pattern.isEmpty || pattern.utf8.count > 1024 { return "must be 1 to 1024 characters" }
         if pattern.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return "must not contain control characters" }
-        do { _ = try NSRegularExpression(pattern: pattern) } catch { return "is not a valid regular expression" }
+        do { _ = try Regex(pattern) } catch { return "is not a valid regular expression" }
         return nil
     }
 
