@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "BerthAgent",
             dependencies: [
-                "BerthCore", "BerthClient", "BerthImages", "BerthRuntime", "BerthNetwork", "BerthMetrics", "BerthIngress",
+                "BerthCore", "BerthClient", "BerthImages", "BerthRuntime", "BerthNetwork", "BerthMetrics", "BerthIngress", "BerthStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -58,6 +58,7 @@ let package = Package(
         .target(name: "BerthScheduler", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .target(name: "BerthMetrics", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .target(name: "BerthIngress", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
+        .target(name: "BerthStorage", dependencies: ["BerthCore"], swiftSettings: swiftSettings),
         .target(
             name: "BerthNetwork",
             dependencies: ["BerthCore", "BerthRuntime", "CBerthSys", .product(name: "Logging", package: "swift-log")],
@@ -66,7 +67,7 @@ let package = Package(
         .target(
             name: "BerthControllers",
             dependencies: [
-                "BerthCore", "BerthClient", "BerthScheduler", "BerthNetwork", "BerthMetrics",
+                "BerthCore", "BerthClient", "BerthScheduler", "BerthNetwork", "BerthMetrics", "BerthStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -166,6 +167,7 @@ let package = Package(
         .testTarget(name: "BerthClientTests", dependencies: ["BerthClient", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthNetworkTests", dependencies: ["BerthNetwork", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthMetricsTests", dependencies: ["BerthMetrics", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "BerthStorageTests", dependencies: ["BerthStorage", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthIngressTests", dependencies: ["BerthIngress", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthSchedulerTests", dependencies: ["BerthScheduler", "BerthCore", "BerthTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BerthControllersTests", dependencies: ["BerthControllers", "BerthScheduler", "BerthCore", "BerthClient", "BerthTestSupport"], swiftSettings: swiftSettings),

@@ -146,6 +146,14 @@ public final class APIServer: Sendable {
         try await createIfAbsent(.gatewayClass, GatewayClass(
             metadata: ObjectMeta(name: "berth"),
             spec: GatewayClassSpec(controllerName: GatewayClass.berthController, description: "Berth's ingress data plane (HAProxy on the ingress nodes)")))
+        // The default StorageClass: sized volumes on the node's disk, made where the claim's
+        // first pod lands (created once; an admin may take the default away from it).
+        var local = StorageClass(metadata: ObjectMeta(name: StorageNames.defaultClass, annotations: [StorageClass.defaultAnnotation: "true"]),
+                                 provisioner: StorageNames.localProvisioner)
+        local.reclaimPolicy = "Delete"
+        local.volumeBindingMode = "WaitForFirstConsumer"
+        local.allowVolumeExpansion = true
+        try await createIfAbsent(.storageClass, local)
     }
 
     /// Stores a built-in object unless one of that name exists.

@@ -70,6 +70,8 @@ public struct AgentConfiguration: Sendable {
     var imagesDirectory: String { "\(dataDirectory)/images" }
     var runtimeDirectory: String { "\(dataDirectory)/runtime" }
     var logsDirectory: String { "\(dataDirectory)/logs" }
+    /// `berth.dev/local` volumes: an image and a mount point each.
+    var volumesDirectory: String { "\(dataDirectory)/volumes" }
     var cniDirectory: String { "\(dataDirectory)/cni" }
     /// The underlay device BIG TCP raised and its old size, restored by `berth cleanup`.
     var bigTCPRecord: String { "\(dataDirectory)/big-tcp-underlay" }

@@ -1,5 +1,6 @@
 import BerthClient
 import BerthCore
+import BerthStorage
 import BerthNetwork
 import Foundation
 import Logging
@@ -44,7 +45,9 @@ struct NodeRegistration: Sendable {
         }
         try await api.mergePatch("/api/v1/nodes/\(name)/status", ["status": status])
         // How pod traffic reaches this node, for `berth trace`.
-        var metadata: JSONValue = ["annotations": [PathTrace.modeAnnotation: .string(configuration.networkMode.rawValue)]]
+        // …and where its berth.dev/local volumes live, for the volume controller.
+        var metadata: JSONValue = ["annotations": [PathTrace.modeAnnotation: .string(configuration.networkMode.rawValue),
+                                                   VolumeBindingPlanner.localDirectoryAnnotation: .string(configuration.volumesDirectory)]]
         if configuration.ingressNode { metadata.set(.string("true"), at: ["labels", IngressProxy.label]) }
         try await api.mergePatch("/api/v1/nodes/\(name)", ["metadata": metadata])
         logger.info("node registered", metadata: ["node": "\(name)"])

@@ -2,10 +2,12 @@ import BerthCore
 import Foundation
 
 /// The pod's volumes on this host: emptyDir under the pod's directory, hostPath as given,
+/// persistentVolumeClaim through its bound volume (see PodVolumes+Claims),
 /// configMap, secret, downwardAPI and projected volumes written as files (secret and projected
 /// ones on a tmpfs, so secrets never touch disk).
 struct PodVolumes: Sendable {
     let api: AgentAPI
+    let nodeName: String
 
     /// Prepares every volume; returns name → host path.
     func setUp(_ pod: Pod, podDirectory: String) async throws(BerthError) -> [String: String] {
@@ -18,6 +20,8 @@ struct PodVolumes: Sendable {
             } else if let hostPath = volume.hostPath {
                 try Self.prepareHostPath(hostPath)
                 paths[volume.name] = hostPath.path
+            } else if let claim = volume.persistentVolumeClaim {
+                paths[volume.name] = try await claimPath(claim, volumeName: volume.name, pod: pod, node: nodeName)
             } else if let files = try await files(of: volume, pod: pod) {
                 if volume.secret != nil || volume.projected != nil { try Self.mountTmpfs(directory, volume: volume.name) }
                 try VolumeFiles.write(files, into: directory)

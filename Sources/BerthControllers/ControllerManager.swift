@@ -56,13 +56,20 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let namespaces = Informer<Namespace>(ResourceDescriptor.namespace, api: api, logger: logger)
         let serviceAccounts = Informer<ServiceAccount>(ResourceDescriptor.serviceAccount, api: api, logger: logger)
         let serviceAccountController = ServiceAccountController(namespaces: namespaces, accounts: serviceAccounts, api: api, logger: logger)
-        let scheduler = SchedulerService(pods: pods, nodes: nodes, namespaces: namespaces, budgets: budgets, api: api, logger: logger)
+        let claims = Informer<PersistentVolumeClaim>(ResourceDescriptor.persistentVolumeClaim, api: api, logger: logger)
+        let volumes = Informer<PersistentVolume>(ResourceDescriptor.persistentVolume, api: api, logger: logger)
+        let storageClasses = Informer<StorageClass>(ResourceDescriptor.storageClass, api: api, logger: logger)
+        let statefulSets = Informer<StatefulSet>(ResourceDescriptor.statefulSet, api: api, logger: logger)
+        let scheduler = SchedulerService(pods: pods, nodes: nodes, namespaces: namespaces, budgets: budgets,
+                                         volumes: SchedulerVolumes(claims: claims, volumes: volumes, classes: storageClasses), api: api, logger: logger)
         let replicaSetController = ReplicaSetController(replicaSets: replicaSets, pods: pods, api: api, logger: logger)
         let deploymentController = DeploymentController(deployments: deployments, replicaSets: replicaSets, api: api, logger: logger)
         let revisions = Informer<ControllerRevision>(ResourceDescriptor.controllerRevision, api: api, logger: logger)
         let daemonSetController = DaemonSetController(daemonSets: daemonSets, nodes: nodes, pods: pods, revisions: revisions, api: api, logger: logger)
         let collector = GarbageCollector(pods: pods, replicaSets: replicaSets, deployments: deployments, daemonSets: daemonSets, revisions: revisions,
-                                         jobs: jobs, cronJobs: cronJobs, api: api, logger: logger)
+                                         jobs: jobs, cronJobs: cronJobs, statefulSets: statefulSets, claims: claims, api: api, logger: logger)
+        let volumeController = PersistentVolumeController(claims: claims, volumes: volumes, classes: storageClasses, pods: pods, nodes: nodes, api: api, logger: logger)
+        let statefulSetController = StatefulSetController(statefulSets: statefulSets, pods: pods, claims: claims, revisions: revisions, api: api, logger: logger)
         let jobController = JobController(jobs: jobs, pods: pods, api: api, logger: logger)
         let cronJobController = CronJobController(cronJobs: cronJobs, jobs: jobs, api: api, logger: logger)
         let lifecycle = NodeLifecycleController(nodes: nodes, leases: leases, pods: pods, api: api,
@@ -85,6 +92,24 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let pressureTaints = NodePressureTaintController(nodes: nodes, api: api, logger: logger)
         let logger = self.logger
         await withDiscardingTaskGroup { group in
+            group.addTask { await claims.run() }
+            group.addTask { await volumes.run() }
+            group.addTask { await storageClasses.run() }
+            group.addTask { await statefulSets.run() }
+            group.addTask {
+                for informer in [claims.waitForSync, volumes.waitForSync, storageClasses.waitForSync, pods.waitForSync, nodes.waitForSync]
+                    as [@Sendable () async -> Void] {
+                    await informer()
+                }
+                volumeController.queue.add(PersistentVolumeController.key)
+                await volumeController.runWorkers(logger: logger)
+            }
+            group.addTask {
+                for informer in [statefulSets.waitForSync, pods.waitForSync, claims.waitForSync, revisions.waitForSync] as [@Sendable () async -> Void] {
+                    await informer()
+                }
+                await statefulSetController.runWorkers(logger: logger)
+            }
             group.addTask {
                 await nodes.waitForSync()
                 await pressureTaints.runWorkers(logger: logger)
@@ -213,7 +238,7 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             }
             group.addTask {
                 for informer in [pods.waitForSync, replicaSets.waitForSync, deployments.waitForSync, daemonSets.waitForSync, revisions.waitForSync,
-                                 jobs.waitForSync, cronJobs.waitForSync] as [@Sendable () async -> Void] {
+                                 jobs.waitForSync, cronJobs.waitForSync, statefulSets.waitForSync, claims.waitForSync] as [@Sendable () async -> Void] {
                     await informer()
                 }
                 collector.scanAll()

@@ -104,7 +104,7 @@ public final class DaemonSetController: Reconciler {
 
     /// Keeps the ControllerRevisions that `kubectl rollout history|undo daemonset` read.
     private func recordHistory(_ daemonSet: DaemonSet, uid: String, pods: [Pod]) async throws {
-        let plan = try DaemonSetHistory.plan(daemonSet, revisions: revisions.owned(by: uid), pods: pods)
+        let plan = try TemplateHistory.plan(.daemonSet(daemonSet), revisions: revisions.owned(by: uid), pods: pods)
         if let create = plan.create {
             do throws(BerthError) {
                 try await api.create(ResourceDescriptor.controllerRevision, namespace: daemonSet.metadata.namespace, create)

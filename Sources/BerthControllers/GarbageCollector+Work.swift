@@ -11,6 +11,8 @@ extension GarbageCollector {
         case "ControllerRevision": revisions.get(key)?.metadata
         case "Job": jobs.get(key)?.metadata
         case "CronJob": cronJobs.get(key)?.metadata
+        case "StatefulSet": statefulSets?.get(key)?.metadata
+        case "PersistentVolumeClaim": claims?.get(key)?.metadata
         default: nil
         }
     }
@@ -24,6 +26,8 @@ extension GarbageCollector {
         case "ControllerRevision": ResourceDescriptor.controllerRevision
         case "Job": ResourceDescriptor.job
         case "CronJob": ResourceDescriptor.cronJob
+        case "StatefulSet": ResourceDescriptor.statefulSet
+        case "PersistentVolumeClaim": ResourceDescriptor.persistentVolumeClaim
         default: nil
         }
     }
@@ -69,6 +73,7 @@ extension GarbageCollector {
         let finalizers = meta.finalizers ?? []
         let dependents = pods.owned(by: uid).map { ("Pod", $0.metadata) } + replicaSets.owned(by: uid).map { ("ReplicaSet", $0.metadata) }
             + revisions.owned(by: uid).map { ("ControllerRevision", $0.metadata) } + jobs.owned(by: uid).map { ("Job", $0.metadata) }
+            + (claims?.owned(by: uid) ?? []).map { ("PersistentVolumeClaim", $0.metadata) }
         if finalizers.contains(Self.orphan) {
             for (dependentKind, dependent) in dependents {
                 guard let dependentDescriptor = Self.descriptor(dependentKind) else { continue }

@@ -14,6 +14,8 @@ public final class GarbageCollector: Reconciler {
     let revisions: Informer<ControllerRevision>
     let jobs: Informer<Job>
     let cronJobs: Informer<CronJob>
+    let statefulSets: Informer<StatefulSet>?
+    let claims: Informer<PersistentVolumeClaim>?
     let api: ResourceAPI
     let logger: Logger
 
@@ -41,8 +43,11 @@ public final class GarbageCollector: Reconciler {
     }
 
     public init(pods: Informer<Pod>, replicaSets: Informer<ReplicaSet>, deployments: Informer<Deployment>, daemonSets: Informer<DaemonSet>,
-                revisions: Informer<ControllerRevision>, jobs: Informer<Job>, cronJobs: Informer<CronJob>, api: ResourceAPI, logger: Logger) {
+                revisions: Informer<ControllerRevision>, jobs: Informer<Job>, cronJobs: Informer<CronJob>,
+                statefulSets: Informer<StatefulSet>? = nil, claims: Informer<PersistentVolumeClaim>? = nil, api: ResourceAPI, logger: Logger) {
         self.pods = pods
+        self.statefulSets = statefulSets
+        self.claims = claims
         self.replicaSets = replicaSets
         self.deployments = deployments
         self.daemonSets = daemonSets
@@ -70,6 +75,8 @@ public final class GarbageCollector: Reconciler {
         revisions.addHandler { [weak self] event in self?.ownerChanged("ControllerRevision", event, dependentOf: { $0.metadata }) }
         jobs.addHandler { [weak self] event in self?.ownerChanged("Job", event, dependentOf: { $0.metadata }) }
         cronJobs.addHandler { [weak self] event in self?.ownerChanged("CronJob", event, dependentOf: { $0.metadata }) }
+        statefulSets?.addHandler { [weak self] event in self?.ownerChanged("StatefulSet", event, dependentOf: { $0.metadata }) }
+        claims?.addHandler { [weak self] event in self?.ownerChanged("PersistentVolumeClaim", event, dependentOf: { $0.metadata }) }
     }
 
     private func ownerChanged<T: APIResource>(_ kind: String, _ event: InformerEvent<T>, dependentOf meta: (T) -> ObjectMeta) {
@@ -90,6 +97,7 @@ public final class GarbageCollector: Reconciler {
             + replicaSets.owned(by: uid).map { Item.dependent(kind: "ReplicaSet", key: Informer<ReplicaSet>.key($0)).text }
             + revisions.owned(by: uid).map { Item.dependent(kind: "ControllerRevision", key: Informer<ControllerRevision>.key($0)).text }
             + jobs.owned(by: uid).map { Item.dependent(kind: "Job", key: Informer<Job>.key($0)).text }
+            + (claims?.owned(by: uid) ?? []).map { Item.dependent(kind: "PersistentVolumeClaim", key: Informer<PersistentVolumeClaim>.key($0)).text }
     }
 
     /// After the caches are filled: every dependent whose owner may have gone while no
@@ -106,6 +114,9 @@ public final class GarbageCollector: Reconciler {
         }
         for job in jobs.list() where job.metadata.ownerReferences?.isEmpty == false {
             queue.add(Item.dependent(kind: "Job", key: Informer<Job>.key(job)).text)
+        }
+        for claim in claims?.list() ?? [] where claim.metadata.ownerReferences?.isEmpty == false {
+            queue.add(Item.dependent(kind: "PersistentVolumeClaim", key: Informer<PersistentVolumeClaim>.key(claim)).text)
         }
         for deployment in deployments.list() where deployment.metadata.deletionTimestamp != nil {
             queue.add(Item.owner(kind: "Deployment", key: Informer<Deployment>.key(deployment)).text)

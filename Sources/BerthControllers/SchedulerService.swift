@@ -16,6 +16,7 @@ public final class SchedulerService: Sendable {
     let nodes: Informer<Node>
     let api: ResourceAPI
     let logger: Logger
+    let volumes: SchedulerVolumes?
     /// Pods of higher priority are placed first, as from kube-scheduler's active queue.
     let queue: WorkQueue
     private let state: Mutex<State>
@@ -43,8 +44,9 @@ public final class SchedulerService: Sendable {
 
     /// `namespaces` feed affinity terms' `namespaceSelector`; `budgets` are weighed by preemption.
     public init(pods: Informer<Pod>, nodes: Informer<Node>, namespaces: Informer<Namespace>? = nil,
-                budgets: Informer<PodDisruptionBudget>? = nil, api: ResourceAPI, logger: Logger) {
+                budgets: Informer<PodDisruptionBudget>? = nil, volumes: SchedulerVolumes? = nil, api: ResourceAPI, logger: Logger) {
         self.pods = pods
+        self.volumes = volumes
         self.nodes = nodes
         self.api = api
         self.logger = logger
@@ -53,6 +55,9 @@ public final class SchedulerService: Sendable {
         nodes.addHandler { [weak self] event in self?.nodeChanged(event) }
         pods.addHandler { [weak self] event in self?.podChanged(event) }
         namespaces?.addHandler { [weak self] event in self?.namespaceChanged(event) }
+        // A claim bound or a volume made can let a waiting pod go.
+        volumes?.claims.addHandler { [weak self] _ in self?.retryWaiting() }
+        volumes?.volumes.addHandler { [weak self] _ in self?.retryWaiting() }
         SchedulerMetrics.watch(self)
         if let budgets {
             budgets.addHandler { [weak self, budgets] _ in
@@ -104,6 +109,10 @@ public final class SchedulerService: Sendable {
         for key in retry { queue.add(key) }
     }
 
+    private func retryWaiting() {
+        for key in state.withLock({ Array($0.waiting.keys) }) { queue.add(key) }
+    }
+
     private func podChanged(_ event: InformerEvent<Pod>) {
         switch event {
         case .added(let pod), .updated(_, let pod):
@@ -146,7 +155,20 @@ public final class SchedulerService: Sendable {
                         continue
                     }
                     let started = ContinuousClock.now
-                    let decision = decide(pod, key: key)
+                    var candidate = pod
+                    switch volumes?.placement(pod, pods: pods) ?? .unchanged {
+                    case .unchanged: break
+                    case .constrained(let constrained): candidate = constrained
+                    case .wait(let message):
+                        let attempts = state.withLock { state in
+                            state.waiting[key, default: 0] += 1
+                            return state.waiting[key] ?? 1
+                        }
+                        queue.done(key)
+                        group.addTask { await self.reportUnschedulable(pod, key: key, message: "0/\(self.nodes.list().count) nodes are available: \(message).", attempts: attempts) }
+                        continue
+                    }
+                    let decision = decide(candidate, key: key)
                     SchedulerMetrics.attempt(decision, seconds: WorkQueueMetrics.seconds(.now - started))
                     switch decision {
                     case .bind(let node):

@@ -7,7 +7,7 @@ import Testing
 @Suite("DaemonSet history (ControllerRevisions, .blockingAllowed)")
 struct DaemonSetHistoryTests {
     /// Carries a plan out on an in-memory list, as the controller does through the API.
-    func apply(_ plan: DaemonSetHistoryPlan, to revisions: inout [ControllerRevision]) {
+    func apply(_ plan: TemplateHistoryPlan, to revisions: inout [ControllerRevision]) {
         if let create = plan.create { revisions.append(create) }
         if let renumber = plan.renumber, let index = revisions.firstIndex(where: { $0.metadata.name == renumber.metadata.name }) {
             revisions[index] = renumber
@@ -24,18 +24,18 @@ struct DaemonSetHistoryTests {
         var revisions: [ControllerRevision] = []
         let v1 = DaemonSetPlannerTests.daemonSet(image: "v1"), v2 = DaemonSetPlannerTests.daemonSet(image: "v2")
         let h1 = DaemonSetPlanner.templateHash(v1), h2 = DaemonSetPlanner.templateHash(v2)
-        apply(try DaemonSetHistory.plan(v1, revisions: revisions, pods: []), to: &revisions)
+        apply(try TemplateHistory.plan(.daemonSet(v1), revisions: revisions, pods: []), to: &revisions)
         #expect(numbers(revisions) == [h1: 1])
         let first = try #require(revisions.first)
         #expect(first.metadata.name == "logs-\(h1)")
         #expect(first.metadata.labels?["app"] == "logs", "the template's labels, so the DaemonSet's selector finds it")
         #expect(first.metadata.ownerReferences?.first?.uid == "ds-uid" && first.metadata.ownerReferences?.first?.controller == true)
-        #expect(try DaemonSetHistory.plan(v1, revisions: revisions, pods: []).isEmpty, "nothing to do twice")
+        #expect(try TemplateHistory.plan(.daemonSet(v1), revisions: revisions, pods: []).isEmpty, "nothing to do twice")
 
-        apply(try DaemonSetHistory.plan(v2, revisions: revisions, pods: []), to: &revisions)
+        apply(try TemplateHistory.plan(.daemonSet(v2), revisions: revisions, pods: []), to: &revisions)
         #expect(numbers(revisions) == [h1: 1, h2: 2])
         // Back to v1: its revision becomes the newest, no third object.
-        apply(try DaemonSetHistory.plan(v1, revisions: revisions, pods: []), to: &revisions)
+        apply(try TemplateHistory.plan(.daemonSet(v1), revisions: revisions, pods: []), to: &revisions)
         #expect(numbers(revisions) == [h1: 3, h2: 2])
 
         // The data is the strategic merge patch kubectl sends back: it restores v1's template.
@@ -53,14 +53,14 @@ struct DaemonSetHistoryTests {
             var set = DaemonSetPlannerTests.daemonSet(image: "v\(version)")
             set.spec?.revisionHistoryLimit = 2
             sets.append(set)
-            apply(try DaemonSetHistory.plan(set, revisions: revisions, pods: []), to: &revisions)
+            apply(try TemplateHistory.plan(.daemonSet(set), revisions: revisions, pods: []), to: &revisions)
         }
         #expect(revisions.compactMap(\.revision).sorted() == [3, 4, 5], "the current one and two old ones")
         // A pod still on v3 keeps it; v4 goes instead when v6 arrives.
         let stale = DaemonSetPlannerTests.pod(sets[2], on: "a")
         var six = DaemonSetPlannerTests.daemonSet(image: "v6")
         six.spec?.revisionHistoryLimit = 2
-        apply(try DaemonSetHistory.plan(six, revisions: revisions, pods: [stale]), to: &revisions)
+        apply(try TemplateHistory.plan(.daemonSet(six), revisions: revisions, pods: [stale]), to: &revisions)
         #expect(revisions.compactMap(\.revision).sorted() == [3, 5, 6])
     }
 }

@@ -85,14 +85,14 @@ struct PodVolumesTests {
         }
     }
 
-    @Test("a PVC is refused when written (a projected serviceAccountToken is taken), a missing configMap key is reported, nothing runs")
+    @Test("an inline nfs volume is refused when written (a projected serviceAccountToken is taken), a missing configMap key is reported, nothing runs")
     func unsupportedSources() async throws {
         try await withNode { node in
             let api = try node.api()
             // Volume types no node can provide are refused at admission (they used to be
             // accepted and left the pod in ContainerCreating while the node retried).
-            let claim: JSONValue = [["name": "data", "persistentVolumeClaim": ["claimName": "data"]]]
-            for (name, volumes, field) in [("data", claim, "spec.volumes[0].persistentVolumeClaim")] {
+            let inline: JSONValue = [["name": "data", "nfs": ["server": "100.72.9.9", "path": "/export"]]]
+            for (name, volumes, field) in [("data", inline, "spec.volumes[0].nfs")] {
                 var pod = Manifest.pod(name, [Manifest.container("main", "sleep 3600", extra: ["volumeMounts": [["name": .string(name), "mountPath": "/v"]]])], extra: ["volumes": volumes])
                 pod.set(.string(node.nodeName), at: ["spec", "nodeName"])
                 let reply = try await api.request(.POST, "/api/v1/namespaces/default/pods", body: JSONWriter.bytes(pod))
@@ -100,7 +100,7 @@ struct PodVolumesTests {
                 let status = try JSONParser.parse(reply.body)
                 guard case .array(let causes)? = status["details"]?["causes"] else { Issue.record("no causes: \(status)"); continue }
                 #expect(causes.first?["field"] == .string(field), "\(status)")
-                #expect(status["message"]?.stringValue?.contains("not available in Berth yet") == true, "\(status)")
+                #expect(status["message"]?.stringValue?.contains("not available in Berth inline") == true, "\(status)")
             }
             _ = try await api.request(.POST, "/api/v1/namespaces/default/configmaps", body: JSONWriter.bytes([
                 "apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "small"], "data": ["a": "1"],

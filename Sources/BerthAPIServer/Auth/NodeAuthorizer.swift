@@ -7,7 +7,8 @@ import Hummingbird
 /// included), the Secrets and ConfigMaps that pods bound to it use, and tokens bound to those
 /// pods for their own ServiceAccounts — nothing of another node. A node labelled
 /// `berth.dev/ingress=true` also reads the TLS Secrets Ingresses and Gateways name and writes
-/// the status of Ingresses, GatewayClasses, Gateways and HTTPRoutes.
+/// the status of Ingresses, GatewayClasses, Gateways and HTTPRoutes. Nodes read claims,
+/// volumes and classes, and finish the volumes pinned to them.
 /// The nodes a caller speaks for: one node, or a pool of simulated nodes `PREFIX-N`.
 struct NodeScope {
     let user: String
@@ -100,6 +101,16 @@ extension APIServer {
                   (pod.value(at: ["spec", "serviceAccountName"])?.stringValue ?? "default") == account else {
                 throw deny("a node may only request tokens bound to a pod on it, for that pod's ServiceAccount")
             }
+        case "PersistentVolumeClaim", "StorageClass":
+            guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
+        case "PersistentVolume":
+            // Read by every node; a node finishes (removes the data of, grows) only the
+            // volumes pinned to it by node affinity.
+            if ["get", "list", "watch"].contains(verb) { return nil }
+            guard ["update", "patch"].contains(verb), target.subresource == nil, let name = target.name else { throw deny("nodes read persistentvolumes") }
+            let volume = try await storage.get(descriptor, namespace: nil, name: name)
+            guard let pinned = Self.pinnedNode(volume), scope.owns(pinned) else { throw deny("the volume is not pinned to this node") }
+            return PrefetchedObject(key: storage.key(descriptor, namespace: nil, name: name), object: volume)
         case "Service", "Endpoints", "Namespace", "NetworkPolicy", "IngressClass":
             guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
         case "Ingress", "GatewayClass", "Gateway", "HTTPRoute":
@@ -112,6 +123,14 @@ extension APIServer {
             throw deny("not allowed for nodes")
         }
         return nil
+    }
+
+    /// The node a PersistentVolume's affinity pins it to (`kubernetes.io/hostname In [NODE]`).
+    static func pinnedNode(_ volume: JSONValue) -> String? {
+        guard let terms = volume.value(at: ["spec", "nodeAffinity", "required", "nodeSelectorTerms"])?.arrayValue, terms.count == 1 else { return nil }
+        let requirement = terms[0]["matchExpressions"]?.arrayValue?.first { $0["key"] == "kubernetes.io/hostname" && $0["operator"] == "In" }
+        guard let values = requirement?["values"]?.arrayValue, values.count == 1 else { return nil }
+        return values[0].stringValue
     }
 
     /// `lb-A-B-C-D`: the Lease of a load-balancer address.

@@ -97,7 +97,7 @@ extension APIServer {
             server, attempt throws(BerthError) in
             try await server.checkNoEscalation(attempt.descriptor, attempt.object)
         },
-    ]
+    ] + storageAdmissionPlugins
 
     /// Runs the plugins over a write: mutating first, then validating. Warnings the plugins
     /// give (`AdmissionNotes`) go back to the client as `Warning` headers.

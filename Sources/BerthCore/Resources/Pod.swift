@@ -153,17 +153,27 @@ public struct NodeAffinity: Codable, Sendable, Hashable {
 
 public struct NodeSelector: Codable, Sendable, Hashable {
     public var nodeSelectorTerms: [NodeSelectorTerm]
+    public init(nodeSelectorTerms: [NodeSelectorTerm]) { self.nodeSelectorTerms = nodeSelectorTerms }
 }
 
 public struct NodeSelectorTerm: Codable, Sendable, Hashable {
     public var matchExpressions: [NodeSelectorRequirement]?
     public var matchFields: [NodeSelectorRequirement]?
+    public init(matchExpressions: [NodeSelectorRequirement]? = nil, matchFields: [NodeSelectorRequirement]? = nil) {
+        self.matchExpressions = matchExpressions
+        self.matchFields = matchFields
+    }
 }
 
 public struct NodeSelectorRequirement: Codable, Sendable, Hashable {
     public var key: String
     public var `operator`: String
     public var values: [String]?
+    public init(key: String, operator: String, values: [String]?) {
+        self.key = key
+        self.operator = `operator`
+        self.values = values
+    }
 }
 
 public struct PreferredSchedulingTerm: Codable, Sendable, Hashable {

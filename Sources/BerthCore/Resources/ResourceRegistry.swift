@@ -10,7 +10,7 @@ public struct ResourceRegistry: Sendable {
         .namespace, .pod, .service, .endpoints, .endpointSlice, .configMap, .serviceAccount, .limitRange, .secret, .node, .event,
         .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass, .controllerRevision,
         .job, .cronJob, .role, .clusterRole, .roleBinding, .clusterRoleBinding, .resourceQuota, .tenant, .certificateSigningRequest, .registryReplication, .horizontalPodAutoscaler, .prometheusMetric, .ingress, .ingressClass, .loadBalancerPool,
-        .gatewayClass, .gateway, .httpRoute,
+        .gatewayClass, .gateway, .httpRoute, .persistentVolume, .persistentVolumeClaim, .storageClass, .statefulSet,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).

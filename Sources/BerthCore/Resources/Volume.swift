@@ -49,6 +49,10 @@ public struct SecretVolumeSource: Codable, Sendable, Hashable {
 public struct PersistentVolumeClaimVolumeSource: Codable, Sendable, Hashable {
     public var claimName: String
     public var readOnly: Bool?
+    public init(claimName: String, readOnly: Bool? = nil) {
+        self.claimName = claimName
+        self.readOnly = readOnly
+    }
 }
 
 public struct ProjectedVolumeSource: Codable, Sendable, Hashable {

@@ -10,11 +10,11 @@ enum VolumeValidation {
     /// retried. Kubernetes would accept them, so the message says what to use instead.
     static func refuseUnprovided(_ volume: Volume, path: String, into errors: inout FieldErrors) {
         let unprovided: [(String, Bool)] = [
-            ("persistentVolumeClaim", volume.persistentVolumeClaim != nil), ("ephemeral", volume.ephemeral != nil),
+            ("ephemeral", volume.ephemeral != nil),
             ("csi", volume.csi != nil), ("nfs", volume.nfs != nil), ("image", volume.image != nil),
         ]
         for (type, present) in unprovided where present {
-            errors.forbidden("\(path).\(type)", "\(type) volumes are not available in Berth yet (no storage API is served); use emptyDir, hostPath, configMap, secret, downwardAPI or projected")
+            errors.forbidden("\(path).\(type)", "\(type) volumes are not available in Berth inline in a pod; use a persistentVolumeClaim (PersistentVolumes may be nfs, iscsi or csi), emptyDir, hostPath, configMap, secret, downwardAPI or projected")
         }
         for (index, source) in (volume.projected?.sources ?? []).enumerated() {
             let sourcePath = "\(path).projected.sources[\(index)]"
