@@ -95,7 +95,16 @@ extension StatefulSet: APIResource {
             errors.required("spec")
             return errors
         }
-        KindValidation.workload(selector: spec.selector, template: spec.template, replicas: spec.replicas, into: &errors)
+        // Containers may mount the claim templates by name: each becomes a pod volume.
+        var template = spec.template
+        for claim in spec.volumeClaimTemplates ?? [] {
+            guard let name = claim.metadata.name, !name.isEmpty, template.spec?.volumes?.contains(where: { $0.name == name }) != true else { continue }
+            var volume = Volume(name: name)
+            volume.persistentVolumeClaim = PersistentVolumeClaimVolumeSource(claimName: name)
+            let existing = template.spec?.volumes ?? []
+            template.spec?.volumes = existing + [volume]
+        }
+        KindValidation.workload(selector: spec.selector, template: template, replicas: spec.replicas, into: &errors)
         if let policy = spec.podManagementPolicy, !["OrderedReady", "Parallel"].contains(policy) {
             errors.notSupported("spec.podManagementPolicy", policy, ["OrderedReady", "Parallel"])
         }
