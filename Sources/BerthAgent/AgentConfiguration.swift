@@ -34,6 +34,8 @@ public struct AgentConfiguration: Sendable {
     public static let defaultHeartbeatInterval: Duration = .seconds(5)
     /// How often each pod is checked for exits, probes and restarts due.
     public var syncInterval: Duration = .milliseconds(500)
+    /// How often configMap, secret and projected volumes are compared with their sources.
+    public var sourceRefreshInterval: Duration = .seconds(10)
     public var maxPods = 250
     /// A container log is rotated past this size (the kubelet's containerLogMaxSize, 10 MiB).
     public var containerLogMaxSize: Int64 = 10 << 20

@@ -84,6 +84,15 @@ struct ContainerSpecFactory: Sendable {
                 }
                 path += "/\(subPath)"
                 if !FileManager.default.fileExists(atPath: path) { try PodVolumes.makeDirectory(path, mode: 0o755) }
+                // The bind follows symlinks (a configMap key is one, through `..data`): what it
+                // resolves to must still be inside the volume, or a container could point a
+                // symlink in its volume at the host.
+                let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+                let root = URL(fileURLWithPath: source).resolvingSymlinksInPath().path
+                guard resolved == root || resolved.hasPrefix(root + "/") else {
+                    throw BerthError(.invalid, "subPath \"\(subPath)\" resolves outside its volume")
+                }
+                path = resolved
             }
             mounts.append(.init(destination: mount.mountPath, type: "bind", source: path,
                                 options: ["rbind", "rprivate", mount.readOnly == true ? "ro" : "rw"]))

@@ -41,8 +41,23 @@ struct PodVolumes: Sendable {
         }
     }
 
-    /// The files of a file-backed volume; nil for other kinds.
-    func files(of volume: Volume, pod: Pod) async throws(BerthError) -> [VolumeFile]? {
+    /// Writes configMap, secret and projected volumes again from their sources (only those whose
+    /// contents changed are rewritten, atomically): edits reach running pods without restarts.
+    /// Tokens already written are kept; `refreshServiceAccountTokens` renews them.
+    func refreshSources(_ pod: Pod, podDirectory: String) async throws(BerthError) {
+        for volume in pod.spec?.volumes ?? [] {
+            let fromSources = volume.configMap != nil || volume.secret != nil
+                || volume.projected?.sources?.contains(where: { $0.configMap != nil || $0.secret != nil }) == true
+            guard fromSources else { continue }
+            let directory = "\(podDirectory)/volumes/\(volume.name)"
+            guard let files = try await files(of: volume, pod: pod, keepingTokensIn: directory) else { continue }
+            try VolumeFiles.write(files, into: directory)
+        }
+    }
+
+    /// The files of a file-backed volume; nil for other kinds. With `keepingTokensIn`, a token
+    /// already written there is reused instead of requesting a new one.
+    func files(of volume: Volume, pod: Pod, keepingTokensIn directory: String? = nil) async throws(BerthError) -> [VolumeFile]? {
         if let source = volume.configMap {
             return try await configMapFiles(source.name, items: source.items, mode: source.defaultMode ?? 0o644, optional: source.optional ?? false, pod: pod)
         }
@@ -63,7 +78,11 @@ struct PodVolumes: Sendable {
             } else if let downward = source.downwardAPI {
                 files += try VolumeFiles.downwardAPI(downward.items ?? [], pod: pod, mode: mode)
             } else if let token = source.serviceAccountToken {
-                files.append(VolumeFile(path: token.path, bytes: Array(try await serviceAccountToken(token, pod: pod).utf8), mode: mode))
+                if let directory, let written = FileManager.default.contents(atPath: "\(directory)/..data/\(token.path)") {
+                    files.append(VolumeFile(path: token.path, bytes: Array(written), mode: mode))
+                } else {
+                    files.append(VolumeFile(path: token.path, bytes: Array(try await serviceAccountToken(token, pod: pod).utf8), mode: mode))
+                }
             } else {
                 // Trust bundles and pod certificates need issuers Berth does not have; saying so
                 // beats an empty file the app would trust.

@@ -35,6 +35,8 @@ actor PodWorker {
     var sandboxError: (reason: String, message: String)?
     /// Labels and annotations as the downwardAPI volumes last showed them.
     var projectedMetadata: [[String: String]] = []
+    /// When configMap and secret volumes were last compared with their sources.
+    var lastSourceRefresh: ContinuousClock.Instant?
     var attachment: Task<Result<String, BerthError>, Never>?
     private var waiter: CheckedContinuation<Void, Never>?
     private var wokenEarly = false
@@ -130,6 +132,7 @@ actor PodWorker {
         }
         await refreshDownwardAPIVolumes()
         await refreshTokens()
+        await refreshSourceVolumes()
         if await syncInitContainers() {
             await syncContainers()
         }
@@ -149,6 +152,23 @@ actor PodWorker {
             try await context.volumes.refreshServiceAccountTokens(pod, podDirectory: podDirectory)
         } catch {
             context.logger.warning("ServiceAccount token refresh failed", metadata: ["pod": "\(record.namespace)/\(record.name)", "error": "\(error.message)"])
+        }
+    }
+
+    /// ConfigMaps and Secrets can change while the pod runs; their volumes follow within
+    /// `sourceRefreshInterval` (the kubelet: its sync period plus its cache's TTL, about a minute).
+    private func refreshSourceVolumes() async {
+        let now = ContinuousClock.now
+        guard let last = lastSourceRefresh else {
+            lastSourceRefresh = now  // just written by the sandbox set-up
+            return
+        }
+        if now - last < context.configuration.sourceRefreshInterval { return }
+        lastSourceRefresh = now
+        do throws(BerthError) {
+            try await context.volumes.refreshSources(pod, podDirectory: podDirectory)
+        } catch {
+            context.logger.warning("configMap/secret volume refresh failed", metadata: ["pod": "\(record.namespace)/\(record.name)", "error": "\(error.message)"])
         }
     }
 

@@ -59,29 +59,87 @@ enum VolumeFiles {
         return files
     }
 
-    /// Writes the files into `directory`, each replaced atomically (a reader sees the old file or
-    /// the new one, never a half-written one), and removes what the volume no longer holds.
-    static func write(_ files: [VolumeFile], into directory: String) throws(BerthError) {
+    /// Writes the files into `directory` the way the kubelet's atomic writer does, so a running
+    /// app sees the whole old set or the whole new set, never a mix: the files go into a fresh
+    /// `..TIMESTAMP` directory, the `..data` symlink is swapped to it in one rename, and each
+    /// top-level name is a symlink through `..data`. Returns false when the volume already held
+    /// exactly these files (nothing written). `subPath` mounts bind the file the symlinks
+    /// resolved to when the container started, so they keep the old contents, as in Kubernetes.
+    @discardableResult
+    static func write(_ files: [VolumeFile], into directory: String) throws(BerthError) -> Bool {
         try PodVolumes.makeDirectory(directory, mode: 0o755)
-        var kept: Set<String> = []
+        var topLevel: Set<String> = []
         for file in files {
             let components = file.path.split(separator: "/")
-            guard !file.path.hasPrefix("/"), !components.isEmpty, !components.contains(".."), !components.contains(where: { $0.hasPrefix(".tmp-") }) else {
-                throw BerthError(.invalid, "volume item path \"\(file.path)\" must be relative and stay inside the volume")
+            guard !file.path.hasPrefix("/"), !components.isEmpty, !components.contains(".."), !components.contains(where: { $0.hasPrefix("..") }) else {
+                throw BerthError(.invalid, "volume item path \"\(file.path)\" must be relative, stay inside the volume and not start with '..'")
             }
-            let path = "\(directory)/\(file.path)"
-            let parent = (path as NSString).deletingLastPathComponent
-            try PodVolumes.makeDirectory(parent, mode: 0o755)
-            let temporary = "\(parent)/.tmp-\(components.last ?? "file")"
-            guard FileManager.default.createFile(atPath: temporary, contents: Data(file.bytes), attributes: [.posixPermissions: Int(file.mode)]),
-                  rename(temporary, path) == 0 else {
-                try? FileManager.default.removeItem(atPath: temporary)
-                throw BerthError(.internalError, "failed to write \(path)")
+            topLevel.insert(String(components[0]))
+        }
+        if holds(files, directory: directory) { return false }
+        let stamp = "..\(timestamp())"
+        let target = "\(directory)/\(stamp)"
+        do throws(BerthError) {
+            try PodVolumes.makeDirectory(target, mode: 0o755)
+            for file in files {
+                let path = "\(target)/\(file.path)"
+                try PodVolumes.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o755)
+                guard FileManager.default.createFile(atPath: path, contents: Data(file.bytes), attributes: [.posixPermissions: Int(file.mode)]) else {
+                    throw BerthError(.internalError, "failed to write \(path)")
+                }
             }
-            kept.insert(String(components[0]))
+            let temporary = "\(directory)/..data_tmp"
+            unlink(temporary)
+            guard symlink(stamp, temporary) == 0, rename(temporary, "\(directory)/..data") == 0 else {
+                throw BerthError(.internalError, "failed to switch \(directory)/..data to \(stamp)")
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: target)
+            throw error
         }
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !kept.contains(name) {
-            try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
+        for name in topLevel {
+            let link = "\(directory)/\(name)"
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == "..data/\(name)" { continue }
+            try? FileManager.default.removeItem(atPath: link)
+            guard symlink("..data/\(name)", link) == 0 else { throw BerthError(.internalError, "failed to link \(link)") }
         }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            let stale = name.hasPrefix("..") ? (name != stamp && name != "..data") : !topLevel.contains(name)
+            if stale { try? FileManager.default.removeItem(atPath: "\(directory)/\(name)") }
+        }
+        return true
+    }
+
+    /// Whether the volume's current `..data` holds exactly these files, bytes and modes.
+    static func holds(_ files: [VolumeFile], directory: String) -> Bool {
+        let data = "\(directory)/..data"
+        guard FileManager.default.fileExists(atPath: data) else { return false }
+        var count = 0
+        if let walker = FileManager.default.enumerator(atPath: data) {
+            for case let path as String in walker {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: "\(data)/\(path)", isDirectory: &isDirectory), !isDirectory.boolValue { count += 1 }
+            }
+        }
+        guard count == files.count else { return false }
+        for file in files {
+            let path = "\(data)/\(file.path)"
+            guard let bytes = FileManager.default.contents(atPath: path), Array(bytes) == file.bytes,
+                  let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int, mode == Int(file.mode) else { return false }
+        }
+        return true
+    }
+
+    /// `2026_12_07_22_35_10.123456789`, as the kubelet names its data directories.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let nanos = String(now.tv_nsec)
+        return "\(parts.tm_year + 1900)_\(two(parts.tm_mon + 1))_\(two(parts.tm_mday))_\(two(parts.tm_hour))_\(two(parts.tm_min))_\(two(parts.tm_sec))."
+            + String(repeating: "0", count: max(0, 9 - nanos.count)) + nanos
     }
 }

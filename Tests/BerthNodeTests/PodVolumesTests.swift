@@ -60,10 +60,10 @@ struct PodVolumesTests {
                 try node.runcExec(pod, container: "main", ["sh", "-c", script]).output
             }
             #expect(try run("cat /etc/cfg/sub/greeting.txt; stat -c %a /etc/cfg/sub/greeting.txt; ls /etc/cfg") == "hello600\nsub\n")
-            #expect(try run("cat /etc/sec/password; echo; stat -c %a /etc/sec/password") == "s3cret\n400\n")
+            #expect(try run("cat /etc/sec/password; echo; stat -L -c %a /etc/sec/password") == "s3cret\n400\n")
             #expect(try run("cat /etc/info/labels") == "app=\"vols\"\ntier=\"web\"")
             #expect(try run("cat /etc/info/name /etc/info/note /etc/info/mem") == "volsfirst64")
-            #expect(try run("ls /etc/all | sort | tr '\\n' ' '; cat /etc/all/pw /etc/all/ns; stat -c %a /etc/all/color") == "color greeting ns pw s3cretdefault440\n")
+            #expect(try run("ls /etc/all | sort | tr '\\n' ' '; cat /etc/all/pw /etc/all/ns; stat -L -c %a /etc/all/color") == "color greeting ns pw s3cretdefault440\n")
             let mounts = try run("grep -E ' /etc/(sec|all|cfg) ' /proc/mounts")
             #expect(mounts.split(separator: "\n").filter { $0.contains("tmpfs") }.count == 2, "secret and projected on tmpfs: \(mounts)")
             #expect(try run("cat /scratch/x") == "from-side\n")
@@ -82,6 +82,38 @@ struct PodVolumesTests {
             #expect(note == "second")
             try await node.deletePod("vols")
             #expect(node.leftovers(podUID: pod.metadata.uid ?? "").isEmpty)
+        }
+    }
+
+    @Test("a ConfigMap edited while its pod runs: the mounted files change without a restart (atomically, through ..data); a subPath mount keeps the old file")
+    func hotUpdate() async throws {
+        try await withNode { node in
+            let api = try node.api()
+            _ = try await api.request(.POST, "/api/v1/namespaces/default/configmaps", body: JSONWriter.bytes([
+                "apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "live"], "data": ["mode": "blue", "size": "1"],
+            ])).checked()
+            let manifest = Manifest.pod("hot", [Manifest.container("main", "sleep 3600", extra: ["volumeMounts": [
+                ["name": "cfg", "mountPath": "/etc/live"], ["name": "cfg", "mountPath": "/etc/pinned-mode", "subPath": "mode"],
+            ]])], extra: ["volumes": [["name": "cfg", "configMap": ["name": "live"]]]])
+            try await node.createPod(manifest)
+            let pod = try await node.waitForPod("hot", "Running") { $0.status?.phase == "Running" }
+            func run(_ script: String) throws -> String { try node.runcExec(pod, container: "main", ["sh", "-c", script]).output }
+            #expect(try run("cat /etc/live/mode /etc/live/size /etc/pinned-mode") == "blue1blue")
+            #expect(try run("readlink /etc/live/mode; readlink /etc/live/..data | cut -c1-2") == "..data/mode\n..\n")
+            let edit = JSONWriter.bytes(["data": ["mode": "green", "size": .null, "extra": "x"]])
+            _ = try await api.request(.PATCH, "/api/v1/namespaces/default/configmaps/live", body: edit, contentType: "application/merge-patch+json").checked()
+            var seen = ""
+            for _ in 0..<150 {
+                seen = try run("cat /etc/live/mode; ls /etc/live | tr '\\n' ' '")
+                if seen == "greenextra mode " { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(seen == "greenextra mode ", "the volume follows the ConfigMap: a changed key, a removed key, a new key")
+            #expect(try run("cat /etc/pinned-mode") == "blue", "a subPath mount is not updated, as in Kubernetes")
+            let after = try await node.pod("hot")
+            #expect(after.status?.containerStatuses?.first?.restartCount == 0, "no restart")
+            #expect(after.status?.containerStatuses?.first?.containerID == pod.status?.containerStatuses?.first?.containerID)
+            try await node.deletePod("hot")
         }
     }
 
