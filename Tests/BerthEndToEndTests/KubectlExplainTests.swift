@@ -37,14 +37,14 @@ struct KubectlExplainTests {
             #expect(missing.status != 0 && missing.error.contains("nosuchfield"), "\(missing.error)")
 
             // Kinds Berth does not serve: kubectl's ordinary message, not an OpenAPI failure.
-            let claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n"
-            let refused = try run("apply", "-f", "-", input: claim)
+            let driver = "apiVersion: storage.k8s.io/v1\nkind: CSIDriver\nmetadata: {name: x.example.test}\nspec: {}\n"
+            let refused = try run("apply", "-f", "-", input: driver)
             #expect(refused.status != 0)
-            #expect(refused.error.contains(#"no matches for kind "PersistentVolumeClaim" in version "v1""#), "\(kubectl): \(refused.error)")
+            #expect(refused.error.contains(#"no matches for kind "CSIDriver" in version "storage.k8s.io/v1""#), "\(kubectl): \(refused.error)")
             #expect(!refused.error.contains("openapi"))
-            let statefulSet = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec: {serviceName: db, selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: busybox}]}}}\n"
-            let noStatefulSet = try run("apply", "-f", "-", input: statefulSet)
-            #expect(noStatefulSet.error.contains(#"no matches for kind "StatefulSet" in version "apps/v1""#), "\(kubectl): \(noStatefulSet.error)")
+            // Kinds served since issue 32 explain like the others.
+            let templates = try run("explain", "statefulset.spec.volumeClaimTemplates")
+            #expect(templates.status == 0 && templates.output.contains("PersistentVolumeClaim"), "\(templates.output) \(templates.error)")
 
             // A served kind is still validated (by the server: kubectl sends fieldValidation=Strict).
             let typo = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo}\ndatta: {a: b}\n"

@@ -82,8 +82,7 @@ extension StatefulSet: APIResource {
         }
         spec.volumeClaimTemplates = spec.volumeClaimTemplates?.map { template in
             var template = template
-            PersistentVolumeClaim.applyDefaults(&template)
-            template.status = nil
+            if template.spec != nil, template.spec?.volumeMode == nil { template.spec?.volumeMode = "Filesystem" }
             return template
         }
         object.spec = spec
