@@ -27,6 +27,9 @@ packages=(
   iperf3           # bandwidth-limit tests and pod network throughput benchmarks
   iptables         # the policy-scale benchmark's linear-chain competitor
   python3          # benchmark probes (connect rates, enforcement timing)
+  glusterfs-server # berth.dev/glusterfs volumes: agents on storage nodes run glusterd and its bricks
+  glusterfs-client # ...and every agent mounts those volumes through the FUSE client
+  fio              # the storage benchmarks
   bind9-dnsutils   # dig: the DNS tests ask the cluster resolver over TCP and for SRV records
   gcc              # the sandbox test compiles a static probe of the seccomp clone filter
   libc6-dev

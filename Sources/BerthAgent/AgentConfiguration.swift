@@ -25,6 +25,8 @@ public struct AgentConfiguration: Sendable {
     /// Label this node `berth.dev/ingress=true` at registration (`berth up` does): it then runs
     /// the ingress data plane (HAProxy) on these ports of every node address.
     public var ingressNode = false
+    /// Label the node `storage.berth.dev/glusterfs=true` at registration (it serves bricks).
+    public var storageNode = false
     public var ingressHTTPPort = 80
     public var ingressHTTPSPort = 443
     /// IPv4 BIG TCP on the pod path in routed mode, where the kernel and the underlay allow it.

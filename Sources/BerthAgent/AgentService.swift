@@ -50,7 +50,7 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
         context = PodContext(
             configuration: configuration, api: api, runtime: runtime,
             images: PodImages(store: imageStore, puller: registry, collector: imageCollector), imageStore: imageStore,
-            network: PodNetwork(configuration: configuration, logger: logger), volumes: PodVolumes(api: api, nodeName: configuration.nodeName),
+            network: PodNetwork(configuration: configuration, logger: logger), volumes: PodVolumes(api: api, nodeName: configuration.nodeName, glusterMounts: configuration.dataDirectory + "/glusterfs"),
             specs: ContainerSpecFactory(api: api, catalog: catalog), probes: ProbeRunner(runtime: runtime), logger: logger)
         manager = PodManager(context: context)
     }
@@ -111,6 +111,10 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                         inner.addTask { await PeerWatcher(client: client, host: host, selfName: configuration.nodeName, logger: logger).run() }
                         inner.addTask { await FixedAddressWatcher(client: client, host: host, logger: logger).run() }
                         inner.addTask { await LocalVolumeReclaimer(client: client, api: api, node: configuration.nodeName, logger: logger).run() }
+                        inner.addTask {
+                            await GlusterProvisioner(api: api, daemon: GlusterDaemon(configuration: configuration, logger: logger), node: configuration.nodeName,
+                                                     logger: logger).run()
+                        }
                         let announcer = LoadBalancerAnnouncer(api: api, node: configuration.nodeName,
                                                               recordPath: LoadBalancerAnnouncer.recordPath(configuration), logger: logger)
                         inner.addTask { await announcer.run() }

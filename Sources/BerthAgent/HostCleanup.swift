@@ -34,6 +34,8 @@ public struct HostCleanup: Sendable {
             await PodCgroups.removeSoon(podUID: uid)
             removed.append("pod network \(PodNetwork.namespaceName(podUID: uid)) and cgroups")
         }
+        // GlusterFS first: its FUSE clients hold mounts, its bricks hold directories.
+        for process in GlusterProcesses.killAll(under: configuration.dataDirectory) { removed.append(process) }
         // A mount point may carry more than one mount (stacked); detach until none is left.
         for _ in 0..<8 {
             let mounts = ProcFile.mounts(under: configuration.dataDirectory)

@@ -49,6 +49,7 @@ struct NodeRegistration: Sendable {
         var metadata: JSONValue = ["annotations": [PathTrace.modeAnnotation: .string(configuration.networkMode.rawValue),
                                                    VolumeBindingPlanner.localDirectoryAnnotation: .string(configuration.volumesDirectory)]]
         if configuration.ingressNode { metadata.set(.string("true"), at: ["labels", IngressProxy.label]) }
+        if configuration.storageNode { metadata.set(.string("true"), at: ["labels", GlusterPlan.storageLabel]) }
         try await api.mergePatch("/api/v1/nodes/\(name)", ["metadata": metadata])
         logger.info("node registered", metadata: ["node": "\(name)"])
     }

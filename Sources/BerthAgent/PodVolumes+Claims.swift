@@ -1,4 +1,6 @@
 import BerthCore
+import BerthNetwork
+import BerthRuntime
 import BerthStorage
 import Foundation
 
@@ -21,6 +23,7 @@ extension PodVolumes {
         if let pinned = VolumeBindingPlanner.pinnedNode(volume), pinned != node {
             throw BerthError(.invalid, "volume \"\(volumeName)\": persistentvolume \(boundName) lives on node \(pinned), not on \(node)")
         }
+        if let gluster = volume.spec?.glusterfs { return try await glusterPath(volume, gluster, volumeName: volumeName, pod: pod, claimName: source.claimName) }
         return try await Self.hostPath(of: volume, volumeName: volumeName)
     }
 
@@ -45,9 +48,49 @@ extension PodVolumes {
         case "nfs": lacks = "an NFS client (this kernel has no NFS support)"
         case "iscsi": lacks = "an iSCSI initiator (this kernel has no iSCSI support)"
         case "csi": lacks = "the CSI driver \"\(spec.csi?["driver"]?.stringValue ?? "")\" (Berth runs no CSI drivers)"
-        case "glusterfs": lacks = "GlusterFS volume mounts (not available in Berth yet)"
         default: lacks = "support for \(type) volumes"
         }
         throw BerthError(.invalid, "volume \"\(volumeName)\": persistentvolume \(name) is of type \(type), and this node lacks \(lacks)")
+    }
+
+    /// A GlusterFS volume through the FUSE client, mounted once per node under the agent's data
+    /// directory. A single-writer volume is mounted only once every other node whose pod used
+    /// it has been fenced (the storage agent revoked its client access), and not while this
+    /// node itself is fenced.
+    func glusterPath(_ volume: PersistentVolume, _ source: GlusterfsPersistentVolumeSource, volumeName: String, pod: Pod, claimName: String) async throws(BerthError) -> String {
+        let name = volume.metadata.name ?? ""
+        if GlusterPlan.isSingleWriter(volume) {
+            let namespace = pod.metadata.namespace ?? "default"
+            let listed = try await api.get(JSONValue.self, "/api/v1/namespaces/\(namespace)/pods")
+            let users = (listed["items"]?.arrayValue ?? []).compactMap { try? $0.decode(Pod.self) }
+                .filter { $0.spec?.volumes?.contains(where: { $0.persistentVolumeClaim?.claimName == claimName }) == true && !PodVolumes.isFinished($0) }
+            if GlusterPlan.fenced(volume).contains(nodeName) {
+                throw BerthError(.unavailable, "volume \"\(volumeName)\": this node is fenced from GlusterFS volume \(source.path); waiting for the storage agent to let it back")
+            }
+            if let holder = GlusterPlan.unfencedHolder(volume, users: users, node: nodeName) {
+                throw BerthError(.unavailable, "volume \"\(volumeName)\": persistentvolume \(name) is ReadWriteOnce and still used on node \(holder); waiting for that pod to stop or that node to be fenced")
+            }
+        }
+        var servers: [String] = []
+        for server in GlusterPlan.servers(source.endpoints) {
+            if IPv4.parse(server) != nil { servers.append(server); continue }
+            if let node = try? await api.get(Node.self, "/api/v1/nodes/\(server)"), let address = GlusterPlan.address(of: node) { servers.append(address) }
+        }
+        guard let first = servers.first else { throw BerthError(.unavailable, "volume \"\(volumeName)\": no GlusterFS server of \(name) has an address") }
+        let directory = "\(glusterMounts)/\(source.path)"
+        if PodVolumes.isMountPoint(directory) {
+            // A client cut off (fenced, or its servers gone) answers ENOTCONN: mount afresh.
+            var info = stat()
+            if stat(directory, &info) == 0 { return directory }
+            _ = umount2(directory, Int32(MNT_DETACH))
+        }
+        try PodVolumes.makeDirectory(directory, mode: 0o755)
+        var options = "log-file=\(glusterMounts)/\(source.path).log"
+        if servers.count > 1 { options += ",backup-volfile-servers=" + servers.dropFirst().joined(separator: ":") }
+        let mounted = try await Subprocess.run("/usr/bin/mount", ["-t", "glusterfs", "-o", options, "\(first):/\(source.path)", directory])
+        guard mounted.succeeded, PodVolumes.isMountPoint(directory) else {
+            throw BerthError(.unavailable, "volume \"\(volumeName)\": mounting GlusterFS volume \(first):/\(source.path) failed: \(mounted.errorText)")
+        }
+        return directory
     }
 }

@@ -8,6 +8,10 @@ import Foundation
 struct PodVolumes: Sendable {
     let api: AgentAPI
     let nodeName: String
+    /// Where GlusterFS volumes are mounted on this node (one mount per volume).
+    let glusterMounts: String
+
+    static func isFinished(_ pod: Pod) -> Bool { pod.status?.phase == "Succeeded" || pod.status?.phase == "Failed" }
 
     /// Prepares every volume; returns name → host path.
     func setUp(_ pod: Pod, podDirectory: String) async throws(BerthError) -> [String: String] {

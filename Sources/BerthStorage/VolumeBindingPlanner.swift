@@ -136,7 +136,13 @@ public enum VolumeBindingPlanner {
                     plan.problems[claimKey] = VolumeProblem(reason: "ProvisioningFailed", message: message, warning: true)
                 }
             case StorageNames.glusterProvisioner:
-                plan.problems[claimKey] = VolumeProblem(reason: "ProvisioningFailed", message: "the berth.dev/glusterfs provisioner is not available yet; use a static glusterfs PersistentVolume or the local class", warning: true)
+                // The storage agents make these (they run the GlusterFS CLI); say which one.
+                let servers = GlusterPlan.servers(storageClass.parameters?["servers"])
+                if let actor = GlusterPlan.actor(servers: servers, nodes: input.nodes) {
+                    plan.problems[claimKey] = VolumeProblem(reason: "ExternalProvisioning", message: "waiting for the GlusterFS volume to be created by the storage agent on node \(actor)", warning: false)
+                } else {
+                    plan.problems[claimKey] = VolumeProblem(reason: "ProvisioningFailed", message: "none of the GlusterFS servers \(servers.joined(separator: ", ")) is a Ready node labelled \(GlusterPlan.storageLabel)=true", warning: true)
+                }
             default:
                 plan.problems[claimKey] = VolumeProblem(reason: "ExternalProvisioning", message: "waiting for a volume to be created by the external provisioner \"\(storageClass.provisioner)\"; Berth provisions \(StorageNames.localProvisioner)", warning: false)
             }
@@ -189,7 +195,7 @@ public enum VolumeBindingPlanner {
         return users
     }
 
-    static func reference(to claim: PersistentVolumeClaim) -> ObjectReference {
+    public static func reference(to claim: PersistentVolumeClaim) -> ObjectReference {
         var reference = ObjectReference(kind: "PersistentVolumeClaim", namespace: claim.metadata.namespace, name: claim.metadata.name,
                                         uid: claim.metadata.uid, apiVersion: "v1")
         reference.resourceVersion = claim.metadata.resourceVersion
@@ -206,7 +212,7 @@ public enum VolumeBindingPlanner {
     /// of a class that allows expansion.
     static func grows(_ claim: PersistentVolumeClaim, volume: PersistentVolume, classes: [String: StorageClass]) -> Bool {
         guard let request = claim.requestedStorage, let capacity = volume.spec?.storage, request > capacity,
-              volume.metadata.annotations?[StorageNames.provisionedBy] == StorageNames.localProvisioner,
+              [StorageNames.localProvisioner, StorageNames.glusterProvisioner].contains(volume.metadata.annotations?[StorageNames.provisionedBy] ?? ""),
               let storageClass = classes[volume.spec?.storageClassName ?? ""], storageClass.allowVolumeExpansion == true else { return false }
         return true
     }

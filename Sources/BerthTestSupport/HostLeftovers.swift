@@ -10,6 +10,7 @@ public enum HostLeftovers {
         let runcRoot = dataDirectory + "/node/runtime/runc"
         let ids = (try? runCommand("/usr/sbin/runc", ["--root", runcRoot, "list", "-q"]).output) ?? ""
         for id in ids.split(separator: "\n") { _ = try? runCommand("/usr/sbin/runc", ["--root", runcRoot, "delete", "--force", String(id)]) }
+        GlusterProcesses.killAll(under: dataDirectory)
         // A mount point may carry stacked mounts: detach until none is left.
         for _ in 0..<8 {
             let points = ProcFile.mounts(under: dataDirectory)

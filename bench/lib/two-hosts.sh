@@ -58,7 +58,7 @@ start_cluster() {
   for n in 1 2; do
     nsenter --net=/run/netns/bh$n "$BIN/berth" agent --join "https://100.72.250.254:$api_port" --token "$token" --ca-cert-hash "$hash" \
       --data-dir "$work/bh$n" --node-name bh$n --node-address 100.72.250.$n --network-mode "$mode" --big-tcp "${BIG_TCP:-on}" \
-      $(underlay_args "$mode" "$n") >"$work/agent-$mode-$n.log" 2>&1 &
+      $(underlay_args "$mode" "$n") ${AGENT_ARGS:-} >"$work/agent-$mode-$n.log" 2>&1 &
     pids+=($!)
   done
   for _ in $(seq 1 200); do

@@ -105,11 +105,20 @@ extension APIServer {
             guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
         case "PersistentVolume":
             // Read by every node; a node finishes (removes the data of, grows) only the
-            // volumes pinned to it by node affinity.
+            // volumes pinned to it by node affinity; a storage node (label
+            // storage.berth.dev/glusterfs=true) creates and keeps up GlusterFS volumes.
             if ["get", "list", "watch"].contains(verb) { return nil }
+            if verb == "create", target.subresource == nil, try await servesStorage(scope) {
+                let buffer = try await BodyReader.collect(&request, upTo: configuration.maximumBodyBytes)
+                let body = try? JSONParser.parse(Array(buffer.readableBytesView))
+                guard body?.value(at: ["spec", "glusterfs"]) != nil else { throw deny("a storage node creates only glusterfs persistentvolumes") }
+                return nil
+            }
             guard ["update", "patch"].contains(verb), target.subresource == nil, let name = target.name else { throw deny("nodes read persistentvolumes") }
             let volume = try await storage.get(descriptor, namespace: nil, name: name)
-            guard let pinned = Self.pinnedNode(volume), scope.owns(pinned) else { throw deny("the volume is not pinned to this node") }
+            let pinnedHere = Self.pinnedNode(volume).map(scope.owns) ?? false
+            let glusterHere = volume.value(at: ["spec", "glusterfs"]) != nil ? try await servesStorage(scope) : false
+            guard pinnedHere || glusterHere else { throw deny("the volume is not pinned to this node, nor a GlusterFS volume of a storage node") }
             return PrefetchedObject(key: storage.key(descriptor, namespace: nil, name: name), object: volume)
         case "Service", "Endpoints", "Namespace", "NetworkPolicy", "IngressClass":
             guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
@@ -147,6 +156,13 @@ extension APIServer {
         guard scope.readsSecrets, let name = scope.user.split(separator: ":").last.map(String.init),
               let node = try? await storage.get(.node, namespace: nil, name: name) else { return false }
         return node.value(at: ["metadata", "labels", Self.ingressNodeLabel])?.stringValue == "true"
+    }
+
+    /// Whether the node serves GlusterFS bricks (label `storage.berth.dev/glusterfs=true`).
+    func servesStorage(_ scope: NodeScope) async throws(BerthError) -> Bool {
+        guard scope.readsSecrets, let name = scope.user.split(separator: ":").last.map(String.init),
+              let node = try? await storage.get(.node, namespace: nil, name: name) else { return false }
+        return node.value(at: ["metadata", "labels", "storage.berth.dev/glusterfs"])?.stringValue == "true"
     }
 
     /// An ingress node may read the TLS Secrets Ingresses name (it terminates their TLS), and

@@ -66,6 +66,12 @@ public struct GlusterfsPersistentVolumeSource: Codable, Sendable, Hashable {
     public var path: String
     public var readOnly: Bool?
     public var endpointsNamespace: String?
+    public init(endpoints: String, path: String, readOnly: Bool? = nil, endpointsNamespace: String? = nil) {
+        self.endpoints = endpoints
+        self.path = path
+        self.readOnly = readOnly
+        self.endpointsNamespace = endpointsNamespace
+    }
 }
 
 public struct PersistentVolumeStatus: Codable, Sendable, Hashable {

@@ -228,6 +228,9 @@ struct AgentOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Label this node berth.dev/ingress=true so it runs the ingress data plane (HAProxy); default: on for `berth up`, off for `berth agent` (an admin may label nodes instead).")
     var ingressNode: Bool?
 
+    @Flag(help: "Label this node storage.berth.dev/glusterfs=true: its agent runs and supervises glusterd and the bricks of berth.dev/glusterfs volumes (an admin may label nodes instead).")
+    var storageNode = false
+
     @Option(help: "The port the ingress data plane serves HTTP on, on every node address.")
     var ingressHTTPPort = 80
 
@@ -269,6 +272,7 @@ struct AgentOptions: ParsableArguments {
         configuration.bridgeName = bridgeName
         configuration.egressMasquerade = egressMasquerade
         configuration.ingressNode = ingressNode ?? false
+        configuration.storageNode = storageNode
         guard (1...65535).contains(ingressHTTPPort), (1...65535).contains(ingressHTTPSPort), ingressHTTPPort != ingressHTTPSPort else {
             throw ValidationError("--ingress-http-port and --ingress-https-port must be two different ports between 1 and 65535")
         }
