@@ -133,7 +133,7 @@ claim gfio 2Gi gluster | "${kubectl[@]}" apply -f - >/dev/null
 pod_on gfio gfio bh1 | "${kubectl[@]}" apply -f - >/dev/null
 wait_for 180 "${kubectl[@]}" wait --for=condition=Ready pod/gfio --timeout=1s
 gvolume=$("${kubectl[@]}" get pvc gfio -o jsonpath='{.spec.volumeName}')
-agent_mount=$host_work/bh1/glusterfs/$gvolume
+agent_mount=$host_work/bh1/node/glusterfs/$gvolume
 mkdir -p "$work/hand" "$work/brickraw"
 mount -t glusterfs "100.72.250.1:/$gvolume" "$work/hand"
 read -r gw gr gri grw <<<"$(fio_suite "$agent_mount")"

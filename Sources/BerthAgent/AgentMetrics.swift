@@ -35,6 +35,7 @@ extension AgentService {
             ProcessMetrics.render(into: &writer)
             AgentMetrics.registry.render(into: &writer)
             if let rows = await IngressMetrics.read(dataDirectory: configuration.dataDirectory) { IngressMetrics.render(rows, into: &writer) }
+            await renderVolumeStats(workers, into: &writer)
         case "metrics/cadvisor":
             await renderContainers(into: &writer)
         case "metrics/resource":
@@ -44,6 +45,34 @@ extension AgentService {
         }
         writer.finish()
         return writer.bytes
+    }
+
+    /// The kubelet's `kubelet_volume_stats_*` for every claim a pod on this node mounts, from
+    /// statvfs of the volume (once per claim, however many pods share it).
+    func renderVolumeStats(_ workers: [PodWorker], into writer: inout ExpositionWriter) async {
+        var seen: [String: (namespace: String, claim: String, stats: statvfs)] = [:]
+        for worker in workers {
+            let snapshot = await worker.statsSnapshot()
+            for (claim, path) in snapshot.claims where seen["\(snapshot.namespace)/\(claim)"] == nil {
+                var stats = statvfs()
+                // A GlusterFS client cut off answers ENOTCONN: no sample rather than a hang.
+                guard statvfs(path, &stats) == 0 else { continue }
+                seen["\(snapshot.namespace)/\(claim)"] = (snapshot.namespace, claim, stats)
+            }
+        }
+        let rows = seen.sorted { $0.key < $1.key }.map(\.value)
+        let families: [(String, String, (statvfs) -> Double)] = [
+            ("kubelet_volume_stats_capacity_bytes", "Capacity in bytes of the volume", { Double($0.f_blocks) * Double($0.f_frsize) }),
+            ("kubelet_volume_stats_available_bytes", "Number of available bytes in the volume", { Double($0.f_bavail) * Double($0.f_frsize) }),
+            ("kubelet_volume_stats_used_bytes", "Number of used bytes in the volume", { Double($0.f_blocks - $0.f_bfree) * Double($0.f_frsize) }),
+            ("kubelet_volume_stats_inodes", "Maximum number of inodes in the volume", { Double($0.f_files) }),
+            ("kubelet_volume_stats_inodes_free", "Number of free inodes in the volume", { Double($0.f_ffree) }),
+            ("kubelet_volume_stats_inodes_used", "Number of used inodes in the volume", { Double($0.f_files - $0.f_ffree) }),
+        ]
+        for (name, help, value) in families {
+            writer.family(name, .gauge, help: help)
+            for row in rows { writer.sample(name, ["namespace": row.namespace, "persistentvolumeclaim": row.claim], value(row.stats)) }
+        }
     }
 
     func containerSamples(withFilesystem: Bool) async -> (containers: [ContainerSample], networks: [PodNetworkSample]) {

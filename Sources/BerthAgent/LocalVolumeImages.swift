@@ -48,6 +48,9 @@ enum LocalVolumeImages {
             try await growOffline(image: image, bytes: bytes, fsType: fsType)
             let mounted = try await Subprocess.run("/usr/bin/mount", ["-t", fsType, "-o", "loop", image, path])
             guard mounted.succeeded else { throw BerthError(.internalError, "mounting volume \(volume.metadata.name ?? "") failed: \(mounted.errorText)") }
+            // Direct I/O from the loop device to its image: the data is cached once (in the
+            // volume's filesystem), not a second time as the image file's pages.
+            if let device = try? await loopDevice(of: path) { _ = try? await Subprocess.run("/usr/sbin/losetup", ["--direct-io=on", device]) }
             // Any container user may write to a fresh volume, as with local-path volumes.
             if let entries = try? FileManager.default.contentsOfDirectory(atPath: path), entries.allSatisfy({ $0 == "lost+found" }) { chmod(path, 0o777) }
         }
@@ -62,9 +65,7 @@ enum LocalVolumeImages {
         guard let size = (try? FileManager.default.attributesOfItem(atPath: image))?[.size] as? Int64, capacity.value > size,
               PodVolumes.isMountPoint(local.path) else { return }
         guard truncate(image, off_t(capacity.value)) == 0 else { throw BerthError(.insufficientStorage, "cannot grow \(image)") }
-        let source = try await Subprocess.run("/usr/bin/findmnt", ["-n", "-o", "SOURCE", "--target", local.path])
-        let device = String(decoding: source.standardOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard device.hasPrefix("/dev/loop") else { throw BerthError(.internalError, "volume \(volume.metadata.name ?? "") is not on a loop device (\(device))") }
+        let device = try await loopDevice(of: local.path)
         let refreshed = try await Subprocess.run("/usr/sbin/losetup", ["-c", device])
         guard refreshed.succeeded else { throw BerthError(.internalError, "losetup -c \(device) failed: \(refreshed.errorText)") }
         let resized = (local.fsType ?? "ext4") == "xfs"
@@ -76,6 +77,14 @@ enum LocalVolumeImages {
             let hint = resized.errorText.contains("Permission denied") ? " (online ext4 growth needs CAP_SYS_RESOURCE, which this agent lacks; the filesystem grows when the volume is next mounted)" : ""
             throw BerthError(.internalError, "growing the filesystem of \(volume.metadata.name ?? "") failed: \(resized.errorText)\(hint)")
         }
+    }
+
+    /// The loop device a volume is mounted from.
+    static func loopDevice(of path: String) async throws(BerthError) -> String {
+        let source = try await Subprocess.run("/usr/bin/findmnt", ["-n", "-o", "SOURCE", "--target", path])
+        let device = String(decoding: source.standardOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard device.hasPrefix("/dev/loop") else { throw BerthError(.internalError, "\(path) is not mounted from a loop device (\(device))") }
+        return device
     }
 
     /// Grows an unmounted ext4 image to `bytes` (a claim that grew while the filesystem could

@@ -60,10 +60,16 @@ extension PodWorker {
         var name: String
         var podDirectory: String
         var containers: [(name: String, id: String, started: Date)]
+        /// The pod's claims and where their volumes are on this host.
+        var claims: [(claim: String, path: String)] = []
     }
 
     func statsSnapshot() -> StatsSnapshot {
         let running = record.containers.values.compactMap { entry in entry.startedAt.map { (entry.name, entry.id, $0) } }
-        return StatsSnapshot(uid: uid, namespace: record.namespace, name: record.name, podDirectory: podDirectory, containers: running.sorted { $0.0 < $1.0 })
+        let claims = (pod.spec?.volumes ?? []).compactMap { volume in
+            volume.persistentVolumeClaim.flatMap { source in volumePaths[volume.name].map { (source.claimName, $0) } }
+        }
+        return StatsSnapshot(uid: uid, namespace: record.namespace, name: record.name, podDirectory: podDirectory, containers: running.sorted { $0.0 < $1.0 },
+                             claims: claims)
     }
 }

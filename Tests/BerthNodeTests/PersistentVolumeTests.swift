@@ -75,6 +75,12 @@ struct PersistentVolumeTests {
 
             func run(_ script: String) throws -> CommandResult { try node.runcExec(pod, container: "main", ["sh", "-c", script]) }
             #expect(try run("cat /data/note").output == "kept\n")
+            // The node's /metrics carries the kubelet's volume stats for the claim.
+            let metrics = String(decoding: try await api.request(.GET, "/api/v1/nodes/\(node.nodeName)/proxy/metrics").checked().body, as: UTF8.self)
+            let capacity = metrics.split(separator: "\n").first { $0.hasPrefix("kubelet_volume_stats_capacity_bytes{") && $0.contains("persistentvolumeclaim=\"data\"") }
+            let bytes = capacity.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            #expect(bytes > 30 * 1024 * 1024 && bytes <= 40 * 1024 * 1024, "\(capacity ?? "no kubelet_volume_stats_capacity_bytes for the claim")")
+            #expect(metrics.contains("kubelet_volume_stats_used_bytes{namespace=\"default\",persistentvolumeclaim=\"data\"}"))
             // 40 MiB of ext4: a 60 MiB write must fail with ENOSPC.
             let full = try run("dd if=/dev/zero of=/data/fill bs=1M count=60 2>&1; echo status=$?")
             #expect(full.output.contains("No space left on device"), "\(full.output)")
