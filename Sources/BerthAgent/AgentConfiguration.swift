@@ -38,6 +38,8 @@ public struct AgentConfiguration: Sendable {
     public var syncInterval: Duration = .milliseconds(500)
     /// How often configMap, secret and projected volumes are compared with their sources.
     public var sourceRefreshInterval: Duration = .seconds(10)
+    /// How often pods with ephemeral-storage limits or emptyDir size limits are measured.
+    public var storageCheckInterval: Duration = .seconds(5)
     public var maxPods = 250
     /// A container log is rotated past this size (the kubelet's containerLogMaxSize, 10 MiB).
     public var containerLogMaxSize: Int64 = 10 << 20

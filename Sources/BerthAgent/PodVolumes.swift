@@ -18,8 +18,16 @@ struct PodVolumes: Sendable {
         var paths: [String: String] = [:]
         for volume in pod.spec?.volumes ?? [] {
             let directory = "\(podDirectory)/volumes/\(volume.name)"
-            if volume.emptyDir != nil {
+            if let emptyDir = volume.emptyDir {
                 try Self.makeDirectory(directory, mode: 0o777)
+                if emptyDir.medium == "Memory", !Self.isMountPoint(directory) {
+                    // tmpfs pages are charged to the memory cgroup of the container writing
+                    // them: a memory-backed emptyDir counts against the pod's memory limit.
+                    let size = emptyDir.sizeLimit.map { "size=\($0.value)" } ?? "size=50%"
+                    guard mount("tmpfs", directory, "tmpfs", 0, "mode=1777,\(size)") == 0 else {
+                        throw BerthError(.internalError, "failed to mount tmpfs for emptyDir \(volume.name)")
+                    }
+                }
                 paths[volume.name] = directory
             } else if let hostPath = volume.hostPath {
                 try Self.prepareHostPath(hostPath)

@@ -37,6 +37,8 @@ actor PodWorker {
     var projectedMetadata: [[String: String]] = []
     /// When configMap and secret volumes were last compared with their sources.
     var lastSourceRefresh: ContinuousClock.Instant?
+    /// When the pod's local storage was last measured against its limits.
+    var lastStorageCheck: ContinuousClock.Instant?
     var attachment: Task<Result<String, BerthError>, Never>?
     private var waiter: CheckedContinuation<Void, Never>?
     private var wokenEarly = false
@@ -133,6 +135,7 @@ actor PodWorker {
         await refreshDownwardAPIVolumes()
         await refreshTokens()
         await refreshSourceVolumes()
+        await enforceEphemeralStorage()
         if await syncInitContainers() {
             await syncContainers()
         }

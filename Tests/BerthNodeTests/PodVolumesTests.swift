@@ -117,6 +117,33 @@ struct PodVolumesTests {
         }
     }
 
+    @Test("local storage limits: an emptyDir past its sizeLimit and a container past its ephemeral-storage limit evict the pod; a Memory emptyDir is a sized tmpfs")
+    func ephemeralStorageLimits() async throws {
+        try await withNode { node in
+            let scratch = Manifest.pod("fills-dir", [Manifest.container("main", "dd if=/dev/zero of=/scratch/big bs=1M count=12; sleep 3600", extra: [
+                "volumeMounts": [["name": "scratch", "mountPath": "/scratch"], ["name": "ram", "mountPath": "/ram"]],
+            ])], extra: ["volumes": [["name": "scratch", "emptyDir": ["sizeLimit": "5Mi"]], ["name": "ram", "emptyDir": ["medium": "Memory", "sizeLimit": "8Mi"]]]])
+            try await node.createPod(scratch)
+            let running = try await node.waitForPod("fills-dir", "Running") { $0.status?.phase == "Running" || $0.status?.phase == "Failed" }
+            if running.status?.phase == "Running" {
+                let ram = try node.runcExec(running, container: "main", ["sh", "-c", "grep ' /ram ' /proc/mounts"]).output
+                #expect(ram.contains("tmpfs") && ram.contains("size=8192k"), "\(ram)")
+            }
+            let evicted = try await node.waitForPod("fills-dir", timeout: 40, "Evicted") { $0.status?.phase == "Failed" }
+            #expect(evicted.status?.reason == "Evicted")
+            #expect(evicted.status?.message?.contains("Usage of EmptyDir volume \"scratch\" exceeds the limit \"5Mi\"") == true, "\(evicted.status?.message ?? "")")
+
+            let layer = Manifest.pod("fills-layer", [Manifest.container("main", "dd if=/dev/zero of=/big bs=1M count=12; sleep 3600", extra: [
+                "resources": ["limits": ["ephemeral-storage": "4Mi"]],
+            ])])
+            try await node.createPod(layer)
+            let gone = try await node.waitForPod("fills-layer", timeout: 40, "Evicted") { $0.status?.phase == "Failed" }
+            #expect(gone.status?.message?.contains("Container main exceeded its local ephemeral storage limit \"4Mi\"") == true, "\(gone.status?.message ?? "")")
+            try await node.deletePod("fills-dir")
+            try await node.deletePod("fills-layer")
+        }
+    }
+
     @Test("an inline nfs volume is refused when written (a projected serviceAccountToken is taken), a missing configMap key is reported, nothing runs")
     func unsupportedSources() async throws {
         try await withNode { node in
