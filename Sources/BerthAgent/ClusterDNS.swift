@@ -176,6 +176,9 @@ final class ClusterDNS: Sendable {
             return query.answer(.nameError)
         case .pod(let address):
             return query.type == DNSQuery.typeA ? query.answer(.noError, addresses: [address]) : query.answer(.noError)
+        case .endpoint(let hostname, let service, let namespace):
+            guard let address = catalog.address(hostname: hostname, service: service, namespace: namespace) else { return query.answer(.nameError) }
+            return query.type == DNSQuery.typeA ? query.answer(.noError, addresses: [address]) : query.answer(.noError)
         case .servicePort(let portName, let proto, let name, let namespace):
             guard let port = catalog.port(service: name, namespace: namespace, portName: portName, protocol: proto) else { return query.answer(.nameError) }
             let record = SRVRecord(port: port, target: "\(name).\(namespace).svc.\(ClusterName.domain)")

@@ -19,6 +19,18 @@ final class ServiceCatalog: Sendable {
         return Array(Set(ips)).sorted()
     }
 
+    /// The address of the endpoint with this hostname (ready addresses, or not-ready ones too
+    /// when the Service publishes them); nil when there is none.
+    func address(hostname: String, service name: String, namespace: String) -> UInt32? {
+        let key = "\(namespace)/\(name)"
+        let publishAll = cache.object(Self.services, key)?["spec"]?["publishNotReadyAddresses"] == .bool(true)
+        for subset in cache.object(Self.endpoints, key)?["subsets"]?.arrayValue ?? [] {
+            let addresses = (subset["addresses"]?.arrayValue ?? []) + (publishAll ? subset["notReadyAddresses"]?.arrayValue ?? [] : [])
+            if let match = addresses.first(where: { $0["hostname"]?.stringValue == hostname }) { return match["ip"]?.stringValue.flatMap(IPv4.parse) }
+        }
+        return nil
+    }
+
     /// Reverse lookup: a cluster IP names its Service (`web.default.svc.cluster.local`), an
     /// endpoint address its pod (`100-96-1-5.default.pod.cluster.local`, as CoreDNS names pods);
     /// nil when no Service or endpoint has the address.

@@ -21,8 +21,11 @@ public enum EndpointsPlanner {
                 return EndpointPort(name: port.name, port: number, protocol: port.protocol ?? "TCP")
             }
             guard !ports.isEmpty || (service.spec?.ports ?? []).isEmpty else { continue }
-            let address = EndpointAddress(ip: ip, nodeName: pod.spec?.nodeName, targetRef: ObjectReference(
+            // A pod whose subdomain is this Service gets a name under it (`web-0.web.NS.svc`).
+            let hostname = pod.spec?.subdomain == service.metadata.name ? pod.spec?.hostname : nil
+            var address = EndpointAddress(ip: ip, nodeName: pod.spec?.nodeName, targetRef: ObjectReference(
                 kind: "Pod", namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid))
+            address.hostname = hostname
             if groups[ports] == nil { order.append(ports) }
             if publishAll || PodState.isReady(pod) { groups[ports, default: ([], [])].ready.append(address) } else { groups[ports, default: ([], [])].notReady.append(address) }
         }

@@ -107,6 +107,9 @@ public enum ClusterName: Equatable, Sendable {
     case servicePort(port: String, protocol: String, name: String, namespace: String)
     /// `A-B-C-D.NAMESPACE.pod.cluster.local`
     case pod(address: UInt32)
+    /// `HOSTNAME.SERVICE.NAMESPACE.svc.cluster.local`: a pod with that hostname whose subdomain
+    /// is the (headless) Service, as StatefulSet pods are named.
+    case endpoint(hostname: String, service: String, namespace: String)
     /// `D.C.B.A.in-addr.arpa` (PTR): answered when the address is a Service's or a pod's,
     /// relayed to the host's resolvers otherwise.
     case reverse(address: UInt32)
@@ -134,6 +137,8 @@ public enum ClusterName: Equatable, Sendable {
         let labels = name.split(separator: ".").dropLast(2).map(String.init)
         if labels.count == 3, labels[2] == "svc" {
             self = .service(name: labels[0], namespace: labels[1])
+        } else if labels.count == 4, labels[3] == "svc", !labels[0].hasPrefix("_") {
+            self = .endpoint(hostname: labels[0], service: labels[1], namespace: labels[2])
         } else if labels.count == 5, labels[4] == "svc", labels[0].hasPrefix("_"), labels[1].hasPrefix("_") {
             self = .servicePort(port: String(labels[0].dropFirst()), protocol: String(labels[1].dropFirst()), name: labels[2], namespace: labels[3])
         } else if labels.count == 3, labels[2] == "pod" {

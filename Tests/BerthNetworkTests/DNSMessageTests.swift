@@ -49,6 +49,7 @@ struct DNSMessageTests {
         #expect(ClusterName("web.default.svc.cluster.local") == .service(name: "web", namespace: "default"))
         #expect(ClusterName("100-96-0-2.default.pod.cluster.local") == .pod(address: IPv4.parse("100.96.0.2")!))
         #expect(ClusterName("web.default.cluster.local") == .unknown)
+        #expect(ClusterName("web-0.web.default.svc.cluster.local") == .endpoint(hostname: "web-0", service: "web", namespace: "default"))
         #expect(ClusterName("300-1-1-1.default.pod.cluster.local") == .unknown)
         #expect(ClusterName("_http._tcp.web.default.svc.cluster.local") == .servicePort(port: "http", protocol: "tcp", name: "web", namespace: "default"))
         #expect(ClusterName("http.tcp.web.default.svc.cluster.local") == .unknown)

@@ -42,6 +42,9 @@ struct StatefulSetTests {
     func statefulSetLifecycle() async throws {
         try await withNode { node in
             let api = try node.api()
+            let headless: JSONValue = ["apiVersion": "v1", "kind": "Service", "metadata": ["name": "web"],
+                                       "spec": ["clusterIP": "None", "selector": ["app": "web"], "ports": [["port": 80]]]]
+            _ = try await api.request(.POST, "/api/v1/namespaces/default/services", body: JSONWriter.bytes(headless)).checked()
             _ = try await api.request(.POST, "/apis/apps/v1/namespaces/default/statefulsets", body: JSONWriter.bytes(Self.set(marker: "v1"))).checked()
             func ready() async throws -> Int { Int(try await get(api, "/apis/apps/v1/namespaces/default/statefulsets/web").value(at: ["status", "readyReplicas"])?.intValue ?? 0) }
             try await waitFor("3 ready replicas") { try await ready() == 3 }
@@ -56,6 +59,15 @@ struct StatefulSetTests {
                 #expect(try node.runcExec(pod, container: "main", ["cat", "/data/id"]).output == "web-\(ordinal)\n")
             }
             #expect(created == created.sorted(), "OrderedReady starts web-0, then web-1, then web-2: \(created)")
+            // Stable DNS through the headless Service: NAME-N.SERVICE.NAMESPACE.svc.cluster.local.
+            let web1 = try await node.pod("web-1")
+            var answer = ""
+            for _ in 0..<40 {
+                answer = (try? node.runcExec(try await node.pod("web-0"), container: "main", ["nslookup", "web-1.web.default.svc.cluster.local"]).output) ?? ""
+                if let ip = web1.status?.podIP, answer.contains(ip) { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(answer.contains(web1.status?.podIP ?? "none"), "\(answer)")
 
             // A deleted pod comes back under its name, with its claim and data.
             let before = try await node.pod("web-1")
@@ -95,6 +107,7 @@ struct StatefulSetTests {
                 (try await get(api, "/api/v1/namespaces/default/pods")["items"]?.arrayValue ?? []).isEmpty
             }
             for ordinal in 0..<3 { _ = try await api.request(.DELETE, "/api/v1/namespaces/default/persistentvolumeclaims/data-web-\(ordinal)") }
+            _ = try await api.request(.DELETE, "/api/v1/namespaces/default/services/web")
         }
     }
 }
