@@ -154,6 +154,11 @@ public final class APIServer: Sendable {
         local.volumeBindingMode = "WaitForFirstConsumer"
         local.allowVolumeExpansion = true
         try await createIfAbsent(.storageClass, local)
+        // Snapshot classes for Berth's two drivers, each the default for its driver.
+        for (name, driver) in [("local", StorageNames.localProvisioner), ("glusterfs", StorageNames.glusterProvisioner)] {
+            try await createIfAbsent(.volumeSnapshotClass, VolumeSnapshotClass(
+                metadata: ObjectMeta(name: name, annotations: [VolumeSnapshotClass.defaultAnnotation: "true"]), driver: driver, deletionPolicy: "Delete"))
+        }
     }
 
     /// Stores a built-in object unless one of that name exists.

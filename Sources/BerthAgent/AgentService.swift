@@ -112,6 +112,10 @@ public final class AgentService: ServiceLifecycle.Service, Sendable {
                         inner.addTask { await FixedAddressWatcher(client: client, host: host, logger: logger).run() }
                         inner.addTask { await LocalVolumeReclaimer(client: client, api: api, node: configuration.nodeName, logger: logger).run() }
                         inner.addTask {
+                            await SnapshotTaker(api: api, node: configuration.nodeName, directory: configuration.dataDirectory + "/snapshots",
+                                                glusterMounts: configuration.dataDirectory + "/glusterfs", logger: logger).run()
+                        }
+                        inner.addTask {
                             await GlusterProvisioner(api: api, daemon: GlusterDaemon(configuration: configuration, logger: logger), node: configuration.nodeName,
                                                      logger: logger).run()
                         }

@@ -19,6 +19,8 @@ struct GlusterDaemon: Sendable {
     }
 
     var volfile: String { "\(directory)/glusterd.vol" }
+    /// Where this node mounts GlusterFS volumes (pods' volumes, snapshots, restores).
+    var mounts: String { (directory as NSString).deletingLastPathComponent + "/glusterfs" }
     var socket: String { "\(directory)/run/glusterd.socket" }
     var pidFile: String { "\(directory)/glusterd.pid" }
 

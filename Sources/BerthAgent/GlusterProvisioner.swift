@@ -1,4 +1,5 @@
 import BerthCore
+import BerthRuntime
 import BerthStorage
 import Foundation
 import Logging
@@ -65,7 +66,7 @@ struct GlusterProvisioner: Sendable {
             }
             guard GlusterPlan.actor(servers: servers, nodes: nodes) == node else { continue }
             for claim in claims where claim.spec?.storageClassName == storageClass.metadata.name && (claim.spec?.volumeName ?? "").isEmpty
-                && claim.metadata.deletionTimestamp == nil && !reserved.contains(claim.metadata.uid ?? "") && claim.spec?.dataSource == nil {
+                && claim.metadata.deletionTimestamp == nil && !reserved.contains(claim.metadata.uid ?? "") {
                 do throws(BerthError) {
                     try await provision(claim, storageClass, servers: servers, nodes: nodes)
                 } catch {
@@ -113,10 +114,27 @@ struct GlusterProvisioner: Sendable {
         _ = try? await daemon.cli(["volume", "start", name])
         let size = claim.requestedStorage ?? Quantity(integer: 1 << 30)
         try await setQuota(name, bytes: size.value)
+        if let source = claim.spec?.dataSource { try await restore(source, claim: claim, into: name, servers: servers) }
         var volume = GlusterPlan.persistentVolume(for: claim, storageClass, volume: name, servers: servers)
         volume.metadata.annotations?[Self.quotaAnnotation] = String(size.value)
         _ = try await api.create("/api/v1/persistentvolumes", volume)
         logger.info("GlusterFS volume provisioned", metadata: ["volume": "\(name)", "claim": "\(VolumeBindingPlanner.key(claim))", "bricks": "\(used.joined(separator: " "))"])
+    }
+
+    /// Fills a new volume from a snapshot archive this node holds (a tar of the files).
+    private func restore(_ source: TypedLocalObjectReference, claim: PersistentVolumeClaim, into name: String, servers: [String]) async throws(BerthError) {
+        guard source.kind == "VolumeSnapshot" else { throw BerthError(.invalid, "cloning from \(source.kind) is not supported; restore from a VolumeSnapshot") }
+        let namespace = claim.metadata.namespace ?? "default"
+        guard let snapshot = try await api.getIfPresent(VolumeSnapshot.self, "/apis/snapshot.storage.k8s.io/v1/namespaces/\(namespace)/volumesnapshots/\(source.name)"),
+              snapshot.status?.readyToUse == true, let contentName = snapshot.status?.boundVolumeSnapshotContentName,
+              let content = try await api.getIfPresent(VolumeSnapshotContent.self, "\(SnapshotTaker.contentsPath)/\(contentName)"),
+              let handle = SnapshotPlanner.handle(content.status?.snapshotHandle) else {
+            throw BerthError(.unavailable, "waiting for volumesnapshot \(namespace)/\(source.name) to be ready to use")
+        }
+        guard handle.node == node else { throw BerthError(.unavailable, "the snapshot's data is on node \(handle.node), not on this acting server \(node)") }
+        let mount = try await GlusterMount.ensure(GlusterfsPersistentVolumeSource(endpoints: servers.joined(separator: ","), path: name), under: daemon.mounts, api: api)
+        let unpacked = try await Subprocess.run("/usr/bin/tar", ["-C", mount, "-xf", handle.path])
+        guard unpacked.succeeded else { throw BerthError(.internalError, "restoring \(name) from \(handle.path) failed: \(unpacked.errorText)") }
     }
 
     /// The volume's size as a hard quota on its root, enforced at once (no soft/hard timeouts)

@@ -25,6 +25,17 @@ enum LocalVolumeImages {
         let fsType = local.fsType ?? "ext4"
         let bytes = max(capacity.value, 16 << 20)
         try PodVolumes.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o700)
+        if !FileManager.default.fileExists(atPath: image), let archive = volume.metadata.annotations?[SnapshotPlanner.restoreAnnotation] {
+            // Restored from a snapshot: its image, grown to the claim's size.
+            let partial = image + ".partial"
+            let copied = try await Subprocess.run("/usr/bin/cp", ["--sparse=always", archive, partial])
+            guard copied.succeeded else {
+                unlink(partial)
+                throw BerthError(.notFound, "restoring volume \(volume.metadata.name ?? "") from \(archive) failed: \(copied.errorText)")
+            }
+            try await growOffline(image: partial, bytes: bytes, fsType: fsType)
+            guard rename(partial, image) == 0 else { throw BerthError(.internalError, "cannot rename \(partial)") }
+        }
         if !FileManager.default.fileExists(atPath: image) {
             // Made under a temporary name, so a crash half-way never leaves an image that looks done.
             let partial = image + ".partial"
@@ -92,7 +103,7 @@ enum LocalVolumeImages {
     static func growOffline(image: String, bytes: Int64, fsType: String) async throws(BerthError) {
         guard fsType == "ext4", let size = (try? FileManager.default.attributesOfItem(atPath: image))?[.size] as? Int64, bytes > size else { return }
         guard truncate(image, off_t(bytes)) == 0 else { throw BerthError(.insufficientStorage, "cannot grow \(image)") }
-        _ = try await Subprocess.run("/usr/sbin/e2fsck", ["-f", "-y", "-p", image])
+        _ = try await Subprocess.run("/usr/sbin/e2fsck", ["-f", "-p", image])
         let resized = try await Subprocess.run("/usr/sbin/resize2fs", [image])
         guard resized.succeeded else { throw BerthError(.internalError, "growing \(image) failed: \(resized.errorText)") }
     }

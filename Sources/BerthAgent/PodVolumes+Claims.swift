@@ -71,26 +71,6 @@ extension PodVolumes {
                 throw BerthError(.unavailable, "volume \"\(volumeName)\": persistentvolume \(name) is ReadWriteOnce and still used on node \(holder); waiting for that pod to stop or that node to be fenced")
             }
         }
-        var servers: [String] = []
-        for server in GlusterPlan.servers(source.endpoints) {
-            if IPv4.parse(server) != nil { servers.append(server); continue }
-            if let node = try? await api.get(Node.self, "/api/v1/nodes/\(server)"), let address = GlusterPlan.address(of: node) { servers.append(address) }
-        }
-        guard let first = servers.first else { throw BerthError(.unavailable, "volume \"\(volumeName)\": no GlusterFS server of \(name) has an address") }
-        let directory = "\(glusterMounts)/\(source.path)"
-        if PodVolumes.isMountPoint(directory) {
-            // A client cut off (fenced, or its servers gone) answers ENOTCONN: mount afresh.
-            var info = stat()
-            if stat(directory, &info) == 0 { return directory }
-            _ = umount2(directory, Int32(MNT_DETACH))
-        }
-        try PodVolumes.makeDirectory(directory, mode: 0o755)
-        var options = "log-file=\(glusterMounts)/\(source.path).log"
-        if servers.count > 1 { options += ",backup-volfile-servers=" + servers.dropFirst().joined(separator: ":") }
-        let mounted = try await Subprocess.run("/usr/bin/mount", ["-t", "glusterfs", "-o", options, "\(first):/\(source.path)", directory])
-        guard mounted.succeeded, PodVolumes.isMountPoint(directory) else {
-            throw BerthError(.unavailable, "volume \"\(volumeName)\": mounting GlusterFS volume \(first):/\(source.path) failed: \(mounted.errorText)")
-        }
-        return directory
+        return try await GlusterMount.ensure(source, under: glusterMounts, api: api, volumeName: volumeName)
     }
 }

@@ -68,7 +68,13 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
         let daemonSetController = DaemonSetController(daemonSets: daemonSets, nodes: nodes, pods: pods, revisions: revisions, api: api, logger: logger)
         let collector = GarbageCollector(pods: pods, replicaSets: replicaSets, deployments: deployments, daemonSets: daemonSets, revisions: revisions,
                                          jobs: jobs, cronJobs: cronJobs, statefulSets: statefulSets, claims: claims, api: api, logger: logger)
-        let volumeController = PersistentVolumeController(claims: claims, volumes: volumes, classes: storageClasses, pods: pods, nodes: nodes, api: api, logger: logger)
+        let snapshots = Informer<VolumeSnapshot>(ResourceDescriptor.volumeSnapshot, api: api, logger: logger)
+        let snapshotContents = Informer<VolumeSnapshotContent>(ResourceDescriptor.volumeSnapshotContent, api: api, logger: logger)
+        let snapshotClasses = Informer<VolumeSnapshotClass>(ResourceDescriptor.volumeSnapshotClass, api: api, logger: logger)
+        let snapshotController = SnapshotController(snapshots: snapshots, contents: snapshotContents, classes: snapshotClasses, claims: claims, volumes: volumes,
+                                                    api: api, logger: logger)
+        let volumeController = PersistentVolumeController(claims: claims, volumes: volumes, classes: storageClasses, pods: pods, nodes: nodes,
+                                                          snapshots: snapshots, contents: snapshotContents, api: api, logger: logger)
         let statefulSetController = StatefulSetController(statefulSets: statefulSets, pods: pods, claims: claims, revisions: revisions, api: api, logger: logger)
         let jobController = JobController(jobs: jobs, pods: pods, api: api, logger: logger)
         let cronJobController = CronJobController(cronJobs: cronJobs, jobs: jobs, api: api, logger: logger)
@@ -96,6 +102,17 @@ public struct ControllerManager: ServiceLifecycle.Service, Sendable {
             group.addTask { await volumes.run() }
             group.addTask { await storageClasses.run() }
             group.addTask { await statefulSets.run() }
+            group.addTask { await snapshots.run() }
+            group.addTask { await snapshotContents.run() }
+            group.addTask { await snapshotClasses.run() }
+            group.addTask {
+                for informer in [snapshots.waitForSync, snapshotContents.waitForSync, snapshotClasses.waitForSync, claims.waitForSync, volumes.waitForSync]
+                    as [@Sendable () async -> Void] {
+                    await informer()
+                }
+                snapshotController.queue.add(SnapshotController.key)
+                await snapshotController.runWorkers(logger: logger)
+            }
             group.addTask {
                 for informer in [claims.waitForSync, volumes.waitForSync, storageClasses.waitForSync, pods.waitForSync, nodes.waitForSync]
                     as [@Sendable () async -> Void] {

@@ -18,13 +18,18 @@ public final class PersistentVolumeController: Reconciler {
     let classes: Informer<StorageClass>
     let pods: Informer<Pod>
     let nodes: Informer<Node>
+    let snapshots: Informer<VolumeSnapshot>?
+    let contents: Informer<VolumeSnapshotContent>?
     let api: ResourceAPI
     let logger: Logger
     private let told = Mutex<[String: String]>([:])
     static let key = "all"
 
     public init(claims: Informer<PersistentVolumeClaim>, volumes: Informer<PersistentVolume>, classes: Informer<StorageClass>,
-                pods: Informer<Pod>, nodes: Informer<Node>, api: ResourceAPI, logger: Logger) {
+                pods: Informer<Pod>, nodes: Informer<Node>, snapshots: Informer<VolumeSnapshot>? = nil, contents: Informer<VolumeSnapshotContent>? = nil,
+                api: ResourceAPI, logger: Logger) {
+        self.snapshots = snapshots
+        self.contents = contents
         self.claims = claims
         self.volumes = volumes
         self.classes = classes
@@ -49,10 +54,13 @@ public final class PersistentVolumeController: Reconciler {
         nodes.addHandler { [queue] event in
             if case .added = event { queue.add(Self.key) }
         }
+        // A snapshot turning ready lets a claim restored from it go on.
+        snapshots?.addHandler { [queue] _ in queue.add(Self.key) }
     }
 
     public func reconcile(_ key: String) async throws {
-        let plan = VolumeBindingPlanner.plan(.init(claims: claims.list(), volumes: volumes.list(), classes: classes.list(), pods: pods.list(), nodes: nodes.list()))
+        let plan = VolumeBindingPlanner.plan(.init(claims: claims.list(), volumes: volumes.list(), classes: classes.list(), pods: pods.list(), nodes: nodes.list(),
+                                                   snapshots: snapshots?.list() ?? [], contents: contents?.list() ?? []))
         for volume in plan.create {
             do throws(BerthError) {
                 try await api.create(ResourceDescriptor.persistentVolume, namespace: nil, volume)

@@ -15,7 +15,7 @@ public struct VolumeBindingPlan: Sendable {
     public var problems: [String: VolumeProblem] = [:]
 }
 
-public struct VolumeProblem: Sendable, Equatable {
+public struct VolumeProblem: Error, Sendable, Equatable {
     public var reason: String
     public var message: String
     public var warning: Bool
@@ -35,12 +35,18 @@ public enum VolumeBindingPlanner {
         public var classes: [StorageClass]
         public var pods: [Pod]
         public var nodes: [Node]
-        public init(claims: [PersistentVolumeClaim], volumes: [PersistentVolume], classes: [StorageClass], pods: [Pod], nodes: [Node]) {
+        /// For claims restored from a snapshot (`dataSource`).
+        public var snapshots: [VolumeSnapshot]
+        public var contents: [VolumeSnapshotContent]
+        public init(claims: [PersistentVolumeClaim], volumes: [PersistentVolume], classes: [StorageClass], pods: [Pod], nodes: [Node],
+                    snapshots: [VolumeSnapshot] = [], contents: [VolumeSnapshotContent] = []) {
             self.claims = claims
             self.volumes = volumes
             self.classes = classes
             self.pods = pods
             self.nodes = nodes
+            self.snapshots = snapshots
+            self.contents = contents
         }
     }
 
@@ -117,19 +123,29 @@ public enum VolumeBindingPlanner {
                 plan.problems[claimKey] = VolumeProblem(reason: "ProvisioningFailed", message: "storageclass.storage.k8s.io \"\(className)\" not found", warning: true)
                 continue
             }
+            var restore: (node: String, path: String)?
             if let source = claim.spec?.dataSource {
-                plan.problems[claimKey] = VolumeProblem(reason: "ProvisioningFailed", message: "restoring from \(source.kind) \"\(source.name)\" is not supported yet", warning: true)
-                continue
+                switch snapshotSource(source, claim: claim, storageClass, input) {
+                case .success(let found): restore = found
+                case .failure(let problem):
+                    plan.problems[claimKey] = problem
+                    continue
+                }
             }
             switch storageClass.provisioner {
             case StorageNames.localProvisioner:
-                switch localNode(for: claim, storageClass, input) {
+                // A restored volume is made where its snapshot's data is.
+                let choice = restore.map { found in input.nodes.first { $0.metadata.name == found.node }.map(NodeChoice.node)
+                    ?? .none("node \(found.node), which holds the snapshot, is gone") } ?? localNode(for: claim, storageClass, input)
+                switch choice {
                 case .node(let node):
                     guard let directory = node.metadata.annotations?[localDirectoryAnnotation] else {
                         plan.problems[claimKey] = VolumeProblem(reason: "ProvisioningFailed", message: "node \(node.metadata.name ?? "") does not publish a local volume directory (annotation \(localDirectoryAnnotation)); is its agent running?", warning: true)
                         continue
                     }
-                    plan.create.append(localVolume(for: claim, storageClass, node: node.metadata.name ?? "", directory: directory))
+                    var volume = localVolume(for: claim, storageClass, node: node.metadata.name ?? "", directory: directory)
+                    if let restore { volume.metadata.annotations?[SnapshotPlanner.restoreAnnotation] = restore.path }
+                    plan.create.append(volume)
                 case .waiting(let message):
                     plan.problems[claimKey] = VolumeProblem(reason: "WaitForFirstConsumer", message: message, warning: false)
                 case .none(let message):
@@ -181,6 +197,28 @@ public enum VolumeBindingPlanner {
             plan.updateClaims.append(updated)
         }
         return plan
+    }
+
+    /// Where a claim's snapshot data is (`NODE`, `PATH`), or why the claim waits.
+    static func snapshotSource(_ source: TypedLocalObjectReference, claim: PersistentVolumeClaim, _ storageClass: StorageClass,
+                               _ input: Input) -> Result<(node: String, path: String), VolumeProblem> {
+        guard source.kind == "VolumeSnapshot" else {
+            return .failure(VolumeProblem(reason: "ProvisioningFailed", message: "cloning from \(source.kind) \"\(source.name)\" is not supported; restore from a VolumeSnapshot", warning: true))
+        }
+        guard let snapshot = input.snapshots.first(where: { $0.metadata.namespace == claim.metadata.namespace && $0.metadata.name == source.name }) else {
+            return .failure(VolumeProblem(reason: "ProvisioningFailed", message: "volumesnapshot \"\(source.name)\" not found", warning: true))
+        }
+        let content = input.contents.first { $0.metadata.name == snapshot.status?.boundVolumeSnapshotContentName }
+        guard snapshot.status?.readyToUse == true, let content, let handle = SnapshotPlanner.handle(content.status?.snapshotHandle) else {
+            return .failure(VolumeProblem(reason: "ProvisioningFailed", message: "waiting for volumesnapshot \"\(source.name)\" to be ready to use", warning: false))
+        }
+        guard content.spec?.driver == storageClass.provisioner else {
+            return .failure(VolumeProblem(reason: "ProvisioningFailed", message: "volumesnapshot \"\(source.name)\" was taken by \(content.spec?.driver ?? "?"); class \(storageClass.metadata.name ?? "") restores only \(storageClass.provisioner) snapshots", warning: true))
+        }
+        if let size = content.status?.restoreSize, let request = claim.requestedStorage, request.value < size {
+            return .failure(VolumeProblem(reason: "ProvisioningFailed", message: "the claim asks for \(request), less than the snapshot's \(Quantity(integer: size, format: .binarySI))", warning: true))
+        }
+        return .success(handle)
     }
 
     /// The pods (not finished) that use each claim, by `namespace/claim`.

@@ -189,4 +189,51 @@ struct PersistentVolumeTests {
             #expect(text.contains("spec.accessModes") && text.contains("spec.resources.requests.storage"), "\(text)")
         }
     }
+
+    @Test("a snapshot of a local claim taken while its pod writes, restored into a new claim with the data of that moment; deleting the snapshot removes its archive")
+    func snapshotAndRestore() async throws {
+        try await withNode { node in
+            let api = try node.api()
+            _ = try await api.request(.POST, "/api/v1/namespaces/default/persistentvolumeclaims", body: JSONWriter.bytes(Self.claim("source", size: "40Mi"))).checked()
+            try await node.createPod(Self.podUsing("origin", claim: "source", script: "echo v1 > /data/file; sync; sleep 3600"))
+            let origin = try await node.waitForPod("origin", timeout: 60, "Running") { $0.status?.phase == "Running" }
+            try await waitFor("the file") { try node.runcExec(origin, container: "main", ["cat", "/data/file"]).output == "v1\n" }
+            let snapshot: JSONValue = ["apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot", "metadata": ["name": "snap"],
+                                       "spec": ["source": ["persistentVolumeClaimName": "source"]]]
+            _ = try await api.request(.POST, "/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots", body: JSONWriter.bytes(snapshot)).checked()
+            try await waitFor("the snapshot to be ready") {
+                try await get(api, "/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots/snap").value(at: ["status", "readyToUse"]) == .bool(true)
+            }
+            let taken = try await get(api, "/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots/snap")
+            #expect(taken.value(at: ["status", "restoreSize"]) == "40Mi")
+            let contentName = taken.value(at: ["status", "boundVolumeSnapshotContentName"])?.stringValue ?? ""
+            let content = try await get(api, "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/\(contentName)")
+            #expect(content.value(at: ["spec", "driver"]) == "berth.dev/local")
+            let archive = content.value(at: ["status", "snapshotHandle"])?.stringValue?.split(separator: ":").last.map(String.init) ?? ""
+            #expect(FileManager.default.fileExists(atPath: archive), "\(archive)")
+            // Later writes are not in the snapshot.
+            _ = try node.runcExec(origin, container: "main", ["sh", "-c", "echo v2 > /data/file"])
+
+            var restored = Self.claim("restored", size: "48Mi")
+            restored.set(["apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "snap"], at: ["spec", "dataSource"])
+            _ = try await api.request(.POST, "/api/v1/namespaces/default/persistentvolumeclaims", body: JSONWriter.bytes(restored)).checked()
+            try await node.createPod(Self.podUsing("reader", claim: "restored", script: "sleep 3600"))
+            let reader = try await node.waitForPod("reader", timeout: 60, "Running") { $0.status?.phase == "Running" }
+            #expect(try node.runcExec(reader, container: "main", ["cat", "/data/file"]).output == "v1\n")
+            func size(_ pod: Pod) throws -> Int {
+                Int(try node.runcExec(pod, container: "main", ["sh", "-c", "df -k /data | tail -1 | awk '{print $(NF-4)}'"]).output
+                    .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            }
+            #expect(try size(reader) > size(origin) + 6 * 1024, "the restored volume has the claim's larger size (48Mi, the snapshot 40Mi)")
+
+            _ = try await api.request(.DELETE, "/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots/snap").checked()
+            try await waitFor("the content and its archive to go") {
+                let gone = try await api.request(.GET, "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/\(contentName)").status == 404
+                return gone && !FileManager.default.fileExists(atPath: archive)
+            }
+            try await node.deletePod("reader")
+            try await node.deletePod("origin")
+            for name in ["source", "restored"] { _ = try await api.request(.DELETE, "/api/v1/namespaces/default/persistentvolumeclaims/\(name)") }
+        }
+    }
 }

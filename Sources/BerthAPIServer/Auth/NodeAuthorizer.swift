@@ -120,6 +120,23 @@ extension APIServer {
             let glusterHere = volume.value(at: ["spec", "glusterfs"]) != nil ? try await servesStorage(scope) : false
             guard pinnedHere || glusterHere else { throw deny("the volume is not pinned to this node, nor a GlusterFS volume of a storage node") }
             return PrefetchedObject(key: storage.key(descriptor, namespace: nil, name: name), object: volume)
+        case "VolumeSnapshot", "VolumeSnapshotClass":
+            guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
+        case "VolumeSnapshotContent":
+            // A node reports the snapshots it takes and removes the data of those deleted: the
+            // ones of volumes it holds, or whose archive it keeps.
+            if ["get", "list", "watch"].contains(verb) { return nil }
+            guard ["update", "patch"].contains(verb), let name = target.name else { throw deny("nodes read volumesnapshotcontents") }
+            let content = try await storage.get(descriptor, namespace: nil, name: name)
+            let handleNode = content.value(at: ["status", "snapshotHandle"])?.stringValue?.split(separator: ":").first.map(String.init)
+            var holds = handleNode.map(scope.owns) ?? false
+            if !holds, let volumeName = content.value(at: ["spec", "source", "volumeHandle"])?.stringValue,
+               let volume = try? await storage.get(.persistentVolume, namespace: nil, name: volumeName) {
+                holds = Self.pinnedNode(volume).map(scope.owns) ?? false
+                if !holds, volume.value(at: ["spec", "glusterfs"]) != nil { holds = try await servesStorage(scope) }
+            }
+            guard holds else { throw deny("this node holds neither the snapshot nor its volume") }
+            return PrefetchedObject(key: storage.key(descriptor, namespace: nil, name: name), object: content)
         case "Service", "Endpoints", "Namespace", "NetworkPolicy", "IngressClass":
             guard ["get", "list", "watch"].contains(verb) else { throw deny("read-only for nodes") }
         case "Ingress", "GatewayClass", "Gateway", "HTTPRoute":

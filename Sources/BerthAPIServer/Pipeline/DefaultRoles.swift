@@ -49,6 +49,7 @@ public enum DefaultRoles {
             rule(writeVerbs + readVerbs, "batch", ["jobs", "cronjobs"]),
             rule(writeVerbs + readVerbs, "networking.k8s.io", ["networkpolicies", "ingresses"]),
             rule(writeVerbs + readVerbs, "policy", ["poddisruptionbudgets"]),
+            rule(writeVerbs + readVerbs, "snapshot.storage.k8s.io", ["volumesnapshots"]),
         ]
         let adminRules = [
             rule(writeVerbs + readVerbs, "rbac.authorization.k8s.io", ["roles", "rolebindings"]),
@@ -116,6 +117,8 @@ public enum DefaultRoles {
             rule(status, "policy", ["poddisruptionbudgets/status"]),
             rule(status, "berth.dev", ["ippools", "ippools/status", "tenants", "tenants/status", "loadbalancerpools/status"]),
             rule(status, "autoscaling", ["horizontalpodautoscalers/status"]),
+            rule(change, "snapshot.storage.k8s.io", ["volumesnapshotcontents"]),
+            rule(status, "snapshot.storage.k8s.io", ["volumesnapshots/status", "volumesnapshotcontents/status"]),
             PolicyRule(verbs: ["get"], nonResourceURLs: [RegistryPaths.usage]),
         ])
         role.metadata.annotations = ["rbac.authorization.kubernetes.io/autoupdate": "true"]

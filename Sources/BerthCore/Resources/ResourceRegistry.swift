@@ -11,6 +11,7 @@ public struct ResourceRegistry: Sendable {
         .deployment, .replicaSet, .daemonSet, .lease, .networkPolicy, .ipPool, .podDisruptionBudget, .priorityClass, .controllerRevision,
         .job, .cronJob, .role, .clusterRole, .roleBinding, .clusterRoleBinding, .resourceQuota, .tenant, .certificateSigningRequest, .registryReplication, .horizontalPodAutoscaler, .prometheusMetric, .ingress, .ingressClass, .loadBalancerPool,
         .gatewayClass, .gateway, .httpRoute, .persistentVolume, .persistentVolumeClaim, .storageClass, .statefulSet,
+        .volumeSnapshot, .volumeSnapshotContent, .volumeSnapshotClass,
     ])
 
     /// Finds a resource by group and plural name (`apps`, `deployments`).
