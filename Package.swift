@@ -134,7 +134,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthControllers", "BerthScheduler", "BerthNetwork", "BerthRuntime", "BerthImages", "BerthRegistry", "BerthMetrics", "CMalloc",
+                "BerthCore", "BerthStore", "BerthAPIServer", "BerthClient", "BerthAgent", "BerthControllers", "BerthScheduler", "BerthNetwork", "BerthRuntime", "BerthImages", "BerthRegistry", "BerthMetrics", "BerthStorage", "CMalloc",
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

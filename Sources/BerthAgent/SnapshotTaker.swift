@@ -49,6 +49,17 @@ struct SnapshotTaker: Sendable {
                 logger.info("snapshot removed", metadata: ["content": "\(name)"])
                 continue
             }
+            // A pre-provisioned snapshot whose archive is here: ready as it is.
+            if content.status?.readyToUse != true, let given = content.spec?.source.snapshotHandle, let handle = SnapshotPlanner.handle(given), handle.node == node {
+                guard FileManager.default.fileExists(atPath: handle.path) else { continue }
+                let size = content.metadata.annotations?[SnapshotPlanner.restoreSizeAnnotation].flatMap { Int64($0) }
+                    ?? ((try? FileManager.default.attributesOfItem(atPath: handle.path))?[.size] as? Int64) ?? 0
+                _ = try await api.mergePatch("\(Self.contentsPath)/\(name)/status", ["status": [
+                    "readyToUse": true, "snapshotHandle": .string(given), "restoreSize": .number(String(size)),
+                    "creationTime": .number(String(Int64(Date().timeIntervalSince1970 * 1e9))),
+                ]])
+                continue
+            }
             guard content.status?.readyToUse != true, content.status?.error == nil, let volumeName = content.spec?.source.volumeHandle,
                   let volume = try await api.getIfPresent(PersistentVolume.self, "/api/v1/persistentvolumes/\(volumeName)") else { continue }
             let archive: String

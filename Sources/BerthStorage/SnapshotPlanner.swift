@@ -9,7 +9,8 @@ public struct SnapshotPlan: Sendable {
     public var createContents: [VolumeSnapshotContent] = []
     public var snapshotStatuses: [VolumeSnapshot] = []
     public var deleteContents: [VolumeSnapshotContent] = []
-    /// Deleted contents that never held data: their cleanup finalizer comes off here.
+    /// Deleted contents that never held data (their cleanup finalizer comes off here), and
+    /// pre-provisioned contents bound to their snapshot's UID.
     public var releaseContents: [VolumeSnapshotContent] = []
 }
 
@@ -18,6 +19,8 @@ public enum SnapshotPlanner {
     public static let cleanupFinalizer = "berth.dev/snapshot-cleanup"
     /// On a PersistentVolume: the snapshot archive (`PATH`) its data starts from.
     public static let restoreAnnotation = "storage.berth.dev/restore-from"
+    /// On a pre-provisioned content (`berth volume restore`): the size its data restores to.
+    public static let restoreSizeAnnotation = "storage.berth.dev/restore-size"
     public static let drivers = [StorageNames.localProvisioner, StorageNames.glusterProvisioner]
 
     public static func contentName(_ snapshot: VolumeSnapshot) -> String { "snapcontent-\(snapshot.metadata.uid ?? "")" }
@@ -41,6 +44,14 @@ public enum SnapshotPlanner {
             let name = snapshot.spec?.source.volumeSnapshotContentName ?? contentName(snapshot)
             live.insert(name)
             if let content = contentsByName[name] {
+                // A content made for this snapshot by name learns its UID: only then may the
+                // snapshot's deletion take the content with it.
+                if content.spec?.volumeSnapshotRef.uid == nil, content.spec?.volumeSnapshotRef.name == snapshot.metadata.name,
+                   content.spec?.volumeSnapshotRef.namespace == snapshot.metadata.namespace {
+                    var bound = content
+                    bound.spec?.volumeSnapshotRef.uid = snapshot.metadata.uid
+                    plan.releaseContents.append(bound)
+                }
                 status.boundVolumeSnapshotContentName = name
                 status.readyToUse = content.status?.readyToUse ?? false
                 status.restoreSize = content.status?.restoreSize.map { Quantity(integer: $0, format: .binarySI) }
@@ -67,7 +78,8 @@ public enum SnapshotPlanner {
         }
         // A content whose snapshot is gone goes too, under Delete (its data with it).
         for content in contents where content.metadata.deletionTimestamp == nil && content.spec?.deletionPolicy == "Delete" {
-            guard let reference = content.spec?.volumeSnapshotRef else { continue }
+            // Not bound to a snapshot yet (pre-provisioned, its snapshot still to come): kept.
+            guard let reference = content.spec?.volumeSnapshotRef, reference.uid != nil else { continue }
             let exists = snapshots.contains { $0.metadata.namespace == reference.namespace && $0.metadata.name == reference.name
                 && (reference.uid == nil || $0.metadata.uid == reference.uid) }
             if !exists { plan.deleteContents.append(content) }

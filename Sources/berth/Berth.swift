@@ -10,7 +10,7 @@ struct Berth: AsyncParsableCommand {
             UpCommand.self, ServerCommand.self,
             ApplyCommand.self, GetCommand.self, DescribeCommand.self, DeleteCommand.self,
             LogsCommand.self, ExecCommand.self, ExposeCommand.self, ImageCommand.self, RegistryCommand.self, AgentCommand.self, TokenCommand.self, UserCommand.self, MonitoringCommand.self, TopCommand.self, AuditCommand.self, NodeCommand.self, TraceCommand.self, CleanupCommand.self,
-            BackupCommand.self, RestoreCommand.self,
+            BackupCommand.self, RestoreCommand.self, VolumeCommand.self,
             CompletionCommand.self,
         ]
     )

@@ -146,6 +146,41 @@ struct GlusterVolumeTests {
                 throw error
             }
 
+            // A snapshot of the GlusterFS volume, restored into a new claim of the class.
+            try cluster.apply("""
+                apiVersion: snapshot.storage.k8s.io/v1
+                kind: VolumeSnapshot
+                metadata: {name: shared-snap}
+                spec: {source: {persistentVolumeClaimName: shared}}
+                """)
+            try await waitFor("the snapshot to be ready", timeout: 60) {
+                try await json(cluster, "/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots/shared-snap").value(at: ["status", "readyToUse"]) == .bool(true)
+            }
+            try cluster.apply("""
+                apiVersion: v1
+                kind: PersistentVolumeClaim
+                metadata: {name: copy}
+                spec:
+                  accessModes: [ReadWriteOnce]
+                  storageClassName: gluster
+                  resources: {requests: {storage: 64Mi}}
+                  dataSource: {apiGroup: snapshot.storage.k8s.io, kind: VolumeSnapshot, name: shared-snap}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: copy-reader}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  containers: [{name: main, image: berth/busybox:latest, command: [sleep, "3600"], volumeMounts: [{name: data, mountPath: /data}]}]
+                  volumes: [{name: data, persistentVolumeClaim: {claimName: copy}}]
+                """)
+            try await waitFor("the restored copy to be read", timeout: 90) {
+                (Int(try exec(cluster, "copy-reader", "grep -c \(oldName) /data/log").output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0
+            }
+            _ = try cluster.kubectl(["delete", "pod", "copy-reader", "--grace-period=1"])
+            _ = try cluster.kubectl(["delete", "pvc", "copy", "--wait=false"])
+            _ = try cluster.kubectl(["delete", "volumesnapshot", "shared-snap"])
+
             // Deleting the claim removes the volume and its bricks.
             _ = try cluster.kubectl(["delete", "deployment", "writer"])
             _ = try cluster.kubectl(["delete", "pvc", "shared", "--wait=false"])

@@ -236,4 +236,44 @@ struct PersistentVolumeTests {
             for name in ["source", "restored"] { _ = try await api.request(.DELETE, "/api/v1/namespaces/default/persistentvolumeclaims/\(name)") }
         }
     }
+
+    @Test("berth volume backup pushes a claim's snapshot to the built-in registry as an OCI artifact; berth volume restore brings it back into a new claim")
+    func backupToRegistry() async throws {
+        try await withNode { node in
+            let api = try node.api()
+            let registry = "127.0.0.1:\(node.server.port)"
+            func berth(_ arguments: [String]) throws -> CommandResult {
+                try runCommand(BerthServerProcess.binary, arguments + ["--kubeconfig", node.server.kubeconfigPath], timeout: 180)
+            }
+            _ = try await api.request(.POST, "/api/v1/namespaces/default/persistentvolumeclaims", body: JSONWriter.bytes(Self.claim("db", size: "24Mi"))).checked()
+            try await node.createPod(Self.podUsing("db", claim: "db", script: "echo precious > /data/row; sync; sleep 3600"))
+            let db = try await node.waitForPod("db", timeout: 60, "Running") { $0.status?.phase == "Running" }
+            try await waitFor("the row") { try node.runcExec(db, container: "main", ["cat", "/data/row"]).output == "precious\n" }
+
+            let backup = try berth(["volume", "backup", "db", "--to", "\(registry)/default/db-backup:v1"])
+            #expect(backup.status == 0, "\(backup.output) \(backup.error)")
+            // The artifact is in the registry, with Berth's artifact type.
+            let manifest = try JSONParser.parse(try await api.request(.GET, "/v2/default/db-backup/manifests/v1",
+                                                                      accept: "application/vnd.oci.image.manifest.v1+json").checked().body)
+            #expect(manifest["artifactType"] == "application/vnd.berth.volume.snapshot.v1", "\(manifest)")
+            // The temporary snapshot is gone again.
+            try await waitFor("the backup's snapshot to go") {
+                (try await get(api, "/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots")["items"]?.arrayValue ?? []).isEmpty
+            }
+
+            let restore = try berth(["volume", "restore", "\(registry)/default/db-backup:v1", "--claim", "db-copy", "--node", node.nodeName,
+                                     "--data-dir", node.server.dataDirectory + "/node"])
+            #expect(restore.status == 0, "\(restore.output) \(restore.error)")
+            try await node.createPod(Self.podUsing("copy", claim: "db-copy", script: "sleep 3600"))
+            let copy = try await node.waitForPod("copy", timeout: 90, "Running") { $0.status?.phase == "Running" }
+            #expect(try node.runcExec(copy, container: "main", ["cat", "/data/row"]).output == "precious\n")
+            // Bad input: a reference that is not a volume backup.
+            let wrong = try berth(["volume", "restore", "\(registry)/default/nothing:v1", "--claim", "x", "--node", node.nodeName])
+            #expect(wrong.status != 0)
+            try await node.deletePod("copy")
+            try await node.deletePod("db")
+            for name in ["db", "db-copy"] { _ = try await api.request(.DELETE, "/api/v1/namespaces/default/persistentvolumeclaims/\(name)") }
+            _ = try await api.request(.DELETE, "/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots/restore-db-copy")
+        }
+    }
 }

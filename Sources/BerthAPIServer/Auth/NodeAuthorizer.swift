@@ -128,7 +128,8 @@ extension APIServer {
             if ["get", "list", "watch"].contains(verb) { return nil }
             guard ["update", "patch"].contains(verb), let name = target.name else { throw deny("nodes read volumesnapshotcontents") }
             let content = try await storage.get(descriptor, namespace: nil, name: name)
-            let handleNode = content.value(at: ["status", "snapshotHandle"])?.stringValue?.split(separator: ":").first.map(String.init)
+            let handle = content.value(at: ["status", "snapshotHandle"])?.stringValue ?? content.value(at: ["spec", "source", "snapshotHandle"])?.stringValue
+            let handleNode = handle?.split(separator: ":").first.map(String.init)
             var holds = handleNode.map(scope.owns) ?? false
             if !holds, let volumeName = content.value(at: ["spec", "source", "volumeHandle"])?.stringValue,
                let volume = try? await storage.get(.persistentVolume, namespace: nil, name: volumeName) {
