@@ -108,9 +108,14 @@ while [ $SECONDS -lt $deadline ]; do
 done
 echo "{\"bench\":\"provisioning\",\"claims\":$CLAIMS,\"all_bound_s\":${bound:-null},\"all_running_s\":${running:-null}}"
 
-# gluster_fio, on two hosts made of network namespaces (bench/lib/two-hosts.sh).
+# The provisioning pods and claims go through the agent (their volumes unmounted, images
+# removed) before `berth up` stops; `berth cleanup` then finds nothing left to kill.
+"${kubectl[@]}" delete pods --all --grace-period=1 --wait=true --timeout=300s >/dev/null
+"${kubectl[@]}" delete pvc --all --wait=true --timeout=300s >/dev/null
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""
-"$BIN/berth" cleanup --data-dir "$work/up/node" --bridge-name brstor >/dev/null 2>&1
+"$BIN/berth" cleanup --data-dir "$work/up/node" --bridge-name brstor >&2
+
+# gluster_fio, on two hosts made of network namespaces (bench/lib/two-hosts.sh).
 host_work=$work/hosts
 work_outer=$work
 work=$host_work
