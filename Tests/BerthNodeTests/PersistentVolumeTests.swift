@@ -180,6 +180,17 @@ struct PersistentVolumeTests {
             }
             try await node.deletePod("nfsuser")
 
+            // A quota on storage: a claim past it is refused, naming the quota.
+            let quota: JSONValue = ["apiVersion": "v1", "kind": "ResourceQuota", "metadata": ["name": "disk"],
+                                    "spec": ["hard": ["requests.storage": "3Gi", "local.storageclass.storage.k8s.io/persistentvolumeclaims": "0"]]]
+            _ = try await api.request(.POST, "/api/v1/namespaces/default/resourcequotas", body: JSONWriter.bytes(quota)).checked()
+            try await Task.sleep(for: .seconds(1))
+            let tooBig = try await api.request(.POST, "/api/v1/namespaces/default/persistentvolumeclaims", body: JSONWriter.bytes(Self.claim("huge", size: "5Gi", className: "nfs")))
+            #expect(tooBig.status == 403 && String(decoding: tooBig.body, as: UTF8.self).contains("requests.storage"), "\(tooBig.status) \(String(decoding: tooBig.body, as: UTF8.self))")
+            let noLocal = try await api.request(.POST, "/api/v1/namespaces/default/persistentvolumeclaims", body: JSONWriter.bytes(Self.claim("small", size: "1Mi")))
+            #expect(noLocal.status == 403 && String(decoding: noLocal.body, as: UTF8.self).contains("local.storageclass.storage.k8s.io/persistentvolumeclaims"), "\(noLocal.status)")
+            _ = try await api.request(.DELETE, "/api/v1/namespaces/default/resourcequotas/disk").checked()
+
             // Bad claims are refused with the field named.
             var bad = Self.claim("bad", size: "-1Gi")
             bad.set(["ReadWriteOncePod", "ReadWriteOnce"], at: ["spec", "accessModes"])

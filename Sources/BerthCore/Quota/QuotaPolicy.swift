@@ -39,6 +39,14 @@ public enum QuotaPolicy {
                 usage["services.nodeports"] = Quantity(integer: Int64(object.value(at: ["spec", "ports"])?.arrayValue?.count ?? 0))
             }
             if type == "LoadBalancer" { usage["services.loadbalancers"] = Quantity(integer: 1) }
+        case "PersistentVolumeClaim":
+            // The storage a claim asks for, in all and per class (`CLASS.storageclass.storage.k8s.io/…`).
+            guard let text = object.value(at: ["spec", "resources", "requests", "storage"])?.stringValue, let storage = try? Quantity(parsing: text) else { return usage }
+            usage["requests.storage"] = storage
+            if let storageClass = object.value(at: ["spec", "storageClassName"])?.stringValue, !storageClass.isEmpty {
+                usage["\(storageClass).storageclass.storage.k8s.io/requests.storage"] = storage
+                usage["\(storageClass).storageclass.storage.k8s.io/persistentvolumeclaims"] = Quantity(integer: 1)
+            }
         default:
             break
         }
