@@ -38,7 +38,7 @@ struct ContainerSpecFactory: Sendable {
             configuration.ipcNamespace = PodIPC.namespacePath(podDirectory: sandbox.podDirectory)
             configuration.sharedMemory = PodIPC.sharedMemoryPath(podDirectory: sandbox.podDirectory)
         }
-        configuration.mounts = try mounts(for: container, sandbox: sandbox)
+        configuration.mounts = try mounts(for: container, in: pod, sandbox: sandbox)
         let user = try Self.user(container: container, pod: pod, imageUser: imageConfig?.User, rootfs: rootfs)
         configuration.uid = user.uid
         configuration.gid = user.gid
@@ -67,7 +67,7 @@ struct ContainerSpecFactory: Sendable {
         return (entrypoint ?? []) + ((args?.isEmpty == false ? args : nil) ?? cmd ?? [])
     }
 
-    private func mounts(for container: Container, sandbox: Sandbox) throws(BerthError) -> [RuntimeSpec.Mount] {
+    private func mounts(for container: Container, in pod: Pod, sandbox: Sandbox) throws(BerthError) -> [RuntimeSpec.Mount] {
         var mounts: [RuntimeSpec.Mount] = [
             .init(destination: "/etc/hosts", type: "bind", source: "\(sandbox.podDirectory)/hosts", options: ["rbind", "rprivate", "ro"]),
             .init(destination: "/etc/resolv.conf", type: "bind", source: "\(sandbox.podDirectory)/resolv.conf", options: ["rbind", "rprivate", "ro"]),
@@ -95,7 +95,7 @@ struct ContainerSpecFactory: Sendable {
                 path = resolved
             }
             mounts.append(.init(destination: mount.mountPath, type: "bind", source: path,
-                                options: ["rbind", "rprivate", mount.readOnly == true ? "ro" : "rw"]))
+                                options: ["rbind", "rprivate", mount.readOnly == true || Self.claimIsReadOnly(mount.name, in: pod) ? "ro" : "rw"]))
         }
         return mounts
     }
@@ -136,5 +136,10 @@ struct ContainerSpecFactory: Sendable {
             }
         }
         return nil
+    }
+
+    /// A claim the pod mounts `readOnly` is read-only in every container.
+    static func claimIsReadOnly(_ volumeName: String, in pod: Pod) -> Bool {
+        pod.spec?.volumes?.first { $0.name == volumeName }?.persistentVolumeClaim?.readOnly == true
     }
 }

@@ -150,6 +150,14 @@ struct PersistentVolumeTests {
             let second = try await node.waitForPod("second", timeout: 60, "Running") { $0.status?.phase == "Running" }
             #expect(try node.runcExec(second, container: "main", ["cat", "/data/file"]).output == "one\n")
             try await node.deletePod("second")
+            // A claim mounted readOnly is read-only in the container.
+            var viewer = Self.podUsing("viewer", claim: "kept", script: "sleep 3600")
+            viewer.set(.array([["name": "data", "persistentVolumeClaim": ["claimName": "kept", "readOnly": true]]]), at: ["spec", "volumes"])
+            try await node.createPod(viewer)
+            let view = try await node.waitForPod("viewer", timeout: 60, "Running") { $0.status?.phase == "Running" }
+            let write = try node.runcExec(view, container: "main", ["sh", "-c", "cat /data/file; touch /data/new 2>&1"])
+            #expect(write.output.contains("one") && write.output.contains("Read-only file system"), "\(write.output)")
+            try await node.deletePod("viewer")
             _ = try await api.request(.DELETE, "/api/v1/namespaces/default/persistentvolumeclaims/kept").checked()
             try await waitFor("the volume to be Released") {
                 try await get(api, "/api/v1/persistentvolumes/static-\(node.index)").value(at: ["status", "phase"]) == "Released"
