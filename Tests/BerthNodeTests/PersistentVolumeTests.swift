@@ -199,6 +199,16 @@ struct PersistentVolumeTests {
             #expect(noLocal.status == 403 && String(decoding: noLocal.body, as: UTF8.self).contains("local.storageclass.storage.k8s.io/persistentvolumeclaims"), "\(noLocal.status)")
             _ = try await api.request(.DELETE, "/api/v1/namespaces/default/resourcequotas/disk").checked()
 
+            // A LimitRange bounds a claim's size.
+            let range: JSONValue = ["apiVersion": "v1", "kind": "LimitRange", "metadata": ["name": "claims"],
+                                    "spec": ["limits": [["type": "PersistentVolumeClaim", "max": ["storage": "2Gi"], "min": ["storage": "1Mi"]]]]]
+            _ = try await api.request(.POST, "/api/v1/namespaces/default/limitranges", body: JSONWriter.bytes(range)).checked()
+            try await Task.sleep(for: .milliseconds(500))
+            let overMax = try await api.request(.POST, "/api/v1/namespaces/default/persistentvolumeclaims", body: JSONWriter.bytes(Self.claim("over", size: "3Gi", className: "nfs")))
+            #expect(overMax.status == 403 && String(decoding: overMax.body, as: UTF8.self).contains("maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 3Gi"),
+                    "\(overMax.status) \(String(decoding: overMax.body, as: UTF8.self))")
+            _ = try await api.request(.DELETE, "/api/v1/namespaces/default/limitranges/claims").checked()
+
             // Bad claims are refused with the field named.
             var bad = Self.claim("bad", size: "-1Gi")
             bad.set(["ReadWriteOncePod", "ReadWriteOnce"], at: ["spec", "accessModes"])

@@ -20,6 +20,9 @@ extension APIServer {
             object.set(.array(finalizers), at: ["metadata", "finalizers"])
             return object
         },
+        .validating("LimitRanger", applies: { $0.kind == "PersistentVolumeClaim" && $0.isMainResource }) { server, attempt throws(BerthError) in
+            try await server.checkClaimLimits(attempt.object)
+        },
         .validating("PersistentVolumeClaimResize", applies: { $0.kind == "PersistentVolumeClaim" && !$0.isCreate && $0.isMainResource }) {
             server, attempt throws(BerthError) in
             try await server.checkClaimResize(attempt.object, old: attempt.old ?? attempt.object)
@@ -37,6 +40,26 @@ extension APIServer {
         var object = object
         object.set(.string(name), at: ["spec", "storageClassName"])
         return object
+    }
+
+    /// LimitRange items of type PersistentVolumeClaim: the claim's storage between `min` and
+    /// `max`, refused in Kubernetes' words otherwise.
+    func checkClaimLimits(_ object: JSONValue) async throws(BerthError) {
+        let namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? "default"
+        let prefix = storage.prefix(.limitRange, namespace: namespace)
+        let items = try await admissionList(.limitRange).filter { $0.key.hasPrefix(prefix) }
+            .compactMap { try? ObjectCodec.decode($0).decode(LimitRange.self) }.flatMap { $0.spec?.limits ?? [] }.filter { $0.type == "PersistentVolumeClaim" }
+        guard !items.isEmpty, let text = object.value(at: ["spec", "resources", "requests", "storage"])?.stringValue,
+              let request = try? Quantity(parsing: text) else { return }
+        let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        for item in items {
+            if let max = item.max?["storage"], request > max {
+                throw BerthError(.forbidden, "persistentvolumeclaims \"\(name)\" is forbidden: maximum storage usage per PersistentVolumeClaim is \(max), but request is \(request)")
+            }
+            if let min = item.min?["storage"], request < min {
+                throw BerthError(.forbidden, "persistentvolumeclaims \"\(name)\" is forbidden: minimum storage usage per PersistentVolumeClaim is \(min), but request is \(request)")
+            }
+        }
     }
 
     func checkClaimResize(_ object: JSONValue, old: JSONValue) async throws(BerthError) {
