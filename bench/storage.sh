@@ -61,7 +61,7 @@ best2() { python3 -c 'import sys; a=sys.argv[1].split(); b=sys.argv[2].split(); 
 
 api=$(port)
 "$BIN/berth" up --data-dir "$work/up" --listen "127.0.0.1:$api" --node-name storage-bench --bridge-name brstor \
-  --pod-subnet 100.96.244.0/24 --no-ingress-node --storage-node >"$work/up.log" 2>&1 &
+  --pod-subnet 100.96.244.0/24 --no-ingress-node >"$work/up.log" 2>&1 &
 pid=$!
 for _ in $(seq 600); do "${kubectl[@]}" get node storage-bench >/dev/null 2>&1 && break; sleep 0.2; done
 
