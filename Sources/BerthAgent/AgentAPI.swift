@@ -17,6 +17,12 @@ struct AgentAPI: Sendable {
         return try JSONCoding.decode(type, from: Data(reply.body))
     }
 
+    /// A list's items that decode as `T` (others skipped).
+    func list<T: Decodable>(_ type: T.Type, _ path: String) async throws(BerthError) -> [T] {
+        let value = try await get(JSONValue.self, path)
+        return (value["items"]?.arrayValue ?? []).compactMap { try? $0.decode(T.self) }
+    }
+
     func getIfPresent<T: Decodable>(_ type: T.Type, _ path: String) async throws(BerthError) -> T? {
         let reply = try await client.request(.GET, path)
         if reply.status == 404 { return nil }

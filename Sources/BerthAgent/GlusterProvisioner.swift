@@ -43,18 +43,13 @@ struct GlusterProvisioner: Sendable {
         return me.metadata.labels?[GlusterPlan.storageLabel] == "true"
     }
 
-    private func list<T: Decodable>(_ type: T.Type, _ path: String) async throws(BerthError) -> [T] {
-        let value = try await api.get(JSONValue.self, path)
-        return (value["items"]?.arrayValue ?? []).compactMap { try? $0.decode(T.self) }
-    }
-
     private func pass() async throws(BerthError) {
-        let classes = try await list(StorageClass.self, "/apis/storage.k8s.io/v1/storageclasses").filter { $0.provisioner == StorageNames.glusterProvisioner }
-        let volumes = try await list(PersistentVolume.self, "/api/v1/persistentvolumes")
+        let classes = try await api.list(StorageClass.self, "/apis/storage.k8s.io/v1/storageclasses").filter { $0.provisioner == StorageNames.glusterProvisioner }
+        let volumes = try await api.list(PersistentVolume.self, "/api/v1/persistentvolumes")
         let ours = volumes.filter { $0.metadata.annotations?[StorageNames.provisionedBy] == StorageNames.glusterProvisioner }
         if classes.isEmpty && ours.isEmpty { return }
-        let nodes = try await list(Node.self, "/api/v1/nodes")
-        let claims = try await list(PersistentVolumeClaim.self, "/api/v1/persistentvolumeclaims")
+        let nodes = try await api.list(Node.self, "/api/v1/nodes")
+        let claims = try await api.list(PersistentVolumeClaim.self, "/api/v1/persistentvolumeclaims")
         let reserved = Set(volumes.compactMap { $0.spec?.claimRef?.uid })
         let me = nodes.first { $0.metadata.name == node }
         for storageClass in classes {
@@ -74,7 +69,7 @@ struct GlusterProvisioner: Sendable {
                 }
             }
         }
-        let pods = ours.contains(where: GlusterPlan.isSingleWriter) ? try await list(Pod.self, "/api/v1/pods") : []
+        let pods = ours.contains(where: GlusterPlan.isSingleWriter) ? try await api.list(Pod.self, "/api/v1/pods") : []
         for volume in ours {
             guard GlusterPlan.actor(servers: GlusterPlan.servers(volume.spec?.glusterfs?.endpoints), nodes: nodes) == node else { continue }
             do throws(BerthError) {
@@ -185,7 +180,7 @@ struct GlusterProvisioner: Sendable {
     private func sweepBricks() async {
         guard let listing = try? await daemon.cli(["volume", "list"]) else { return }
         let live = Set(listing.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
-        guard let classes = try? await list(StorageClass.self, "/apis/storage.k8s.io/v1/storageclasses") else { return }
+        guard let classes = try? await api.list(StorageClass.self, "/apis/storage.k8s.io/v1/storageclasses") else { return }
         let directories = Set(classes.filter { $0.provisioner == StorageNames.glusterProvisioner }.map { ($0.parameters?["brickDir"] ?? GlusterPlan.defaultBrickDirectory) + "/" + node })
         for directory in directories {
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where entry.hasPrefix("pvc-") && !live.contains(entry) {

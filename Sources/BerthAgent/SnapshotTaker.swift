@@ -27,13 +27,8 @@ struct SnapshotTaker: Sendable {
         }
     }
 
-    private func list<T: Decodable>(_ type: T.Type, _ path: String) async throws(BerthError) -> [T] {
-        let value = try await api.get(JSONValue.self, path)
-        return (value["items"]?.arrayValue ?? []).compactMap { try? $0.decode(T.self) }
-    }
-
     private func pass() async throws(BerthError) {
-        let contents = try await list(VolumeSnapshotContent.self, Self.contentsPath)
+        let contents = try await api.list(VolumeSnapshotContent.self, Self.contentsPath)
         guard !contents.isEmpty else { return }
         var nodes: [Node]?
         for content in contents {
@@ -67,7 +62,7 @@ struct SnapshotTaker: Sendable {
                 if LocalVolumeImages.isOurs(volume), VolumeBindingPlanner.pinnedNode(volume) == node {
                     archive = try await takeLocal(volume, content: name)
                 } else if let gluster = volume.spec?.glusterfs {
-                    if nodes == nil { nodes = try await list(Node.self, "/api/v1/nodes") }
+                    if nodes == nil { nodes = try await api.list(Node.self, "/api/v1/nodes") }
                     guard GlusterPlan.actor(servers: GlusterPlan.servers(gluster.endpoints), nodes: nodes ?? []) == node else { continue }
                     archive = try await takeGluster(gluster, content: name)
                 } else {
